@@ -1,0 +1,336 @@
+import { createHash } from "crypto";
+import { promises as fs } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { output, run } from "./exec";
+
+/**
+ * The lab's VM image: a Debian kernel plus a busybox initramfs on a FAT disk
+ * booted by syslinux. Built from installed packages only (no network, no
+ * mounts), so any Debian 12 host with the lab's packages can make it.
+ */
+
+const GUEST_DIR = path.join(__dirname, "guest");
+const BUSYBOX = "/bin/busybox";
+const IMAGE_NAME = "kvmcloud-tiny.img";
+const STAMP_NAME = "kvmcloud-tiny.stamp";
+/** Bump when the image layout changes in a way the hashed inputs do not show. */
+const FORMAT = "kvmcloud-tiny/1";
+const DISK_KIB = 65536;
+/** Fixed timestamps make the initramfs reproducible (2024-01-01T00:00:00Z). */
+const EPOCH = new Date(Date.UTC(2024, 0, 1));
+
+/**
+ * Drivers the guest needs: virtio for disk and network, AHCI/ATAPI for the
+ * seed CD-ROM libvirt attaches on SATA, ata_piix for an IDE CD-ROM, sd_mod for
+ * a seed attached as a SATA disk, and the power button for `virsh shutdown`.
+ * Their dependencies are added from modinfo.
+ */
+const REQUIRED_MODULES = [
+  "virtio_pci",
+  "virtio_net",
+  "virtio_blk",
+  "ahci",
+  "sr_mod",
+  "isofs",
+] as const;
+const OPTIONAL_MODULES = ["ata_piix", "sd_mod", "vfat", "nls_cp437", "nls_utf8", "button", "evdev"] as const;
+
+/** Files of lab/guest and where they go in the initramfs. */
+const GUEST_FILES = [
+  { src: "init", dest: "init" },
+  { src: "udhcpc.script", dest: "etc/kvmcloud/udhcpc.script" },
+  { src: "info.cgi", dest: "www/cgi-bin/info" },
+] as const;
+
+export interface GuestImage {
+  readonly diskPath: string;
+  readonly sizeBytes: number;
+  readonly kernelVersion: string;
+}
+
+/** One kernel module: its file and the module names it needs loaded first. */
+export interface ModuleInfo {
+  readonly name: string;
+  readonly filename: string;
+  readonly depends: readonly string[];
+}
+
+/** Module names compare equal across "-" and "_", as the kernel treats them. */
+function canonical(name: string): string {
+  return name.replace(/-/g, "_");
+}
+
+/** Orders version strings like `sort -V` for the parts kernels use. */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/);
+  const pb = b.split(/[.-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? "";
+    const y = pb[i] ?? "";
+    const nx = /^\d+$/.test(x) ? Number(x) : NaN;
+    const ny = /^\d+$/.test(y) ? Number(y) : NaN;
+    const c = !isNaN(nx) && !isNaN(ny) ? nx - ny : x.localeCompare(y);
+    if (c !== 0) {
+      return c;
+    }
+  }
+  return 0;
+}
+
+async function newestKernel(): Promise<string> {
+  const versions = (await fs.readdir("/boot"))
+    .filter((f) => f.startsWith("vmlinuz-"))
+    .map((f) => f.slice("vmlinuz-".length))
+    .sort(compareVersions);
+  if (versions.length === 0) {
+    throw new Error("kernelVersion: no /boot/vmlinuz-* found; allowed: install linux-image-amd64 or pass kernelVersion");
+  }
+  return versions[versions.length - 1];
+}
+
+/**
+ * Pure: the load order of `modules`, each after everything it depends on.
+ * Dependencies absent from `modules` are taken as built in.
+ */
+export function moduleLoadOrder(modules: readonly ModuleInfo[]): ModuleInfo[] {
+  const byName = new Map(modules.map((m) => [canonical(m.name), m]));
+  const done = new Set<string>();
+  const visiting: string[] = [];
+  const order: ModuleInfo[] = [];
+  const visit = (m: ModuleInfo): void => {
+    const key = canonical(m.name);
+    if (done.has(key)) {
+      return;
+    }
+    if (visiting.includes(key)) {
+      throw new Error(`module dependencies: cycle ${[...visiting, key].join(" -> ")}; allowed: an acyclic graph`);
+    }
+    visiting.push(key);
+    for (const dep of m.depends) {
+      const d = byName.get(canonical(dep));
+      if (d) {
+        visit(d);
+      }
+    }
+    visiting.pop();
+    done.add(key);
+    order.push(m);
+  };
+  modules.forEach(visit);
+  return order;
+}
+
+async function builtinModules(kver: string): Promise<Set<string>> {
+  const text = await fs.readFile(`/lib/modules/${kver}/modules.builtin`, "utf8").catch(() => "");
+  return new Set(
+    text
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => canonical(path.basename(l).replace(/\.ko.*$/, ""))),
+  );
+}
+
+async function modinfo(kver: string, name: string): Promise<{ filename: string; depends: string[] } | undefined> {
+  const filename = (await run(["modinfo", "-k", kver, "-F", "filename", name], { allowFail: true })).stdout.trim();
+  if (!filename) {
+    return undefined;
+  }
+  const depends = (await output(["modinfo", "-k", kver, "-F", "depends", name])).trim();
+  return { filename, depends: depends ? depends.split(",").map((d) => d.trim()).filter(Boolean) : [] };
+}
+
+/** The modules to ship: the wanted ones and their dependencies, minus built-ins. */
+async function collectModules(kver: string): Promise<ModuleInfo[]> {
+  const builtin = await builtinModules(kver);
+  const found = new Map<string, ModuleInfo>();
+  const queue: { name: string; required: boolean }[] = [
+    ...REQUIRED_MODULES.map((name) => ({ name, required: true })),
+    ...OPTIONAL_MODULES.map((name) => ({ name, required: false })),
+  ];
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const { name, required } = queue.shift() as { name: string; required: boolean };
+    const key = canonical(name);
+    if (seen.has(key) || builtin.has(key)) {
+      continue;
+    }
+    seen.add(key);
+    const info = await modinfo(kver, name);
+    if (!info) {
+      if (required) {
+        throw new Error(`kernel module ${name}: not found for kernel ${kver}; allowed: a kernel with this module or built in`);
+      }
+      continue;
+    }
+    if (info.filename === "(builtin)") {
+      continue;
+    }
+    found.set(key, { name, ...info });
+    queue.push(...info.depends.map((d) => ({ name: d, required })));
+  }
+  return moduleLoadOrder([...found.values()]);
+}
+
+async function sha256File(file: string): Promise<string> {
+  return createHash("sha256").update(await fs.readFile(file)).digest("hex");
+}
+
+/** Hash of everything that shapes the image; the build is skipped when it matches. */
+async function inputsHash(kver: string, kernel: string, modules: readonly ModuleInfo[]): Promise<string> {
+  const h = createHash("sha256");
+  h.update(`${FORMAT}\n${kver}\n${(await fs.stat(kernel)).size}\n`);
+  for (const f of GUEST_FILES) {
+    h.update(`${f.dest} ${await sha256File(path.join(GUEST_DIR, f.src))}\n`);
+  }
+  h.update(`busybox ${await sha256File(BUSYBOX)}\n`);
+  for (const m of modules) {
+    h.update(`module ${m.filename}\n`);
+  }
+  return h.digest("hex");
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function install(src: string, dest: string, mode: number): Promise<void> {
+  await fs.mkdir(path.dirname(dest), { recursive: true });
+  await fs.copyFile(src, dest);
+  await fs.chmod(dest, mode);
+}
+
+/** Writes a gzip'd newc initramfs to `initrd` from a staging tree under `work`. */
+async function buildInitramfs(work: string, initrd: string, kver: string, modules: readonly ModuleInfo[]): Promise<void> {
+  const root = path.join(work, "root");
+  for (const dir of ["bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "run", "root", "mnt/seed", "var/log", "etc/kvmcloud", "lib/modules"]) {
+    await fs.mkdir(path.join(root, dir), { recursive: true });
+  }
+  await install(BUSYBOX, path.join(root, "bin/busybox"), 0o755);
+  for (const f of GUEST_FILES) {
+    await install(path.join(GUEST_DIR, f.src), path.join(root, f.dest), 0o755);
+  }
+  const loadList: string[] = [];
+  for (const m of modules) {
+    const base = path.basename(m.filename);
+    const dest = path.join(root, "lib/modules", base);
+    await install(m.filename, dest, 0o644);
+    // busybox insmod cannot read compressed modules.
+    if (base.endsWith(".xz")) {
+      await run(["xz", "-d", dest]);
+    } else if (base.endsWith(".zst")) {
+      await run(["zstd", "-q", "-d", "--rm", dest]);
+    } else if (base.endsWith(".gz")) {
+      await run(["gzip", "-d", dest]);
+    }
+    loadList.push(`/lib/modules/${base.replace(/\.(xz|zst|gz)$/, "")}`);
+  }
+  await fs.writeFile(path.join(root, "etc/kvmcloud/modules"), loadList.join("\n") + "\n", { mode: 0o644 });
+  await fs.writeFile(path.join(root, "etc/kvmcloud/kernel"), `${kver}\n`, { mode: 0o644 });
+
+  const entries = (await output(["find", ".", "-mindepth", "1"], { cwd: root })).split("\n").filter(Boolean).sort();
+  for (const e of entries) {
+    await fs.lutimes(path.join(root, e), EPOCH, EPOCH);
+  }
+  const cpio = path.join(work, "initrd");
+  await run(["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0", "--reproducible", "--force-local", "-O", cpio], {
+    cwd: root,
+    input: entries.join("\n") + "\n",
+  });
+  await run(["gzip", "-n", "-9", cpio]);
+  await fs.rename(`${cpio}.gz`, initrd);
+}
+
+const SYSLINUX_CFG = [
+  "DEFAULT linux",
+  "PROMPT 0",
+  "TIMEOUT 0",
+  "LABEL linux",
+  "  KERNEL vmlinuz",
+  "  APPEND initrd=initrd.gz console=ttyS0 quiet",
+  "",
+].join("\n");
+
+/** A FAT "superfloppy" (no partition table) that SeaBIOS boots through syslinux. */
+async function buildDisk(work: string, disk: string, kernel: string, initrd: string): Promise<void> {
+  const cfg = path.join(work, "syslinux.cfg");
+  await fs.writeFile(cfg, SYSLINUX_CFG);
+  await fs.rm(disk, { force: true });
+  await run(["mkfs.vfat", "--invariant", "-i", "4b564d43", "-n", "KVMCLOUD", "-C", disk, String(DISK_KIB)]);
+  await run(["syslinux", "--install", disk]);
+  const env = { ...process.env, MTOOLS_SKIP_CHECK: "1" };
+  for (const [src, name] of [
+    [kernel, "vmlinuz"],
+    [initrd, "initrd.gz"],
+    [cfg, "syslinux.cfg"],
+  ]) {
+    await run(["mcopy", "-o", "-i", disk, src, `::${name}`], { env });
+  }
+}
+
+/**
+ * Builds (or reuses) the guest disk image in `outDir`. Idempotent: skipped
+ * when the image exists and the stamp of its inputs is unchanged.
+ */
+export async function buildGuestImage(outDir: string, opts: { kernelVersion?: string } = {}): Promise<GuestImage> {
+  const kver = opts.kernelVersion ?? (await newestKernel());
+  if (!/^[A-Za-z0-9._+-]+$/.test(kver)) {
+    throw new Error(`kernelVersion: ${JSON.stringify(kver)} is not allowed; allowed: [A-Za-z0-9._+-]+ as in /boot/vmlinuz-VERSION`);
+  }
+  const kernel = `/boot/vmlinuz-${kver}`;
+  if (!(await exists(kernel))) {
+    throw new Error(`kernelVersion: ${JSON.stringify(kver)} has no ${kernel}; allowed: a version installed under /boot`);
+  }
+  await fs.mkdir(outDir, { recursive: true });
+  const diskPath = path.join(outDir, IMAGE_NAME);
+  const stampPath = path.join(outDir, STAMP_NAME);
+  const modules = await collectModules(kver);
+  const hash = await inputsHash(kver, kernel, modules);
+
+  const stamp = await fs.readFile(stampPath, "utf8").catch(() => "");
+  if (stamp.trim() === hash && (await exists(diskPath))) {
+    return { diskPath, sizeBytes: (await fs.stat(diskPath)).size, kernelVersion: kver };
+  }
+
+  // A private work directory next to the output keeps concurrent builds apart
+  // and lets the finished image be renamed into place atomically.
+  const work = await fs.mkdtemp(path.join(outDir, ".guest-build-"));
+  try {
+    const initrd = path.join(work, "initrd.gz");
+    const disk = path.join(work, "disk.img");
+    await buildInitramfs(work, initrd, kver, modules);
+    await buildDisk(work, disk, kernel, initrd);
+    await fs.rename(disk, diskPath);
+    await fs.writeFile(stampPath, hash + "\n");
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+  return { diskPath, sizeBytes: (await fs.stat(diskPath)).size, kernelVersion: kver };
+}
+
+/** Writes a NoCloud seed ISO (volume id `cidata`) holding the given files. */
+export async function buildSeedImage(
+  outPath: string,
+  files: { metaData: string; userData: string; networkConfig?: string },
+): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kvmcloud-seed-"));
+  const tmp = `${outPath}.tmp-${process.pid}`;
+  try {
+    const names = ["meta-data", "user-data"];
+    await fs.writeFile(path.join(dir, "meta-data"), files.metaData);
+    await fs.writeFile(path.join(dir, "user-data"), files.userData);
+    if (files.networkConfig !== undefined) {
+      await fs.writeFile(path.join(dir, "network-config"), files.networkConfig);
+      names.push("network-config");
+    }
+    await fs.mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
+    await run(["genisoimage", "-quiet", "-output", tmp, "-volid", "cidata", "-joliet", "-rock", ...names], { cwd: dir });
+    await fs.rename(tmp, outPath);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(tmp, { force: true });
+  }
+}

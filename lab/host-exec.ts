@@ -1,0 +1,97 @@
+import * as fs from "fs";
+import * as path from "path";
+import { output, run } from "./exec";
+import { LabHost } from "./topology";
+import { labPaths } from "./paths";
+
+/**
+ * Running a command "on" a lab host: inside its network namespace and, for
+ * KVM nodes, inside the persisted mount namespace that holds the node's
+ * private /etc/libvirt, /run/libvirt, /etc/ceph and friends.
+ */
+
+export function mountNamespaceFile(h: LabHost): string {
+  return path.join(labPaths().mountNamespaces, h.name);
+}
+
+/** argv wrapped to run on host h. */
+export function onHost(h: LabHost, argv: readonly string[]): string[] {
+  if (h.ownMounts) {
+    return ["nsenter", `--mount=${mountNamespaceFile(h)}`, `--net=/run/netns/${h.ns}`, "--", ...argv];
+  }
+  return ["ip", "netns", "exec", h.ns, ...argv];
+}
+
+async function isMountPoint(p: string): Promise<boolean> {
+  return (await run(["mountpoint", "-q", p], { allowFail: true })).code === 0;
+}
+
+async function netnsInode(ns: string): Promise<string> {
+  return (await output(["stat", "-L", "-c", "%i", `/run/netns/${ns}`])).trim();
+}
+
+/**
+ * Makes (or re-makes) the node's persisted mount namespace. Its /sys is
+ * remounted from inside the node's network namespace so that it shows the
+ * node's own interfaces, which libvirt reads when it attaches guests to br0.
+ * A mount namespace made for an older incarnation of the netns is stale:
+ * rebuilt. (It is created from the root mount namespace: `ip netns exec`
+ * runs in a slave mount namespace whose binds would never reach ours.)
+ */
+export async function ensureMountNamespace(h: LabHost): Promise<boolean> {
+  const dir = labPaths().mountNamespaces;
+  fs.mkdirSync(dir, { recursive: true });
+  if (!(await isMountPoint(dir))) {
+    await run(["mount", "--bind", dir, dir]);
+  }
+  await run(["mount", "--make-private", dir]);
+  const file = mountNamespaceFile(h);
+  const stamp = `${file}.netns`;
+  const inode = await netnsInode(h.ns);
+  const current = fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === inode;
+  if (current && (await isMountPoint(file))) {
+    return false;
+  }
+  await releaseMountNamespace(h);
+  fs.writeFileSync(file, "");
+  await run(["unshare", `--mount=${file}`, "--propagation", "private", "true"]);
+  await run(onHost(h, ["umount", "-l", "/sys"]));
+  await run(onHost(h, ["mount", "-t", "sysfs", "sysfs", "/sys"]));
+  fs.writeFileSync(stamp, inode);
+  return true;
+}
+
+export async function releaseMountNamespace(h: LabHost): Promise<void> {
+  const file = mountNamespaceFile(h);
+  if (fs.existsSync(file)) {
+    await run(["umount", "-l", file], { allowFail: true });
+    fs.rmSync(file, { force: true });
+  }
+  fs.rmSync(`${file}.netns`, { force: true });
+}
+
+/** Removes the directory of mount namespaces when no node uses it any more. */
+export async function releaseMountNamespaceDir(): Promise<void> {
+  const dir = labPaths().mountNamespaces;
+  if (fs.existsSync(dir)) {
+    for (const f of fs.readdirSync(dir)) {
+      await run(["umount", "-l", path.join(dir, f)], { allowFail: true });
+    }
+    await run(["umount", "-l", dir], { allowFail: true });
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+}
+
+/** Pid from a pid file when that process is alive and runs `comm`. */
+export function livePid(pidFile: string, comm: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0) {
+      return undefined;
+    }
+    const actual = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    return actual.startsWith(comm.slice(0, 15)) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,34 @@
+import * as fs from "fs";
+import { releaseMountNamespace, releaseMountNamespaceDir } from "./host-exec";
+import { deleteNamespace, killNamespaceProcesses, labNamespaces } from "./netns";
+import { LabPaths, labPaths } from "./paths";
+import { hostByName, NODES, SWITCH_NS } from "./topology";
+import { Log } from "./lab-up";
+
+/**
+ * Removes every namespace, process, mount and file of the lab. Works from
+ * names, not from the description file, so that it also clears a lab left
+ * by a killed run or by another checkout.
+ */
+export async function labDown(log: Log = console.log, p: LabPaths = labPaths()): Promise<void> {
+  const t0 = Date.now();
+  // Guests first (their qemu lives in the node namespaces), then the daemons they use.
+  for (const n of NODES) {
+    await killNamespaceProcesses(n.ns);
+    await releaseMountNamespace(n);
+  }
+  for (const name of ["ceph", "db", "dns", "mgr"]) {
+    await killNamespaceProcesses(hostByName(name).ns, 10_000);
+  }
+  for (const ns of await labNamespaces()) {
+    if (ns !== SWITCH_NS) {
+      await deleteNamespace(ns);
+    }
+  }
+  await deleteNamespace(SWITCH_NS);
+  await releaseMountNamespaceDir();
+  // Every image, key and database of the lab lives here: removing it is the
+  // last step so a failed kill above can be retried with the state intact.
+  fs.rmSync(p.state, { recursive: true, force: true });
+  log(`lab is down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}

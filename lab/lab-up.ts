@@ -1,0 +1,148 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { ensureBaseImage } from "./base-image";
+import { cephArgv, ensureCeph } from "./ceph";
+import { ensureDatabase, postgresUrl, redisUrl } from "./database";
+import { LabDescription, writeLabDescription } from "./description";
+import { dnsmasqFiles, ensureDnsmasq } from "./dnsmasq";
+import { buildGuestImage } from "./guest-image";
+import { ensureKvmNode, nodeCapacity } from "./kvm-node";
+import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
+import { ensurePackages } from "./packages";
+import { LabPaths, labPaths } from "./paths";
+import { ensureKnownHosts, ensureLabKey, ensureSshd } from "./sshd";
+import { CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, NODES, SWITCH_BRIDGE, SWITCH_NS } from "./topology";
+
+export type Log = (line: string) => void;
+
+export function cephOptions(p: LabPaths, log?: Log) {
+  return {
+    paths: p,
+    ns: hostByName("ceph").ns,
+    monitors: CEPH_MON_ADDRESSES.map((address, i) => ({ name: String.fromCharCode(97 + i), address })),
+    osds: CEPH.osds,
+    pool: CEPH.pool,
+    client: CEPH.client,
+    log,
+  };
+}
+
+function secretUuid(p: LabPaths): string {
+  const file = path.join(p.secrets, "libvirt-secret-uuid");
+  fs.mkdirSync(p.secrets, { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, crypto.randomUUID(), { mode: 0o600 });
+  }
+  return fs.readFileSync(file, "utf8").trim();
+}
+
+async function step<T>(log: Log, name: string, f: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    const v = await f();
+    log(`${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return v;
+  } catch (e) {
+    throw new Error(`lab:up failed at "${name}": ${(e as Error).message}`);
+  }
+}
+
+/** Builds (or mends) the whole lab and writes its description. Idempotent. */
+export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): Promise<LabDescription> {
+  const t0 = Date.now();
+  fs.mkdirSync(p.state, { recursive: true, mode: 0o755 });
+  await step(log, "packages", () => ensurePackages(log));
+  await step(log, "network", async () => {
+    await ensureSwitch();
+    for (const h of HOSTS) await ensureHostNetwork(h);
+  });
+  const publicKey = await ensureLabKey(p);
+  const dns = hostByName("dns");
+  const db = hostByName("db");
+  // Ceph takes longest; the small services and the guest image are made meanwhile.
+  const [ceph, image] = await Promise.all([
+    step(log, "ceph", () => ensureCeph(cephOptions(p, log))),
+    (async () => {
+      await step(log, "dnsmasq", async () => {
+        await ensureDnsmasq(p, dns);
+        await ensureSshd(p, dns, publicKey);
+      });
+      await step(log, "database", () => ensureDatabase(p, db));
+      return step(log, "guest image", () => buildGuestImage(p.images));
+    })(),
+  ]);
+  const rbd = (...args: string[]) => cephArgv(cephOptions(p), "rbd", ...args);
+  await step(log, "base image", () =>
+    ensureBaseImage(rbd, { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, diskPath: image.diskPath }),
+  );
+  const uuid = secretUuid(p);
+  const monitors = [...CEPH_MON_ADDRESSES];
+  const nodeCeph = {
+    cephConf: ceph.clientConfigPath,
+    clientName: CEPH.client,
+    clientKeyring: ceph.clientKeyringPath,
+    clientKey: ceph.clientKey,
+    secretUuid: uuid,
+    pool: CEPH.pool,
+    monitors,
+  };
+  const capacities: Record<string, { vcpus: number; memoryMiB: number }> = {};
+  for (const n of NODES) {
+    await step(log, `kvm ${n.name}`, async () => {
+      await ensureKvmNode(p, n, nodeCeph);
+      await ensureSshd(p, n, publicKey);
+      capacities[n.name] = await nodeCapacity(n);
+    });
+  }
+  await ensureKnownHosts(p, HOSTS.filter((h) => h.sshd));
+  const description: LabDescription = {
+    version: 1,
+    stateDir: p.state,
+    network: { cidr: LAB_CIDR, gateway: dns.address, switchNamespace: SWITCH_NS },
+    managerNamespace: hostByName("mgr").ns,
+    hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { namespace: h.ns, address: h.address }])),
+    ssh: { user: "root", privateKeyPath: p.sshKey, publicKey, port: 22, knownHostsPath: path.join(p.state, "ssh", "known_hosts") },
+    dhcp: {
+      host: dns.address,
+      namespace: dns.ns,
+      rangeStart: DHCP.rangeStart,
+      rangeEnd: DHCP.rangeEnd,
+      domain: DHCP.domain,
+      leaseFile: dnsmasqFiles(p).leaseFile,
+      bridge: "br0",
+    },
+    ceph: {
+      namespace: hostByName("ceph").ns,
+      fsid: ceph.fsid,
+      monitors,
+      pool: CEPH.pool,
+      clientName: CEPH.client,
+      secretUuid: uuid,
+      configPath: ceph.configPath,
+      adminKeyringPath: ceph.adminKeyringPath,
+      clientKeyringPath: ceph.clientKeyringPath,
+    },
+    nodes: NODES.map((n) => ({
+      name: n.name,
+      namespace: n.ns,
+      address: n.address,
+      libvirtUri: `qemu+tcp://${n.address}/system`,
+      sshHost: n.address,
+      bridge: "br0",
+      ...capacities[n.name],
+    })),
+    inventory: { host: db.address, namespace: db.ns, postgresUrl: postgresUrl(p, db), redisUrl: redisUrl(p, db) },
+    baseImage: {
+      pool: CEPH.pool,
+      image: CEPH.baseImage,
+      snapshot: CEPH.baseSnapshot,
+      spec: `${CEPH.pool}/${CEPH.baseImage}@${CEPH.baseSnapshot}`,
+      sizeBytes: image.sizeBytes,
+    },
+  };
+  writeLabDescription(description, p.description);
+  log(`lab is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; description: ${p.description}`);
+  void SWITCH_BRIDGE;
+  return description;
+}

@@ -1,0 +1,94 @@
+/**
+ * The lab's fixed shape: namespace names and addresses. Pure data, so the
+ * lab's scripts, its description file and the tests agree on one picture.
+ *
+ * Every address here exists only inside namespaces that the lab creates.
+ */
+
+/** Prefix of every namespace, interface and process title the lab owns. */
+export const PREFIX = "kcl";
+
+export const PREFIX_LENGTH = 16;
+export const NETWORK = "10.77.0.0";
+
+/** The L2 segment: a bridge living in its own namespace. */
+export const SWITCH_NS = `${PREFIX}-sw`;
+export const SWITCH_BRIDGE = "labbr";
+
+export type HostRole = "manager" | "dns" | "db" | "ceph" | "node";
+
+export interface LabHost {
+  /** Short name (also the hostname). */
+  readonly name: string;
+  readonly role: HostRole;
+  /** Network namespace name. */
+  readonly ns: string;
+  /** Primary address (without prefix length). */
+  readonly address: string;
+  /** Extra addresses on the same interface (the Ceph monitors). */
+  readonly extraAddresses: readonly string[];
+  /** Whether the host gets its own mount namespace (KVM nodes' private libvirt). */
+  readonly ownMounts: boolean;
+  /** Whether the host runs an sshd reachable from the manager. */
+  readonly sshd: boolean;
+}
+
+function host(name: string, role: HostRole, address: string, extra: Partial<LabHost> = {}): LabHost {
+  return {
+    name,
+    role,
+    ns: `${PREFIX}-${name}`,
+    address,
+    extraAddresses: [],
+    ownMounts: false,
+    sshd: false,
+    ...extra,
+  };
+}
+
+/** Monitor addresses: three monitors on the Ceph host, one address each. */
+export const CEPH_MON_ADDRESSES = ["10.77.0.11", "10.77.0.12", "10.77.0.13"] as const;
+
+export const HOSTS: readonly LabHost[] = [
+  host("dns", "dns", "10.77.0.1", { sshd: true }),
+  host("mgr", "manager", "10.77.0.2"),
+  host("db", "db", "10.77.0.3"),
+  host("ceph", "ceph", CEPH_MON_ADDRESSES[0], { extraAddresses: CEPH_MON_ADDRESSES.slice(1) }),
+  host("node1", "node", "10.77.0.21", { ownMounts: true, sshd: true }),
+  host("node2", "node", "10.77.0.22", { ownMounts: true, sshd: true }),
+];
+
+export function hostByName(name: string): LabHost {
+  const h = HOSTS.find((x) => x.name === name);
+  if (!h) {
+    throw new Error(`unknown lab host "${name}"; known: ${HOSTS.map((x) => x.name).join(", ")}`);
+  }
+  return h;
+}
+
+export const NODES: readonly LabHost[] = HOSTS.filter((h) => h.role === "node");
+
+/** Addresses handed to VMs by the lab's dnsmasq. */
+export const DHCP = {
+  rangeStart: "10.77.100.10",
+  rangeEnd: "10.77.100.250",
+  netmask: "255.255.0.0",
+  leaseTime: "1h",
+  domain: "lab.kvmcloud",
+} as const;
+
+export const POSTGRES = { port: 5432, database: "kvmcloud", user: "kvmcloud" } as const;
+export const REDIS = { port: 6379 } as const;
+
+export const CEPH = {
+  pool: "libvirt-pool",
+  client: "libvirt",
+  osds: 3,
+  baseImage: "kvmcloud-tiny",
+  baseSnapshot: "base",
+} as const;
+
+/** Pure: the veth names joining a host to the switch (15-char limit of Linux). */
+export function vethNames(h: LabHost): { hostSide: string; switchSide: string } {
+  return { hostSide: `eth0`, switchSide: `${PREFIX}-${h.name}`.slice(0, 15) };
+}

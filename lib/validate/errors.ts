@@ -1,0 +1,20 @@
+/**
+ * The one error shape for bad input: it names the field, shows the value and
+ * says what is allowed, so a user can fix the input without reading code.
+ */
+export class ValidationError extends Error {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`${field}: ${JSON.stringify(value) ?? String(value)} is not allowed; expected ${allowed}`);
+    this.name = "ValidationError";
+  }
+}
+
+export function check(ok: boolean, field: string, value: unknown, allowed: string): void {
+  if (!ok) {
+    throw new ValidationError(field, value, allowed);
+  }
+}

@@ -1,0 +1,61 @@
+import * as http from "http";
+import { LabDescription } from "../../lab/description";
+import { output, run, RunOptions } from "../../lab/exec";
+import { commandLine } from "../../lib/shell";
+
+/**
+ * What a test inside the manager namespace uses to reach the lab: ssh with the
+ * lab key, virsh over libvirt's TCP listener, plain HTTP to guests.
+ */
+
+export function sshArgv(d: LabDescription, host: string, argv: readonly string[]): string[] {
+  return [
+    "ssh", "-i", d.ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+    "-o", `UserKnownHostsFile=${d.ssh.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes",
+    "-p", String(d.ssh.port), `${d.ssh.user}@${host}`, "--", commandLine(argv),
+  ];
+}
+
+export function ssh(d: LabDescription, host: string, argv: readonly string[], opts: RunOptions = {}) {
+  return run(sshArgv(d, host, argv), opts);
+}
+
+export function virsh(uri: string, ...args: string[]): string[] {
+  return ["virsh", "-q", "-c", uri, ...args];
+}
+
+export function nodeUri(d: LabDescription, node: string): string {
+  const n = d.nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`no node ${node} in the lab description`);
+  return n.libvirtUri;
+}
+
+/** rbd as client.libvirt on a KVM node, the way the provider runs it. */
+export function rbdOnNode(d: LabDescription, node: string, args: readonly string[], opts: RunOptions = {}) {
+  const n = d.nodes.find((x) => x.name === node)!;
+  return ssh(d, n.sshHost, ["rbd", "--id", d.ceph.clientName, ...args], opts);
+}
+
+export async function domainsOn(uri: string): Promise<string[]> {
+  return (await output(virsh(uri, "list", "--all", "--name"))).split("\n").map((s) => s.trim()).filter(Boolean);
+}
+
+export function httpGet(ip: string, path = "/", timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: ip, port: 80, path, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET http://${ip}${path} timed out`)));
+    req.on("error", reject);
+  });
+}
+
+export function assertInManagerNamespace(d: LabDescription): void {
+  const self = require("fs").readlinkSync("/proc/self/ns/net");
+  const mgr = require("fs").statSync(`/run/netns/${d.managerNamespace}`).ino;
+  if (!self.includes(String(mgr))) {
+    throw new Error(`these tests talk to lab addresses and must run inside ${d.managerNamespace} (ip netns exec); see test/run-all.sh`);
+  }
+}

@@ -1,0 +1,90 @@
+import * as fs from "fs";
+import { databaseFiles } from "../../lab/database";
+import { readLabDescription } from "../../lab/description";
+import { dnsmasqFiles } from "../../lab/dnsmasq";
+import { output, run } from "../../lab/exec";
+import { labDown } from "../../lab/lab-down";
+import { labStatus } from "../../lab/lab-status";
+import { labUp } from "../../lab/lab-up";
+import { labNamespaces } from "../../lab/netns";
+import { labPaths } from "../../lab/paths";
+import { HOSTS } from "../../lab/topology";
+
+/**
+ * The lab from nothing: it comes up, every part passes its health probe, a
+ * second run changes nothing, and a lab half-killed is mended. Runs as root in
+ * the root namespace; it only creates namespaces and never talks to a lab
+ * address from here (status probes run inside the lab's namespaces).
+ */
+
+jest.setTimeout(15 * 60_000);
+
+const p = labPaths();
+const log = (s: string) => process.stdout.write(`  [lab] ${s}\n`);
+
+async function pidsIn(ns: string): Promise<string[]> {
+  return (await output(["ip", "netns", "pids", ns], { allowFail: true })).split("\n").filter((s) => /^\d+$/.test(s)).sort();
+}
+
+async function unhealthy(): Promise<string[]> {
+  return (await labStatus(p)).filter((s) => !s.ok).map((s) => `${s.part}: ${s.detail}`);
+}
+
+describe("lab:up", () => {
+  beforeAll(async () => {
+    await labDown(log, p);
+  });
+
+  it("starts from nothing", async () => {
+    expect(await labNamespaces()).toEqual([]);
+    expect(fs.existsSync(p.state)).toBe(false);
+  });
+
+  it("comes up with every part healthy", async () => {
+    const t0 = Date.now();
+    await labUp(log, p);
+    log(`first lab:up took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const status = await labStatus(p);
+    expect(status.length).toBeGreaterThanOrEqual(15);
+    expect(status.filter((s) => !s.ok)).toEqual([]);
+    expect((await labNamespaces()).sort()).toEqual([...HOSTS.map((h) => h.ns), "kcl-sw"].sort());
+  });
+
+  it("writes a description that names every part", () => {
+    const d = readLabDescription(p.description);
+    expect(d.nodes.map((n) => n.name)).toEqual(["node1", "node2"]);
+    expect(d.ceph.monitors).toHaveLength(3);
+    expect(d.ceph.secretUuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(d.inventory.postgresUrl).toMatch(/^postgres:\/\//);
+    expect(d.inventory.redisUrl).toMatch(/^redis:\/\//);
+    expect(d.baseImage.spec).toBe("libvirt-pool/kvmcloud-tiny@base");
+    expect(fs.existsSync(d.ssh.privateKeyPath)).toBe(true);
+    expect(fs.statSync(p.description).mode & 0o077).toBe(0);
+  });
+
+  it("is idempotent: a second run keeps every daemon as it was", async () => {
+    const before = await Promise.all(HOSTS.map((h) => pidsIn(h.ns)));
+    const t0 = Date.now();
+    await labUp(log, p);
+    const seconds = (Date.now() - t0) / 1000;
+    log(`second lab:up took ${seconds.toFixed(1)} s`);
+    const after = await Promise.all(HOSTS.map((h) => pidsIn(h.ns)));
+    expect(after).toEqual(before);
+    expect(seconds).toBeLessThan(60);
+  });
+
+  it("mends a half-killed lab", async () => {
+    // What a killed run or a crash leaves: dead daemons with pid files and
+    // sockets behind, and a namespace gone.
+    for (const pidFile of [dnsmasqFiles(p).pidFile, databaseFiles(p).redisPid]) {
+      await run(["kill", "-KILL", fs.readFileSync(pidFile, "utf8").trim()]);
+    }
+    const node2 = await pidsIn("kcl-node2");
+    await run(["kill", "-KILL", ...node2]);
+    await run(["ip", "netns", "del", "kcl-mgr"]);
+    const broken = await unhealthy();
+    expect(broken.length).toBeGreaterThanOrEqual(3);
+    await labUp(log, p);
+    expect(await unhealthy()).toEqual([]);
+  });
+});

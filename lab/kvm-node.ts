@@ -130,6 +130,13 @@ async function ensureCephClient(p: LabPaths, h: LabHost, c: NodeCephAccess): Pro
 
 async function ensureSecret(p: LabPaths, h: LabHost, c: NodeCephAccess): Promise<void> {
   const list = await output(virsh(h, "secret-list"));
+  // A secret for the same client under another UUID (an older lab) blocks ours.
+  for (const line of list.split("\n")) {
+    const [uuid, ...usage] = line.trim().split(/\s+/);
+    if (uuid && uuid !== c.secretUuid && usage.join(" ") === `ceph client.${c.clientName} secret`) {
+      await run(virsh(h, "secret-undefine", uuid));
+    }
+  }
   if (!list.includes(c.secretUuid)) {
     const xml = path.join(nodeDir(p, h.name), "secret.xml");
     fs.writeFileSync(xml, renderCephSecretXml({ uuid: c.secretUuid, clientName: c.clientName }));
@@ -148,6 +155,12 @@ async function ensureSecret(p: LabPaths, h: LabHost, c: NodeCephAccess): Promise
 
 async function ensurePool(p: LabPaths, h: LabHost, c: NodeCephAccess): Promise<void> {
   const name = c.pool;
+  const current = await run(virsh(h, "pool-dumpxml", "--inactive", name), { allowFail: true });
+  if (current.code === 0 && !current.stdout.includes(c.secretUuid)) {
+    // Defined by an older lab with another secret: it can never start.
+    await run(virsh(h, "pool-destroy", name), { allowFail: true });
+    await run(virsh(h, "pool-undefine", name));
+  }
   if (!(await succeeds(virsh(h, "pool-info", name)))) {
     const xml = path.join(nodeDir(p, h.name), "pool.xml");
     fs.writeFileSync(xml, renderRbdPoolXml({ cephPool: c.pool, monitors: c.monitors, clientName: c.clientName, secretUuid: c.secretUuid }));

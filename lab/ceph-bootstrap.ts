@@ -48,9 +48,7 @@ async function createMonitors(o: BootstrapOptions, fsid: string): Promise<void> 
       timeoutMs: MKFS_TIMEOUT_MS,
     });
   }
-  for (const m of o.monitors) {
-    await startDaemon(f, o.ns, { type: "mon", id: m.name });
-  }
+  await Promise.all(o.monitors.map((m) => startDaemon(f, o.ns, { type: "mon", id: m.name })));
   o.log(`ceph: ${o.monitors.length} monitors started; waiting for quorum`);
   await o.waitQuorum();
 }
@@ -63,7 +61,8 @@ async function createMgr(o: BootstrapOptions): Promise<void> {
   await startDaemon(o.files, o.ns, { type: "mgr", id: o.mgrId });
 }
 
-async function createOsd(o: BootstrapOptions, expectedId: number): Promise<void> {
+/** Registers one OSD with the monitors and writes its keyring; returns its uuid. */
+async function registerOsd(o: BootstrapOptions, expectedId: number): Promise<string> {
   const f = o.files;
   const uuid = crypto.randomUUID();
   const secret = (await output(["ceph-authtool", "--gen-print-key"])).trim();
@@ -82,8 +81,12 @@ async function createOsd(o: BootstrapOptions, expectedId: number): Promise<void>
   fs.mkdirSync(dir, { recursive: true });
   await run(["ceph-authtool", "--create-keyring", path.join(dir, "keyring"), "--name", `osd.${id}`, "--add-key", secret]);
   fs.chmodSync(path.join(dir, "keyring"), 0o600);
-  await run(inNetns(o.ns, ["ceph-osd", "-c", f.conf, "-i", id, "--mkfs", "--osd-uuid", uuid]), { timeoutMs: MKFS_TIMEOUT_MS });
-  await startDaemon(f, o.ns, { type: "osd", id });
+  return uuid;
+}
+
+async function mkfsAndStartOsd(o: BootstrapOptions, id: string, uuid: string): Promise<void> {
+  await run(inNetns(o.ns, ["ceph-osd", "-c", o.files.conf, "-i", id, "--mkfs", "--osd-uuid", uuid]), { timeoutMs: MKFS_TIMEOUT_MS });
+  await startDaemon(o.files, o.ns, { type: "osd", id });
 }
 
 /** Creates and starts a new cluster in an empty state directory; returns its fsid. */
@@ -99,10 +102,14 @@ export async function bootstrapCeph(o: BootstrapOptions): Promise<string> {
   await createKeyrings(f);
   await createMonitors(o, fsid);
   await createMgr(o);
+  // Ids are handed out in order, so registration is sequential; the slow
+  // part (BlueStore mkfs and first start) runs for all OSDs at once.
+  const uuids: string[] = [];
   for (let i = 0; i < o.osds; i++) {
-    o.log(`ceph: creating osd.${i}`);
-    await createOsd(o, i);
+    uuids.push(await registerOsd(o, i));
   }
+  o.log(`ceph: creating ${o.osds} osds`);
+  await Promise.all(uuids.map((uuid, i) => mkfsAndStartOsd(o, String(i), uuid)));
   writeMarker(f, { version: 1, fsid, monitors: o.monitors, osds: o.osds });
   return fsid;
 }

@@ -2,6 +2,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { CephFiles } from "./ceph-files";
+import { processAlive } from "./host-exec";
 
 /**
  * The lab's Ceph daemons as processes. Without systemd the processes
@@ -37,16 +38,6 @@ function netnsInode(file: string): number | undefined {
 }
 
 /** True for a live process; a zombie has finished even though /proc still shows it. */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Ceph daemon processes that belong to this lab: started with our ceph.conf,
  * or (whatever their config) living in the lab's Ceph namespace.

@@ -7,7 +7,8 @@ import { cephFiles, CephFiles, readMarker, renderLabCephClientConf, renderLabCep
 import { ensureCephResources } from "./ceph-resources";
 import { run, waitFor } from "./exec";
 
-export { cephArgv, CephTarget } from "./ceph-cli";
+export { cephArgv } from "./ceph-cli";
+export type { CephTarget, CephTool } from "./ceph-cli";
 
 /**
  * The lab's Ceph cluster: three monitors, one mgr and file-backed OSDs, all
@@ -147,15 +148,11 @@ async function restartMissing(o: CephLabOptions, f: CephFiles, log: (s: string) 
   }
   log(`ceph: starting ${missing.map(daemonName).join(", ")}`);
   const mons = missing.filter((d) => d.type === "mon");
-  for (const d of mons) {
-    await startDaemon(f, o.ns, d);
-  }
+  await Promise.all(mons.map((d) => startDaemon(f, o.ns, d)));
   if (mons.length > 0) {
     await waitHealth(o, `quorum of ${o.monitors.length} monitors`, (h) => h.monsInQuorum === o.monitors.length, 120_000);
   }
-  for (const d of missing.filter((x) => x.type !== "mon")) {
-    await startDaemon(f, o.ns, d);
-  }
+  await Promise.all(missing.filter((x) => x.type !== "mon").map((d) => startDaemon(f, o.ns, d)));
 }
 
 /**
@@ -185,13 +182,11 @@ export async function ensureCeph(o: CephLabOptions): Promise<CephLab> {
       throw new Error(`ceph bootstrap finished without writing ${f.marker}`);
     }
   } else {
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    if (!same(marker.monitors, o.monitors) || marker.osds !== o.osds) {
-      throw new Error(
-        `the Ceph state at ${f.dir} was made for monitors ${JSON.stringify(marker.monitors)} and ${marker.osds} osds, ` +
-          `not ${JSON.stringify(o.monitors)} and ${o.osds}; remove ${f.dir} (lab down) to make a new cluster`,
-      );
-    }
+    const made = (field: string, had: unknown, asked: unknown) =>
+      new Error(`ensureCeph: ${field} is ${JSON.stringify(asked)} but the cluster at ${f.dir} was made with ${JSON.stringify(had)}; remove ${f.dir} (lab down) to make a new cluster`);
+    const mons = (ms: readonly CephMonitor[]) => ms.map((m) => `${m.name}=${m.address}`).join(",");
+    if (mons(marker.monitors) !== mons(o.monitors)) throw made("monitors", mons(marker.monitors), mons(o.monitors));
+    if (marker.osds !== o.osds) throw made("osds", marker.osds, o.osds);
     if (writeIfChanged(f.conf, renderLabCephConf(f, marker.fsid, marker.monitors))) {
       log(`ceph: rewrote ${f.conf}; running daemons keep their old settings until restarted`);
     }
@@ -201,9 +196,10 @@ export async function ensureCeph(o: CephLabOptions): Promise<CephLab> {
 
   await waitHealth(o, "all monitors, the mgr and all osds", (h) => h.monsInQuorum === o.monitors.length && h.mgrAvailable && h.osdsUp === o.osds && h.osdsIn === o.osds, 240_000);
   const clientKey = await ensureCephResources({ ...o, files: f, log });
-  await waitHealth(o, "all placement groups active", (h) => h.pgsTotal > 0 && h.pgsActive === h.pgsTotal, 240_000);
+  const active = await waitHealth(o, "all placement groups active", (h) => h.pgsTotal > 0 && h.pgsActive === h.pgsTotal, 240_000);
   // HEALTH_OK is the aim but not a precondition: a warning leaves the lab usable.
-  const health = await waitHealth(o, "HEALTH_OK", (h) => h.status === "HEALTH_OK", 120_000).catch(async () => cephHealth(o));
+  const health =
+    active.status === "HEALTH_OK" ? active : await waitHealth(o, "HEALTH_OK", (h) => h.status === "HEALTH_OK", 120_000).catch(async () => cephHealth(o));
   if (health.status !== "HEALTH_OK") {
     log(`ceph: cluster is ${describe(health)}`);
   }

@@ -15,9 +15,9 @@ const PG_BIN = "/usr/lib/postgresql/15/bin";
 
 export function databaseFiles(p: LabPaths) {
   return {
-    pgData: path.join(p.db, "pg"),
-    pgLog: path.join(p.db, "pg-run", "postgres.log"),
-    pgSocketDir: path.join(p.db, "pg-run"),
+    pgData: path.join(p.pgData, "data"),
+    pgLog: path.join(p.pgData, "run", "postgres.log"),
+    pgSocketDir: path.join(p.pgData, "run"),
     redisDir: path.join(p.db, "redis"),
     redisConf: path.join(p.db, "redis", "redis.conf"),
     redisPid: path.join(p.db, "redis", "redis.pid"),
@@ -56,8 +56,7 @@ export async function ensurePostgres(p: LabPaths, h: LabHost): Promise<void> {
   const f = databaseFiles(p);
   const password = secret(f.postgresPassword);
   const pidFile = path.join(f.pgData, "postmaster.pid");
-  // The postgres user must be able to walk down to its data directory.
-  for (const dir of [p.state, p.db]) {
+  for (const dir of [path.dirname(p.pgData), p.pgData]) {
     fs.mkdirSync(dir, { recursive: true });
     fs.chmodSync(dir, 0o755);
   }

@@ -3,6 +3,7 @@ import { promises as fs } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { output, run } from "./exec";
+import { collectModules, type ModuleInfo } from "./guest-modules";
 
 /**
  * The lab's VM image: a Debian kernel plus a busybox initramfs on a FAT disk
@@ -20,22 +21,6 @@ const DISK_KIB = 65536;
 /** Fixed timestamps make the initramfs reproducible (2024-01-01T00:00:00Z). */
 const EPOCH = new Date(Date.UTC(2024, 0, 1));
 
-/**
- * Drivers the guest needs: virtio for disk and network, AHCI/ATAPI for the
- * seed CD-ROM libvirt attaches on SATA, ata_piix for an IDE CD-ROM, sd_mod for
- * a seed attached as a SATA disk, and the power button for `virsh shutdown`.
- * Their dependencies are added from modinfo.
- */
-const REQUIRED_MODULES = [
-  "virtio_pci",
-  "virtio_net",
-  "virtio_blk",
-  "ahci",
-  "sr_mod",
-  "isofs",
-] as const;
-const OPTIONAL_MODULES = ["ata_piix", "sd_mod", "vfat", "nls_cp437", "nls_utf8", "button", "evdev"] as const;
-
 /** Files of lab/guest and where they go in the initramfs. */
 const GUEST_FILES = [
   { src: "init", dest: "init" },
@@ -47,18 +32,6 @@ export interface GuestImage {
   readonly diskPath: string;
   readonly sizeBytes: number;
   readonly kernelVersion: string;
-}
-
-/** One kernel module: its file and the module names it needs loaded first. */
-export interface ModuleInfo {
-  readonly name: string;
-  readonly filename: string;
-  readonly depends: readonly string[];
-}
-
-/** Module names compare equal across "-" and "_", as the kernel treats them. */
-function canonical(name: string): string {
-  return name.replace(/-/g, "_");
 }
 
 /** Orders version strings like `sort -V` for the parts kernels use. */
@@ -87,89 +60,6 @@ async function newestKernel(): Promise<string> {
     throw new Error("kernelVersion: no /boot/vmlinuz-* found; allowed: install linux-image-amd64 or pass kernelVersion");
   }
   return versions[versions.length - 1];
-}
-
-/**
- * Pure: the load order of `modules`, each after everything it depends on.
- * Dependencies absent from `modules` are taken as built in.
- */
-export function moduleLoadOrder(modules: readonly ModuleInfo[]): ModuleInfo[] {
-  const byName = new Map(modules.map((m) => [canonical(m.name), m]));
-  const done = new Set<string>();
-  const visiting: string[] = [];
-  const order: ModuleInfo[] = [];
-  const visit = (m: ModuleInfo): void => {
-    const key = canonical(m.name);
-    if (done.has(key)) {
-      return;
-    }
-    if (visiting.includes(key)) {
-      throw new Error(`module dependencies: cycle ${[...visiting, key].join(" -> ")}; allowed: an acyclic graph`);
-    }
-    visiting.push(key);
-    for (const dep of m.depends) {
-      const d = byName.get(canonical(dep));
-      if (d) {
-        visit(d);
-      }
-    }
-    visiting.pop();
-    done.add(key);
-    order.push(m);
-  };
-  modules.forEach(visit);
-  return order;
-}
-
-async function builtinModules(kver: string): Promise<Set<string>> {
-  const text = await fs.readFile(`/lib/modules/${kver}/modules.builtin`, "utf8").catch(() => "");
-  return new Set(
-    text
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => canonical(path.basename(l).replace(/\.ko.*$/, ""))),
-  );
-}
-
-async function modinfo(kver: string, name: string): Promise<{ filename: string; depends: string[] } | undefined> {
-  const filename = (await run(["modinfo", "-k", kver, "-F", "filename", name], { allowFail: true })).stdout.trim();
-  if (!filename) {
-    return undefined;
-  }
-  const depends = (await output(["modinfo", "-k", kver, "-F", "depends", name])).trim();
-  return { filename, depends: depends ? depends.split(",").map((d) => d.trim()).filter(Boolean) : [] };
-}
-
-/** The modules to ship: the wanted ones and their dependencies, minus built-ins. */
-async function collectModules(kver: string): Promise<ModuleInfo[]> {
-  const builtin = await builtinModules(kver);
-  const found = new Map<string, ModuleInfo>();
-  const queue: { name: string; required: boolean }[] = [
-    ...REQUIRED_MODULES.map((name) => ({ name, required: true })),
-    ...OPTIONAL_MODULES.map((name) => ({ name, required: false })),
-  ];
-  const seen = new Set<string>();
-  while (queue.length > 0) {
-    const { name, required } = queue.shift() as { name: string; required: boolean };
-    const key = canonical(name);
-    if (seen.has(key) || builtin.has(key)) {
-      continue;
-    }
-    seen.add(key);
-    const info = await modinfo(kver, name);
-    if (!info) {
-      if (required) {
-        throw new Error(`kernel module ${name}: not found for kernel ${kver}; allowed: a kernel with this module or built in`);
-      }
-      continue;
-    }
-    if (info.filename === "(builtin)") {
-      continue;
-    }
-    found.set(key, { name, ...info });
-    queue.push(...info.depends.map((d) => ({ name: d, required })));
-  }
-  return moduleLoadOrder([...found.values()]);
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -258,16 +148,20 @@ const SYSLINUX_CFG = [
 async function buildDisk(work: string, disk: string, kernel: string, initrd: string): Promise<void> {
   const cfg = path.join(work, "syslinux.cfg");
   await fs.writeFile(cfg, SYSLINUX_CFG);
+  await fs.utimes(cfg, EPOCH, EPOCH);
+  await fs.utimes(initrd, EPOCH, EPOCH);
   await fs.rm(disk, { force: true });
-  await run(["mkfs.vfat", "--invariant", "-i", "4b564d43", "-n", "KVMCLOUD", "-C", disk, String(DISK_KIB)]);
-  await run(["syslinux", "--install", disk]);
-  const env = { ...process.env, MTOOLS_SKIP_CHECK: "1" };
+  // With SOURCE_DATE_EPOCH, --invariant, a fixed volume id and `mcopy -m`
+  // the same inputs give a byte-identical disk.
+  const env = { ...process.env, MTOOLS_SKIP_CHECK: "1", SOURCE_DATE_EPOCH: String(EPOCH.getTime() / 1000) };
+  await run(["mkfs.vfat", "--invariant", "-i", "4b564d43", "-n", "KVMCLOUD", "-C", disk, String(DISK_KIB)], { env });
+  await run(["syslinux", "--install", disk], { env });
   for (const [src, name] of [
     [kernel, "vmlinuz"],
     [initrd, "initrd.gz"],
     [cfg, "syslinux.cfg"],
   ]) {
-    await run(["mcopy", "-o", "-i", disk, src, `::${name}`], { env });
+    await run(["mcopy", "-o", "-m", "-i", disk, src, `::${name}`], { env });
   }
 }
 

@@ -90,8 +90,19 @@ export function livePid(pidFile: string, comm: string): number | undefined {
       return undefined;
     }
     const actual = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    return actual.startsWith(comm.slice(0, 15)) ? pid : undefined;
+    return actual.startsWith(comm.slice(0, 15)) && processAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** True for a running process; a killed one lingering as a zombie until reaped is dead. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
   }
 }

@@ -17,6 +17,11 @@ export interface LabPaths {
   readonly nodes: string;
   /** Directory of persisted mount namespaces (a private bind mount). */
   readonly mountNamespaces: string;
+  /**
+   * PostgreSQL's data directory. Outside the checkout: the postgres user must
+   * walk every directory above it, and a checkout may sit under a 0700 one.
+   */
+  readonly pgData: string;
 }
 
 export function labPaths(state = process.env.KVMCLOUD_LAB_STATE ?? path.resolve(__dirname, ".state")): LabPaths {
@@ -32,6 +37,7 @@ export function labPaths(state = process.env.KVMCLOUD_LAB_STATE ?? path.resolve(
     images: path.join(state, "images"),
     nodes: path.join(state, "nodes"),
     mountNamespaces: "/run/kvm-cloud-lab/mntns",
+    pgData: "/var/lib/kvm-cloud-lab/postgres",
   };
 }
 

@@ -26,6 +26,24 @@ async function pidsIn(ns: string): Promise<string[]> {
   return (await output(["ip", "netns", "pids", ns], { allowFail: true })).split("\n").filter((s) => /^\d+$/.test(s)).sort();
 }
 
+const DAEMONS = new Set(["dnsmasq", "sshd", "postgres", "redis-server", "ceph-mon", "ceph-mgr", "ceph-osd", "libvirtd", "virtlogd"]);
+
+/** The lab's resident daemons in a namespace (not their short-lived workers, e.g. postgres backends). */
+async function daemonsIn(ns: string): Promise<string[]> {
+  const comm = (pid: string) => fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  const ppid = (pid: string) => fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1];
+  const out: string[] = [];
+  for (const pid of await pidsIn(ns)) {
+    try {
+      const c = comm(pid);
+      if (DAEMONS.has(c) && comm(ppid(pid)) !== c) out.push(`${c}:${pid}`);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out.sort();
+}
+
 async function unhealthy(): Promise<string[]> {
   return (await labStatus(p)).filter((s) => !s.ok).map((s) => `${s.part}: ${s.detail}`);
 }
@@ -63,12 +81,13 @@ describe("lab:up", () => {
   });
 
   it("is idempotent: a second run keeps every daemon as it was", async () => {
-    const before = await Promise.all(HOSTS.map((h) => pidsIn(h.ns)));
+    const before = await Promise.all(HOSTS.map((h) => daemonsIn(h.ns)));
+    expect(before.flat().length).toBeGreaterThanOrEqual(14);
     const t0 = Date.now();
     await labUp(log, p);
     const seconds = (Date.now() - t0) / 1000;
     log(`second lab:up took ${seconds.toFixed(1)} s`);
-    const after = await Promise.all(HOSTS.map((h) => pidsIn(h.ns)));
+    const after = await Promise.all(HOSTS.map((h) => daemonsIn(h.ns)));
     expect(after).toEqual(before);
     expect(seconds).toBeLessThan(60);
   });

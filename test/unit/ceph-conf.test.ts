@@ -112,19 +112,19 @@ describe("renderCephConf", () => {
   });
 
   it.each<[string, Partial<CephConfOptions>, RegExp]>([
-    ["fsid", { fsid: "not-a-uuid" }, /fsid is "not-a-uuid"; allowed: a lower-case UUID/],
-    ["no monitors", { monitors: [] }, /monitors is \[\]; allowed: a non-empty list/],
-    ["monitor name", { monitors: [{ name: "Mon-A", address: "10.0.0.1" }] }, /monitors\[0\]\.name is "Mon-A"; allowed: lower-case letters and digits/],
-    ["monitor address", { monitors: [{ name: "a", address: "10.0.0.256" }] }, /monitors\[0\]\.address is "10\.0\.0\.256"; allowed: a dotted IPv4/],
+    ["bad fsid", { fsid: "not-a-uuid" }, /fsid is "not-a-uuid"; allowed: a lower-case UUID/],
+    ["empty monitor list", { monitors: [] }, /monitors is \[\]; allowed: a non-empty list/],
+    ["bad monitor name", { monitors: [{ name: "Mon-A", address: "10.0.0.1" }] }, /monitors\[0\]\.name is "Mon-A"; allowed: lower-case letters and digits/],
+    ["bad monitor address", { monitors: [{ name: "a", address: "10.0.0.256" }] }, /monitors\[0\]\.address is "10\.0\.0\.256"; allowed: a dotted IPv4/],
     ["duplicate monitor", { monitors: [MONS[0], { name: "a", address: "10.0.0.9" }] }, /monitors\[1\]\.name is "a"/],
-    ["public network", { publicNetwork: "10.77.0.0" }, /publicNetwork is "10\.77\.0\.0"; allowed: an IPv4 CIDR/],
-    ["pool size", { osdPoolDefaultSize: 0 }, /osdPoolDefaultSize is 0; allowed: an integer from 1 to 10/],
+    ["bad public network", { publicNetwork: "10.77.0.0" }, /publicNetwork is "10\.77\.0\.0"; allowed: an IPv4 CIDR/],
+    ["bad pool size", { osdPoolDefaultSize: 0 }, /osdPoolDefaultSize is 0; allowed: an integer from 1 to 10/],
     ["memory target below Ceph's floor", { osdMemoryTargetBytes: 512 * 1024 * 1024 }, /osdMemoryTargetBytes is 536870912; allowed: an integer from 939524096/],
     ["relative data dir", { dataDir: "state/ceph" }, /dataDir is "state\/ceph"; allowed: an absolute path/],
     ["newline in a path", { runDir: "/x\nfsid = evil" }, /runDir is "\/x\\nfsid = evil"/],
     ["comment in extra", { extra: { global: { debug_ms: "1 # x" } } }, /extra\.global\.debug_ms is "1 # x"/],
     ["unknown section", { extra: { mds: {} } as CephConfOptions["extra"] }, /extra is "mds"; allowed: global, mon, mgr, osd, client/],
-  ])("rejects a bad %s", (_what, change, message) => {
+  ])("rejects %s", (_what, change, message) => {
     expect(() => renderCephConf({ ...FULL, ...change })).toThrow(message);
   });
 });

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { run, succeeds, waitFor } from "./exec";
-import { livePid, onHost } from "./host-exec";
+import { killStray, livePid, onHost } from "./host-exec";
 import { LabPaths } from "./paths";
 import { LabHost, NETWORK, POSTGRES, PREFIX_LENGTH, REDIS } from "./topology";
 
@@ -77,7 +77,8 @@ export async function ensurePostgres(p: LabPaths, h: LabHost): Promise<void> {
   fs.mkdirSync(f.pgSocketDir, { recursive: true });
   await run(["chown", "postgres:postgres", f.pgSocketDir]);
   if (!(await postgresReady(p, h))) {
-    if (livePid(pidFile, "postgres") === undefined) {
+    killStray(pidFile, "postgres", h.ns);
+    if (livePid(pidFile, "postgres", h.ns) === undefined) {
       fs.rmSync(pidFile, { force: true }); // left by a killed run
     }
     await run(onHost(h, asPostgres([`${PG_BIN}/pg_ctl`, "-D", f.pgData, "-l", f.pgLog, "-w", "-t", "60", "start"])), { timeoutMs: 90_000 });
@@ -121,7 +122,8 @@ export async function ensureRedis(p: LabPaths, h: LabHost): Promise<void> {
   fs.mkdirSync(f.redisDir, { recursive: true, mode: 0o700 });
   const text = renderRedisConf({ address: h.address, port: REDIS.port, dir: f.redisDir, pidFile: f.redisPid, password: secret(f.redisPassword) });
   fs.writeFileSync(f.redisConf, text, { mode: 0o600 });
-  if (livePid(f.redisPid, "redis-server") === undefined) {
+  killStray(f.redisPid, "redis-server", h.ns);
+  if (livePid(f.redisPid, "redis-server", h.ns) === undefined) {
     fs.rmSync(f.redisPid, { force: true });
     await run(onHost(h, ["redis-server", f.redisConf]));
   }

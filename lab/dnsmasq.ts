@@ -3,7 +3,7 @@ import * as path from "path";
 import { renderDnsmasqConf } from "../lib/render/dnsmasq-conf";
 import { prefixToNetmask } from "../lib/validate/network";
 import { run, succeeds } from "./exec";
-import { livePid, onHost } from "./host-exec";
+import { killStray, livePid, onHost } from "./host-exec";
 import { hostDevice } from "./netns";
 import { LabPaths } from "./paths";
 import { DHCP, LabHost, PREFIX_LENGTH } from "./topology";
@@ -51,7 +51,8 @@ export async function ensureDnsmasq(p: LabPaths, h: LabHost): Promise<void> {
   }
   // The VMs' router: forwarding on, as the DnsmasqServer component does on real hosts.
   await run(onHost(h, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]));
-  const pid = livePid(f.pidFile, "dnsmasq");
+  killStray(f.pidFile, "dnsmasq", h.ns);
+  const pid = livePid(f.pidFile, "dnsmasq", h.ns);
   if (pid !== undefined && !changed) {
     return;
   }
@@ -64,7 +65,7 @@ export async function ensureDnsmasq(p: LabPaths, h: LabHost): Promise<void> {
 
 export async function dnsmasqHealthy(p: LabPaths, h: LabHost): Promise<string | undefined> {
   const f = dnsmasqFiles(p);
-  if (livePid(f.pidFile, "dnsmasq") === undefined) {
+  if (livePid(f.pidFile, "dnsmasq", h.ns) === undefined) {
     return "dnsmasq is not running";
   }
   // A real DNS query proves it answers, not just that it lives (localhost comes from /etc/hosts).

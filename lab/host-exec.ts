@@ -64,6 +64,7 @@ export async function ensureMountNamespace(h: LabHost): Promise<boolean> {
 export async function releaseMountNamespace(h: LabHost): Promise<void> {
   const file = mountNamespaceFile(h);
   if (fs.existsSync(file)) {
+    await killMountNamespaceProcesses(file);
     await run(["umount", "-l", file], { allowFail: true });
     fs.rmSync(file, { force: true });
   }
@@ -82,10 +83,25 @@ export async function releaseMountNamespaceDir(): Promise<void> {
   }
 }
 
-/** Pid from a pid file when that process is alive and runs `comm`. */
-export function livePid(pidFile: string, comm: string): number | undefined {
+function netnsOf(pid: number): string | undefined {
   try {
-    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    return fs.readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
+function namedNetns(ns: string): string | undefined {
+  try {
+    return `net:[${fs.statSync(`/run/netns/${ns}`).ino}]`;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidFromFile(pidFile: string, comm: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, "utf8").trim().split("\n")[0]);
     if (!Number.isInteger(pid) || pid <= 0) {
       return undefined;
     }
@@ -93,6 +109,52 @@ export function livePid(pidFile: string, comm: string): number | undefined {
     return actual.startsWith(comm.slice(0, 15)) && processAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Pid from a pid file when that process is alive, runs `comm` and, given a
+ * namespace, lives in it: a daemon left in a deleted incarnation of the
+ * namespace is alive but serves nobody.
+ */
+export function livePid(pidFile: string, comm: string, ns?: string): number | undefined {
+  const pid = pidFromFile(pidFile, comm);
+  if (pid === undefined || ns === undefined) {
+    return pid;
+  }
+  return netnsOf(pid) === namedNetns(ns) ? pid : undefined;
+}
+
+/** Kills the pid file's daemon if it lives outside `ns` (a leftover of a deleted namespace). */
+export function killStray(pidFile: string, comm: string, ns: string): void {
+  const pid = pidFromFile(pidFile, comm);
+  if (pid !== undefined && netnsOf(pid) !== namedNetns(ns)) {
+    process.kill(pid, "SIGKILL");
+  }
+}
+
+/** Kills every process inside a persisted mount namespace (guests and daemons of a node). */
+export async function killMountNamespaceProcesses(file: string): Promise<void> {
+  let target: string;
+  try {
+    target = `mnt:[${fs.statSync(file).ino}]`;
+  } catch {
+    return;
+  }
+  const inside = () =>
+    fs.readdirSync("/proc").filter((d) => {
+      if (!/^\d+$/.test(d)) return false;
+      try {
+        return fs.readlinkSync(`/proc/${d}/ns/mnt`) === target && processAlive(Number(d));
+      } catch {
+        return false;
+      }
+    });
+  for (const pid of inside()) {
+    process.kill(Number(pid), "SIGKILL");
+  }
+  for (let i = 0; i < 50 && inside().length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

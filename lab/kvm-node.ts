@@ -4,7 +4,7 @@ import * as path from "path";
 import { renderRbdPoolXml } from "../lib/render/libvirt-pool";
 import { renderCephSecretXml } from "../lib/render/libvirt-secret";
 import { output, run, succeeds, waitFor } from "./exec";
-import { ensureMountNamespace, livePid, onHost } from "./host-exec";
+import { ensureMountNamespace, killStray, livePid, onHost } from "./host-exec";
 import { LabPaths, nodeDir } from "./paths";
 import { LabHost } from "./topology";
 
@@ -105,13 +105,15 @@ export function libvirtdPidFile(p: LabPaths, h: LabHost): string {
 
 async function startDaemons(p: LabPaths, h: LabHost): Promise<void> {
   const run_ = privateDir(p, h, "/run/libvirt");
-  if (livePid(path.join(run_, "virtlogd.pid"), "virtlogd") === undefined) {
+  killStray(path.join(run_, "virtlogd.pid"), "virtlogd", h.ns);
+  killStray(libvirtdPidFile(p, h), "libvirtd", h.ns);
+  if (livePid(path.join(run_, "virtlogd.pid"), "virtlogd", h.ns) === undefined) {
     fs.rmSync(path.join(run_, "virtlogd.pid"), { force: true });
     fs.rmSync(path.join(run_, "virtlogd-sock"), { force: true });
     fs.rmSync(path.join(run_, "virtlogd-admin-sock"), { force: true });
     await run(onHost(h, ["virtlogd", "-d", "-p", "/run/libvirt/virtlogd.pid"]));
   }
-  if (livePid(libvirtdPidFile(p, h), "libvirtd") === undefined) {
+  if (livePid(libvirtdPidFile(p, h), "libvirtd", h.ns) === undefined) {
     fs.rmSync(libvirtdPidFile(p, h), { force: true });
     for (const sock of ["libvirt-sock", "libvirt-sock-ro", "libvirt-admin-sock"]) {
       fs.rmSync(path.join(run_, sock), { force: true });
@@ -196,7 +198,7 @@ export async function nodeCapacity(h: LabHost): Promise<{ vcpus: number; memoryM
 }
 
 export async function kvmNodeHealthy(p: LabPaths, h: LabHost, ceph: { secretUuid: string; pool: string }): Promise<string | undefined> {
-  if (livePid(libvirtdPidFile(p, h), "libvirtd") === undefined) {
+  if (livePid(libvirtdPidFile(p, h), "libvirtd", h.ns) === undefined) {
     return "libvirtd is not running";
   }
   const secrets = await run(virsh(h, "secret-list"), { allowFail: true, timeoutMs: 10_000 });

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { run } from "./exec";
-import { livePid, onHost } from "./host-exec";
+import { killStray, livePid, onHost } from "./host-exec";
 import { LabPaths } from "./paths";
 import { LabHost } from "./topology";
 
@@ -60,14 +60,15 @@ export async function ensureSshd(p: LabPaths, h: LabHost, publicKey: string): Pr
   fs.writeFileSync(config, renderSshdConfig({ address: h.address, port: 22, hostKey, authorizedKeys, pidFile }), { mode: 0o600 });
   // sshd insists on its privilege-separation directory.
   fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  if (livePid(pidFile, "sshd") === undefined) {
+  killStray(pidFile, "sshd", h.ns);
+  if (livePid(pidFile, "sshd", h.ns) === undefined) {
     fs.rmSync(pidFile, { force: true });
     await run(onHost(h, ["/usr/sbin/sshd", "-f", config]));
   }
 }
 
 export function sshdRunning(p: LabPaths, h: LabHost): boolean {
-  return livePid(path.join(sshdDir(p, h), "sshd.pid"), "sshd") !== undefined;
+  return livePid(path.join(sshdDir(p, h), "sshd.pid"), "sshd", h.ns) !== undefined;
 }
 
 /** known_hosts for the lab's sshds, so clients verify host keys instead of trusting on first use. */

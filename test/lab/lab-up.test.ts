@@ -6,6 +6,7 @@ import { output, run } from "../../lab/exec";
 import { labDown } from "../../lab/lab-down";
 import { labStatus } from "../../lab/lab-status";
 import { labUp } from "../../lab/lab-up";
+import { processAlive } from "../../lab/host-exec";
 import { labNamespaces } from "../../lab/netns";
 import { labPaths } from "../../lab/paths";
 import { HOSTS } from "../../lab/topology";
@@ -101,9 +102,15 @@ describe("lab:up", () => {
     const node2 = await pidsIn("kcl-node2");
     await run(["kill", "-KILL", ...node2]);
     await run(["ip", "netns", "del", "kcl-mgr"]);
+    // Namespaces deleted under running daemons: they live on, unreachable.
+    const strays = [...(await daemonsIn("kcl-node1")), ...(await daemonsIn("kcl-dns"))].map((x) => Number(x.split(":")[1]));
+    await run(["ip", "netns", "del", "kcl-node1"]);
+    await run(["ip", "netns", "del", "kcl-dns"]);
     const broken = await unhealthy();
-    expect(broken.length).toBeGreaterThanOrEqual(3);
+    expect(broken.length).toBeGreaterThanOrEqual(5);
     await labUp(log, p);
     expect(await unhealthy()).toEqual([]);
+    expect(strays.length).toBeGreaterThanOrEqual(4);
+    expect(strays.filter((pid) => processAlive(pid))).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
 const base = {
   preset: "ts-jest",
   testEnvironment: "node",
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+  transform: { "^.+\\.ts$": ["ts-jest", {}] },
 };
 module.exports = {
   projects: [

@@ -12,7 +12,7 @@ import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
 import { ensureKnownHosts, ensureLabKey, ensureSshd } from "./sshd";
-import { CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, NODES, SWITCH_BRIDGE, SWITCH_NS } from "./topology";
+import { CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, NODES, SWITCH_NS } from "./topology";
 
 export type Log = (line: string) => void;
 
@@ -143,6 +143,5 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   };
   writeLabDescription(description, p.description);
   log(`lab is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; description: ${p.description}`);
-  void SWITCH_BRIDGE;
   return description;
 }

@@ -4,7 +4,8 @@ import { cephArgv, cephHealth } from "./ceph";
 import { postgresHealthy, redisHealthy } from "./database";
 import { readLabDescription } from "./description";
 import { dnsmasqHealthy } from "./dnsmasq";
-import { run } from "./exec";
+import { inNetns, run } from "./exec";
+import { labSshArgv } from "./ssh-client";
 import { kvmNodeHealthy } from "./kvm-node";
 import { hostDevice, listNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
@@ -39,11 +40,7 @@ async function networkProblem(h: LabHost, namespaces: string[]): Promise<string 
 /** SSH from the manager namespace with the lab key: the path the provider takes. */
 async function sshProblem(p: LabPaths, h: LabHost): Promise<string | undefined> {
   const d = readLabDescription(p.description);
-  const r = await run(
-    ["ip", "netns", "exec", d.managerNamespace, "ssh", "-i", d.ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-      "-o", `UserKnownHostsFile=${d.ssh.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", `root@${h.address}`, "hostname"],
-    { allowFail: true, timeoutMs: 15_000 },
-  );
+  const r = await run(inNetns(d.managerNamespace, labSshArgv(d, h.address, ["hostname"])), { allowFail: true, timeoutMs: 15_000 });
   return r.code === 0 ? undefined : `ssh root@${h.address} failed: ${r.stderr.trim().split("\n").pop()}`;
 }
 

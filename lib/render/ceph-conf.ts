@@ -3,6 +3,8 @@
  * the same bytes, so a changed file means a changed intent.
  */
 
+import { isIPv4, UUID } from "../validate/network";
+
 export interface CephMonitor {
   /** Monitor id (`mon.<name>`). */
   readonly name: string;
@@ -48,7 +50,6 @@ export interface CephClientConfOptions {
 export const CEPH_MIN_OSD_MEMORY_TARGET = 896 * 1024 * 1024;
 
 const SECTIONS: readonly CephConfSection[] = ["global", "mon", "mgr", "osd", "client"];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NAME = /^[a-z0-9]+$/;
 const KEY = /^[a-z0-9_ ]+$/;
 /** Characters that end a value or start a comment in Ceph's ini parser. */
@@ -56,11 +57,6 @@ const UNSAFE_VALUE = /[\n\r#;\\]/;
 
 function fail(field: string, value: unknown, allowed: string): never {
   throw new Error(`ceph.conf: ${field} is ${JSON.stringify(value)}; allowed: ${allowed}`);
-}
-
-function isIPv4(s: string): boolean {
-  const parts = s.split(".");
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
 }
 
 function checkFsid(fsid: string): void {

@@ -8,6 +8,8 @@
  * implicit typing ("no" -> false, "012" -> octal) and any quoting pitfalls.
  */
 
+import { isDnsLabel } from "../validate/network";
+
 export interface MetaDataInput {
   readonly instanceId: string;
   readonly hostname: string;
@@ -21,7 +23,6 @@ export interface UserDataInput {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 // An authorized_keys line: optional options, then "<type> <base64> [comment]".
 const SSH_KEY = /(^|\s)(ssh-[a-z0-9@.-]+|ecdsa-sha2-[a-z0-9@.-]+|sk-[a-z0-9@.-]+)\s+[A-Za-z0-9+/]+={0,3}(\s|$)/;
@@ -37,7 +38,7 @@ function show(value: unknown): string {
 }
 
 function validateHostname(field: string, value: unknown): string {
-  if (typeof value !== "string" || !DNS_LABEL.test(value)) {
+  if (typeof value !== "string" || !isDnsLabel(value)) {
     throw new Error(
       `${field}: ${show(value)} is not a valid hostname; allowed: a DNS label of 1-63 characters ` +
         `[a-z0-9-], not starting or ending with '-'`,
@@ -48,7 +49,7 @@ function validateHostname(field: string, value: unknown): string {
 
 function validateFqdn(field: string, value: unknown): string {
   const labels = typeof value === "string" ? value.replace(/\.$/, "").split(".") : [];
-  if (typeof value !== "string" || value.length > 253 || labels.length < 2 || !labels.every((l) => DNS_LABEL.test(l))) {
+  if (typeof value !== "string" || value.length > 253 || labels.length < 2 || !labels.every((l) => isDnsLabel(l))) {
     throw new Error(
       `${field}: ${show(value)} is not a valid FQDN; allowed: at most 253 characters, two or more ` +
         `dot-separated DNS labels of 1-63 characters [a-z0-9-], not starting or ending with '-'`,

@@ -1,6 +1,5 @@
 import { check } from "../validate/errors";
-import { checkIPv4, checkMac } from "../validate/network";
-import { UUID } from "./libvirt-secret";
+import { checkIPv4, checkMac, UUID } from "../validate/network";
 import { buildXml, XmlNode } from "./xml";
 
 /** Namespace of kvm-cloud's own data inside a domain's <metadata>. */

@@ -1,6 +1,5 @@
 import { check } from "../validate/errors";
-import { checkIPv4 } from "../validate/network";
-import { UUID } from "./libvirt-secret";
+import { checkIPv4, UUID } from "../validate/network";
 import { buildXml } from "./xml";
 
 export interface RbdPoolOptions {

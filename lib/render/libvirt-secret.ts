@@ -1,7 +1,7 @@
 import { check } from "../validate/errors";
+import { UUID } from "../validate/network";
 import { buildXml } from "./xml";
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Pure: the libvirt secret that holds a cephx key. Only the envelope: the key

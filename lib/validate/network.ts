@@ -1,10 +1,13 @@
 import { check } from "./errors";
 
-/** Pure checks and arithmetic on IPv4 addresses, MACs and DNS names. */
+/** Pure checks and arithmetic on IPv4 addresses, MACs, DNS names and UUIDs. */
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A lower-case UUID, as libvirt and Ceph print them. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function isIPv4(s: unknown): s is string {
   return typeof s === "string" && IPV4.test(s);

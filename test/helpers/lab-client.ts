@@ -1,23 +1,15 @@
 import * as http from "http";
 import { LabDescription } from "../../lab/description";
 import { output, run, RunOptions } from "../../lab/exec";
-import { commandLine } from "../../lib/shell";
+import { labSshArgv } from "../../lab/ssh-client";
 
 /**
  * What a test inside the manager namespace uses to reach the lab: ssh with the
  * lab key, virsh over libvirt's TCP listener, plain HTTP to guests.
  */
 
-export function sshArgv(d: LabDescription, host: string, argv: readonly string[]): string[] {
-  return [
-    "ssh", "-i", d.ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-    "-o", `UserKnownHostsFile=${d.ssh.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes",
-    "-p", String(d.ssh.port), `${d.ssh.user}@${host}`, "--", commandLine(argv),
-  ];
-}
-
 export function ssh(d: LabDescription, host: string, argv: readonly string[], opts: RunOptions = {}) {
-  return run(sshArgv(d, host, argv), opts);
+  return run(labSshArgv(d, host, argv), opts);
 }
 
 export function virsh(uri: string, ...args: string[]): string[] {

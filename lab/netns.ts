@@ -71,6 +71,13 @@ export async function ensureHostNetwork(h: LabHost): Promise<void> {
     }
     await run(["ip", "-n", h.ns, "link", "set", hostSide, "master", dev]);
     await run(["ip", "-n", h.ns, "addr", "flush", "dev", hostSide]);
+    // A bridge takes the lowest MAC of its ports unless one is set: without
+    // this, a guest's tap joining br0 can change the node's MAC under its
+    // peers' ARP caches and stall traffic to the node (migration included).
+    const uplink = /link\/ether (\S+)/.exec(await output(["ip", "-n", h.ns, "-o", "link", "show", "dev", hostSide]));
+    if (uplink) {
+      await run(["ip", "-n", h.ns, "link", "set", dev, "address", uplink[1]]);
+    }
   }
   await run(["ip", "-n", h.ns, "link", "set", hostSide, "up"]);
   await run(["ip", "-n", h.ns, "link", "set", dev, "up"]);

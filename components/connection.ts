@@ -1,0 +1,24 @@
+import * as pulumi from "@pulumi/pulumi";
+import type * as command from "@pulumi/command";
+
+/** SSH access to a host that a component sets up. */
+export interface HostConnection {
+  /** Address or DNS name the Pulumi host connects to. */
+  readonly host: pulumi.Input<string>;
+  /** SSH port. Default 22. */
+  readonly port?: pulumi.Input<number>;
+  /** Login user: root, or a user with passwordless sudo. Default "root". */
+  readonly user?: pulumi.Input<string>;
+  /** Private key text. Kept secret in state. */
+  readonly privateKey: pulumi.Input<string>;
+}
+
+/** The @pulumi/command connection for a host, with the private key wrapped as a secret. */
+export function commandConnection(c: HostConnection): command.types.input.remote.ConnectionArgs {
+  return {
+    host: c.host,
+    port: c.port ?? 22,
+    user: c.user ?? "root",
+    privateKey: pulumi.secret(c.privateKey),
+  };
+}

@@ -1,0 +1,79 @@
+import { CloudSpec, findNode, SshEndpoint } from "../cloud/cloud-spec";
+import { CommandRunner } from "../transport/command-runner";
+import { SshTarget, withSsh } from "../transport/ssh-runner";
+import { Inventory } from "./inventory";
+
+/**
+ * How VM operations reach the cloud. Every method opens its connection for
+ * the duration of `fn` and closes it in finally, so nothing outlives a
+ * provider call and nothing needs to be serialized with the provider.
+ */
+export interface CloudAccess {
+  onNode<T>(node: string, fn: (r: CommandRunner) => Promise<T>): Promise<T>;
+  onDhcp<T>(fn: (r: CommandRunner) => Promise<T>): Promise<T>;
+  withInventory<T>(fn: (inv: Inventory) => Promise<T>): Promise<T>;
+}
+
+function target(label: string, s: SshEndpoint, knownHosts: string | undefined): SshTarget {
+  return { label, host: s.host, port: s.port, user: s.user, privateKey: s.privateKey, knownHosts };
+}
+
+/** Names the inventory endpoint without its credentials. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}:${u.port || (u.protocol.startsWith("redis") ? 6379 : 5432)}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): Promise<void> }> {
+  const { Client } = require("pg") as typeof import("pg");
+  const Redis = require("ioredis") as typeof import("ioredis").default;
+  const pg = new Client({ connectionString: c.inventory.postgresUrl, connectionTimeoutMillis: 10_000, statement_timeout: 60_000 });
+  try {
+    await pg.connect();
+  } catch (e) {
+    await pg.end().catch(() => undefined);
+    throw new Error(`cannot reach the inventory database at ${redacted(c.inventory.postgresUrl)}: ${(e as Error).message}`);
+  }
+  const redis = new Redis(c.inventory.redisUrl, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  // ioredis reports connection trouble as events as well as rejections; the rejection is what we act on.
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+  } catch (e) {
+    redis.disconnect();
+    await pg.end().catch(() => undefined);
+    throw new Error(`cannot reach the inventory cache at ${redacted(c.inventory.redisUrl)}: ${(e as Error).message}`);
+  }
+  return {
+    inv: { sql: pg, cache: redis },
+    async close() {
+      redis.disconnect();
+      await pg.end().catch(() => undefined);
+    },
+  };
+}
+
+/** The real CloudAccess: ssh2 to nodes and the DHCP host, pg and ioredis to the inventory. */
+export function cloudAccess(c: CloudSpec): CloudAccess {
+  return {
+    onNode(node, fn) {
+      const n = findNode(c, node);
+      return withSsh(target(n.name, n.ssh, c.knownHosts), fn);
+    },
+    onDhcp(fn) {
+      return withSsh(target("the DHCP host", c.dhcp.ssh, c.knownHosts), fn);
+    },
+    async withInventory(fn) {
+      const { inv, close } = await openInventory(c);
+      try {
+        return await fn(inv);
+      } finally {
+        await close();
+      }
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { DhcpLease, leaseForMac, parseDnsmasqLeases } from "../parse/dnsmasq-leases";
+import { CommandRunner } from "../transport/command-runner";
+
+/**
+ * Waits on the DHCP host for a MAC's lease. dnsmasq rewrites its lease file
+ * on every DHCPACK; a loop on that host checks it five times a second, so the
+ * address is known well within a second of the acknowledgement, at the cost
+ * of one SSH session instead of one per poll.
+ */
+const WATCH_SCRIPT = [
+  "set -u",
+  'f=$1 mac=$2 end=$(( $(date +%s) + $3 ))',
+  'while [ "$(date +%s)" -lt "$end" ]; do',
+  '  if grep -qi -- " $mac " "$f" 2>/dev/null; then cat -- "$f"; exit 0; fi',
+  "  sleep 0.2",
+  "done",
+  "exit 3",
+].join("\n");
+
+export class LeaseTimeout extends Error {
+  constructor(mac: string, seconds: number, leaseFile: string) {
+    super(`no DHCP lease for MAC ${mac} in ${leaseFile} after ${seconds} s (cloud.leaseTimeoutSeconds); the guest may not have booted or reached dnsmasq`);
+    this.name = "LeaseTimeout";
+  }
+}
+
+export async function readLeases(r: CommandRunner, leaseFile: string): Promise<DhcpLease[]> {
+  const res = await r.run(["cat", "--", leaseFile], { allowFail: true });
+  // No lease file yet means no leases yet.
+  if (res.code !== 0 && /No such file/.test(res.stderr)) return [];
+  if (res.code !== 0) throw new Error(`reading ${leaseFile} on ${r.target}: ${res.stderr.trim()}`);
+  return parseDnsmasqLeases(res.stdout);
+}
+
+export async function waitForLease(r: CommandRunner, leaseFile: string, mac: string, timeoutSeconds: number): Promise<DhcpLease> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  // A stale (expired) line for the same MAC ends one watch early; the loop watches again.
+  for (let round = 0; round < 1000; round++) {
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    if (left <= 0) break;
+    const res = await r.run(["sh", "-c", WATCH_SCRIPT, "watch", leaseFile, mac.toLowerCase(), String(left)], {
+      allowFail: true,
+      timeoutMs: (left + 30) * 1000,
+    });
+    if (res.code === 3) break;
+    if (res.code !== 0) throw new Error(`watching ${leaseFile} on ${r.target}: ${res.stderr.trim() || `exit ${res.code}`}`);
+    const lease = leaseForMac(parseDnsmasqLeases(res.stdout), mac, Date.now() / 1000);
+    if (lease) return lease;
+    await new Promise((res2) => setTimeout(res2, 200));
+  }
+  throw new LeaseTimeout(mac, timeoutSeconds, leaseFile);
+}

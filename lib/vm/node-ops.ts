@@ -1,0 +1,137 @@
+import { CommandRunner } from "../transport/command-runner";
+import { DomainFacts, DomainListing, NodeInfo, parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "../parse/libvirt";
+
+/**
+ * What the provider does to libvirt on a KVM node: virsh commands run through
+ * an injected CommandRunner (ssh2 in production, the lab's sshd in tests).
+ * Arguments are argv arrays: the runner quotes them.
+ */
+
+const VIRSH = ["virsh", "-q", "-c", "qemu:///system"];
+
+/** One round trip for everything placement and uniqueness need from a node. */
+const INSPECT_SCRIPT = [
+  "set -e",
+  'v() { virsh -q -c qemu:///system "$@"; }',
+  "echo @@NODEINFO@@",
+  "v nodeinfo",
+  "echo @@LIST@@",
+  "v list --all",
+  "v list --all --name | while read -r d; do",
+  '  [ -n "$d" ] || continue',
+  '  echo "@@XML@@"',
+  // A domain undefined between list and dumpxml is not an error.
+  '  v dumpxml --domain "$d" 2>/dev/null || true',
+  "done",
+].join("\n");
+
+export interface NodeInspection {
+  readonly info: NodeInfo;
+  readonly domains: ReadonlyArray<DomainListing & { readonly facts?: DomainFacts }>;
+}
+
+const NOT_FOUND = /failed to get domain|Domain not found|no domain with matching/i;
+
+export async function inspectNode(r: CommandRunner): Promise<NodeInspection> {
+  const out = (await r.run(["sh", "-c", INSPECT_SCRIPT], { timeoutMs: 60_000 })).stdout;
+  const [head, rest = ""] = out.split("@@LIST@@");
+  const info = parseNodeInfo(head.replace("@@NODEINFO@@", ""));
+  const [listPart, ...xmlParts] = rest.split("@@XML@@");
+  const facts = xmlParts.map((x) => x.trim()).filter(Boolean).map(parseDomainXmlFacts);
+  const domains = parseDomainList(listPart).map((l) => ({ ...l, facts: facts.find((f) => f.name === l.name) }));
+  return { info, domains };
+}
+
+/** virsh's state words ("running", "paused", "shut off"), or undefined when there is no such domain. */
+export async function domainState(r: CommandRunner, name: string): Promise<string | undefined> {
+  const res = await r.run([...VIRSH, "domstate", "--domain", name], { allowFail: true });
+  if (res.code !== 0) {
+    if (NOT_FOUND.test(res.stderr)) return undefined;
+    throw new Error(`virsh domstate ${name} on ${r.target}: ${res.stderr.trim()}`);
+  }
+  return res.stdout.trim();
+}
+
+export async function domainFacts(r: CommandRunner, name: string): Promise<DomainFacts | undefined> {
+  const res = await r.run([...VIRSH, "dumpxml", "--domain", name], { allowFail: true });
+  if (res.code !== 0) {
+    if (NOT_FOUND.test(res.stderr)) return undefined;
+    throw new Error(`virsh dumpxml ${name} on ${r.target}: ${res.stderr.trim()}`);
+  }
+  return parseDomainXmlFacts(res.stdout);
+}
+
+export async function defineDomain(r: CommandRunner, xml: string): Promise<void> {
+  await r.run([...VIRSH, "define", "--file", "/dev/stdin"], { stdin: xml });
+}
+
+export async function startDomain(r: CommandRunner, name: string): Promise<void> {
+  await r.run([...VIRSH, "start", "--domain", name]);
+}
+
+/** Forcibly off and undefined; a domain that is already gone is fine. */
+export async function removeDomain(r: CommandRunner, name: string): Promise<void> {
+  const state = await domainState(r, name);
+  if (state === undefined) return;
+  if (state !== "shut off") await r.run([...VIRSH, "destroy", "--domain", name], { allowFail: true });
+  const res = await r.run([...VIRSH, "undefine", "--domain", name], { allowFail: true });
+  if (res.code !== 0 && (await domainState(r, name)) !== undefined) {
+    throw new Error(`virsh undefine ${name} on ${r.target}: ${res.stderr.trim()}`);
+  }
+}
+
+/** ACPI shutdown, then a hard stop if the guest ignores it within graceMs. */
+export async function shutdownDomain(r: CommandRunner, name: string, graceMs = 60_000): Promise<void> {
+  if ((await domainState(r, name)) === "shut off") return;
+  await r.run([...VIRSH, "shutdown", "--domain", name], { allowFail: true });
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if ((await domainState(r, name)) === "shut off") return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  await r.run([...VIRSH, "destroy", "--domain", name]);
+}
+
+export async function suspendDomain(r: CommandRunner, name: string): Promise<void> {
+  await r.run([...VIRSH, "suspend", "--domain", name]);
+}
+
+export async function resumeDomain(r: CommandRunner, name: string): Promise<void> {
+  await r.run([...VIRSH, "resume", "--domain", name]);
+}
+
+/**
+ * vCPUs at next boot and, when `live`, now. `max` first raises the
+ * persistent maximum (takes effect at the next boot).
+ */
+export async function setVcpus(r: CommandRunner, name: string, count: number, live: boolean, max?: number): Promise<void> {
+  if (max !== undefined) await r.run([...VIRSH, "setvcpus", "--domain", name, "--count", String(max), "--maximum", "--config"]);
+  if (live) await r.run([...VIRSH, "setvcpus", "--domain", name, "--count", String(count), "--live"]);
+  await r.run([...VIRSH, "setvcpus", "--domain", name, "--count", String(count), "--config"]);
+}
+
+export async function setMemory(r: CommandRunner, name: string, memoryMiB: number, live: boolean, maxMiB?: number): Promise<void> {
+  if (maxMiB !== undefined) await r.run([...VIRSH, "setmaxmem", "--domain", name, "--size", `${maxMiB}M`, "--config"]);
+  if (live) await r.run([...VIRSH, "setmem", "--domain", name, "--size", `${memoryMiB}M`, "--live"]);
+  await r.run([...VIRSH, "setmem", "--domain", name, "--size", `${memoryMiB}M`, "--config"]);
+}
+
+/** Grows the disk under a running guest (qemu tells the guest), or just the RBD image when it is off. */
+export async function growDisk(r: CommandRunner, name: string, running: boolean, rbd: { id: string; volume: string }, gib: number): Promise<void> {
+  if (running) {
+    await r.run([...VIRSH, "blockresize", "--domain", name, "--path", "vda", "--size", `${gib}G`]);
+  } else {
+    await r.run(["rbd", "--id", rbd.id, "resize", "--no-progress", "--size", `${gib}G`, rbd.volume]);
+  }
+}
+
+/**
+ * Live migration, run on the source node: the guest keeps running, its
+ * definition moves with it, and the source forgets it.
+ */
+export async function migrateDomain(r: CommandRunner, name: string, destUri: string, migrateUri: string, timeoutMs: number): Promise<void> {
+  await r.run(
+    [...VIRSH, "migrate", "--live", "--persistent", "--undefinesource", "--domain", name, "--desturi", destUri, "--migrateuri", migrateUri],
+    { timeoutMs },
+  );
+}

@@ -1,0 +1,69 @@
+import { CommandRunner } from "../transport/command-runner";
+
+/**
+ * RBD work on a KVM node as the cloud's cephx client (the node has its
+ * keyring): clone the base snapshot, size it, import the seed, remove.
+ */
+
+export interface RbdClient {
+  /** cephx id without "client." */
+  readonly id: string;
+  readonly pool: string;
+}
+
+const rbd = (c: RbdClient, ...args: string[]) => ["rbd", "--id", c.id, ...args];
+const NOT_FOUND = /No such file or directory|does not exist|error opening (image|snapshot)/i;
+
+/** Size in bytes of an image or snapshot (`pool/image@snap`), or undefined when it does not exist. */
+export async function rbdSize(r: CommandRunner, c: RbdClient, spec: string): Promise<number | undefined> {
+  const res = await r.run(rbd(c, "info", "--format", "json", spec), { allowFail: true });
+  if (res.code !== 0) {
+    if (NOT_FOUND.test(res.stderr)) return undefined;
+    throw new Error(`rbd info ${spec} on ${r.target}: ${res.stderr.trim()}`);
+  }
+  return Number((JSON.parse(res.stdout) as { size: number }).size);
+}
+
+export async function rbdExists(r: CommandRunner, c: RbdClient, image: string): Promise<boolean> {
+  return (await rbdSize(r, c, `${c.pool}/${image}`)) !== undefined;
+}
+
+export async function cloneImage(r: CommandRunner, c: RbdClient, snapshotSpec: string, image: string): Promise<void> {
+  await r.run(rbd(c, "clone", snapshotSpec, `${c.pool}/${image}`));
+}
+
+export async function resizeImage(r: CommandRunner, c: RbdClient, image: string, gib: number): Promise<void> {
+  await r.run(rbd(c, "resize", "--no-progress", "--size", `${gib}G`, `${c.pool}/${image}`));
+}
+
+/** Removes an image; one that is already gone is fine. */
+export async function removeImage(r: CommandRunner, c: RbdClient, image: string): Promise<void> {
+  const res = await r.run(rbd(c, "rm", "--no-progress", `${c.pool}/${image}`), { allowFail: true });
+  if (res.code !== 0 && !NOT_FOUND.test(res.stderr)) {
+    throw new Error(`rbd rm ${c.pool}/${image} on ${r.target}: ${res.stderr.trim()}`);
+  }
+}
+
+/**
+ * Builds the NoCloud seed ISO (volume `cidata`) on the node and imports it as
+ * an RBD image, so the guest's CD-ROM lives on shared storage and never pins
+ * it to one node. The files travel on stdin (user-data may hold secrets, so
+ * never in argv), base64 per line so any bytes survive the shell.
+ */
+const SEED_SCRIPT = [
+  "set -eu",
+  'd=$(mktemp -d)',
+  'trap \'rm -rf "$d"\' EXIT',
+  "read -r meta",
+  "read -r user",
+  'printf %s "$meta" | base64 -d >"$d/meta-data"',
+  'printf %s "$user" | base64 -d >"$d/user-data"',
+  'cd "$d"',
+  "genisoimage -quiet -output seed.iso -volid cidata -joliet -rock meta-data user-data",
+  'rbd --id "$1" import --no-progress seed.iso "$2"',
+].join("\n");
+
+export async function importSeed(r: CommandRunner, c: RbdClient, image: string, files: { metaData: string; userData: string }): Promise<void> {
+  const stdin = `${Buffer.from(files.metaData).toString("base64")}\n${Buffer.from(files.userData).toString("base64")}\n`;
+  await r.run(["sh", "-c", SEED_SCRIPT, "seed", c.id, `${c.pool}/${image}`], { stdin });
+}

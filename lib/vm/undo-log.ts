@@ -1,0 +1,48 @@
+/**
+ * What a multi-step operation has made so far, so a failure can remove it in
+ * reverse order. Only steps that succeeded are recorded: something that was
+ * there before (an image with the same name) is never removed.
+ */
+export class UndoLog {
+  private readonly entries: Array<{ what: string; undo: () => Promise<void> }> = [];
+
+  record(what: string, undo: () => Promise<void>): void {
+    this.entries.push({ what, undo });
+  }
+
+  /** Undoes everything, newest first, going on past failures. */
+  async undoAll(): Promise<{ removed: string[]; left: Array<{ what: string; why: string }> }> {
+    const removed: string[] = [];
+    const left: Array<{ what: string; why: string }> = [];
+    for (const e of [...this.entries].reverse()) {
+      try {
+        await e.undo();
+        removed.push(e.what);
+      } catch (err) {
+        left.push({ what: e.what, why: (err as Error).message });
+      }
+    }
+    this.entries.length = 0;
+    return { removed, left };
+  }
+}
+
+/** A create that failed at `step`; everything it made was removed unless `left` says otherwise. */
+export class VmOperationError extends Error {
+  constructor(
+    readonly vm: string,
+    readonly step: string,
+    readonly cause: Error,
+    readonly removed: string[],
+    readonly left: Array<{ what: string; why: string }>,
+  ) {
+    const cleanup =
+      removed.length + left.length === 0
+        ? "nothing had been made"
+        : left.length === 0
+          ? `removed what it had made: ${removed.join(", ")}`
+          : `removed ${removed.join(", ") || "nothing"}; could NOT remove ${left.map((l) => `${l.what} (${l.why})`).join("; ")}`;
+    super(`creating VM ${vm} failed at step "${step}": ${cause.message}\n${cleanup}`);
+    this.name = "VmOperationError";
+  }
+}

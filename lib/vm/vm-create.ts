@@ -1,0 +1,169 @@
+import * as crypto from "crypto";
+import { CloudSpec, findNode } from "../cloud/cloud-spec";
+import { generateMac } from "../operations/mac";
+import { placeVm } from "../operations/placement";
+import { renderMetaData, renderUserData } from "../render/cloud-init";
+import { renderDomainXml } from "../render/domain-xml";
+import { ValidationError } from "../validate/errors";
+import { parseImageSpec, validateVmArgs } from "../validate/vm-args";
+import { CloudAccess } from "./cloud-access";
+import { cacheKey, deleteVmRow, logOperation, recordVm, reserveVm } from "./inventory";
+import { readLeases, waitForLease } from "./lease-watch";
+import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
+import { cloneImage, importSeed, rbdSize, removeImage, resizeImage } from "./rbd-ops";
+import { capacities, nodeHolding, surveyNodes, takenMacs } from "./survey";
+import { UndoLog, VmOperationError } from "./undo-log";
+import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "./vm-record";
+
+/** Called after each step with its duration, for the benchmark and logs. */
+export type StepHook = (step: string, ms: number) => void;
+
+const GiB = 2 ** 30;
+
+/**
+ * Everything that can be refused is checked before anything is made: the
+ * inputs, every node (reachable? which domains?), the image, the DHCP host.
+ */
+async function preflight(cloud: CloudSpec, access: CloudAccess, args: VmInputs) {
+  if (args.node !== undefined) findNode(cloud, args.node);
+  const survey = await surveyNodes(cloud, access);
+  if (args.node !== undefined) {
+    const pinned = survey.find((s) => s.name === args.node)!;
+    if (!pinned.view) throw new Error(`node ${args.node} is unreachable: ${pinned.error}`);
+  }
+  const reachable = survey.filter((s) => s.view);
+  if (reachable.length === 0) {
+    throw new Error(`no node is reachable: ${survey.map((s) => `${s.name}: ${s.error}`).join("; ")}`);
+  }
+  const holder = nodeHolding(survey, args.name);
+  if (holder) throw new ValidationError("name", args.name, `a name not used by another VM (a domain of that name exists on ${holder})`);
+
+  const spec = parseImageSpec(args.image);
+  const probe = args.node ?? reachable[0].name;
+  const size = await access.onNode(probe, (r) => rbdSize(r, { id: cloud.ceph.clientName!, pool: spec.pool }, args.image));
+  if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
+  validateVmArgs(args, { imageSizeBytes: size });
+  const leaseMacs = (await access.onDhcp((r) => readLeases(r, cloud.dhcp.leaseFile))).map((l) => l.mac);
+  return { survey, imageSizeBytes: size, leaseMacs };
+}
+
+/**
+ * Creates a VM: reserve (name, node, MAC) in the inventory under a lock,
+ * clone and size the root disk, write the seed, define and start the domain,
+ * wait for its lease, record it. Any failure removes whatever was made and
+ * reports the step and the daemon's message.
+ */
+export async function createVm(cloud: CloudSpec, access: CloudAccess, args: VmInputs, onStep: StepHook = () => undefined): Promise<VmRecord> {
+  const started = new Date();
+  const undo = new UndoLog();
+  let step = "preflight";
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    step = name;
+    const t0 = Date.now();
+    const result = await fn();
+    onStep(name, Date.now() - t0);
+    return result;
+  };
+  const rbdClient = { id: cloud.ceph.clientName!, pool: cloud.ceph.pool };
+  const disk = rootImageName(args.name);
+  const seed = seedImageName(args.name);
+  try {
+    const pre = await timed("preflight", () => preflight(cloud, access, args));
+
+    const row = await timed("reserve", () =>
+      access.withInventory((inv) =>
+        reserveVm(inv.sql, async (rows) => {
+          if (rows.some((r) => r.name === args.name)) {
+            throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name})`);
+          }
+          const node = placeVm(capacities(pre.survey, rows), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
+          const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leaseMacs], () => crypto.randomBytes(3));
+          const { name, stack, vcpus, memoryMiB, diskGiB, image } = args;
+          return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac };
+        }),
+      ),
+    );
+    undo.record("inventory row", () => access.withInventory((inv) => deleteVmRow(inv.sql, args.name)));
+
+    const limits = growthLimits(args.vcpus, args.memoryMiB);
+    const fqdn = `${args.name}.${cloud.dhcp.domain}`;
+    const node = findNode(cloud, row.node);
+    const uuid = await access.onNode(row.node, async (r) => {
+      await timed("clone", async () => {
+        await cloneImage(r, rbdClient, args.image, disk);
+        undo.record(`RBD image ${cloud.ceph.pool}/${disk}`, () => access.onNode(row.node, (r2) => removeImage(r2, rbdClient, disk)));
+        if (args.diskGiB * GiB > pre.imageSizeBytes) await resizeImage(r, rbdClient, disk, args.diskGiB);
+      });
+      await timed("seed", async () => {
+        const metaData = renderMetaData({ instanceId: `${args.name}-${row.mac.replace(/:/g, "")}`, hostname: args.name });
+        const userData = renderUserData({ hostname: args.name, fqdn, sshAuthorizedKeys: args.sshAuthorizedKeys ?? [], extra: args.userData });
+        await importSeed(r, rbdClient, seed, { metaData, userData });
+        undo.record(`RBD image ${cloud.ceph.pool}/${seed}`, () => access.onNode(row.node, (r2) => removeImage(r2, rbdClient, seed)));
+      });
+      return timed("define", async () => {
+        const xml = renderDomainXml({
+          name: args.name,
+          domainType: cloud.domainType ?? "kvm",
+          vcpus: args.vcpus,
+          memoryMiB: args.memoryMiB,
+          ...limits,
+          rbd: { pool: cloud.ceph.pool, monitors: cloud.ceph.monitors, clientName: rbdClient.id, secretUuid: cloud.ceph.secretUuid },
+          diskImage: disk,
+          seedImage: seed,
+          mac: row.mac,
+          bridge: node.bridge ?? "br0",
+          metadata: { name: args.name, stack: args.stack, image: args.image, createdAt: row.createdAt },
+        });
+        await defineDomain(r, xml);
+        undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
+        await startDomain(r, args.name);
+        return (await domainFacts(r, args.name))!.uuid;
+      });
+    });
+
+    const lease = await timed("boot-to-lease", () =>
+      access.onDhcp((r) => waitForLease(r, cloud.dhcp.leaseFile, row.mac, cloud.leaseTimeoutSeconds ?? 300)),
+    );
+
+    const state = args.state ?? "running";
+    if (state !== "running") {
+      // The guest boots once either way: cloud-init and the lease need it up.
+      await timed(`set-state ${state}`, () =>
+        access.onNode(row.node, (r) => (state === "stopped" ? shutdownDomain(r, args.name) : suspendDomain(r, args.name))),
+      );
+    }
+
+    const recorded = await timed("record", () =>
+      access.withInventory(async (inv) => {
+        const rec = await recordVm(inv.sql, { ...args, node: row.node, ip: lease.ip, state, domainUuid: uuid });
+        await inv.cache.set(cacheKey(args.name), row.node);
+        undo.record(`cache key ${cacheKey(args.name)}`, () => access.withInventory(async (i) => void (await i.cache.del(cacheKey(args.name)))));
+        await logOperation(inv.sql, { vm: args.name, operation: "create", outcome: "ok", startedAt: started, durationMs: Date.now() - started.getTime() });
+        return rec;
+      }),
+    );
+
+    return {
+      ...args,
+      state,
+      node: row.node,
+      ip: lease.ip,
+      mac: row.mac,
+      domainUuid: uuid,
+      disk: `${cloud.ceph.pool}/${disk}`,
+      seed: `${cloud.ceph.pool}/${seed}`,
+      fqdn,
+      createdAt: recorded.createdAt,
+      ...limits,
+    };
+  } catch (e) {
+    const failedStep = step;
+    const { removed, left } = await undo.undoAll();
+    await access
+      .withInventory((inv) => logOperation(inv.sql, { vm: args.name, operation: "create", outcome: "error", step: failedStep, startedAt: started, durationMs: Date.now() - started.getTime() }))
+      .catch(() => undefined);
+    // Bad input stays a plain ValidationError when nothing had been made: the message is the whole story.
+    if (e instanceof ValidationError && removed.length + left.length === 0) throw e;
+    throw new VmOperationError(args.name, failedStep, e as Error, removed, left);
+  }
+}

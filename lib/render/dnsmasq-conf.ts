@@ -32,6 +32,11 @@ export interface DnsmasqConfig {
   readonly dnsPort?: number;
   /** Log each DHCP transaction (default true: the lease watcher relies on no log, but operators do). */
   readonly logDhcp?: boolean;
+  /**
+   * Answer DHCP requests for unknown leases at once (default true): the only
+   * DHCP server on the VM segment, so clients get an address after a restart.
+   */
+  readonly authoritative?: boolean;
 }
 
 const LEASE_TIME = /^(\d+[smhdw]?|infinite)$/;
@@ -105,7 +110,7 @@ export function renderDnsmasqConf(c: DnsmasqConfig): string {
     `dhcp-option=option:dns-server,${c.listenAddress}`,
     `dhcp-option=option:domain-name,${c.domain}`,
     `dhcp-leasefile=${c.leaseFile}`,
-    "dhcp-authoritative",
+    ...((c.authoritative ?? true) ? ["dhcp-authoritative"] : []),
     // Guests send their cloud-init hostname; dnsmasq then serves NAME.domain.
     "dhcp-fqdn",
   );

@@ -1,0 +1,83 @@
+import { DnsmasqConfig, renderDnsmasqConf } from "../dnsmasq-conf";
+import { NatOptions, renderNatRuleset } from "../nftables-nat";
+import { quote } from "../../shell";
+import { aptInstallStep, bashScript, checkAbsolutePath, enableServiceStep, writeFileStep } from "./script";
+
+/**
+ * The dnsmasq host's scripts: dnsmasq itself with the rendered config, and the
+ * VMs' route out (forwarding plus a masquerade table kept by a oneshot unit).
+ */
+
+export const DNSMASQ_PACKAGES = ["dnsmasq", "nftables"] as const;
+export const NAT_RULES_PATH = "/etc/kvmcloud/nat.nft";
+export const NAT_UNIT = "kvmcloud-nat.service";
+
+export interface DnsmasqHostOptions {
+  readonly dnsmasq: DnsmasqConfig;
+  /** Where the rendered config goes (default /etc/dnsmasq.d/kvmcloud.conf). */
+  readonly configPath?: string;
+}
+
+/** Installs dnsmasq, writes its config (checked with `dnsmasq --test` first) and restarts it only on change. */
+export function renderDnsmasqSetupScript(o: DnsmasqHostOptions): string {
+  const path = o.configPath ?? "/etc/dnsmasq.d/kvmcloud.conf";
+  checkAbsolutePath("configPath", path);
+  const conf = renderDnsmasqConf(o.dnsmasq);
+  const leaseDir = o.dnsmasq.leaseFile.replace(/\/[^/]+$/, "") || "/";
+  return bashScript("dnsmasq with the kvm-cloud VM network config", [
+    aptInstallStep([...DNSMASQ_PACKAGES]),
+    `install -d -m 0755 ${quote(leaseDir)}`,
+    // A config dnsmasq rejects must never replace a working one.
+    writeFileStep(path, conf, { check: (tmp) => `dnsmasq --test --conf-file=${tmp} >&2`, onChange: ["systemctl restart dnsmasq"] }),
+    enableServiceStep("dnsmasq.service"),
+    "systemctl is-active --quiet dnsmasq || { journalctl -u dnsmasq -n 20 --no-pager >&2 || true; exit 1; }",
+  ]);
+}
+
+/** Pure: the oneshot unit that loads the NAT table at boot. */
+export function renderNatUnit(): string {
+  return [
+    "[Unit]",
+    "Description=kvm-cloud: NAT for the VM network",
+    "Wants=network-pre.target",
+    "Before=network-pre.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=/usr/sbin/nft -f ${NAT_RULES_PATH}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** Forwarding on (now and at boot) and the masquerade table loaded (now and at boot). */
+export function renderRoutingScript(nat: NatOptions | undefined): string {
+  const steps = [
+    aptInstallStep(["nftables"]),
+    writeFileStep("/etc/sysctl.d/60-kvmcloud-forward.conf", "net.ipv4.ip_forward = 1\n"),
+    "sysctl -q -w net.ipv4.ip_forward=1",
+  ];
+  if (nat) {
+    const rules = renderNatRuleset(nat);
+    steps.push(
+      writeFileStep(NAT_RULES_PATH, rules, { check: (tmp) => `nft -c -f ${tmp}` }),
+      writeFileStep(`/etc/systemd/system/${NAT_UNIT}`, renderNatUnit(), { onChange: ["systemctl daemon-reload"] }),
+      enableServiceStep(NAT_UNIT),
+      // Loaded on every run: the file replaces the whole table, so this also repairs a flushed ruleset.
+      `nft -f ${NAT_RULES_PATH}`,
+    );
+  } else {
+    steps.push(
+      `if [ -e /etc/systemd/system/${NAT_UNIT} ]; then`,
+      `  systemctl disable --now ${NAT_UNIT} >/dev/null 2>&1 || true`,
+      `  rm -f /etc/systemd/system/${NAT_UNIT} ${NAT_RULES_PATH}`,
+      "  systemctl daemon-reload",
+      "fi",
+      "nft delete table ip kvmcloud_nat 2>/dev/null || true",
+    );
+  }
+  return bashScript(nat ? `IP forwarding and NAT out of ${nat.outInterface} for the VM network` : "IP forwarding for the VM network (no NAT)", steps);
+}

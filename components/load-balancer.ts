@@ -1,0 +1,163 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  HaproxyBalance,
+  HaproxyConfig,
+  HaproxyFrontend,
+  HaproxyHealthCheck,
+  HaproxyMode,
+  renderHaproxyCfg,
+  STATS_DEFAULTS,
+  validateHaproxyConfig,
+} from "../lib/render/haproxy-cfg";
+import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../lib/render/scripts/load-balancer-host";
+import { remoteInvocation } from "../lib/render/scripts/script";
+import { commandConnection, HostConnection } from "./connection";
+
+/** One backend server: an address (e.g. a VM's `ip` output), or a name and an address. */
+export type LoadBalancerBackend = string | { readonly name: string; readonly address: string };
+
+export interface LoadBalancerFrontend {
+  /** Frontend/backend name in haproxy.cfg and the stats page: [A-Za-z0-9_.-], not "stats". */
+  readonly name: pulumi.Input<string>;
+  /** Port clients connect to. */
+  readonly port: pulumi.Input<number>;
+  /** Port the backends serve on (default: `port`). */
+  readonly backendPort?: pulumi.Input<number>;
+  /** Backend servers; plain addresses are named `<frontend>-1`, `<frontend>-2` ... */
+  readonly backends: pulumi.Input<pulumi.Input<LoadBalancerBackend>[]>;
+  /** Default "http". */
+  readonly mode?: pulumi.Input<HaproxyMode>;
+  /** Default "roundrobin". */
+  readonly balance?: pulumi.Input<HaproxyBalance>;
+  /** IPv4 address to listen on (default "*", every address). */
+  readonly bindAddress?: pulumi.Input<string>;
+  /** Default: TCP connect checks every 2 s, rise 2, fall 3; give httpPath for HTTP checks. */
+  readonly healthCheck?: pulumi.Input<HaproxyHealthCheck>;
+}
+
+export interface LoadBalancerArgs {
+  /** SSH access to the load balancer host (Debian/Ubuntu; root or passwordless sudo). */
+  readonly connection: HostConnection;
+  /** At least one frontend. */
+  readonly frontends: pulumi.Input<pulumi.Input<LoadBalancerFrontend>[]>;
+  /** Stats port (default 8404); the page is at /stats and Prometheus metrics at /metrics. */
+  readonly statsPort?: pulumi.Input<number>;
+  /** Basic auth for the stats page (default none). The password is kept secret. */
+  readonly statsAuth?: pulumi.Input<{ readonly user: pulumi.Input<string>; readonly password: pulumi.Input<string> }>;
+  /** Address clients and Prometheus use in the output URLs (default: connection.host). */
+  readonly address?: pulumi.Input<string>;
+}
+
+type PlainFrontend = pulumi.Unwrap<LoadBalancerFrontend>;
+
+/** Pure: the renderer's config from unwrapped args, with Debian's service layout. */
+export function loadBalancerConfig(frontends: readonly PlainFrontend[], statsPort?: number, statsAuth?: { user: string; password: string }): HaproxyConfig {
+  return {
+    frontends: frontends.map(
+      (f): HaproxyFrontend => ({
+        name: f.name,
+        port: f.port,
+        mode: f.mode,
+        balance: f.balance,
+        bindAddress: f.bindAddress,
+        healthCheck: f.healthCheck,
+        servers: (f.backends ?? []).map((b, i) =>
+          typeof b === "string" ? { name: `${f.name}-${i + 1}`, address: b, port: f.backendPort ?? f.port } : { ...b, port: f.backendPort ?? f.port },
+        ),
+      }),
+    ),
+    stats: { port: statsPort, auth: statsAuth },
+    runAs: { user: "haproxy", group: "haproxy" },
+    chroot: "/var/lib/haproxy",
+    adminSocket: "/run/haproxy/admin.sock",
+    logTarget: "/dev/log",
+  };
+}
+
+/** True when nothing in v (deeply) is an Output or a Promise. */
+function isPlain(v: unknown): boolean {
+  if (pulumi.Output.isInstance(v) || v instanceof Promise) return false;
+  if (Array.isArray(v)) return v.every(isPlain);
+  if (typeof v === "object" && v !== null) return Object.values(v).every(isPlain);
+  return true;
+}
+
+/**
+ * Validates what is already known when the program runs (names, ports, modes,
+ * checks), so a bad frontend fails before any resource is registered. Backend
+ * addresses that are still Outputs (VM IPs) are checked when the text renders.
+ */
+function validateKnown(args: LoadBalancerArgs): void {
+  const frontends = args.frontends as unknown;
+  if (!Array.isArray(frontends) || !isPlain(args.statsPort)) return;
+  const plain: PlainFrontend[] = [];
+  for (const f of frontends as LoadBalancerFrontend[]) {
+    if (!isPlain({ ...f, backends: undefined })) return;
+    // An address not known yet stands in as a documentation address: only its place matters here.
+    const list = Array.isArray(f.backends) ? (f.backends as unknown[]) : [undefined];
+    const backends = list.map((b, i) => (b !== undefined && isPlain(b) ? (b as LoadBalancerBackend) : `192.0.2.${(i % 250) + 1}`));
+    plain.push({ ...(f as PlainFrontend), backends });
+  }
+  const given = args.statsAuth as { user: unknown; password: unknown } | undefined;
+  const auth = given === undefined ? undefined : {
+    user: isPlain(given.user) ? (given.user as string) : "stats",
+    password: isPlain(given.password) ? (given.password as string) : "stand-in-password",
+  };
+  validateHaproxyConfig(loadBalancerConfig(plain, args.statsPort as number | undefined, auth));
+}
+
+/**
+ * HAProxy on one host: health-checked frontends (round robin by default) in
+ * front of backends given as Outputs, a stats page and HAProxy's Prometheus
+ * exporter. The config is rendered by lib/render/haproxy-cfg.ts and checked
+ * with `haproxy -c` on the host before it replaces a working one.
+ */
+export class LoadBalancer extends pulumi.ComponentResource {
+  /** Address clients use. */
+  public readonly address: pulumi.Output<string>;
+  /** The rendered haproxy.cfg (a secret when the stats page has a password). */
+  public readonly config: pulumi.Output<string>;
+  /** http://address:port/stats */
+  public readonly statsUrl: pulumi.Output<string>;
+  /** http://address:port/metrics, HAProxy's Prometheus exporter. */
+  public readonly metricsUrl: pulumi.Output<string>;
+  /** name -> http://address:port of every frontend. */
+  public readonly frontendUrls: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: LoadBalancerArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("kvmcloud:index:LoadBalancer", name, {}, opts);
+    validateKnown(args);
+    this.address = pulumi.output(args.address ?? args.connection.host);
+    this.config = this.renderConfig(args);
+    const install = this.installHaproxy(name, args);
+    const statsPort = pulumi.output(args.statsPort ?? STATS_DEFAULTS.port);
+    this.statsUrl = pulumi.interpolate`http://${this.address}:${statsPort}${STATS_DEFAULTS.uri}`;
+    this.metricsUrl = pulumi.interpolate`http://${this.address}:${statsPort}${STATS_DEFAULTS.metricsPath}`;
+    this.frontendUrls = pulumi
+      .all([this.address, pulumi.output(args.frontends)])
+      .apply(([address, fs]) => Object.fromEntries(fs.map((f) => [f.name, `${f.mode === "tcp" ? "tcp" : "http"}://${address}:${f.port}`])));
+    this.registerOutputs({ address: this.address, config: this.config, statsUrl: this.statsUrl, metricsUrl: this.metricsUrl, frontendUrls: this.frontendUrls, install: install.id });
+  }
+
+  private renderConfig(args: LoadBalancerArgs): pulumi.Output<string> {
+    const text = pulumi
+      .all([pulumi.output(args.frontends), pulumi.output(args.statsPort), pulumi.output(args.statsAuth)])
+      .apply(([fs, port, auth]) => renderHaproxyCfg(loadBalancerConfig(fs, port, auth)));
+    return args.statsAuth === undefined ? text : pulumi.secret(text);
+  }
+
+  private installHaproxy(name: string, args: LoadBalancerArgs): command.remote.Command {
+    return new command.remote.Command(
+      `${name}-haproxy`,
+      {
+        connection: commandConnection(args.connection),
+        create: remoteInvocation(renderHaproxySetupScript()),
+        // The config travels on stdin; a new config text re-runs the script (update runs create).
+        stdin: this.config,
+        delete: remoteInvocation(renderHaproxyRemoveScript()),
+      },
+      { parent: this },
+    );
+  }
+}

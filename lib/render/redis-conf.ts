@@ -1,0 +1,41 @@
+import { check, ValidationError } from "../validate/errors";
+
+/**
+ * redis.conf for the inventory's Redis. The password is in the file (not on
+ * the command line, where `ps` on the host would show it), so the rendered
+ * text is a secret.
+ */
+export interface RedisConfig {
+  readonly port?: number;
+  /** Required: the inventory's Redis is reachable from the network. */
+  readonly password: string;
+  /** Data directory (default /data, the official image's volume). */
+  readonly dir?: string;
+}
+
+/** Characters that survive redis.conf, URLs and shells without quoting. */
+export const PASSWORD_CHARS = /^[A-Za-z0-9._~-]{16,128}$/;
+
+export function checkPassword(field: string, v: unknown): void {
+  // Never echo a password.
+  if (typeof v !== "string" || !PASSWORD_CHARS.test(v)) throw new ValidationError(field, "[secret]", "16-128 characters of [A-Za-z0-9._~-]");
+}
+
+export function renderRedisConf(c: RedisConfig): string {
+  const port = c.port ?? 6379;
+  check(Number.isInteger(port) && port >= 1 && port <= 65535, "port", port, "an integer port 1-65535");
+  checkPassword("password", c.password);
+  const dir = c.dir ?? "/data";
+  check(/^\/[A-Za-z0-9._\/-]*$/.test(dir), "dir", dir, "an absolute path of [A-Za-z0-9._/-]");
+  return [
+    "# Rendered by kvm-cloud; edits are overwritten.",
+    "bind 0.0.0.0",
+    // The password guards it; protected mode would refuse every remote client.
+    "protected-mode no",
+    `port ${port}`,
+    `dir ${dir}`,
+    "appendonly yes",
+    `requirepass ${c.password}`,
+    "",
+  ].join("\n");
+}

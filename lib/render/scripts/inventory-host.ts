@@ -1,0 +1,48 @@
+import { quote } from "../../shell";
+import { check } from "../../validate/errors";
+import { aptInstallStep, bashScript, enableServiceStep } from "./script";
+
+/**
+ * The database host's scripts: the Docker engine the @pulumi/docker provider
+ * talks to, and the inventory schema applied inside the Postgres container.
+ */
+
+export function renderDockerSetupScript(): string {
+  return bashScript("the Docker engine for the inventory containers", [aptInstallStep(["docker.io"]), enableServiceStep("docker.service")]);
+}
+
+export interface SchemaApplyOptions {
+  /** Name of the Postgres container. */
+  readonly container: string;
+  readonly user: string;
+  readonly database: string;
+  /** Bounded wait for Postgres to accept connections (default 60 tries, 2 s apart). */
+  readonly tries?: number;
+}
+
+const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Applies the SQL on stdin with psql inside the container, over its local
+ * socket (no password needed there), in one transaction that stops at the
+ * first error.
+ */
+export function renderSchemaApplyScript(o: SchemaApplyOptions): string {
+  check(CONTAINER.test(o.container), "container", o.container, "a Docker container name of [A-Za-z0-9_.-]");
+  check(PG_NAME.test(o.user), "user", o.user, "a PostgreSQL role name of [a-z0-9_]");
+  check(PG_NAME.test(o.database), "database", o.database, "a PostgreSQL database name of [a-z0-9_]");
+  const tries = o.tries ?? 60;
+  check(Number.isInteger(tries) && tries >= 1 && tries <= 1000, "tries", tries, "an integer 1-1000");
+  const c = quote(o.container);
+  const who = `-U ${quote(o.user)} -d ${quote(o.database)}`;
+  return bashScript("the kvm-cloud inventory schema (SQL on stdin)", [
+    "ready=0",
+    `for _ in $(seq ${tries}); do`,
+    `  if docker exec ${c} pg_isready -q ${who}; then ready=1; break; fi`,
+    "  sleep 2",
+    "done",
+    `[ "$ready" = 1 ] || { echo "kvm-cloud: Postgres in ${o.container} not ready after ${tries * 2}s" >&2; exit 1; }`,
+    `docker exec -i ${c} psql -X -q -v ON_ERROR_STOP=1 --single-transaction ${who} -f -`,
+  ]);
+}

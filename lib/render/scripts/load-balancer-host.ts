@@ -1,0 +1,40 @@
+import { quote } from "../../shell";
+import { aptInstallStep, bashScript, enableServiceStep } from "./script";
+
+/**
+ * The load balancer host's scripts. The rendered haproxy.cfg arrives on
+ * stdin (it may hold the stats password), is checked by `haproxy -c` before it
+ * replaces a working config, and HAProxy is reloaded only when it changed.
+ */
+
+export const HAPROXY_CONFIG_PATH = "/etc/haproxy/haproxy.cfg";
+
+export function renderHaproxySetupScript(configPath = HAPROXY_CONFIG_PATH): string {
+  const cfg = quote(configPath);
+  const tmp = quote(`${configPath}.kvmcloud-new`);
+  return bashScript("HAProxy with the kvm-cloud load balancer config (config on stdin)", [
+    aptInstallStep(["haproxy"]),
+    `umask 027`,
+    `cat > ${tmp}`,
+    `chgrp haproxy ${tmp} 2>/dev/null || true`,
+    // A config HAProxy rejects must never replace a working one.
+    `if ! haproxy -c -q -f ${tmp} >&2; then`,
+    `  rm -f ${tmp}`,
+    `  echo ${quote(`kvm-cloud: the new ${configPath} failed haproxy -c; the old one stays`)} >&2`,
+    "  exit 1",
+    "fi",
+    `if cmp -s ${tmp} ${cfg}; then`,
+    `  rm -f ${tmp}`,
+    "else",
+    `  mv -f ${tmp} ${cfg}`,
+    "  systemctl reload-or-restart haproxy",
+    "fi",
+    enableServiceStep("haproxy.service"),
+    "systemctl is-active --quiet haproxy || { journalctl -u haproxy -n 20 --no-pager >&2 || true; exit 1; }",
+  ]);
+}
+
+/** On delete: HAProxy stops serving; the package and its config stay for inspection. */
+export function renderHaproxyRemoveScript(): string {
+  return bashScript("stop the kvm-cloud load balancer", ["systemctl disable --now haproxy.service >/dev/null 2>&1 || true"]);
+}

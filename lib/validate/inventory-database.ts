@@ -1,0 +1,52 @@
+import { checkPassword } from "../render/redis-conf";
+import { check } from "./errors";
+import { checkIPv4 } from "./network";
+
+/** The inventory database's plain settings, as validated before anything is registered. */
+export interface InventoryDatabaseOptions {
+  readonly postgresImage?: string;
+  readonly postgresPort?: number;
+  readonly database?: string;
+  readonly postgresUser?: string;
+  readonly postgresPassword?: string;
+  readonly redisImage?: string;
+  readonly redisPort?: number;
+  readonly redisPassword?: string;
+  readonly bindAddress?: string;
+}
+
+export const INVENTORY_DEFAULTS = {
+  postgresImage: "postgres:15",
+  postgresPort: 5432,
+  database: "kvmcloud",
+  postgresUser: "kvmcloud",
+  redisImage: "redis:7",
+  redisPort: 6379,
+  bindAddress: "0.0.0.0",
+} as const;
+
+const IMAGE = /^[a-z0-9][a-z0-9._\/:@-]{0,254}$/;
+const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Pure: throws a ValidationError naming the first bad field; fields left undefined are not checked. */
+export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, prefix = ""): void {
+  const f = (name: string) => `${prefix}${name}`;
+  for (const key of ["postgresImage", "redisImage"] as const) {
+    const v = o[key];
+    if (v !== undefined) check(IMAGE.test(v), f(key), v, "a Docker image reference like postgres:15");
+  }
+  for (const key of ["postgresPort", "redisPort"] as const) {
+    const v = o[key];
+    if (v !== undefined) check(Number.isInteger(v) && v >= 1 && v <= 65535, f(key), v, "an integer port 1-65535");
+  }
+  if (o.postgresPort !== undefined && o.redisPort !== undefined) {
+    check(o.postgresPort !== o.redisPort, f("redisPort"), o.redisPort, `a port other than postgresPort ${o.postgresPort}`);
+  }
+  for (const key of ["database", "postgresUser"] as const) {
+    const v = o[key];
+    if (v !== undefined) check(PG_NAME.test(v), f(key), v, "a PostgreSQL name of [a-z0-9_] starting with a letter or _");
+  }
+  if (o.postgresPassword !== undefined) checkPassword(f("postgresPassword"), o.postgresPassword);
+  if (o.redisPassword !== undefined) checkPassword(f("redisPassword"), o.redisPassword);
+  if (o.bindAddress !== undefined) checkIPv4(f("bindAddress"), o.bindAddress);
+}

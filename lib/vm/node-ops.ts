@@ -126,12 +126,16 @@ export async function growDisk(r: CommandRunner, name: string, running: boolean,
 }
 
 /**
- * Live migration, run on the source node: the guest keeps running, its
- * definition moves with it, and the source forgets it.
+ * Migration, run on the source node: a running (or paused) guest moves live
+ * and keeps running; a stopped one moves only its definition (--offline).
+ * Either way the definition moves with it and the source forgets it.
  */
-export async function migrateDomain(r: CommandRunner, name: string, destUri: string, migrateUri: string, timeoutMs: number): Promise<void> {
-  await r.run(
-    [...VIRSH, "migrate", "--live", "--persistent", "--undefinesource", "--domain", name, "--desturi", destUri, "--migrateuri", migrateUri],
-    { timeoutMs },
-  );
+export async function migrateDomain(
+  r: CommandRunner,
+  name: string,
+  to: { destUri: string; migrateUri: string; offline: boolean },
+  timeoutMs: number,
+): Promise<void> {
+  const mode = to.offline ? ["--offline"] : ["--live", "--migrateuri", to.migrateUri];
+  await r.run([...VIRSH, "migrate", ...mode, "--persistent", "--undefinesource", "--domain", name, "--desturi", to.destUri], { timeoutMs });
 }

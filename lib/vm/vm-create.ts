@@ -116,8 +116,10 @@ export async function createVm(cloud: CloudSpec, access: CloudAccess, args: VmIn
         });
         await defineDomain(r, xml);
         undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
-        await startDomain(r, args.name);
         return (await domainFacts(r, args.name))!.uuid;
+      }).then(async (id) => {
+        await timed("start", () => startDomain(r, args.name));
+        return id;
       });
     });
 

@@ -1,0 +1,43 @@
+import { CloudSpec } from "../cloud/cloud-spec";
+import { CloudAccess } from "./cloud-access";
+import { cacheKey, deleteVmRow, logOperation } from "./inventory";
+import { domainState, removeDomain } from "./node-ops";
+import { removeImage } from "./rbd-ops";
+import { rootImageName, seedImageName, VmRecord } from "./vm-record";
+
+/**
+ * Deletes a VM wherever it is: the domain (on its recorded node, or on any
+ * node if it moved), both RBD images, the inventory row and the cache key.
+ * Anything already gone counts as done; a node that cannot be asked is an
+ * error, because the domain may still be running there.
+ */
+export async function deleteVm(cloud: CloudSpec, access: CloudAccess, vm: Pick<VmRecord, "name" | "node">): Promise<void> {
+  const started = new Date();
+  const rbdClient = { id: cloud.ceph.clientName!, pool: cloud.ceph.pool };
+  const order = [vm.node, ...cloud.nodes.map((n) => n.name).filter((n) => n !== vm.node)].filter((n) => cloud.nodes.some((c) => c.name === n));
+  const unreachable: string[] = [];
+  let storageNode: string | undefined;
+  for (const node of order) {
+    try {
+      await access.onNode(node, async (r) => {
+        if ((await domainState(r, vm.name)) !== undefined) await removeDomain(r, vm.name);
+      });
+      storageNode ??= node;
+    } catch (e) {
+      unreachable.push(`${node}: ${(e as Error).message}`);
+    }
+  }
+  if (unreachable.length > 0) {
+    throw new Error(`deleting VM ${vm.name}: cannot make sure its domain is gone: ${unreachable.join("; ")}`);
+  }
+  // The images are only removed once no domain can still be using them.
+  await access.onNode(storageNode!, async (r) => {
+    await removeImage(r, rbdClient, rootImageName(vm.name));
+    await removeImage(r, rbdClient, seedImageName(vm.name));
+  });
+  await access.withInventory(async (inv) => {
+    await deleteVmRow(inv.sql, vm.name);
+    await inv.cache.del(cacheKey(vm.name));
+    await logOperation(inv.sql, { vm: vm.name, operation: "delete", outcome: "ok", startedAt: started, durationMs: Date.now() - started.getTime() });
+  });
+}

@@ -1,0 +1,133 @@
+import { CloudSpec, validateCloudSpec } from "../cloud/cloud-spec";
+import { diffVm, VmAction, VmCurrent } from "../operations/vm-diff";
+import { ValidationError } from "../validate/errors";
+import { validateVmArgs } from "../validate/vm-args";
+import { growthLimits } from "./vm-record";
+
+/**
+ * The pure half of the provider's check() and diff(): what Pulumi's engine
+ * shows in a preview and decides before any host is touched.
+ */
+
+/** The value the engine sends for an input that is not known yet (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+function containsUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (typeof v === "object" && v !== null) return Object.values(v).some(containsUnknown);
+  return false;
+}
+
+export interface CheckFailure {
+  readonly property: string;
+  readonly reason: string;
+}
+
+type Props = Record<string, unknown>;
+
+const VM_FIELDS = ["name", "vcpus", "memoryMiB", "diskGiB", "image", "node", "sshAuthorizedKeys", "userData", "state"] as const;
+
+function describe(a: VmAction): string {
+  switch (a.kind) {
+    case "resize-disk":
+      return `diskGiB ${a.fromGiB} -> ${a.toGiB}: grown live`;
+    case "set-vcpus":
+      return `vcpus ${a.from} -> ${a.to}: ${a.live ? "live" : "needs a guest restart"}`;
+    case "set-memory":
+      return `memoryMiB ${a.from} -> ${a.to}: ${a.live ? "live" : "needs a guest restart"}`;
+    case "migrate":
+      return `node ${a.from} -> ${a.to}: live migration`;
+    case "set-state":
+      return `state ${a.from} -> ${a.to}`;
+    case "cloud-init-changed":
+      return "cloud-init seed changed: the VM is replaced";
+  }
+}
+
+/**
+ * check(): validates what is known (unknown values wait for the real run),
+ * fills defaults, and — for an update — carries the domain's live-growth
+ * maximums and writes `updatePlan`, so the preview says which changes are
+ * live and which restart the guest.
+ */
+export function checkVmInputs(olds: Props, news: Props): { inputs: Props; failures: CheckFailure[] } {
+  const failures: CheckFailure[] = [];
+  const inputs: Props = { ...news, state: news.state ?? "running", sshAuthorizedKeys: news.sshAuthorizedKeys ?? [] };
+  delete inputs.updatePlan;
+  const vmKnown = VM_FIELDS.every((f) => !containsUnknown(inputs[f]));
+  const cloudKnown = inputs.cloud !== undefined && !containsUnknown(inputs.cloud);
+  const nodes = cloudKnown && Array.isArray((inputs.cloud as CloudSpec).nodes) ? (inputs.cloud as CloudSpec).nodes.map((n) => n.name) : undefined;
+  try {
+    if (vmKnown) Object.assign(inputs, validateVmArgs(inputs, { knownNodes: nodes }));
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    failures.push({ property: e.field.split(/[.[]/)[0], reason: e.message });
+  }
+  if (cloudKnown) {
+    try {
+      validateCloudSpec(inputs.cloud as CloudSpec);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      failures.push({ property: "cloud", reason: e.message });
+    }
+  } else if (inputs.cloud === undefined) {
+    failures.push({ property: "cloud", reason: "cloud: undefined is not allowed; expected how to reach the cloud (a Cloud component's `cloud` output, or cloudSpecFromLab())" });
+  }
+  if (failures.length > 0 || !vmKnown) return { inputs, failures };
+
+  const vcpus = inputs.vcpus as number;
+  const memoryMiB = inputs.memoryMiB as number;
+  const fresh = growthLimits(vcpus, memoryMiB);
+  const oldMaxV = typeof olds.maxVcpus === "number" ? olds.maxVcpus : undefined;
+  const oldMaxM = typeof olds.maxMemoryMiB === "number" ? olds.maxMemoryMiB : undefined;
+  inputs.maxVcpus = oldMaxV !== undefined && vcpus <= oldMaxV ? oldMaxV : fresh.maxVcpus;
+  inputs.maxMemoryMiB = oldMaxM !== undefined && memoryMiB <= oldMaxM ? oldMaxM : fresh.maxMemoryMiB;
+
+  if (typeof olds.vcpus === "number" && VM_FIELDS.every((f) => !containsUnknown(olds[f]))) {
+    const before = { ...olds, node: olds.node ?? inputs.node ?? "", maxVcpus: oldMaxV, maxMemoryMiB: oldMaxM } as unknown as VmCurrent;
+    try {
+      const plan = diffVm(before, inputs as unknown as VmCurrent);
+      if (plan.replaces.length === 0 && plan.actions.length > 0) inputs.updatePlan = plan.actions.map(describe);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      failures.push({ property: e.field, reason: e.message });
+    }
+  }
+  return { inputs, failures };
+}
+
+/** JSON with sorted keys, for comparing plain values. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (typeof v === "object" && v !== null) {
+    const o = v as Props;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+export interface PlannedDiff {
+  readonly changes: boolean;
+  readonly replaces: string[];
+  /** Fields changed in place (the VM's own, plus `cloud`/`stack` which only change the record). */
+  readonly updates: string[];
+  readonly deleteBeforeReplace: boolean;
+}
+
+/** diff(): olds are the recorded outputs, news the checked inputs. */
+export function planVmDiff(olds: Props, news: Props): PlannedDiff {
+  if (VM_FIELDS.some((f) => containsUnknown(news[f]))) {
+    const unknown = VM_FIELDS.filter((f) => containsUnknown(news[f]));
+    const replaces: string[] = unknown.filter((f) => f === "name" || f === "image" || f === "sshAuthorizedKeys" || f === "userData");
+    return { changes: true, replaces, updates: unknown.filter((f) => !replaces.includes(f)), deleteBeforeReplace: replaces.length > 0 && !unknown.includes("name") };
+  }
+  const d = diffVm(olds as unknown as VmCurrent, news as unknown as VmCurrent);
+  const updates = [...d.updates];
+  for (const f of ["cloud", "stack"]) {
+    if (canonical(olds[f]) !== canonical(news[f])) updates.push(f);
+  }
+  // The same name cannot exist twice in the cloud, so a replacement that keeps it must delete first.
+  const deleteBeforeReplace = d.replaces.length > 0 && !d.replaces.includes("name");
+  return { changes: d.replaces.length + updates.length > 0, replaces: d.replaces, updates, deleteBeforeReplace };
+}

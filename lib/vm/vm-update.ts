@@ -1,0 +1,125 @@
+import { CloudSpec, findNode } from "../cloud/cloud-spec";
+import { diffVm, VmAction } from "../operations/vm-diff";
+import { VmState } from "../validate/vm-args";
+import { CommandRunner } from "../transport/command-runner";
+import { CloudAccess } from "./cloud-access";
+import { cacheKey, logOperation, recordVm } from "./inventory";
+import {
+  domainState,
+  growDisk,
+  migrateDomain,
+  resumeDomain,
+  setMemory,
+  setVcpus,
+  shutdownDomain,
+  startDomain,
+  suspendDomain,
+} from "./node-ops";
+import { growthLimits, rootImageName, VmInputs, VmRecord, vmStateOf } from "./vm-record";
+
+const MIGRATION_TIMEOUT_MS = 30 * 60_000;
+
+async function setState(r: CommandRunner, name: string, from: VmState, to: VmState): Promise<void> {
+  if (from === to) return;
+  if (to === "stopped") {
+    // ACPI cannot reach a paused guest: wake it so it can shut down cleanly.
+    if (from === "suspended") await resumeDomain(r, name);
+    await shutdownDomain(r, name);
+  } else if (to === "running") {
+    await (from === "suspended" ? resumeDomain(r, name) : startDomain(r, name));
+  } else {
+    if (from === "stopped") await startDomain(r, name);
+    await suspendDomain(r, name);
+  }
+}
+
+/**
+ * Applies exactly what diffVm decided, in its order: grow the disk live;
+ * change vCPUs/memory live where they fit the domain's maximums, otherwise
+ * restart the guest around the change (with new maximums); live-migrate to
+ * a new node; start, shut down, suspend or resume.
+ */
+export async function updateVm(cloud: CloudSpec, access: CloudAccess, olds: VmRecord, news: VmInputs): Promise<VmRecord> {
+  const started = new Date();
+  const diff = diffVm(olds, news);
+  if (diff.replaces.length > 0) {
+    throw new Error(`updating VM ${olds.name}: ${diff.replaces.join(", ")} cannot change in place (the VM must be replaced)`);
+  }
+  const name = olds.name;
+  const rbd = { id: cloud.ceph.clientName!, volume: `${cloud.ceph.pool}/${rootImageName(name)}` };
+  let node = olds.node;
+  let maxVcpus = olds.maxVcpus;
+  let maxMemoryMiB = olds.maxMemoryMiB;
+  const toState: VmState = news.state ?? "running";
+  let state: VmState = olds.state ?? "running";
+
+  // A config change that cannot be made live is made with the guest off.
+  const restart = diff.restartNeeded && state !== "stopped" && toState !== "stopped";
+
+  const apply = async (r: CommandRunner, a: VmAction) => {
+    const active = state !== "stopped";
+    switch (a.kind) {
+      case "resize-disk":
+        return growDisk(r, name, active, rbd, a.toGiB);
+      case "set-vcpus": {
+        const raise = a.to > maxVcpus ? growthLimits(a.to, 1).maxVcpus : undefined;
+        await setVcpus(r, name, a.to, active && a.live, raise);
+        maxVcpus = raise ?? maxVcpus;
+        return;
+      }
+      case "set-memory": {
+        const raise = a.to > maxMemoryMiB ? growthLimits(1, a.to).maxMemoryMiB : undefined;
+        await setMemory(r, name, a.to, active && a.live, raise);
+        maxMemoryMiB = raise ?? maxMemoryMiB;
+        return;
+      }
+      case "migrate": {
+        const dest = findNode(cloud, a.to, "node");
+        await migrateDomain(
+          r,
+          name,
+          { destUri: dest.libvirtUri, migrateUri: `tcp://${dest.migrationAddress ?? dest.ssh.host}`, offline: !active },
+          MIGRATION_TIMEOUT_MS,
+        );
+        node = a.to;
+        return;
+      }
+      case "set-state":
+        await setState(r, name, state, a.to);
+        state = a.to;
+        return;
+      case "cloud-init-changed":
+        return;
+    }
+  };
+
+  try {
+    if (restart) {
+      await access.onNode(node, (r) => setState(r, name, state, "stopped"));
+      state = "stopped";
+    }
+    for (const a of diff.actions) {
+      // After a migration the remaining actions run on the new node.
+      await access.onNode(node, (r) => apply(r, a));
+    }
+    if (restart && state === "stopped") {
+      await access.onNode(node, (r) => setState(r, name, "stopped", toState));
+      state = toState;
+    }
+    const observed = await access.onNode(node, (r) => domainState(r, name));
+    state = (observed !== undefined ? vmStateOf(observed) : undefined) ?? state;
+  } catch (e) {
+    await access
+      .withInventory((inv) => logOperation(inv.sql, { vm: name, operation: "update", outcome: "error", startedAt: started, durationMs: Date.now() - started.getTime() }))
+      .catch(() => undefined);
+    throw new Error(`updating VM ${name} (${diff.updates.join(", ")}) on ${node}: ${(e as Error).message}`);
+  }
+
+  const updated: VmRecord = { ...olds, ...news, node, state, maxVcpus, maxMemoryMiB };
+  await access.withInventory(async (inv) => {
+    await recordVm(inv.sql, { ...updated, ip: updated.ip || null, state, domainUuid: updated.domainUuid });
+    await inv.cache.set(cacheKey(name), node);
+    await logOperation(inv.sql, { vm: name, operation: "update", outcome: "ok", startedAt: started, durationMs: Date.now() - started.getTime() });
+  });
+  return updated;
+}

@@ -1,0 +1,106 @@
+import { CloudSpec, SshEndpoint } from "../cloud/cloud-spec";
+import { CommandRunner } from "../transport/command-runner";
+import { collectCephPools } from "./collect-ceph";
+import { collectDhcp, DhcpRange } from "./collect-dhcp";
+import { collectInventory, collectOperations } from "./collect-inventory";
+import { collectNode } from "./collect-libvirt";
+import { Query } from "./query";
+import { OperationRow, Snapshot, SourceResult } from "./snapshot";
+
+/** Runs fn with a CommandRunner on a host; the service backs it with ssh2, tests with fixtures. */
+export type OnHost = <T>(label: string, ssh: SshEndpoint, fn: (r: CommandRunner) => Promise<T>) => Promise<T>;
+
+export interface ScrapeSources {
+  readonly cloud: CloudSpec;
+  readonly dhcpRange: DhcpRange;
+  readonly onHost: OnHost;
+  readonly query: Query;
+  /** Bound of the whole scrape; a source still busy then counts as failed. */
+  readonly timeoutMs: number;
+  /** Provider operations already counted (the highest id seen). */
+  readonly afterOperationId: number;
+  readonly operationLimit?: number;
+  /** Clock in ms (tests pin it to the fixtures' capture time). */
+  readonly now?: () => number;
+}
+
+export interface ScrapeResult extends Snapshot {
+  /** Provider operations logged since afterOperationId (undefined when unreadable). */
+  readonly operations?: readonly OperationRow[];
+}
+
+class Timeout extends Error {}
+
+/** First line of an error, short: enough to act on, and never a command's full output. */
+function reason(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n")[0].slice(0, 300);
+}
+
+async function timed<T>(
+  source: SourceResult["source"],
+  target: string,
+  deadline: number,
+  f: (remainingMs: number) => Promise<T>,
+): Promise<{ value?: T; result: SourceResult }> {
+  const t0 = Date.now();
+  const remaining = Math.max(1, deadline - t0);
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout(`no answer within ${remaining} ms`)), remaining);
+  });
+  try {
+    const value = await Promise.race([f(remaining), bound]);
+    return { value, result: { source, target, ok: true, seconds: (Date.now() - t0) / 1000 } };
+  } catch (e) {
+    return { result: { source, target, ok: false, seconds: (Date.now() - t0) / 1000, error: reason(e) } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * One scrape: every source at once, each bounded by the scrape's deadline.
+ * A source that fails (a node down, the database away) is reported in
+ * `sources` and leaves its part of the snapshot empty; scrape never throws.
+ */
+export async function scrape(s: ScrapeSources): Promise<ScrapeResult> {
+  const t0 = Date.now();
+  const deadline = t0 + s.timeoutMs;
+  const nowSeconds = (s.now ?? Date.now)() / 1000;
+  const cloud = s.cloud;
+  const clientName = cloud.ceph.clientName ?? "libvirt";
+
+  const inventory = timed("inventory", "postgres", deadline, () => collectInventory(s.query));
+  const operations = timed("operations", "postgres", deadline, () => collectOperations(s.query, s.afterOperationId, s.operationLimit ?? 5000));
+  const nodes = cloud.nodes.map((n) =>
+    timed("libvirt", n.name, deadline, (ms) => s.onHost(n.name, n.ssh, (r) => collectNode(r, n.name, ms))),
+  );
+  const dhcp = timed("dhcp", cloud.dhcp.ssh.host, deadline, (ms) =>
+    s.onHost("dhcp", cloud.dhcp.ssh, (r) => collectDhcp(r, cloud.dhcp.leaseFile, s.dhcpRange, nowSeconds, ms)),
+  );
+  // Any node can ask Ceph; the first one that answers does.
+  const ceph = timed("ceph", cloud.ceph.pool, deadline, async () => {
+    let last: unknown;
+    for (const n of cloud.nodes) {
+      try {
+        return await s.onHost(n.name, n.ssh, (r) => collectCephPools(r, clientName, Math.max(1, deadline - Date.now())));
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  });
+
+  const [inv, ops, dh, ce, ...nd] = await Promise.all([inventory, operations, dhcp, ceph, ...nodes]);
+  return {
+    inventory: inv.value,
+    operations: ops.value,
+    nodes: nd.flatMap((x) => (x.value ? [x.value] : [])),
+    nodeNames: cloud.nodes.map((n) => n.name),
+    cephPools: ce.value,
+    dhcp: dh.value,
+    sources: [inv.result, ops.result, dh.result, ce.result, ...nd.map((x) => x.result)],
+    seconds: (Date.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,45 @@
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { parseExporterOptions } from "../../lib/exporter/options";
+
+describe("parseExporterOptions", () => {
+  const env = { KVMCLOUD_CLOUD_SPEC: "/etc/kvm-cloud/cloud.json", KVMCLOUD_DHCP_RANGE: "10.0.100.10-10.0.100.250" };
+
+  it("reads the environment, with defaults for the listener and the scrape bound", () => {
+    expect(parseExporterOptions([], env)).toEqual({
+      cloudSpecFile: "/etc/kvm-cloud/cloud.json",
+      dhcpRange: { start: "10.0.100.10", end: "10.0.100.250" },
+      listenAddress: "0.0.0.0",
+      port: 9810,
+      scrapeTimeoutMs: 8000,
+    });
+  });
+
+  it("lets flags (both spellings) win over the environment", () => {
+    const o = parseExporterOptions(["--listen", "10.0.0.2:9900", "--scrape-timeout=4", "--cloud-spec", "/tmp/c.json"], env);
+    expect([o.listenAddress, o.port, o.scrapeTimeoutMs, o.cloudSpecFile]).toEqual(["10.0.0.2", 9900, 4000, "/tmp/c.json"]);
+  });
+
+  it.each([
+    [[], { ...env, KVMCLOUD_CLOUD_SPEC: undefined }, /--cloud-spec \/ KVMCLOUD_CLOUD_SPEC.*path of a CloudSpec/],
+    [[], { ...env, KVMCLOUD_DHCP_RANGE: "10.0.100.250-10.0.100.10" }, /KVMCLOUD_DHCP_RANGE: "10.0.100.250-10.0.100.10".*FIRST <= LAST/],
+    [[], { ...env, KVMCLOUD_DHCP_RANGE: "10.0.100.10" }, /KVMCLOUD_DHCP_RANGE \(end\)/],
+    [["--listen", "9810"], env, /--listen \/ KVMCLOUD_EXPORTER_LISTEN: "9810".*ADDRESS:PORT/],
+    [["--scrape-timeout", "0"], env, /KVMCLOUD_SCRAPE_TIMEOUT: "0".*1-120/],
+    [["--verbose"], env, /exporter arguments: "--verbose".*one of --cloud-spec/],
+    [["--listen"], env, /--listen: undefined.*a value after the flag/],
+  ])("rejects %j with a message naming the flag", (argv, e, msg) => {
+    expect(() => parseExporterOptions(argv as string[], e)).toThrow(msg);
+  });
+});
+
+describe("npm run exporter", () => {
+  const main = path.join(__dirname, "..", "..", "lib", "exporter", "main.ts");
+  const tsNode = path.join(__dirname, "..", "..", "node_modules", ".bin", "ts-node");
+
+  it("refuses a missing spec file by name, without starting", () => {
+    const r = spawnSync(tsNode, ["--transpile-only", main, "--cloud-spec", "/nonexistent/cloud.json", "--dhcp-range", "10.0.0.10-10.0.0.20"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot read the CloudSpec at \/nonexistent\/cloud.json: ENOENT/);
+  });
+});

@@ -1,5 +1,7 @@
 import { check } from "../validate/errors";
-import { intToIp, ipToInt, isIPv4, netmaskToPrefix } from "../validate/network";
+import { checkCidr } from "../validate/cidr";
+
+export { networkCidr } from "../validate/cidr";
 
 /**
  * The VMs' way out: masquerade traffic from the VM network leaving through the
@@ -17,19 +19,6 @@ export interface NatOptions {
 }
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
-export function checkCidr(field: string, cidr: string): void {
-  const m = typeof cidr === "string" ? /^([0-9.]+)\/([0-9]{1,2})$/.exec(cidr) : null;
-  const ok = !!m && isIPv4(m[1]) && Number(m[2]) <= 32 && ipToInt(m[1]) % 2 ** (32 - Number(m[2])) === 0;
-  check(ok, field, cidr, "an IPv4 network in CIDR form with no host bits set, like 10.77.0.0/16");
-}
-
-/** Pure: the CIDR of the network an address belongs to under a netmask. */
-export function networkCidr(address: string, netmask: string): string {
-  const prefix = netmaskToPrefix(netmask);
-  const size = 2 ** (32 - prefix);
-  return `${intToIp(Math.floor(ipToInt(address) / size) * size)}/${prefix}`;
-}
 
 export function renderNatRuleset(o: NatOptions): string {
   checkCidr("sourceCidr", o.sourceCidr);

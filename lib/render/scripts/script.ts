@@ -125,3 +125,43 @@ export function waitForCephStep(tries = 60, delaySeconds = 5): string {
     `[ "$ready" = 1 ] || { echo "kvm-cloud: no Ceph monitor quorum after ${tries * delaySeconds}s" >&2; exit 1; }`,
   ].join("\n");
 }
+
+/** One cephx identity in a keyring, its key held by a shell variable read from stdin. */
+export interface KeyringEntry {
+  readonly entity: string;
+  readonly keyVariable: string;
+  readonly caps?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Writes a keyring from keys held in shell variables: printf is a bash
+ * builtin, so no key ever shows in a process list. Atomic, 0600, rewritten
+ * only when it differs.
+ */
+export function writeKeyringStep(path: string, entries: readonly KeyringEntry[], owner?: string): string {
+  checkAbsolutePath("path", path);
+  check(entries.length > 0, "entries", entries, "at least one keyring entry");
+  let format = "";
+  const args: string[] = [];
+  for (const e of entries) {
+    check(/^[a-z]+\.[A-Za-z0-9_.-]*$/.test(e.entity), "entity", e.entity, "a cephx entity like client.admin or mon.");
+    check(/^[a-z_][a-z0-9_]*$/.test(e.keyVariable), "keyVariable", e.keyVariable, "a lower-case shell variable name");
+    format += `[${e.entity}]\\n\\tkey = %s\\n`;
+    args.push(`"$${e.keyVariable}"`);
+    for (const [k, v] of Object.entries(e.caps ?? {}).sort()) {
+      check(/^[a-z]+$/.test(k) && !/["'%\\\n]/.test(v), "caps", `${k}=${v}`, "caps like mon='allow *'");
+      format += `\\tcaps ${k} = "${v}"\\n`;
+    }
+  }
+  if (owner !== undefined) {
+    check(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(owner), "owner", owner, "user or user:group");
+  }
+  const dir = path.replace(/\/[^/]+$/, "") || "/";
+  return [
+    `install -d -m 0755 ${quote(dir)}`,
+    `tmp=$(umask 077 && mktemp ${quote(`${dir}/.keyring.XXXXXX`)})`,
+    `printf ${quote(format)} ${args.join(" ")} > "$tmp"`,
+    ...(owner ? [`chown ${owner} "$tmp"`] : []),
+    `if cmp -s "$tmp" ${quote(path)}; then rm -f "$tmp"; else mv -f "$tmp" ${quote(path)}; fi`,
+  ].join("\n");
+}

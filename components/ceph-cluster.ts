@@ -1,0 +1,160 @@
+import * as pulumi from "@pulumi/pulumi";
+import { remote } from "@pulumi/command";
+import { parseCephBootstrap } from "../lib/parse/ceph-bootstrap";
+import { CephMonitor } from "../lib/render/ceph-conf";
+import { renderCephBootstrapScript } from "../lib/render/scripts/ceph-bootstrap";
+import {
+  renderCephHostConfigScript,
+  renderCephMgrScript,
+  renderCephMonScript,
+  renderCephOsdScript,
+  renderCephPackagesScript,
+} from "../lib/render/scripts/ceph-daemons";
+import { renderCephPoolScript } from "../lib/render/scripts/ceph-pool";
+import { stdinPayload } from "../lib/render/scripts/script";
+import { CephPlan, planCephCluster } from "../lib/validate/ceph-cluster";
+import { HostConnection } from "./connection";
+import { requireKnown } from "./inputs";
+import { remoteScript } from "./remote-script";
+
+export interface CephClusterHostArgs {
+  /** Daemon id of the host's mon/mgr: 1-32 lower-case letters and digits. */
+  readonly name: string;
+  /** SSH access (root or a passwordless-sudo user). */
+  readonly connection: HostConnection;
+  /** Address on the public network; monitors bind it. */
+  readonly address: string;
+  /** Whole block devices for OSDs, one OSD each; their data is lost. Default none. */
+  readonly devices?: readonly string[];
+}
+
+/**
+ * The cluster's shape decides which resources exist and is checked before any
+ * is registered, so these fields are plain values (from stack config), not
+ * Outputs; only the hosts' connections may hold Outputs.
+ */
+export interface CephClusterArgs {
+  /** Ceph hosts; monitors and managers go to the first ones. No default. */
+  readonly hosts: readonly CephClusterHostArgs[];
+  /** CIDR holding every host address (ceph.conf public_network). No default. */
+  readonly publicNetwork: string;
+  /** Number of monitors: odd, at most the number of hosts. Default 3. */
+  readonly monitors?: number;
+  /** Number of managers. Default 1. */
+  readonly managers?: number;
+  /** RBD pool for VM disks. Default "libvirt-pool". */
+  readonly pool?: string;
+  /** Placement groups of the pool (power of two). Default 32. */
+  readonly pgCount?: number;
+  /** Replicas per object, each on its own host. Default 3. */
+  readonly replicaSize?: number;
+  /** cephx user for libvirt, without `client.`. Default "libvirt". */
+  readonly clientName?: string;
+}
+
+/**
+ * A Ceph cluster bootstrapped by hand from distribution packages (no
+ * cephadm): monitors, managers, one BlueStore OSD per device, the RBD pool
+ * for VM disks and a cephx client limited to it.
+ */
+export class CephCluster extends pulumi.ComponentResource {
+  readonly fsid: pulumi.Output<string>;
+  readonly monitorAddresses: pulumi.Output<string[]>;
+  readonly monitors: pulumi.Output<CephMonitor[]>;
+  readonly pool: pulumi.Output<string>;
+  readonly clientName: pulumi.Output<string>;
+  /** The client's cephx key. A secret. */
+  readonly clientKey: pulumi.Output<string>;
+
+  constructor(name: string, args: CephClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    const plan = planCephCluster({
+      ...requireKnown("CephClusterArgs", { ...args, hosts: args.hosts.map(({ connection: _c, ...h }) => ({ ...h, devices: h.devices ?? [] })) }),
+    });
+    super("kvmcloud:index:CephCluster", name, {}, opts);
+    const hosts = new Map(args.hosts.map((h) => [h.name, h]));
+    const first = args.hosts[0];
+    const part = (host: string, what: string) => `${name}-${host}-${what}`;
+
+    const packages = this.installPackages(name, plan, args.hosts);
+    const bootstrap = remoteScript(`${name}-bootstrap`, {
+      connection: first.connection,
+      script: renderCephBootstrapScript({ monitors: plan.monitors }),
+      secretStdout: true,
+    }, { parent: this, dependsOn: [packages.get(first.name)!] });
+    const secrets = bootstrap.stdout.apply(parseCephBootstrap);
+    this.fsid = pulumi.unsecret(secrets.apply((s) => s.fsid));
+
+    const configs = new Map<string, remote.Command>();
+    for (const h of args.hosts) {
+      configs.set(h.name, remoteScript(part(h.name, "config"), {
+        connection: h.connection,
+        script: this.fsid.apply((fsid) =>
+          renderCephHostConfigScript({ fsid, monitors: plan.monitors, publicNetwork: plan.publicNetwork, osdPoolDefaultSize: plan.replicaSize }),
+        ),
+        stdin: secrets.apply((s) => stdinPayload([s.adminKey, s.bootstrapOsdKey])),
+      }, { parent: this, dependsOn: [packages.get(h.name)!] }));
+    }
+    const mons = plan.monitors.map((m) =>
+      remoteScript(part(m.name, "mon"), {
+        connection: hosts.get(m.name)!.connection,
+        script: renderCephMonScript({ id: m.name }),
+        stdin: secrets.apply((s) => stdinPayload([s.monKey, s.adminKey, s.bootstrapOsdKey, s.monmap])),
+      }, { parent: this, dependsOn: [configs.get(m.name)!] }),
+    );
+    const mgrs = plan.managers.map((id) =>
+      remoteScript(part(id, "mgr"), { connection: hosts.get(id)!.connection, script: renderCephMgrScript({ id }) }, { parent: this, dependsOn: [...mons, configs.get(id)!] }),
+    );
+    const osds = this.createOsds(name, plan, hosts, [...mons, ...configs.values()]);
+    const pool = remoteScript(`${name}-pool`, {
+      connection: first.connection,
+      script: renderCephPoolScript(plan),
+      secretStdout: true,
+    }, { parent: this, dependsOn: [...mgrs, ...osds] });
+
+    this.monitors = pulumi.output(plan.monitors.map((m) => ({ ...m })));
+    this.monitorAddresses = pulumi.output(plan.monitors.map((m) => m.address));
+    this.pool = pulumi.output(plan.pool);
+    this.clientName = pulumi.output(plan.clientName);
+    this.clientKey = pulumi.secret(pool.stdout.apply((s) => s.trim()));
+    this.registerOutputs({
+      fsid: this.fsid,
+      monitorAddresses: this.monitorAddresses,
+      monitors: this.monitors,
+      pool: this.pool,
+      clientName: this.clientName,
+      clientKey: this.clientKey,
+    });
+  }
+
+  private installPackages(name: string, plan: CephPlan, hosts: readonly CephClusterHostArgs[]): Map<string, remote.Command> {
+    const out = new Map<string, remote.Command>();
+    for (const h of hosts) {
+      const roles = {
+        mon: plan.monitors.some((m) => m.name === h.name),
+        mgr: plan.managers.includes(h.name),
+        osd: plan.osds.some((o) => o.host === h.name),
+      };
+      out.set(h.name, remoteScript(`${name}-${h.name}-packages`, { connection: h.connection, script: renderCephPackagesScript(roles) }, { parent: this }));
+    }
+    return out;
+  }
+
+  /** One resource per OSD; a host's OSDs are made one after another (ceph-volume and LVM are not made for parallel runs). */
+  private createOsds(name: string, plan: CephPlan, hosts: Map<string, CephClusterHostArgs>, after: pulumi.Resource[]): remote.Command[] {
+    const last = new Map<string, remote.Command>();
+    const all: remote.Command[] = [];
+    const index = new Map<string, number>();
+    for (const o of plan.osds) {
+      const i = index.get(o.host) ?? 0;
+      index.set(o.host, i + 1);
+      const previous = last.get(o.host);
+      const osd = remoteScript(`${name}-${o.host}-osd-${i}`, { connection: hosts.get(o.host)!.connection, script: renderCephOsdScript({ device: o.device }) }, {
+        parent: this,
+        dependsOn: previous ? [...after, previous] : after,
+      });
+      last.set(o.host, osd);
+      all.push(osd);
+    }
+    return all;
+  }
+}

@@ -33,6 +33,40 @@ function plain<T>(v: pulumi.Input<T> | undefined): T | undefined {
   return v === undefined || pulumi.Output.isInstance(v) || v instanceof Promise ? undefined : (v as T);
 }
 
+const DEFAULTS = { pool: "libvirt-pool", snapshot: "base", format: "qcow2" as const, cephClient: "admin" };
+
+/** What is known now, with stand-ins for Outputs, for the check before anything is registered. */
+function knownOptions(name: string, args: BaseImageArgs): BaseImageOptions {
+  return {
+    pool: plain(args.pool) ?? DEFAULTS.pool,
+    image: plain(args.image) ?? name,
+    snapshot: plain(args.snapshot) ?? DEFAULTS.snapshot,
+    source: plain(args.source) ?? "/not-known-yet",
+    format: plain(args.format) ?? DEFAULTS.format,
+    cephClient: plain(args.cephClient) ?? DEFAULTS.cephClient,
+    sha256: plain(args.sha256),
+  };
+}
+
+/** The script options once every Input has resolved, checked again. */
+function resolveOptions(name: string, args: BaseImageArgs): pulumi.Output<BaseImageOptions> {
+  return pulumi
+    .all([args.pool, args.image, args.snapshot, args.source, args.format, args.cephClient, args.sha256])
+    .apply(([pool, image, snapshot, source, format, cephClient, sha256]) => {
+      const o: BaseImageOptions = {
+        pool: pool ?? DEFAULTS.pool,
+        image: image ?? name,
+        snapshot: snapshot ?? DEFAULTS.snapshot,
+        source,
+        format: format ?? DEFAULTS.format,
+        cephClient: cephClient ?? DEFAULTS.cephClient,
+        sha256,
+      };
+      validateBaseImageOptions(o);
+      return o;
+    });
+}
+
 /**
  * A cloud image in RBD, snapshotted and protected, ready for `rbd clone`:
  * imported once by an idempotent script on a Ceph-enabled host. Deleting it
@@ -47,43 +81,16 @@ export class BaseImage extends pulumi.ComponentResource {
   public readonly pool: pulumi.Output<string>;
 
   constructor(name: string, args: BaseImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    // Before super(): a bad value must fail before anything is registered.
+    validateBaseImageOptions(knownOptions(name, args));
     super("kvmcloud:index:BaseImage", name, {}, opts);
-    const options = this.options(name, args);
+    const options = resolveOptions(name, args);
     const imported = this.importImage(name, args, options);
     this.pool = options.apply((o) => o.pool);
-    this.spec = options.apply((o) => `${o.pool}/${o.image}@${o.snapshot}`);
+    // Through the command's id: whatever clones the spec waits for the import.
+    this.spec = pulumi.all([options, imported.id]).apply(([o]) => `${o.pool}/${o.image}@${o.snapshot}`);
     this.sizeBytes = imported.stdout.apply(parseBaseImageSize);
     this.registerOutputs({ spec: this.spec, sizeBytes: this.sizeBytes, pool: this.pool });
-  }
-
-  /** The script options; whatever is known now is validated before any resource is registered. */
-  private options(name: string, args: BaseImageArgs): pulumi.Output<BaseImageOptions> {
-    const defaults = { pool: "libvirt-pool", image: name, snapshot: "base", format: "qcow2" as const, cephClient: "admin" };
-    const known = {
-      pool: plain(args.pool) ?? defaults.pool,
-      image: plain(args.image) ?? defaults.image,
-      snapshot: plain(args.snapshot) ?? defaults.snapshot,
-      source: plain(args.source) ?? "/unknown-yet",
-      format: plain(args.format) ?? defaults.format,
-      cephClient: plain(args.cephClient) ?? defaults.cephClient,
-      sha256: plain(args.sha256),
-    };
-    validateBaseImageOptions(known);
-    return pulumi
-      .all([args.pool, args.image, args.snapshot, args.source, args.format, args.cephClient, args.sha256])
-      .apply(([pool, image, snapshot, source, format, cephClient, sha256]) => {
-        const o: BaseImageOptions = {
-          pool: pool ?? defaults.pool,
-          image: image ?? defaults.image,
-          snapshot: snapshot ?? defaults.snapshot,
-          source,
-          format: format ?? defaults.format,
-          cephClient: cephClient ?? defaults.cephClient,
-          sha256,
-        };
-        validateBaseImageOptions(o);
-        return o;
-      });
   }
 
   private importImage(name: string, args: BaseImageArgs, options: pulumi.Output<BaseImageOptions>): command.remote.Command {

@@ -80,8 +80,9 @@ export class InventoryDatabase extends pulumi.ComponentResource {
   public readonly schema: command.remote.Command;
 
   constructor(name: string, args: InventoryDatabaseArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmcloud:index:InventoryDatabase", name, {}, opts);
+    // Before super(): a bad value must fail before anything is registered.
     validateInventoryDatabaseOptions(knownOptions(args));
+    super("kvmcloud:index:InventoryDatabase", name, {}, opts);
     const d = INVENTORY_DEFAULTS;
     this.host = pulumi.output(args.address ?? args.connection.host);
     this.postgresPort = pulumi.output(args.postgresPort ?? d.postgresPort);
@@ -94,13 +95,18 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     const provider = this.dockerProvider(name, args);
     const bind = pulumi.output(args.bindAddress ?? d.bindAddress);
     const postgres = this.postgresContainer(name, args, provider, bind, user, database, postgresPassword);
-    this.redisContainer(name, args, provider, bind, redisPassword);
+    const redis = this.redisContainer(name, args, provider, bind, redisPassword);
     this.schema = this.applySchema(name, args, postgres, user, database);
 
+    // Through the schema's and the container's ids: whoever uses a URL waits until it works.
     this.postgresUrl = pulumi.secret(
-      pulumi.interpolate`postgres://${user}:${postgresPassword.apply(encodeURIComponent)}@${this.host}:${this.postgresPort}/${database}`,
+      pulumi
+        .all([user, postgresPassword, this.host, this.postgresPort, database, this.schema.id])
+        .apply(([u, p, h, port, db]) => `postgres://${u}:${encodeURIComponent(p)}@${h}:${port}/${db}`),
     );
-    this.redisUrl = pulumi.secret(pulumi.interpolate`redis://:${redisPassword.apply(encodeURIComponent)}@${this.host}:${this.redisPort}/0`);
+    this.redisUrl = pulumi.secret(
+      pulumi.all([redisPassword, this.host, this.redisPort, redis.id]).apply(([p, h, port]) => `redis://:${encodeURIComponent(p)}@${h}:${port}/0`),
+    );
     this.registerOutputs({ host: this.host, postgresUrl: this.postgresUrl, redisUrl: this.redisUrl, postgresPort: this.postgresPort, redisPort: this.redisPort });
   }
 

@@ -126,8 +126,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
   public readonly frontendUrls: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: LoadBalancerArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmcloud:index:LoadBalancer", name, {}, opts);
+    // Before super(): a bad value must fail before anything is registered.
     validateKnown(args);
+    super("kvmcloud:index:LoadBalancer", name, {}, opts);
     this.address = pulumi.output(args.address ?? args.connection.host);
     this.config = this.renderConfig(args);
     const install = this.installHaproxy(name, args);

@@ -194,7 +194,15 @@ function bind(address: string, port: number): string {
 
 function frontendLines(f: HaproxyFrontend): string[] {
   const mode = f.mode ?? "http";
-  const h = { ...HEALTH_DEFAULTS, ...f.healthCheck };
+  const given = f.healthCheck ?? {};
+  // Field by field: an explicit `undefined` (an unset Input) means the default too.
+  const h = {
+    httpPath: given.httpPath,
+    expectStatus: given.expectStatus ?? HEALTH_DEFAULTS.expectStatus,
+    intervalMs: given.intervalMs ?? HEALTH_DEFAULTS.intervalMs,
+    rise: given.rise ?? HEALTH_DEFAULTS.rise,
+    fall: given.fall ?? HEALTH_DEFAULTS.fall,
+  };
   const lines = [
     "",
     `frontend ${f.name}`,
@@ -220,8 +228,14 @@ function frontendLines(f: HaproxyFrontend): string[] {
 /** Pure: the haproxy.cfg text. */
 export function renderHaproxyCfg(c: HaproxyConfig): string {
   validateHaproxyConfig(c);
-  const stats = { ...STATS_DEFAULTS, ...c.stats };
-  const t = { connectMs: 5000, clientMs: 30000, serverMs: 30000, ...c.timeouts };
+  const stats = {
+    bindAddress: c.stats?.bindAddress ?? STATS_DEFAULTS.bindAddress,
+    port: c.stats?.port ?? STATS_DEFAULTS.port,
+    uri: c.stats?.uri ?? STATS_DEFAULTS.uri,
+    metricsPath: c.stats?.metricsPath ?? STATS_DEFAULTS.metricsPath,
+    auth: c.stats?.auth,
+  };
+  const t = { connectMs: c.timeouts?.connectMs ?? 5000, clientMs: c.timeouts?.clientMs ?? 30000, serverMs: c.timeouts?.serverMs ?? 30000 };
   const lines = ["# Rendered by kvm-cloud; edits are overwritten.", "global", `    maxconn ${c.maxConnections ?? 4096}`];
   if (c.logTarget !== undefined) lines.push(`    log ${c.logTarget} local0`);
   if (c.chroot !== undefined) lines.push(`    chroot ${c.chroot}`);

@@ -101,6 +101,15 @@ describe("renderHaproxyCfg", () => {
     expect(stats).toContain("stats uri /stats");
   });
 
+  it("treats fields given as undefined (unset Inputs) as their defaults", () => {
+    const text = renderHaproxyCfg({
+      frontends: [{ ...base.frontends[0], mode: undefined, balance: undefined, healthCheck: { intervalMs: undefined, rise: undefined } }],
+      stats: { port: undefined, uri: undefined, auth: undefined },
+      timeouts: { connectMs: undefined },
+    });
+    expect(text).toBe(renderHaproxyCfg(base));
+  });
+
   it("is deterministic", () => {
     expect(renderHaproxyCfg(base)).toBe(renderHaproxyCfg(JSON.parse(JSON.stringify(base))));
   });

@@ -1,82 +1,16 @@
 import { spawnSync } from "child_process";
-import { CloudSpec } from "../../lib/cloud/cloud-spec";
-import { cephDfArgv } from "../../lib/exporter/collect-ceph";
-import { INVENTORY_SQL, OPERATIONS_SQL } from "../../lib/exporter/collect-inventory";
-import { DOMSTATS_ARGV, NODEINFO_ARGV } from "../../lib/exporter/collect-libvirt";
+import { DOMSTATS_ARGV } from "../../lib/exporter/collect-libvirt";
 import { Query } from "../../lib/exporter/query";
 import { Exporter } from "../../lib/exporter/server";
 import { parseExposition, samples, value } from "../helpers/exposition";
-import { Answers, fixture, fixtureOnHost } from "../helpers/fixture-runner";
+import { fixture, fixtureOnHost } from "../helpers/fixture-runner";
+import { answers, CAPTURED_MS, cloud, dhcpRange, exporter, inventory, key, PG_PASSWORD } from "../helpers/exporter-fixture-output";
 
 /**
  * The exporter end to end minus the network: collectors fed with output
  * captured from the lab, inventory rows shaped as pg returns them, and the
  * exposition text checked value by value and by `promtool check metrics`.
  */
-
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
-const PG_PASSWORD = "pg-secret-Zq81";
-const cloud: CloudSpec = {
-  nodes: [
-    { name: "node1", ssh: { host: "10.77.0.21", privateKey: KEY }, libvirtUri: "qemu+tcp://10.77.0.21/system" },
-    { name: "node2", ssh: { host: "10.77.0.22", privateKey: KEY }, libvirtUri: "qemu+tcp://10.77.0.22/system" },
-  ],
-  ceph: { pool: "libvirt-pool", monitors: ["10.77.0.11"], clientName: "libvirt", secretUuid: "e3c3dc52-76b2-435c-8343-1128a6764eee" },
-  dhcp: { ssh: { host: "10.77.0.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "lab.kvmcloud" },
-  inventory: { postgresUrl: `postgres://kvmcloud:${PG_PASSWORD}@10.77.0.3:5432/kvmcloud`, redisUrl: "redis://:x@10.77.0.3:6379/0" },
-};
-const dhcpRange = { start: "10.77.100.10", end: "10.77.100.250" };
-/** The fixtures' capture time: the guest's lease (expiry 1795310078) was an hour from then. */
-const CAPTURED_MS = (1795310078 - 3000) * 1000;
-
-const key = (argv: readonly string[]) => argv.join(" ");
-function answers(node1Domstats = fixture("virsh-domstats-node1.txt")): Answers {
-  return {
-    "10.77.0.21": {
-      [key(NODEINFO_ARGV)]: fixture("virsh-nodeinfo-node1.txt"),
-      [key(DOMSTATS_ARGV)]: node1Domstats,
-      [key(cephDfArgv("libvirt"))]: fixture("ceph-df.json"),
-    },
-    "10.77.0.22": {
-      [key(NODEINFO_ARGV)]: fixture("virsh-nodeinfo-node1.txt"),
-      [key(DOMSTATS_ARGV)]: fixture("virsh-domstats-node2-empty.txt"),
-      [key(cephDfArgv("libvirt"))]: fixture("ceph-df.json"),
-    },
-    "10.77.0.1": { [key(["cat", "--", cloud.dhcp.leaseFile])]: fixture("dnsmasq.leases") },
-  };
-}
-
-/** Rows as node-postgres returns them: bigserial ids as strings. */
-const VMS = [
-  { name: "h5-fix-da996f", stack: "dev", node: "node1", vcpus: 1, memory_mib: 192, disk_gib: 1, image: "libvirt-pool/kvmcloud-tiny@base", state: "running", mac: "52:54:00:c9:3c:db", ip: "10.77.100.99" },
-  { name: "web-2", stack: "dev", node: "node2", vcpus: 2, memory_mib: 1024, disk_gib: 10, image: "libvirt-pool/kvmcloud-tiny@base", state: "running", mac: "52:54:00:00:00:02", ip: null },
-  { name: "idle-3", stack: "dev", node: "node2", vcpus: 1, memory_mib: 256, disk_gib: 1, image: "libvirt-pool/kvmcloud-tiny@base", state: "stopped", mac: "52:54:00:00:00:03", ip: null },
-];
-const OPS = [
-  { id: "1", operation: "create", outcome: "ok", step: null, duration_ms: 14200 },
-  { id: "2", operation: "create", outcome: "error", step: "lease", duration_ms: 300000 },
-  { id: "3", operation: "delete", outcome: "ok", step: null, duration_ms: 900 },
-];
-
-function inventory(ops = OPS): Query & { sql: string[] } {
-  const sql: string[] = [];
-  const q = async (text: string, params?: readonly unknown[]) => {
-    sql.push(text);
-    if (text === INVENTORY_SQL) return VMS;
-    if (text === OPERATIONS_SQL) return ops.filter((o) => Number(o.id) > Number(params![0])).slice(0, Number(params![1]));
-    throw new Error(`unexpected SQL: ${text}`);
-  };
-  return Object.assign(q, { sql });
-}
-
-function exporter(opts: { down?: string[]; query?: Query; node1Domstats?: string; timeoutMs?: number; nowMs?: number } = {}) {
-  const lines: string[] = [];
-  const e = new Exporter(
-    { cloud, dhcpRange, onHost: fixtureOnHost(answers(opts.node1Domstats), opts.down), query: opts.query ?? inventory(), timeoutMs: opts.timeoutMs ?? 5000, now: () => opts.nowMs ?? CAPTURED_MS },
-    (l) => lines.push(l),
-  );
-  return { e, lines };
-}
 
 describe("the exporter over captured lab output", () => {
   it("reports the running guest's libvirt statistics under its VM and node", async () => {

@@ -75,6 +75,7 @@ export function renderCephMonScript(o: { id: string }): string {
     `  install -d -o ceph -g ceph -m 0750 ${quote(dir)}`,
     `  ceph-mon --cluster ceph --mkfs -i ${quote(o.id)} --monmap "$work/monmap" --keyring ${MON_KEYRING} --setuser ceph --setgroup ceph`,
     `  install -o ceph -g ceph -m 0644 /dev/null ${quote(`${dir}/done`)}`,
+    `  echo ${quote(`kvm-cloud: created mon.${o.id}`)}`,
     "fi",
     enableServiceStep("ceph-mon.target"),
     enableServiceStep(`ceph-mon@${o.id}.service`),

@@ -1,0 +1,100 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseCephBootstrap } from "../../lib/parse/ceph-bootstrap";
+import { renderCephBootstrapScript } from "../../lib/render/scripts/ceph-bootstrap";
+import { renderCephHostConfigScript, renderCephMonScript } from "../../lib/render/scripts/ceph-daemons";
+
+/**
+ * The Ceph bootstrap, host-config and monitor scripts run for real (real
+ * ceph-authtool, monmaptool, ceph-mon --mkfs, ceph-conf) inside private
+ * mount and network namespaces: /etc/ceph and /var/lib/ceph are fresh tmpfs
+ * and the monitor's address sits on a veth no one else sees, so
+ * nothing outside the test changes and no packet leaves. systemd is not running here: a stub
+ * systemctl records what would have been enabled. Needs root (unshare -m).
+ */
+const MONS = [
+  { name: "a", address: "10.77.0.11" },
+  { name: "b", address: "10.77.0.12" },
+  { name: "c", address: "10.77.0.13" },
+];
+const isRoot = process.getuid?.() === 0;
+
+(isRoot ? describe : describe.skip)("Ceph scripts on a scratch host (root: private mount namespace)", () => {
+  let dir: string;
+  let result: { status: number | null; stdout: string; stderr: string };
+  const file = (n: string) => path.join(dir, n);
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-ceph-run-"));
+    fs.mkdirSync(file("bin"));
+    fs.writeFileSync(file("bin/systemctl"), `#!/bin/sh\necho "$*" >> ${file("systemctl.log")}\n`, { mode: 0o755 });
+    fs.writeFileSync(file("bootstrap.sh"), renderCephBootstrapScript({ monitors: MONS }));
+    fs.writeFileSync(file("mon.sh"), renderCephMonScript({ id: "b" }));
+    // The conf needs the fsid the bootstrap makes: rendered in the driver from a template.
+    fs.writeFileSync(file("config.tmpl"), renderCephHostConfigScript({ fsid: "00000000-0000-4000-8000-000000000000", monitors: MONS, publicNetwork: "10.77.0.0/16" }));
+    const driver = `
+      set -euo pipefail
+      ip link add h4a0 type veth peer name h4a1
+      ip addr add 10.77.0.12/16 dev h4a0
+      ip link set h4a0 up
+      mount -t tmpfs h4a /etc/ceph
+      mount -t tmpfs h4a /var/lib/ceph
+      export PATH=${file("bin")}:$PATH
+      bash ${file("bootstrap.sh")} > ${file("boot1.txt")}
+      bash ${file("bootstrap.sh")} > ${file("boot2.txt")}
+      get() { sed -n "s/^$1=//p" ${file("boot1.txt")}; }
+      fsid=$(get fsid)
+      sed "s/00000000-0000-4000-8000-000000000000/$fsid/" ${file("config.tmpl")} > ${file("config.sh")}
+      printf '%s\\n%s\\n' "$(get admin_key)" "$(get bootstrap_osd_key)" | bash ${file("config.sh")}
+      printf '%s\\n%s\\n%s\\n%s\\n' "$(get mon_key)" "$(get admin_key)" "$(get bootstrap_osd_key)" "$(get monmap)" | bash ${file("mon.sh")} > ${file("mon1.txt")} 2>&1
+      printf '%s\\n%s\\n%s\\n%s\\n' "$(get mon_key)" "$(get admin_key)" "$(get bootstrap_osd_key)" "$(get monmap)" | bash ${file("mon.sh")} > ${file("mon2.txt")} 2>&1
+      ceph-conf --lookup fsid > ${file("conf-fsid.txt")}
+      ceph-authtool -l /etc/ceph/ceph.client.admin.keyring > ${file("admin-keyring.txt")}
+      stat -c '%a %U' /etc/ceph/ceph.client.admin.keyring /var/lib/ceph/bootstrap-osd/ceph.keyring > ${file("modes.txt")}
+      ls /var/lib/ceph/mon/ceph-b > ${file("mon-dir.txt")}
+      ls -A /var/lib/ceph/tmp > ${file("tmp-dir.txt")}
+      printf '%s' "$(get monmap)" | base64 -d > ${file("monmap")}
+    `;
+    const r = spawnSync("unshare", ["-m", "-n", "--propagation", "private", "bash", "-c", driver], { encoding: "utf8", timeout: 120_000 });
+    result = { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }, 130_000);
+
+  afterAll(() => { if (!process.env.H4A_KEEP) fs.rmSync(dir, { recursive: true, force: true }); });
+
+  const read = (n: string) => fs.readFileSync(file(n), "utf8");
+
+  it("runs every script to the end", () => {
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+  });
+
+  it("prints a parseable identity, the same on a second run", () => {
+    const first = parseCephBootstrap(read("boot1.txt"));
+    expect(parseCephBootstrap(read("boot2.txt"))).toEqual(first);
+    expect(read("conf-fsid.txt").trim()).toBe(first.fsid);
+  });
+
+  it("makes a monmap holding every monitor with v2 and v1 addresses", () => {
+    const r = spawnSync("monmaptool", ["--print", file("monmap")], { encoding: "utf8" });
+    const fsid = parseCephBootstrap(read("boot1.txt")).fsid;
+    expect(r.stdout).toContain(`fsid ${fsid}`);
+    for (const [i, m] of MONS.entries()) {
+      expect(r.stdout).toContain(`${i}: [v2:${m.address}:3300/0,v1:${m.address}:6789/0] mon.${m.name}`);
+    }
+  });
+
+  it("writes the admin keyring 0600 with the bootstrap key, the bootstrap-osd keyring for ceph", () => {
+    const admin = parseCephBootstrap(read("boot1.txt")).adminKey;
+    expect(read("admin-keyring.txt")).toContain(`key = ${admin}`);
+    expect(read("modes.txt").trim().split("\n")).toEqual(["600 root", "600 ceph"]);
+  });
+
+  it("creates the monitor once with ceph-mon --mkfs, leaves no keyring behind and enables it", () => {
+    expect(read("mon-dir.txt").split("\n")).toEqual(expect.arrayContaining(["done", "keyring", "store.db", "kv_backend"]));
+    expect(read("tmp-dir.txt")).toBe("");
+    expect(read("mon1.txt")).toContain("kvm-cloud: created mon.b");
+    expect(read("mon2.txt")).toBe("");
+    expect(read("systemctl.log")).toContain("enable --now ceph-mon@b.service");
+  });
+});

@@ -18,6 +18,8 @@ export async function labDown(log: Log = console.log, p: LabPaths = labPaths()):
     await killNamespaceProcesses(n.ns);
     await releaseMountNamespace(n);
   }
+  // Node exporters (every namespace), Prometheus and the kvm-cloud exporter
+  // (mgr) go with their namespaces; their files with the state directory.
   for (const name of ["ceph", "db", "dns", "mgr"]) {
     await killNamespaceProcesses(hostByName(name).ns, 10_000);
   }

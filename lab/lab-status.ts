@@ -7,6 +7,7 @@ import { dnsmasqHealthy } from "./dnsmasq";
 import { inNetns, run } from "./exec";
 import { labSshArgv } from "./ssh-client";
 import { kvmNodeHealthy } from "./kvm-node";
+import { monitoringProblems } from "./monitoring";
 import { hostDevice, listNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
 import { cephOptions } from "./lab-up";
@@ -77,6 +78,11 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
     }
     for (const h of HOSTS.filter((x) => x.sshd)) {
       out.push(await probe(`sshd ${h.name}`, () => sshProblem(p, h), `ssh root@${h.address} from ${d.managerNamespace}`));
+    }
+    try {
+      out.push(...(await monitoringProblems(p, d)));
+    } catch (e) {
+      out.push({ part: "monitoring", ok: false, detail: (e as Error).message.split("\n")[0] });
     }
   }
   return out;

@@ -8,6 +8,7 @@ import { LabDescription, writeLabDescription } from "./description";
 import { dnsmasqFiles, ensureDnsmasq } from "./dnsmasq";
 import { buildGuestImage } from "./guest-image";
 import { ensureKvmNode, nodeCapacity } from "./kvm-node";
+import { ensureMonitoring, MONITORING, monitoringUrls } from "./monitoring";
 import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
@@ -140,8 +141,11 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       spec: `${CEPH.pool}/${CEPH.baseImage}@${CEPH.baseSnapshot}`,
       sizeBytes: image.sizeBytes,
     },
+    monitoring: { ...monitoringUrls(), nodeExporterPort: MONITORING.nodeExporterPort },
   };
   writeLabDescription(description, p.description);
+  // Last: the exporter reaches the lab through the description just written.
+  await step(log, "monitoring", () => ensureMonitoring(p, description, log));
   log(`lab is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; description: ${p.description}`);
   return description;
 }

@@ -1,0 +1,281 @@
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { alertRules, renderAlertRules } from "../lib/render/alert-rules";
+import { renderInventorySchema } from "../lib/render/inventory-schema";
+import { renderPrometheusConfig } from "../lib/render/prometheus-config";
+import { cloudSpecFromLab } from "./cloud-spec";
+import { databaseFiles } from "./database";
+import { LabDescription } from "./description";
+import { inNetns, run, waitFor } from "./exec";
+import { killStray, livePid, onHost } from "./host-exec";
+import { LabPaths } from "./paths";
+import { DHCP, HOSTS, hostByName, LabHost, POSTGRES } from "./topology";
+
+/**
+ * The lab's monitoring with Debian's packages: a node exporter on every lab
+ * host (inside its namespace, bound to the host's address), the kvm-cloud
+ * exporter and Prometheus in the manager namespace, Prometheus running the
+ * rendered prometheus.yml and alert rules with short intervals so the tests
+ * see alerts within seconds. Every daemon lives in a lab namespace, so
+ * lab:down's namespace sweep ends it; its files live in the state directory.
+ */
+export const MONITORING = {
+  nodeExporterPort: 9100,
+  exporterPort: 9810,
+  prometheusPort: 9090,
+  cephMgrPort: 9283,
+  /** Prometheus' scrape interval in the lab. */
+  intervalSeconds: 5,
+  /**
+   * Rule evaluation interval. A stopped VM shows in the exporter's next scrape
+   * (<= 5 s + its ~2 s duration) and fires at the next evaluation after that:
+   * with 10 s that is always within two evaluation intervals.
+   */
+  evaluationSeconds: 10,
+  /** The exporter's own bound, below the job's scrape_timeout. */
+  exporterScrapeTimeoutSeconds: 4,
+} as const;
+
+/** Node exporter collectors the lab keeps: enough for the dashboard, light on 2 cores. */
+const NODE_COLLECTORS = ["cpu", "meminfo", "loadavg", "netdev", "filesystem", "diskstats", "time", "uname", "stat"];
+
+export function monitoringFiles(p: LabPaths) {
+  const dir = path.join(p.state, "monitoring");
+  return {
+    dir,
+    cloudSpec: path.join(dir, "cloud-spec.json"),
+    prometheusYml: path.join(dir, "prometheus.yml"),
+    rules: path.join(dir, "kvm-cloud.rules.yml"),
+    tsdb: path.join(dir, "prometheus-data"),
+  };
+}
+
+/** Pure: where the lab's Prometheus and exporter answer (inside kcl-mgr). */
+export function monitoringUrls(): { prometheusUrl: string; exporterUrl: string } {
+  const mgr = hostByName("mgr").address;
+  return { prometheusUrl: `http://${mgr}:${MONITORING.prometheusPort}`, exporterUrl: `http://${mgr}:${MONITORING.exporterPort}` };
+}
+
+/** Pure: the lab's prometheus.yml and rules, from the lab's fixed topology. */
+export function labPrometheusFiles(rulesPath: string): { config: string; rules: string } {
+  const mgr = hostByName("mgr").address;
+  const config = renderPrometheusConfig({
+    scrapeIntervalSeconds: MONITORING.intervalSeconds,
+    evaluationIntervalSeconds: MONITORING.evaluationSeconds,
+    kvmcloudScrapeTimeoutSeconds: MONITORING.intervalSeconds,
+    ruleFiles: [rulesPath],
+    prometheus: { host: "mgr", address: `${mgr}:${MONITORING.prometheusPort}` },
+    nodeExporters: HOSTS.map((h) => ({ host: h.name, address: `${h.address}:${MONITORING.nodeExporterPort}` })),
+    cephManagers: [{ host: "ceph", address: `${hostByName("ceph").address}:${MONITORING.cephMgrPort}` }],
+    // The lab has no load balancer; the haproxy job is proven by promtool only.
+    haproxy: [],
+    kvmcloudExporters: [{ host: "mgr", address: `${mgr}:${MONITORING.exporterPort}` }],
+    externalLabels: { cloud: "lab" },
+  });
+  return { config, rules: renderAlertRules({ pendingFor: "0s" }) };
+}
+
+interface Daemon {
+  readonly name: string;
+  readonly host: LabHost;
+  readonly argv: readonly string[];
+  /** /proc/PID/comm of the running program. */
+  readonly comm: string;
+  readonly pidFile: string;
+  readonly logFile: string;
+  readonly cwd?: string;
+}
+
+function daemons(p: LabPaths): Daemon[] {
+  const f = monitoringFiles(p);
+  const mgr = hostByName("mgr");
+  const nodeExporters: Daemon[] = HOSTS.map((h) => ({
+    name: `node exporter ${h.name}`,
+    host: h,
+    argv: [
+      "prometheus-node-exporter",
+      `--web.listen-address=${h.address}:${MONITORING.nodeExporterPort}`,
+      "--collector.disable-defaults",
+      ...NODE_COLLECTORS.map((c) => `--collector.${c}`),
+    ],
+    comm: "prometheus-node-exporter",
+    pidFile: path.join(f.dir, `node-exporter-${h.name}.pid`),
+    logFile: path.join(f.dir, `node-exporter-${h.name}.log`),
+  }));
+  const exporter: Daemon = {
+    name: "kvm-cloud exporter",
+    host: mgr,
+    argv: [
+      process.execPath, "-r", "ts-node/register/transpile-only", "lib/exporter/main.ts",
+      "--cloud-spec", f.cloudSpec,
+      "--dhcp-range", `${DHCP.rangeStart}-${DHCP.rangeEnd}`,
+      "--listen", `${mgr.address}:${MONITORING.exporterPort}`,
+      "--scrape-timeout", String(MONITORING.exporterScrapeTimeoutSeconds),
+    ],
+    comm: "node",
+    pidFile: path.join(f.dir, "exporter.pid"),
+    logFile: path.join(f.dir, "exporter.log"),
+    cwd: p.root,
+  };
+  const prometheus: Daemon = {
+    name: "prometheus",
+    host: mgr,
+    argv: [
+      "prometheus",
+      `--config.file=${f.prometheusYml}`,
+      `--storage.tsdb.path=${f.tsdb}`,
+      "--storage.tsdb.retention.time=6h",
+      `--web.listen-address=${mgr.address}:${MONITORING.prometheusPort}`,
+    ],
+    comm: "prometheus",
+    pidFile: path.join(f.dir, "prometheus.pid"),
+    logFile: path.join(f.dir, "prometheus.log"),
+  };
+  return [...nodeExporters, exporter, prometheus];
+}
+
+function alive(d: Daemon): number | undefined {
+  return livePid(d.pidFile, d.comm, d.host.ns);
+}
+
+/** Starts the daemon unless it runs; returns true when it started it. */
+function ensureDaemon(d: Daemon): boolean {
+  killStray(d.pidFile, d.comm, d.host.ns);
+  if (alive(d) !== undefined) return false;
+  const argv = onHost(d.host, d.argv);
+  const fd = fs.openSync(d.logFile, "a", 0o600);
+  try {
+    // ip netns exec and nsenter exec the program, so the child's pid is the daemon's.
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", fd, fd], detached: true, cwd: d.cwd });
+    child.unref();
+    fs.writeFileSync(d.pidFile, `${child.pid}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+function stopDaemon(d: Daemon): void {
+  const pid = alive(d);
+  if (pid !== undefined) process.kill(pid, "SIGTERM");
+}
+
+/** Writes text when it differs; says whether it did. */
+function writeIfChanged(file: string, text: string, mode = 0o644): boolean {
+  if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === text) return false;
+  fs.writeFileSync(file + ".tmp", text, { mode });
+  fs.renameSync(file + ".tmp", file);
+  return true;
+}
+
+/** GET url from inside the manager namespace (lab addresses exist nowhere else). */
+export async function labHttpGet(d: LabDescription, url: string, timeoutSeconds = 5): Promise<{ ok: boolean; body: string; error: string }> {
+  const r = await run(inNetns(d.managerNamespace, ["curl", "-sS", "-f", "-m", String(timeoutSeconds), url]), { allowFail: true, timeoutMs: (timeoutSeconds + 5) * 1000 });
+  return { ok: r.code === 0, body: r.stdout, error: r.stderr.trim().split("\n").pop() ?? "" };
+}
+
+async function applyInventorySchema(p: LabPaths): Promise<void> {
+  const db = hostByName("db");
+  const pw = fs.readFileSync(databaseFiles(p).postgresPassword, "utf8").trim();
+  const url = `postgres://${POSTGRES.user}@${db.address}:${POSTGRES.port}/${POSTGRES.database}`;
+  await run(onHost(db, ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-", url]), {
+    input: renderInventorySchema(),
+    timeoutMs: 30_000,
+    env: { ...process.env, PGCONNECT_TIMEOUT: "5", PGPASSWORD: pw },
+  });
+}
+
+/**
+ * Makes (or mends) the lab's monitoring. Idempotent: running daemons are kept;
+ * a changed config is reloaded (Prometheus, SIGHUP) or restarts the exporter.
+ */
+export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: string) => void = () => undefined): Promise<{ prometheusUrl: string }> {
+  const f = monitoringFiles(p);
+  fs.mkdirSync(f.tsdb, { recursive: true, mode: 0o700 });
+  fs.chmodSync(f.dir, 0o700);
+  // The exporter's tables, so that its inventory source answers before any VM exists.
+  await applyInventorySchema(p);
+  const all = daemons(p);
+  const byName = (n: string) => all.find((x) => x.name === n)!;
+
+  const specChanged = writeIfChanged(f.cloudSpec, JSON.stringify(cloudSpecFromLab(d), null, 2) + "\n", 0o600);
+  const { config, rules } = labPrometheusFiles(f.rules);
+  const rulesChanged = writeIfChanged(f.rules, rules);
+  const configChanged = writeIfChanged(f.prometheusYml, config);
+  await run(["promtool", "check", "config", f.prometheusYml], { timeoutMs: 30_000 });
+
+  if (specChanged) stopDaemon(byName("kvm-cloud exporter"));
+  const prometheus = byName("prometheus");
+  const pid = alive(prometheus);
+  if (pid !== undefined && (rulesChanged || configChanged)) {
+    process.kill(pid, "SIGHUP");
+    log("monitoring: prometheus reloads its changed config");
+  }
+  const urls = monitoringUrls();
+  // Prometheus last, once what it scrapes answers: its first scrapes then succeed.
+  for (const dm of all.filter((x) => x !== prometheus)) {
+    // A stopped exporter needs a moment to free its port.
+    if (dm.name === "kvm-cloud exporter" && specChanged) {
+      await waitFor("the old exporter to exit", async () => (alive(dm) === undefined ? true : undefined), 10_000, 100);
+    }
+    if (ensureDaemon(dm)) log(`monitoring: started ${dm.name}`);
+  }
+  await waitFor("the kvm-cloud exporter to answer", async () => ((await labHttpGet(d, `${urls.exporterUrl}/healthz`)).ok ? true : undefined), 60_000, 500);
+  if (ensureDaemon(prometheus)) log("monitoring: started prometheus");
+  await waitFor("Prometheus to be ready", async () => ((await labHttpGet(d, `${urls.prometheusUrl}/-/ready`)).ok ? true : undefined), 60_000, 500);
+  // A target mended just now stays "down" until its next scrape: wait (bounded) for it.
+  // One that stays down costs metrics, not the lab: lab:status reports it.
+  await waitFor(
+    "every Prometheus target to be up or not yet scraped",
+    async () => ((await downTargets(d)).length === 0 ? true : undefined),
+    (MONITORING.intervalSeconds * 3 + 10) * 1000,
+    1000,
+  ).catch(async () => log(`monitoring: targets down: ${(await downTargets(d).catch(() => [])).join(", ")}`));
+  return { prometheusUrl: urls.prometheusUrl };
+}
+
+interface ActiveTarget {
+  readonly health: "up" | "down" | "unknown";
+  readonly scrapePool: string;
+  readonly labels: { readonly host?: string };
+}
+
+async function activeTargets(d: LabDescription): Promise<ActiveTarget[]> {
+  const r = await labHttpGet(d, `${monitoringUrls().prometheusUrl}/api/v1/targets?state=active`);
+  if (!r.ok) throw new Error(`Prometheus does not answer: ${r.error}`);
+  return (JSON.parse(r.body).data?.activeTargets ?? []) as ActiveTarget[];
+}
+
+async function downTargets(d: LabDescription): Promise<string[]> {
+  return (await activeTargets(d)).filter((t) => t.health === "down").map((t) => `${t.scrapePool}/${t.labels.host}`);
+}
+
+/** Problems of the monitoring, one entry per part (undefined when healthy). */
+export async function monitoringProblems(p: LabPaths, d: LabDescription): Promise<Array<{ part: string; ok: boolean; detail: string }>> {
+  const all = daemons(p);
+  const urls = monitoringUrls();
+  const out: Array<{ part: string; ok: boolean; detail: string }> = [];
+  const exporters = all.filter((x) => x.comm === "prometheus-node-exporter");
+  const deadExporters = exporters.filter((x) => alive(x) === undefined).map((x) => x.host.name);
+  out.push({
+    part: "node exporters",
+    ok: deadExporters.length === 0,
+    detail: deadExporters.length === 0 ? `${exporters.length} hosts, port ${MONITORING.nodeExporterPort}` : `not running on ${deadExporters.join(", ")}`,
+  });
+  const exporter = await labHttpGet(d, `${urls.exporterUrl}/healthz`);
+  out.push({ part: "kvm exporter", ok: exporter.ok, detail: exporter.ok ? `${urls.exporterUrl}/metrics` : `no answer: ${exporter.error}` });
+  try {
+    const active = await activeTargets(d);
+    const notUp = active.filter((t) => t.health !== "up").map((t) => `${t.scrapePool}/${t.labels.host} ${t.health}`);
+    // Targets not scraped yet ("unknown") right after a start are not a failure.
+    out.push({
+      part: "prometheus",
+      ok: active.every((t) => t.health !== "down"),
+      detail: `${urls.prometheusUrl}: ${active.length - notUp.length}/${active.length} targets up${notUp.length ? ` (${notUp.join(", ")})` : ""}, ${alertRules().length} alert rules`,
+    });
+  } catch (e) {
+    out.push({ part: "prometheus", ok: false, detail: (e as Error).message });
+  }
+  return out;
+}

@@ -26,10 +26,13 @@ const GUEST_FILES = [
   { src: "init", dest: "init" },
   { src: "udhcpc.script", dest: "etc/kvmcloud/udhcpc.script" },
   { src: "info.cgi", dest: "www/cgi-bin/info" },
+  { src: "cpu-online", dest: "etc/kvmcloud/cpu-online" },
 ] as const;
 
 export interface GuestImage {
   readonly diskPath: string;
+  /** Hash of everything the image is built from: a new hash means a new base image. */
+  readonly hash: string;
   readonly sizeBytes: number;
   readonly kernelVersion: string;
 }
@@ -186,7 +189,7 @@ export async function buildGuestImage(outDir: string, opts: { kernelVersion?: st
 
   const stamp = await fs.readFile(stampPath, "utf8").catch(() => "");
   if (stamp.trim() === hash && (await exists(diskPath))) {
-    return { diskPath, sizeBytes: (await fs.stat(diskPath)).size, kernelVersion: kver };
+    return { diskPath, hash, sizeBytes: (await fs.stat(diskPath)).size, kernelVersion: kver };
   }
 
   // A private work directory next to the output keeps concurrent builds apart
@@ -202,7 +205,7 @@ export async function buildGuestImage(outDir: string, opts: { kernelVersion?: st
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
-  return { diskPath, sizeBytes: (await fs.stat(diskPath)).size, kernelVersion: kver };
+  return { diskPath, hash, sizeBytes: (await fs.stat(diskPath)).size, kernelVersion: kver };
 }
 
 /** Writes a NoCloud seed ISO (volume id `cidata`) holding the given files. */

@@ -11,11 +11,12 @@ import { output, run } from "./exec";
 /**
  * Drivers the guest needs: virtio for disk and network, AHCI/ATAPI for the
  * seed CD-ROM libvirt attaches on SATA, ata_piix for an IDE CD-ROM, sd_mod for
- * a seed attached as a SATA disk, and the power button for `virsh shutdown`.
+ * a seed attached as a SATA disk, the power button for `virsh shutdown`, and
+ * the balloon so `virsh setmem --live` changes what the guest sees.
  * Their dependencies are added from modinfo.
  */
 const REQUIRED_MODULES = ["virtio_pci", "virtio_net", "virtio_blk", "ahci", "sr_mod", "isofs"] as const;
-const OPTIONAL_MODULES = ["ata_piix", "sd_mod", "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "button", "evdev"] as const;
+const OPTIONAL_MODULES = ["ata_piix", "sd_mod", "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "button", "evdev", "virtio_balloon"] as const;
 
 /** One kernel module: its file and the module names it needs loaded first. */
 export interface ModuleInfo {

@@ -75,7 +75,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   ]);
   const rbd = (...args: string[]) => cephArgv(cephOptions(p), "rbd", ...args);
   await step(log, "base image", () =>
-    ensureBaseImage(rbd, { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, diskPath: image.diskPath }),
+    ensureBaseImage(rbd, { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, diskPath: image.diskPath, hash: image.hash }),
   );
   const uuid = secretUuid(p);
   const monitors = [...CEPH_MON_ADDRESSES];

@@ -24,6 +24,7 @@ export interface PlacementRequest {
 export class PlacementError extends Error {
   constructor(message: string) {
     super(message);
+    this.message = message; // see ValidationError
     this.name = "PlacementError";
   }
 }

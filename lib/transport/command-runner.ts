@@ -34,7 +34,9 @@ export class CommandFailed extends Error {
     readonly result: CommandResult,
   ) {
     const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-6).join("\n");
-    super(`${argv.slice(0, 3).join(" ")} on ${target} failed (${result.code === null ? "killed or timed out" : `exit ${result.code}`})${said ? `: ${said}` : ""}`);
+    const message = `${argv.slice(0, 3).join(" ")} on ${target} failed (${result.code === null ? "killed or timed out" : `exit ${result.code}`})${said ? `: ${said}` : ""}`;
+    super(message);
+    this.message = message; // see ValidationError
     this.name = "CommandFailed";
   }
 }

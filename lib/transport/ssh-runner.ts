@@ -29,7 +29,9 @@ export class HostUnreachable extends Error {
     readonly where: string,
     why: string,
   ) {
-    super(`cannot reach ${label} (${where}): ${why}`);
+    const message = `cannot reach ${label} (${where}): ${why}`;
+    super(message);
+    this.message = message; // see ValidationError
     this.name = "HostUnreachable";
   }
 }

@@ -8,7 +8,11 @@ export class ValidationError extends Error {
     readonly value: unknown,
     readonly allowed: string,
   ) {
-    super(`${field}: ${JSON.stringify(value) ?? String(value)} is not allowed; expected ${allowed}`);
+    const message = `${field}: ${JSON.stringify(value) ?? String(value)} is not allowed; expected ${allowed}`;
+    super(message);
+    // Pulumi serializes classes for dynamic providers into functions whose
+    // Error.call(this) sets no message: set it on the instance ourselves.
+    this.message = message;
     this.name = "ValidationError";
   }
 }

@@ -19,7 +19,9 @@ const WATCH_SCRIPT = [
 
 export class LeaseTimeout extends Error {
   constructor(mac: string, seconds: number, leaseFile: string) {
-    super(`no DHCP lease for MAC ${mac} in ${leaseFile} after ${seconds} s (cloud.leaseTimeoutSeconds); the guest may not have booted or reached dnsmasq`);
+    const message = `no DHCP lease for MAC ${mac} in ${leaseFile} after ${seconds} s (cloud.leaseTimeoutSeconds); the guest may not have booted or reached dnsmasq`;
+    super(message);
+    this.message = message; // see ValidationError
     this.name = "LeaseTimeout";
   }
 }

@@ -42,7 +42,9 @@ export class VmOperationError extends Error {
         : left.length === 0
           ? `removed what it had made: ${removed.join(", ")}`
           : `removed ${removed.join(", ") || "nothing"}; could NOT remove ${left.map((l) => `${l.what} (${l.why})`).join("; ")}`;
-    super(`creating VM ${vm} failed at step "${step}": ${cause.message}\n${cleanup}`);
+    const message = `creating VM ${vm} failed at step "${step}": ${cause.message}\n${cleanup}`;
+    super(message);
+    this.message = message; // see ValidationError
     this.name = "VmOperationError";
   }
 }

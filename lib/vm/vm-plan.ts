@@ -26,6 +26,9 @@ export interface CheckFailure {
 
 type Props = Record<string, unknown>;
 
+/** check() sees old inputs only: an unpinned VM's node is known to diff(), not here. */
+const PLACED = "(placed)";
+
 const VM_FIELDS = ["name", "vcpus", "memoryMiB", "diskGiB", "image", "node", "sshAuthorizedKeys", "userData", "state"] as const;
 
 function describe(a: VmAction): string {
@@ -37,7 +40,7 @@ function describe(a: VmAction): string {
     case "set-memory":
       return `memoryMiB ${a.from} -> ${a.to}: ${a.live ? "live" : "needs a guest restart"}`;
     case "migrate":
-      return `node ${a.from} -> ${a.to}: live migration`;
+      return a.from === PLACED ? `node -> ${a.to}: live migration if placement put the VM elsewhere` : `node ${a.from} -> ${a.to}: live migration`;
     case "set-state":
       return `state ${a.from} -> ${a.to}`;
     case "cloud-init-changed":
@@ -85,7 +88,7 @@ export function checkVmInputs(olds: Props, news: Props): { inputs: Props; failur
   inputs.maxMemoryMiB = oldMaxM !== undefined && memoryMiB <= oldMaxM ? oldMaxM : fresh.maxMemoryMiB;
 
   if (typeof olds.vcpus === "number" && VM_FIELDS.every((f) => !containsUnknown(olds[f]))) {
-    const before = { ...olds, node: olds.node ?? inputs.node ?? "", maxVcpus: oldMaxV, maxMemoryMiB: oldMaxM } as unknown as VmCurrent;
+    const before = { ...olds, node: olds.node ?? PLACED, maxVcpus: oldMaxV, maxMemoryMiB: oldMaxM } as unknown as VmCurrent;
     try {
       const plan = diffVm(before, inputs as unknown as VmCurrent);
       if (plan.replaces.length === 0 && plan.actions.length > 0) inputs.updatePlan = plan.actions.map(describe);

@@ -1,0 +1,157 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NetworkBackend, validateBridgeOptions } from "../lib/render/bridge-config";
+import { uuidFromSeed } from "../lib/render/derived-uuid";
+import { renderBridgeSetupScript } from "../lib/render/scripts/bridge-setup";
+import {
+  parseHostFacts,
+  renderHostFactsScript,
+  renderKvmPackagesScript,
+  renderLibvirtCephScript,
+  renderLibvirtQemuConfScript,
+  renderNodeCephClientScript,
+  SECURITY_DRIVERS,
+  SecurityDriver,
+} from "../lib/render/scripts/kvm-node";
+import { migrationUri, parseMigrationKeys, renderMigrationKeyScript } from "../lib/render/scripts/migration";
+import { stdinPayload } from "../lib/render/scripts/script";
+import { check } from "../lib/validate/errors";
+import { checkDnsLabel, UUID } from "../lib/validate/network";
+import { HostConnection } from "./connection";
+import { validateWhenKnown } from "./inputs";
+import { remoteScript } from "./remote-script";
+
+/** How a node reaches the Ceph cluster (CephCluster's outputs fit here). */
+export interface KvmNodeCephArgs {
+  readonly fsid: string;
+  readonly monitorAddresses: readonly string[];
+  readonly pool: string;
+  /** Default "libvirt". */
+  readonly clientName?: string;
+  /** The client's cephx key. Kept secret. */
+  readonly clientKey: string;
+}
+
+export interface KvmNodeArgs {
+  /** SSH access (root or a passwordless-sudo user). */
+  readonly connection: HostConnection;
+  /** The node's name in placement and outputs. Default: the component's name. */
+  readonly nodeName?: pulumi.Input<string>;
+  /** The host's address, moved from the NIC onto the bridge. No default. */
+  readonly address: pulumi.Input<string>;
+  /** Prefix length of that address. No default. */
+  readonly prefixLength: pulumi.Input<number>;
+  /** Default gateway kept on the bridge. Default: none. */
+  readonly gateway?: pulumi.Input<string | undefined>;
+  /** The uplink NIC that becomes the bridge's port. No default. */
+  readonly nic: pulumi.Input<string>;
+  /** Bridge the VMs join. Default "br0". */
+  readonly bridge?: pulumi.Input<string>;
+  /** Which network stack makes the bridge permanent: "ifupdown" (Debian), "networkd" or "netplan" (Ubuntu). Default "ifupdown". */
+  readonly networkBackend?: pulumi.Input<NetworkBackend>;
+  /** DNS servers written into the bridge's config. Default none. */
+  readonly dnsServers?: pulumi.Input<readonly string[]>;
+  /** libvirt's QEMU security driver: "apparmor", "selinux" or "none". Default "apparmor". */
+  readonly securityDriver?: pulumi.Input<SecurityDriver>;
+  /** The Ceph cluster holding VM disks. No default. */
+  readonly ceph: pulumi.Input<KvmNodeCephArgs>;
+  /** UUID of the libvirt cephx secret. Default: derived from the fsid and client name, the same on every node. */
+  readonly secretUuid?: pulumi.Input<string>;
+}
+
+function validate(name: string, a: KvmNodeArgs): void {
+  const { connection: _c, ceph: _ceph, ...values } = a;
+  validateWhenKnown(values, (v) => {
+    checkDnsLabel("nodeName", v.nodeName ?? name);
+    validateBridgeOptions({
+      backend: (v.networkBackend ?? "ifupdown") as NetworkBackend,
+      bridge: (v.bridge ?? "br0") as string,
+      nic: v.nic as string,
+      address: v.address as string,
+      prefixLength: v.prefixLength as number,
+      gateway: v.gateway as string | undefined,
+      dnsServers: (v.dnsServers ?? []) as string[],
+    });
+    const driver = v.securityDriver ?? "apparmor";
+    check(SECURITY_DRIVERS.includes(driver as SecurityDriver), "securityDriver", driver, SECURITY_DRIVERS.map((d) => `"${d}"`).join(", "));
+    if (v.secretUuid !== undefined) check(UUID.test(v.secretUuid as string), "secretUuid", v.secretUuid, "a lower-case UUID");
+  });
+}
+
+/**
+ * A KVM node: br0 over the uplink carrying the host's address, libvirt and
+ * QEMU, the Ceph client and libvirt's cephx secret and RBD pool, a migration
+ * key, the node exporter and genisoimage. Migration access between nodes is
+ * granted by MigrationMesh, which needs every node's key first.
+ */
+export class KvmNode extends pulumi.ComponentResource {
+  readonly name: pulumi.Output<string>;
+  readonly address: pulumi.Output<string>;
+  readonly bridge: pulumi.Output<string>;
+  /** What other nodes use to migrate guests here (SSH, with this cloud's migration key). */
+  readonly libvirtUri: pulumi.Output<string>;
+  readonly vcpus: pulumi.Output<number>;
+  readonly memoryMiB: pulumi.Output<number>;
+  readonly secretUuid: pulumi.Output<string>;
+  /** Public half of the node's migration key; the private half never leaves the node. */
+  readonly migrationPublicKey: pulumi.Output<string>;
+  readonly hostPublicKey: pulumi.Output<string>;
+  /** For MigrationMesh: how to reach this node. */
+  readonly connection: HostConnection;
+  readonly resourceName: string;
+
+  constructor(name: string, args: KvmNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    validate(name, args);
+    super("kvmcloud:index:KvmNode", name, {}, opts);
+    this.connection = args.connection;
+    this.resourceName = name;
+    // The key makes the whole object secret; only the key is, so the rest is unwrapped.
+    const ceph = pulumi.output(args.ceph);
+    const cephPlain = {
+      fsid: pulumi.unsecret(ceph.fsid),
+      monitorAddresses: pulumi.unsecret(ceph.monitorAddresses),
+      pool: pulumi.unsecret(ceph.pool),
+    };
+    const clientName = pulumi.unsecret(ceph.apply((c) => c.clientName ?? "libvirt"));
+    this.secretUuid = pulumi
+      .all([args.secretUuid, cephPlain.fsid, clientName])
+      .apply(([uuid, fsid, client]) => uuid ?? uuidFromSeed(`kvm-cloud libvirt ceph secret ${fsid} client.${client}`));
+    this.bridge = pulumi.output(args.bridge ?? "br0");
+    const clientKeyStdin = pulumi.secret(ceph.apply((c) => stdinPayload([c.clientKey])));
+    const run = (part: string, script: pulumi.Input<string>, deps: pulumi.Resource[], stdin?: pulumi.Input<string>, secretStdout = false) =>
+      remoteScript(`${name}-${part}`, { connection: args.connection, script, stdin, secretStdout }, { parent: this, dependsOn: deps });
+
+    const packages = run("packages", renderKvmPackagesScript(), []);
+    const bridge = run("bridge", pulumi
+      .all([args.networkBackend ?? "ifupdown", this.bridge, args.nic, args.address, args.prefixLength, args.gateway, args.dnsServers ?? []])
+      .apply(([backend, br, nic, address, prefixLength, gateway, dnsServers]) =>
+        renderBridgeSetupScript({ backend, bridge: br, nic, address, prefixLength, gateway, dnsServers })), [packages]);
+    const qemu = run("libvirt", pulumi.output(args.securityDriver ?? "apparmor").apply((d) => renderLibvirtQemuConfScript({ securityDriver: d })), [packages]);
+    const cephClient = run("ceph-client", pulumi.all([cephPlain.fsid, cephPlain.monitorAddresses, clientName]).apply(([fsid, mons, client]) =>
+      renderNodeCephClientScript({ fsid, monitors: mons.map((address, i) => ({ name: `m${i}`, address })), clientName: client })), [packages], clientKeyStdin);
+    run("libvirt-ceph", pulumi.all([this.secretUuid, clientName, cephPlain.pool, cephPlain.monitorAddresses]).apply(([secretUuid, client, pool, monitors]) =>
+      renderLibvirtCephScript({ secretUuid, clientName: client, pool, monitors })), [qemu, cephClient, bridge], clientKeyStdin);
+    const key = run("migration-key", renderMigrationKeyScript(), [packages]);
+    const facts = run("facts", renderHostFactsScript(), []);
+
+    const keys = key.stdout.apply(parseMigrationKeys);
+    const capacity = facts.stdout.apply(parseHostFacts);
+    this.name = pulumi.output(args.nodeName ?? name);
+    this.address = pulumi.output(args.address);
+    this.libvirtUri = this.address.apply(migrationUri);
+    this.vcpus = capacity.apply((c) => c.vcpus);
+    this.memoryMiB = capacity.apply((c) => c.memoryMiB);
+    this.migrationPublicKey = keys.apply((k) => k.migrationKey);
+    this.hostPublicKey = keys.apply((k) => k.hostKey);
+    this.registerOutputs({
+      name: this.name,
+      address: this.address,
+      bridge: this.bridge,
+      libvirtUri: this.libvirtUri,
+      vcpus: this.vcpus,
+      memoryMiB: this.memoryMiB,
+      secretUuid: this.secretUuid,
+      migrationPublicKey: this.migrationPublicKey,
+      hostPublicKey: this.hostPublicKey,
+    });
+  }
+}

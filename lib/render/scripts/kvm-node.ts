@@ -1,0 +1,122 @@
+import { CephMonitor, renderCephClientConf } from "../ceph-conf";
+import { renderRbdPoolXml } from "../libvirt-pool";
+import { renderCephSecretXml } from "../libvirt-secret";
+import { quote } from "../../shell";
+import { check } from "../../validate/errors";
+import { UUID } from "../../validate/network";
+import { aptInstallStep, bashScript, enableServiceStep, readLineStep, writeFileStep, writeKeyringStep } from "./script";
+
+/**
+ * Scripts that make a host a KVM node: packages, libvirt's QEMU settings, the
+ * Ceph client identity, and the libvirt secret and RBD pool built on it.
+ */
+export const KVM_PACKAGES = [
+  "qemu-system-x86",
+  "qemu-utils",
+  "qemu-block-extra",
+  "libvirt-daemon-system",
+  "libvirt-clients",
+  "libvirt-daemon-driver-storage-rbd",
+  "ceph-common",
+  // The VM provider builds each NoCloud seed ISO on the node.
+  "genisoimage",
+  "prometheus-node-exporter",
+  "openssh-client",
+  "openssh-server",
+] as const;
+
+export type SecurityDriver = "apparmor" | "selinux" | "none";
+export const SECURITY_DRIVERS: readonly SecurityDriver[] = ["apparmor", "selinux", "none"];
+
+export function renderKvmPackagesScript(): string {
+  return bashScript("KVM node packages, libvirtd and the node exporter", [
+    aptInstallStep([...KVM_PACKAGES]),
+    enableServiceStep("libvirtd.service"),
+    enableServiceStep("prometheus-node-exporter.service"),
+  ]);
+}
+
+/** QEMU's security driver in /etc/libvirt/qemu.conf; libvirtd restarts only when it changes. */
+export function renderLibvirtQemuConfScript(o: { securityDriver: SecurityDriver }): string {
+  check(SECURITY_DRIVERS.includes(o.securityDriver), "securityDriver", o.securityDriver, SECURITY_DRIVERS.map((d) => `"${d}"`).join(", "));
+  const want = `security_driver = "${o.securityDriver}"`;
+  return bashScript(`libvirt QEMU security driver ${o.securityDriver}`, [
+    "conf=/etc/libvirt/qemu.conf",
+    '[ -f "$conf" ] || { echo "kvm-cloud: $conf missing (libvirt-daemon-system not installed?)" >&2; exit 1; }',
+    `if ! grep -qxF ${quote(want)} "$conf"; then`,
+    "  sed -i -E '/^security_driver[[:space:]]*=/d' \"$conf\"",
+    `  printf '%s\\n' ${quote(want)} >> "$conf"`,
+    "  systemctl restart libvirtd.service",
+    "fi",
+  ]);
+}
+
+export interface NodeCephOptions {
+  readonly fsid: string;
+  readonly monitors: readonly CephMonitor[];
+  readonly clientName: string;
+}
+
+/** /etc/ceph/ceph.conf for a client and the client's keyring. stdin: the client key. */
+export function renderNodeCephClientScript(o: NodeCephOptions): string {
+  check(/^[a-z0-9_-]{1,32}$/.test(o.clientName), "clientName", o.clientName, "a cephx user without the client. prefix");
+  return bashScript(`Ceph client config and client.${o.clientName} keyring`, [
+    readLineStep("client_key"),
+    writeFileStep("/etc/ceph/ceph.conf", renderCephClientConf({ fsid: o.fsid, monitors: o.monitors })),
+    writeKeyringStep(`/etc/ceph/ceph.client.${o.clientName}.keyring`, [{ entity: `client.${o.clientName}`, keyVariable: "client_key" }]),
+  ]);
+}
+
+export interface LibvirtCephOptions {
+  readonly secretUuid: string;
+  readonly clientName: string;
+  readonly pool: string;
+  readonly monitors: readonly string[];
+}
+
+/**
+ * The libvirt secret holding the cephx key and the RBD storage pool that uses
+ * it. stdin: the client key. The key reaches virsh through a 0600 file, as
+ * `ceph auth get-key` prints it (no newline, not --plain: qemu then fails).
+ */
+export function renderLibvirtCephScript(o: LibvirtCephOptions): string {
+  check(UUID.test(o.secretUuid), "secretUuid", o.secretUuid, "a lower-case UUID");
+  const secretXml = "/etc/kvmcloud/libvirt/ceph-secret.xml";
+  const poolXml = `/etc/kvmcloud/libvirt/pool-${o.pool}.xml`;
+  const uuid = quote(o.secretUuid);
+  const pool = quote(o.pool);
+  const usage = quote(`ceph client.${o.clientName} secret`);
+  return bashScript(`libvirt cephx secret ${o.secretUuid} and RBD pool ${o.pool}`, [
+    readLineStep("client_key"),
+    // A secret for the same client under another UUID (an older setup) blocks ours.
+    "virsh -q secret-list | while read -r other rest; do",
+    `  if [ "$other" != ${uuid} ] && [ "$rest" = ${usage} ]; then virsh secret-undefine "$other" >/dev/null; fi`,
+    "done",
+    writeFileStep(secretXml, renderCephSecretXml({ uuid: o.secretUuid, clientName: o.clientName }), { onChange: [`virsh secret-define --file ${secretXml} >/dev/null`] }),
+    `virsh secret-dumpxml ${uuid} >/dev/null 2>&1 || virsh secret-define --file ${secretXml} >/dev/null`,
+    "keyfile=$(umask 077 && mktemp)",
+    "trap 'rm -f \"$keyfile\"' EXIT",
+    "printf '%s' \"$client_key\" > \"$keyfile\"",
+    `virsh secret-set-value --secret ${uuid} --file "$keyfile" >/dev/null`,
+    writeFileStep(poolXml, renderRbdPoolXml({ cephPool: o.pool, monitors: o.monitors, clientName: o.clientName, secretUuid: o.secretUuid }), {
+      onChange: [`if virsh pool-info ${pool} >/dev/null 2>&1; then virsh pool-destroy ${pool} >/dev/null 2>&1 || true; virsh pool-define ${poolXml} >/dev/null; fi`],
+    }),
+    `virsh pool-info ${pool} >/dev/null 2>&1 || virsh pool-define ${poolXml} >/dev/null`,
+    `virsh pool-autostart ${pool} >/dev/null`,
+    `virsh pool-info ${pool} | grep -q '^State:.*running' || virsh pool-start ${pool} >/dev/null`,
+  ]);
+}
+
+/** vCPUs and memory as the host reports them. */
+export function renderHostFactsScript(): string {
+  return bashScript("host capacity", [`printf 'vcpus=%s\\nmemory_kib=%s\\n' "$(nproc)" "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"`]);
+}
+
+export function parseHostFacts(stdout: string): { vcpus: number; memoryMiB: number } {
+  const vcpus = /^vcpus=(\d+)$/m.exec(stdout);
+  const mem = /^memory_kib=(\d+)$/m.exec(stdout);
+  if (!vcpus || !mem) {
+    throw new Error(`host facts: expected lines vcpus=N and memory_kib=N, got ${JSON.stringify(stdout.slice(0, 200))}`);
+  }
+  return { vcpus: Number(vcpus[1]), memoryMiB: Math.floor(Number(mem[1]) / 1024) };
+}

@@ -42,6 +42,8 @@ export function writeFileStep(path: string, content: string, o: WriteFileOptions
   const tmp = `${dir === "/" ? "" : dir}/.${path.slice(dir.length + 1)}.kvmcloud-new`;
   const lines = [
     `install -d -m 0755 ${quote(dir)}`,
+    // Config files hold literal $ (e.g. ceph's $cluster): single quotes are the point.
+    ...(content.includes("$") ? ["# shellcheck disable=SC2016"] : []),
     `printf '%s' ${quote(content)} > ${quote(tmp)}`,
     `chmod ${mode} ${quote(tmp)}`,
   ];

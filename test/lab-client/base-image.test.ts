@@ -1,0 +1,122 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { readLabDescription } from "../../lab/description";
+import { run } from "../../lab/exec";
+import { BaseImageOptions, parseBaseImageSize, renderBaseImageImportScript, renderBaseImageRemoveScript } from "../../lib/render/scripts/base-image";
+import { assertInManagerNamespace, rbdOnNode, ssh } from "../helpers/lab-client";
+
+/**
+ * The BaseImage component's scripts run for real on a lab KVM node against the
+ * lab's Ceph, as client.libvirt: a qcow2 image fetched over HTTP (checksum
+ * checked) and a raw file on the node, imported, snapshotted, protected; a
+ * second run fetches nothing; a bad checksum leaves no image; delete keeps an
+ * image that has clones and removes it once they are gone.
+ */
+
+jest.setTimeout(5 * 60_000);
+
+const d = readLabDescription();
+const node = d.nodes[0];
+const tag = crypto.randomBytes(3).toString("hex");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h4b-img-"));
+const pool = d.ceph.pool;
+const qcowImage = `h4b-img-${tag}-q`;
+const rawImage = `h4b-img-${tag}-r`;
+const badImage = `h4b-img-${tag}-bad`;
+const clone = `h4b-img-${tag}-clone`;
+const rawPath = `/tmp/h4b-img-${tag}.raw`;
+const QCOW_SIZE = 16 * 1024 * 1024;
+const RAW_SIZE = 4 * 1024 * 1024;
+
+let server: http.Server | undefined;
+let hits = 0;
+let url = "";
+let qcowSha = "";
+
+function script(text: string, allowFail = false) {
+  return ssh(d, node.sshHost, ["bash", "-c", text], { allowFail, timeoutMs: 120_000 });
+}
+
+function options(o: Partial<BaseImageOptions>): BaseImageOptions {
+  return { pool, image: qcowImage, snapshot: "base", source: url, format: "qcow2", cephClient: d.ceph.clientName, ...o };
+}
+
+async function images(): Promise<string[]> {
+  return (await rbdOnNode(d, node.name, ["ls", pool])).stdout.split("\n").filter((l) => l.startsWith(`h4b-img-${tag}`));
+}
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  const qcow = path.join(tmp, "image.qcow2");
+  await run(["qemu-img", "create", "-q", "-f", "qcow2", qcow, String(QCOW_SIZE)]);
+  qcowSha = crypto.createHash("sha256").update(fs.readFileSync(qcow)).digest("hex");
+  server = http.createServer((_req, res) => {
+    hits++;
+    fs.createReadStream(qcow).pipe(res);
+  });
+  await new Promise<void>((r) => server!.listen(0, d.hosts.mgr.address, () => r()));
+  url = `http://${d.hosts.mgr.address}:${(server.address() as net.AddressInfo).port}/image.qcow2`;
+  await ssh(d, node.sshHost, ["dd", "if=/dev/urandom", `of=${rawPath}`, "bs=1M", "count=4", "status=none"]);
+});
+
+afterAll(async () => {
+  server?.close();
+  await rbdOnNode(d, node.name, ["rm", "--no-progress", `${pool}/${clone}`], { allowFail: true });
+  for (const image of [qcowImage, rawImage, badImage]) {
+    await rbdOnNode(d, node.name, ["snap", "unprotect", `${pool}/${image}@base`], { allowFail: true });
+    await rbdOnNode(d, node.name, ["snap", "purge", "--no-progress", `${pool}/${image}`], { allowFail: true });
+    await rbdOnNode(d, node.name, ["rm", "--no-progress", `${pool}/${image}`], { allowFail: true });
+    await rbdOnNode(d, node.name, ["rm", "--no-progress", `${pool}/${image}.kvmcloud-import`], { allowFail: true });
+  }
+  await ssh(d, node.sshHost, ["rm", "-f", rawPath], { allowFail: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("the base image scripts on a lab node", () => {
+  it("imports a qcow2 image from a URL as a protected snapshot and prints its size", async () => {
+    const r = await script(renderBaseImageImportScript(options({ sha256: qcowSha })));
+    expect(parseBaseImageSize(r.stdout)).toBe(QCOW_SIZE);
+    expect(hits).toBe(1);
+    const info = await rbdOnNode(d, node.name, ["info", `${pool}/${qcowImage}@base`]);
+    expect(info.stdout).toContain("protected: True");
+    expect(await images()).toEqual([qcowImage]);
+  });
+
+  it("changes nothing and fetches nothing when run again", async () => {
+    const r = await script(renderBaseImageImportScript(options({ sha256: qcowSha })));
+    expect(parseBaseImageSize(r.stdout)).toBe(QCOW_SIZE);
+    expect(hits).toBe(1);
+  });
+
+  it("refuses a source whose checksum differs, leaving no image behind", async () => {
+    const r = await script(renderBaseImageImportScript(options({ image: badImage, sha256: "0".repeat(64) })), true);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/FAILED|did NOT match/);
+    expect(await images()).toEqual([qcowImage]);
+  });
+
+  it("imports a raw file that is on the node", async () => {
+    const r = await script(renderBaseImageImportScript(options({ image: rawImage, source: rawPath, format: "raw" })));
+    expect(parseBaseImageSize(r.stdout)).toBe(RAW_SIZE);
+    const remove = await script(renderBaseImageRemoveScript(options({ image: rawImage, source: rawPath, format: "raw" })));
+    expect(remove.code).toBe(0);
+    expect(await images()).toEqual([qcowImage]);
+  });
+
+  it("keeps an image that has clones on delete, and removes it once they are gone", async () => {
+    await rbdOnNode(d, node.name, ["clone", `${pool}/${qcowImage}@base`, `${pool}/${clone}`]);
+    const kept = await script(renderBaseImageRemoveScript(options({})));
+    expect(kept.code).toBe(0);
+    expect(kept.stderr).toContain(`kept ${pool}/${qcowImage}@base`);
+    expect(await images()).toEqual(expect.arrayContaining([qcowImage, clone]));
+    await rbdOnNode(d, node.name, ["rm", "--no-progress", `${pool}/${clone}`]);
+    await script(renderBaseImageRemoveScript(options({})));
+    expect(await images()).toEqual([]);
+    // Delete of what is already gone is a no-op (a retried destroy).
+    expect((await script(renderBaseImageRemoveScript(options({})))).code).toBe(0);
+  });
+});

@@ -176,12 +176,12 @@ export function validateHaproxyConfig(c: HaproxyConfig): void {
     if (v !== undefined) checkRange(`timeouts.${key}`, v, 1, 86_400_000);
   }
   if (c.runAs !== undefined) {
-    check(UNIX_NAME.test(c.runAs.user), "runAs.user", c.runAs.user, "a Unix user name");
-    check(UNIX_NAME.test(c.runAs.group), "runAs.group", c.runAs.group, "a Unix group name");
+    check(typeof c.runAs.user === "string" && UNIX_NAME.test(c.runAs.user), "runAs.user", c.runAs.user, "a Unix user name");
+    check(typeof c.runAs.group === "string" && UNIX_NAME.test(c.runAs.group), "runAs.group", c.runAs.group, "a Unix group name");
   }
   for (const key of ["chroot", "adminSocket"] as const) {
     const v = c[key];
-    if (v !== undefined) check(ABS_PATH.test(v), key, v, "an absolute path of [A-Za-z0-9._/-]");
+    if (v !== undefined) check(typeof v === "string" && ABS_PATH.test(v), key, v, "an absolute path of [A-Za-z0-9._/-]");
   }
   if (c.logTarget !== undefined) {
     check(ABS_PATH.test(c.logTarget) || isIPv4(c.logTarget), "logTarget", c.logTarget, "a syslog socket path like /dev/log or an IPv4 address");

@@ -33,7 +33,7 @@ export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, pr
   const f = (name: string) => `${prefix}${name}`;
   for (const key of ["postgresImage", "redisImage"] as const) {
     const v = o[key];
-    if (v !== undefined) check(IMAGE.test(v), f(key), v, "a Docker image reference like postgres:15");
+    if (v !== undefined) check(typeof v === "string" && IMAGE.test(v), f(key), v, "a Docker image reference like postgres:15");
   }
   for (const key of ["postgresPort", "redisPort"] as const) {
     const v = o[key];
@@ -44,7 +44,7 @@ export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, pr
   }
   for (const key of ["database", "postgresUser"] as const) {
     const v = o[key];
-    if (v !== undefined) check(PG_NAME.test(v), f(key), v, "a PostgreSQL name of [a-z0-9_] starting with a letter or _");
+    if (v !== undefined) check(typeof v === "string" && PG_NAME.test(v), f(key), v, "a PostgreSQL name of [a-z0-9_] starting with a letter or _");
   }
   if (o.postgresPassword !== undefined) checkPassword(f("postgresPassword"), o.postgresPassword);
   if (o.redisPassword !== undefined) checkPassword(f("redisPassword"), o.redisPassword);

@@ -66,3 +66,36 @@ export function optionsRecorder(): { transformations: pulumi.ResourceTransformat
 export function isSecretOutput(o: pulumi.Output<unknown>): Promise<boolean> {
   return pulumi.isSecret(o);
 }
+
+const FSID = "4a0e8b1c-2d3f-4a5b-8c6d-7e8f9a0b1c2d";
+const cephKey = (who: string) => `AQAAAAAAAAAAABAAh4b${who.padEnd(19, "A")}==`;
+const publicKey = (s: string) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${s.replace(/[^A-Za-z0-9]/g, "").padEnd(43, "A").slice(0, 43)}`;
+
+/** What the hosts of a whole cloud print, by command name suffix (Ceph bootstrap, pool key, node facts and keys, image size). */
+export function cloudStdout(name: string): string | undefined {
+  if (name.endsWith("-bootstrap")) {
+    return `fsid=${FSID}\nmon_key=${cephKey("Mon")}\nadmin_key=${cephKey("Admin")}\nbootstrap_osd_key=${cephKey("Osd")}\nmonmap=AAECAw==\n`;
+  }
+  if (name.endsWith("-pool")) return cephKey("Client");
+  if (name.endsWith("-facts")) return "vcpus=8\nmemory_kib=16384000\n";
+  if (name.endsWith("-migration-key")) return `migration_key=${publicKey(`m${name}`)}\nhost_key=${publicKey(`h${name}`)}\n`;
+  if (name.endsWith("-import")) return "size=2147483648\n";
+  return undefined;
+}
+
+/** The Ceph client key cloudStdout hands out (to check it stays secret). */
+export const MOCK_CEPH_CLIENT_KEY = cephKey("Client");
+
+/** Custom resources an Output's value depends on, with components expanded to their children (what the engine is told). */
+export async function dependenciesOf(o: pulumi.Output<unknown>): Promise<pulumi.Resource[]> {
+  // Internal SDK functions: the same expansion the SDK applies when it registers a resource.
+  const resources = await (o as unknown as { allResources(): Promise<Set<pulumi.Resource>> }).allResources();
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { getAllTransitivelyReferencedResources } = require("@pulumi/pulumi/runtime/dependsOn");
+  return getAllTransitivelyReferencedResources(resources, new Set());
+}
+
+/** The name a resource was registered under. */
+export function resourceName(r: pulumi.Resource): string {
+  return (r as unknown as { __name: string }).__name;
+}

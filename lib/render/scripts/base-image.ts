@@ -28,6 +28,8 @@ const URL = /^https?:\/\/[A-Za-z0-9._~:\/?#\[\]@!$&'()*+,;=%-]+$/;
 
 /** Pure: throws a ValidationError naming the first bad field. */
 export function validateBaseImageOptions(o: BaseImageOptions): void {
+  // Strings first: a regex test would read `undefined` as the word "undefined".
+  for (const key of ["pool", "image", "snapshot", "cephClient"] as const) check(typeof o[key] === "string", key, o[key], "a string");
   check(RBD_NAME.test(o.pool), "pool", o.pool, "an RBD pool name of [A-Za-z0-9_.-]");
   check(RBD_NAME.test(o.image) && !o.image.endsWith(".kvmcloud-import"), "image", o.image, "an RBD image name of [A-Za-z0-9_.-]");
   check(RBD_NAME.test(o.snapshot), "snapshot", o.snapshot, "a snapshot name of [A-Za-z0-9_.-]");

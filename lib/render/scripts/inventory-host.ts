@@ -29,9 +29,9 @@ const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * first error.
  */
 export function renderSchemaApplyScript(o: SchemaApplyOptions): string {
-  check(CONTAINER.test(o.container), "container", o.container, "a Docker container name of [A-Za-z0-9_.-]");
-  check(PG_NAME.test(o.user), "user", o.user, "a PostgreSQL role name of [a-z0-9_]");
-  check(PG_NAME.test(o.database), "database", o.database, "a PostgreSQL database name of [a-z0-9_]");
+  check(typeof o.container === "string" && CONTAINER.test(o.container), "container", o.container, "a Docker container name of [A-Za-z0-9_.-]");
+  check(typeof o.user === "string" && PG_NAME.test(o.user), "user", o.user, "a PostgreSQL role name of [a-z0-9_]");
+  check(typeof o.database === "string" && PG_NAME.test(o.database), "database", o.database, "a PostgreSQL database name of [a-z0-9_]");
   const tries = o.tries ?? 60;
   check(Number.isInteger(tries) && tries >= 1 && tries <= 1000, "tries", tries, "an integer 1-1000");
   const c = quote(o.container);

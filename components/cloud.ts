@@ -1,0 +1,205 @@
+import * as pulumi from "@pulumi/pulumi";
+import { CloudConfig, CloudHost, validateCloudConfig } from "../lib/cloud/cloud-config";
+import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { BaseImage } from "./base-image";
+import { CephCluster } from "./ceph-cluster";
+import { HostConnection } from "./connection";
+import { DnsmasqServer } from "./dnsmasq-server";
+import { InventoryDatabase } from "./inventory-database";
+import { KvmNode } from "./kvm-node";
+import { MigrationMesh } from "./migration-mesh";
+
+/**
+ * The cloud's shape (`config`) decides which resources exist, so it is plain
+ * data, validated as a whole before anything is registered; only the secrets
+ * beside it are Inputs.
+ */
+export interface CloudArgs {
+  /** Every host and setting of the cloud (see lib/cloud/cloud-config.ts). No default. */
+  readonly config: CloudConfig;
+  /** Private key text that logs in to every host. A secret. No default. */
+  readonly sshPrivateKey: pulumi.Input<string>;
+  /** known_hosts text for every host; without it the VM provider accepts any host key. Default none. */
+  readonly knownHosts?: pulumi.Input<string>;
+  /** Inventory passwords. Default: generated once and kept in state. Secrets. */
+  readonly postgresPassword?: pulumi.Input<string>;
+  readonly redisPassword?: pulumi.Input<string>;
+}
+
+/** SSH access to every host of the cloud, for components the stack adds (load balancer, monitoring). */
+export interface CloudConnections {
+  readonly dns: HostConnection;
+  readonly database: HostConnection;
+  readonly loadBalancer?: HostConnection;
+  readonly ceph: Readonly<Record<string, HostConnection>>;
+  readonly nodes: Readonly<Record<string, HostConnection>>;
+}
+
+/**
+ * A whole kvm-cloud from one config: the VM network's dnsmasq, Ceph, the KVM
+ * nodes with migration access between them, the inventory database and the
+ * base image, yielding `cloud`, the value every VirtualMachine takes. The
+ * load balancer is not made here: its backends are VMs, which need `cloud`
+ * first; the stack puts one on `connections.loadBalancer`.
+ */
+export class Cloud extends pulumi.ComponentResource {
+  /** What VirtualMachine's `cloud` takes. Secret (keys, URLs); depends on every part of the cloud. */
+  public readonly cloud: pulumi.Output<CloudSpec>;
+  /** The base image's "pool/image@snap", VirtualMachine's `image`. */
+  public readonly imageSpec: pulumi.Output<string>;
+  public readonly dns: DnsmasqServer;
+  public readonly ceph: CephCluster;
+  public readonly nodes: readonly KvmNode[];
+  public readonly inventory: InventoryDatabase;
+  public readonly baseImage: BaseImage;
+  public readonly connections: CloudConnections;
+
+  constructor(name: string, args: CloudArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    // Before super(): a bad config must fail before anything is registered.
+    validateCloudConfig(args.config);
+    super("kvmcloud:index:Cloud", name, {}, opts);
+    const c = args.config;
+    this.connections = this.makeConnections(args);
+    this.dns = this.dnsServer(name, c);
+    this.ceph = this.cephCluster(name, c);
+    this.nodes = this.kvmNodes(name, c);
+    const mesh = new MigrationMesh(`${name}-migration`, { nodes: this.nodes }, { parent: this });
+    this.inventory = this.inventoryDatabase(name, args);
+    this.baseImage = this.importBaseImage(name, c);
+    this.imageSpec = this.baseImage.spec;
+    this.cloud = this.cloudSpec(args, mesh);
+    this.registerOutputs({ cloud: this.cloud, imageSpec: this.imageSpec });
+  }
+
+  private makeConnections(args: CloudArgs): CloudConnections {
+    const c = args.config;
+    const conn = (h: CloudHost): HostConnection => ({
+      host: h.address,
+      user: h.user ?? c.ssh?.user ?? "root",
+      port: h.port ?? c.ssh?.port ?? 22,
+      privateKey: pulumi.secret(args.sshPrivateKey),
+    });
+    return {
+      dns: conn(c.dns),
+      database: conn(c.database),
+      loadBalancer: c.loadBalancer ? conn(c.loadBalancer) : undefined,
+      ceph: Object.fromEntries(c.ceph.hosts.map((h) => [h.name, conn(h)])),
+      nodes: Object.fromEntries(c.nodes.map((n) => [n.name, conn(n)])),
+    };
+  }
+
+  private dnsServer(name: string, c: CloudConfig): DnsmasqServer {
+    const n = c.network;
+    return new DnsmasqServer(
+      `${name}-dns`,
+      {
+        connection: this.connections.dns,
+        interface: c.dns.interface,
+        listenAddress: n.gateway,
+        netmask: n.netmask,
+        domain: n.domain,
+        upstreamServers: n.upstreamDns ?? [],
+        rangeStart: n.dhcpRange.start,
+        rangeEnd: n.dhcpRange.end,
+        leaseTime: n.leaseTime,
+        reservations: n.reservations ?? [],
+        natInterface: c.dns.natInterface,
+      },
+      { parent: this },
+    );
+  }
+
+  private cephCluster(name: string, c: CloudConfig): CephCluster {
+    const { hosts, ...rest } = c.ceph;
+    return new CephCluster(
+      `${name}-ceph`,
+      { ...rest, hosts: hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [], connection: this.connections.ceph[h.name] })) },
+      { parent: this },
+    );
+  }
+
+  private kvmNodes(name: string, c: CloudConfig): KvmNode[] {
+    const ceph = { fsid: this.ceph.fsid, monitorAddresses: this.ceph.monitorAddresses, pool: this.ceph.pool, clientName: this.ceph.clientName, clientKey: this.ceph.clientKey };
+    return c.nodes.map(
+      (n) =>
+        new KvmNode(
+          `${name}-${n.name}`,
+          {
+            connection: this.connections.nodes[n.name],
+            nodeName: n.name,
+            address: n.address,
+            prefixLength: n.prefixLength,
+            gateway: n.gateway,
+            nic: n.nic,
+            bridge: n.bridge,
+            networkBackend: n.networkBackend,
+            securityDriver: n.securityDriver,
+            dnsServers: n.dnsServers,
+            ceph: pulumi.output(ceph),
+          },
+          { parent: this },
+        ),
+    );
+  }
+
+  private inventoryDatabase(name: string, args: CloudArgs): InventoryDatabase {
+    const db = args.config.database;
+    return new InventoryDatabase(
+      `${name}-inventory`,
+      {
+        connection: this.connections.database,
+        dockerSshOptions: db.dockerSshOptions ? [...db.dockerSshOptions] : undefined,
+        postgresPort: db.postgresPort,
+        redisPort: db.redisPort,
+        database: db.database,
+        postgresPassword: args.postgresPassword,
+        redisPassword: args.redisPassword,
+      },
+      { parent: this },
+    );
+  }
+
+  private importBaseImage(name: string, c: CloudConfig): BaseImage {
+    const img = c.baseImage;
+    const nodeName = img.node ?? c.nodes[0].name;
+    const node = this.nodes[c.nodes.findIndex((n) => n.name === nodeName)];
+    return new BaseImage(
+      `${name}-image`,
+      {
+        // As the libvirt client on a node: its keyring is there once the node is set up.
+        connection: this.connections.nodes[nodeName],
+        source: img.source,
+        format: img.format,
+        sha256: img.sha256,
+        pool: this.ceph.pool,
+        image: img.name ?? "base-image",
+        snapshot: img.snapshot,
+        cephClient: this.ceph.clientName,
+      },
+      { parent: this, dependsOn: [node] },
+    );
+  }
+
+  private cloudSpec(args: CloudArgs, mesh: MigrationMesh): pulumi.Output<CloudSpec> {
+    const c = args.config;
+    const ssh = (conn: HostConnection) => ({ host: conn.host, port: conn.port, user: conn.user, privateKey: conn.privateKey });
+    const spec = pulumi.output({
+      nodes: this.nodes.map((n, i) => ({
+        name: n.name,
+        ssh: ssh(this.connections.nodes[c.nodes[i].name]),
+        libvirtUri: n.libvirtUri,
+        migrationAddress: n.address,
+        bridge: n.bridge,
+      })),
+      ceph: { pool: this.ceph.pool, monitors: this.ceph.monitorAddresses, clientName: this.ceph.clientName, secretUuid: this.nodes[0].secretUuid },
+      dhcp: { ssh: ssh(this.connections.dns), leaseFile: this.dns.leaseFile, domain: this.dns.domain },
+      inventory: { postgresUrl: this.inventory.postgresUrl, redisUrl: this.inventory.redisUrl },
+      domainType: c.domainType ?? "kvm",
+      knownHosts: args.knownHosts,
+      leaseTimeoutSeconds: c.leaseTimeoutSeconds ?? 300,
+    });
+    // Through this component's urn, whoever takes `cloud` depends on every part of the cloud
+    // (Pulumi expands a component dependency to its children), e.g. libvirt set up on the nodes.
+    return pulumi.secret(pulumi.all([spec, this.urn, mesh.libvirtUris]).apply(([s]) => validateCloudSpec(s as CloudSpec)));
+  }
+}

@@ -1,0 +1,222 @@
+import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
+import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
+import { validateBaseImageOptions } from "../render/scripts/base-image";
+import { planCephCluster } from "../validate/ceph-cluster";
+import { check, ValidationError } from "../validate/errors";
+import { validateInventoryDatabaseOptions } from "../validate/inventory-database";
+import { checkDnsLabel, checkIPv4 } from "../validate/network";
+
+/**
+ * One description of a whole kvm-cloud: which host does what, the VM network,
+ * Ceph, the KVM nodes, the inventory, the load balancer host and the base
+ * image. Plain data (stack config); the secrets (SSH key, passwords) travel
+ * beside it as Pulumi secrets. Its shape decides which resources exist, so it
+ * is validated as a whole before anything is registered.
+ */
+
+/** SSH access to one host; user and port default to the cloud-wide `ssh` ones. */
+export interface CloudHost {
+  readonly address: string;
+  readonly user?: string;
+  readonly port?: number;
+}
+
+export interface CloudConfig {
+  /** Defaults for every host: user (default "root") and port (default 22). */
+  readonly ssh?: { readonly user?: string; readonly port?: number };
+  /** The VM network, served by dnsmasq on the `dns` host. */
+  readonly network: {
+    /** The dnsmasq host's address on the VM network: the VMs' gateway and DNS server. */
+    readonly gateway: string;
+    readonly netmask: string;
+    /** DNS domain of the VMs (NAME.domain). */
+    readonly domain: string;
+    readonly dhcpRange: { readonly start: string; readonly end: string };
+    /** Default "12h". */
+    readonly leaseTime?: string;
+    /** Default none. */
+    readonly upstreamDns?: readonly string[];
+    /** Fixed addresses, outside the DHCP range. Default none. */
+    readonly reservations?: readonly DhcpReservation[];
+  };
+  readonly dns: CloudHost & {
+    /** Interface on the VM network dnsmasq serves. */
+    readonly interface: string;
+    /** Uplink the VMs' traffic is masqueraded out of (default: no NAT). */
+    readonly natInterface?: string;
+  };
+  readonly ceph: {
+    readonly hosts: ReadonlyArray<CloudHost & { readonly name: string; readonly devices?: readonly string[] }>;
+    readonly publicNetwork: string;
+    /** Default 3. */
+    readonly monitors?: number;
+    /** Default 1. */
+    readonly managers?: number;
+    /** Default "libvirt-pool". */
+    readonly pool?: string;
+    /** Default 32. */
+    readonly pgCount?: number;
+    /** Default 3. */
+    readonly replicaSize?: number;
+    /** Default "libvirt". */
+    readonly clientName?: string;
+  };
+  readonly nodes: ReadonlyArray<
+    CloudHost & {
+      readonly name: string;
+      readonly prefixLength: number;
+      readonly nic: string;
+      readonly gateway?: string;
+      /** Default "br0". */
+      readonly bridge?: string;
+      /** Default "ifupdown". */
+      readonly networkBackend?: NetworkBackend;
+      /** Default "apparmor". */
+      readonly securityDriver?: "apparmor" | "selinux" | "none";
+      readonly dnsServers?: readonly string[];
+    }
+  >;
+  /** The database (and monitoring) host: Postgres and Redis in Docker. */
+  readonly database: CloudHost & {
+    readonly postgresPort?: number;
+    readonly redisPort?: number;
+    /** Default "kvmcloud". */
+    readonly database?: string;
+    /** Extra ssh options for the Docker provider (e.g. ["-i", "~/.ssh/kvmcloud"]). */
+    readonly dockerSshOptions?: readonly string[];
+  };
+  /** The load balancer host (the stack puts a LoadBalancer there). Default: none. */
+  readonly loadBalancer?: CloudHost & { readonly statsPort?: number };
+  readonly baseImage: {
+    /** http(s) URL or an absolute path on the importing node. */
+    readonly source: string;
+    /** Default "qcow2". */
+    readonly format?: "qcow2" | "raw";
+    readonly sha256?: string;
+    /** RBD image name (default "base-image"). */
+    readonly name?: string;
+    /** Default "base". */
+    readonly snapshot?: string;
+    /** Node that imports it (default: the first node). */
+    readonly node?: string;
+  };
+  /** "kvm" (default) or "qemu" where there is no hardware virtualization. */
+  readonly domainType?: "kvm" | "qemu";
+  /** Default 300. */
+  readonly leaseTimeoutSeconds?: number;
+}
+
+/** Runs a section's validator and names its fields from the top of the config. */
+function within(prefix: string, validate: () => void, rename: Record<string, string> = {}): void {
+  try {
+    validate();
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    const head = e.field.split(/[.[]/)[0];
+    const field = head in rename ? rename[head] + e.field.slice(head.length) : e.field;
+    throw new ValidationError(`${prefix}${field}`, e.value, e.allowed);
+  }
+}
+
+function checkHost(field: string, h: CloudHost | undefined): void {
+  check(typeof h === "object" && h !== null, field, h, "a host { address, user?, port? }");
+  checkIPv4(`${field}.address`, h!.address);
+  if (h!.user !== undefined) check(/^[a-z_][a-z0-9_-]{0,31}$/.test(h!.user), `${field}.user`, h!.user, "a Unix user name (root or a passwordless-sudo user)");
+  if (h!.port !== undefined) check(Number.isInteger(h!.port) && h!.port >= 1 && h!.port <= 65535, `${field}.port`, h!.port, "an integer port 1-65535");
+}
+
+/** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
+export function validateCloudConfig(c: CloudConfig): void {
+  check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
+  for (const key of ["network", "dns", "ceph", "nodes", "database", "baseImage"] as const) {
+    check(c[key] !== undefined && c[key] !== null, key, c[key], `a "${key}" section (see README: Stack configuration)`);
+  }
+  if (c.ssh !== undefined) checkHost("ssh", { address: "192.0.2.1", ...c.ssh });
+  checkHost("dns", c.dns);
+  check(typeof c.dns.interface === "string", "dns.interface", c.dns.interface, "the dnsmasq host's interface on the VM network, like eth0");
+  const n = c.network;
+  check(typeof n.dhcpRange === "object" && n.dhcpRange !== null, "network.dhcpRange", n.dhcpRange, "{ start, end }");
+  within("", () =>
+    validateDnsmasqConfig({
+      interface: c.dns.interface,
+      listenAddress: n.gateway,
+      netmask: n.netmask,
+      domain: n.domain,
+      upstreamServers: n.upstreamDns ?? [],
+      rangeStart: n.dhcpRange.start,
+      rangeEnd: n.dhcpRange.end,
+      leaseTime: n.leaseTime ?? "12h",
+      leaseFile: "/var/lib/misc/dnsmasq.kvmcloud.leases",
+      reservations: n.reservations ?? [],
+    }),
+    {
+      interface: "dns.interface",
+      listenAddress: "network.gateway",
+      netmask: "network.netmask",
+      domain: "network.domain",
+      upstreamServers: "network.upstreamDns",
+      rangeStart: "network.dhcpRange.start",
+      rangeEnd: "network.dhcpRange.end",
+      leaseTime: "network.leaseTime",
+      reservations: "network.reservations",
+    },
+  );
+  if (c.dns.natInterface !== undefined) {
+    check(typeof c.dns.natInterface === "string" && c.dns.natInterface !== c.dns.interface, "dns.natInterface", c.dns.natInterface, `the uplink, not the VM interface ${c.dns.interface}`);
+  }
+
+  check(Array.isArray(c.ceph.hosts) && c.ceph.hosts.length > 0, "ceph.hosts", c.ceph.hosts, "a non-empty list of Ceph hosts { name, address, devices }");
+  c.ceph.hosts.forEach((h, i) => checkHost(`ceph.hosts[${i}]`, h));
+  within("ceph.", () => planCephCluster({ ...c.ceph, hosts: c.ceph.hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [] })) }));
+
+  check(Array.isArray(c.nodes) && c.nodes.length > 0, "nodes", c.nodes, "a non-empty list of KVM nodes");
+  const names = new Set<string>();
+  c.nodes.forEach((node, i) => {
+    const f = `nodes[${i}]`;
+    checkHost(f, node);
+    checkDnsLabel(`${f}.name`, node.name);
+    check(!names.has(node.name), `${f}.name`, node.name, "a name no other node has");
+    names.add(node.name);
+    // Plain strings first: a regex test would read `undefined` as the word "undefined".
+    for (const key of ["nic", "bridge", "gateway"] as const) {
+      const v = node[key];
+      if (key === "nic" || v !== undefined) check(typeof v === "string", `${f}.${key}`, v, key === "nic" ? "the uplink NIC's name, like eno1" : "a string");
+    }
+    const backend = node.networkBackend ?? "ifupdown";
+    check(NETWORK_BACKENDS.includes(backend), `${f}.networkBackend`, backend, NETWORK_BACKENDS.join(", "));
+    within(`${f}.`, () =>
+      validateBridgeOptions({ backend, bridge: node.bridge ?? "br0", nic: node.nic, address: node.address, prefixLength: node.prefixLength, gateway: node.gateway, dnsServers: node.dnsServers ?? [] }),
+      { backend: "networkBackend" },
+    );
+    const driver = node.securityDriver ?? "apparmor";
+    check(["apparmor", "selinux", "none"].includes(driver), `${f}.securityDriver`, driver, '"apparmor", "selinux" or "none"');
+  });
+
+  checkHost("database", c.database);
+  within("database.", () => validateInventoryDatabaseOptions({ postgresPort: c.database.postgresPort, redisPort: c.database.redisPort, database: c.database.database }));
+  if (c.loadBalancer !== undefined) {
+    checkHost("loadBalancer", c.loadBalancer);
+    const p = c.loadBalancer.statsPort;
+    if (p !== undefined) check(Number.isInteger(p) && p >= 1 && p <= 65535, "loadBalancer.statsPort", p, "an integer port 1-65535");
+  }
+
+  const img = c.baseImage;
+  const importer = img.node ?? c.nodes[0].name;
+  check(names.has(importer), "baseImage.node", importer, `one of the nodes: ${[...names].join(", ")}`);
+  within("baseImage.", () =>
+    validateBaseImageOptions({
+      pool: c.ceph.pool ?? "libvirt-pool",
+      image: img.name ?? "base-image",
+      snapshot: img.snapshot ?? "base",
+      source: img.source,
+      format: img.format ?? "qcow2",
+      cephClient: c.ceph.clientName ?? "libvirt",
+      sha256: img.sha256,
+    }),
+    { image: "name" },
+  );
+  const domainType = c.domainType ?? "kvm";
+  check(domainType === "kvm" || domainType === "qemu", "domainType", domainType, '"kvm" or "qemu"');
+  const lease = c.leaseTimeoutSeconds ?? 300;
+  check(Number.isInteger(lease) && lease >= 5 && lease <= 3600, "leaseTimeoutSeconds", lease, "an integer 5-3600");
+}

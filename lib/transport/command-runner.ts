@@ -1,3 +1,5 @@
+import { commandLine } from "../shell";
+
 /**
  * How kvm-cloud code runs a command on a host, whatever carries it (ssh2 to a
  * real host, a local child process in tests). Operations modules take one of
@@ -34,7 +36,9 @@ export class CommandFailed extends Error {
     readonly result: CommandResult,
   ) {
     const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-6).join("\n");
-    const message = `${argv.slice(0, 3).join(" ")} on ${target} failed (${result.code === null ? "killed or timed out" : `exit ${result.code}`})${said ? `: ${said}` : ""}`;
+    // argv never carries secrets (they travel on stdin), so the command can be shown.
+    const shown = commandLine(argv.map((a) => (a.includes("\n") ? "<script>" : a)));
+    const message = `${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown} on ${target} failed (${result.code === null ? "killed or timed out" : `exit ${result.code}`})${said ? `: ${said}` : ""}`;
     super(message);
     this.message = message; // see ValidationError
     this.name = "CommandFailed";

@@ -6,6 +6,8 @@ import { parse } from "yaml";
 import { BridgeOptions, renderBridgeConfig } from "../../lib/render/bridge-config";
 import { uuidFromSeed } from "../../lib/render/derived-uuid";
 import { renderBridgeSetupScript } from "../../lib/render/scripts/bridge-setup";
+import { renderCephOsdScript } from "../../lib/render/scripts/ceph-daemons";
+import { renderCephPoolScript } from "../../lib/render/scripts/ceph-pool";
 import {
   parseHostFacts,
   renderHostFactsScript,
@@ -205,5 +207,20 @@ function inScratchHost(tmpfs: readonly string[], driver: string): { status: numb
     expect(read("ak2")).toContain("ssh-ed25519 AAAAadmin admin@laptop");
     expect(read("kh2")).toContain(`192.0.2.22 ${PUB("h2")}`);
     expect(read("mode").trim()).toBe("600");
+  });
+});
+
+describe("pipelines under pipefail", () => {
+  it("no rendered script ends a pipeline in grep -q (SIGPIPE would fail it on a match)", () => {
+    const texts = [
+      renderKvmPackagesScript(),
+      renderLibvirtCephScript({ secretUuid: uuidFromSeed("x"), clientName: "libvirt", pool: "p", monitors: ["192.0.2.11"] }),
+      renderBridgeSetupScript(BRIDGE),
+      renderCephPoolScript({ pool: "p", pgCount: 8, replicaSize: 3, clientName: "libvirt" }),
+      renderCephOsdScript({ device: "/dev/sdb" }),
+    ];
+    for (const t of texts) {
+      expect(t).not.toMatch(/\|\s*grep -[a-zA-Z]*q/);
+    }
   });
 });

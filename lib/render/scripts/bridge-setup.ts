@@ -24,10 +24,10 @@ export function renderBridgeSetupScript(o: BridgeOptions): string {
   }
   const steps = [
     aptInstallStep(o.backend === "ifupdown" ? ["iproute2", "iputils-ping", "bridge-utils"] : ["iproute2", "iputils-ping"]),
-    `if ip -o -4 address show dev ${br} 2>/dev/null | grep -qF ${quote(` ${cidr} `)}; then`,
+    `if ip -o -4 address show dev ${br} 2>/dev/null | grep -F ${quote(` ${cidr} `)} >/dev/null; then`,
     `  echo ${quote(`kvm-cloud: ${cidr} is already on ${o.bridge}`)}`,
     "else",
-    `  ip -o -4 address show dev ${nic} | grep -qF ${quote(` ${cidr} `)} || { echo ${quote(`kvm-cloud: ${cidr} is on neither ${o.nic} nor ${o.bridge}`)} >&2; exit 1; }`,
+    `  ip -o -4 address show dev ${nic} | grep -F ${quote(` ${cidr} `)} >/dev/null || { echo ${quote(`kvm-cloud: ${cidr} is on neither ${o.nic} nor ${o.bridge}`)} >&2; exit 1; }`,
     `  mac=$(cat ${quote(`/sys/class/net/${o.nic}/address`)})`,
     `  ip link show dev ${br} >/dev/null 2>&1 || ip link add name ${br} type bridge stp_state 0 forward_delay 0`,
     `  ip link set dev ${br} address "$mac"`,

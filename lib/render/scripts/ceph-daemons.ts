@@ -110,7 +110,7 @@ export function renderCephOsdScript(o: { device: string }): string {
   return bashScript(`Ceph OSD on ${o.device}`, [
     waitForCephStep(),
     `[ -b ${dev} ] || { echo ${quote(`kvm-cloud: ${o.device} is not a block device`)} >&2; exit 1; }`,
-    `if ceph-volume lvm list --format json ${dev} 2>/dev/null | grep -q '"type": "block"'; then`,
+    `if ceph-volume lvm list --format json ${dev} 2>/dev/null | grep '"type": "block"' >/dev/null; then`,
     `  echo ${quote(`kvm-cloud: ${o.device} already holds an OSD`)}`,
     "else",
     `  ceph-volume lvm create --bluestore --data ${dev}`,

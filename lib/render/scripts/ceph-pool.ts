@@ -34,7 +34,7 @@ export function renderCephPoolScript(o: CephPoolOptions): string {
   return bashScript(`Ceph RBD pool ${o.pool}, client.${o.clientName} and the mgr Prometheus module`, [
     "exec 3>&1 1>&2",
     waitForCephStep(),
-    `if ! ceph osd pool ls | grep -qxF ${pool}; then`,
+    `if ! ceph osd pool ls | grep -xF ${pool} >/dev/null; then`,
     `  ceph osd pool create ${pool} ${o.pgCount} ${o.pgCount} replicated`,
     "fi",
     ...(sizeOne ? ["ceph config set global mon_allow_pool_size_one true"] : []),
@@ -42,7 +42,7 @@ export function renderCephPoolScript(o: CephPoolOptions): string {
     `  ceph osd pool set ${pool} size ${o.replicaSize}${sizeOne ? " --yes-i-really-mean-it" : ""}`,
     "fi",
     `ceph osd pool set ${pool} min_size ${minSize}`,
-    `if ! ceph osd pool application get ${pool} 2>/dev/null | grep -q '"rbd"'; then`,
+    `if ! ceph osd pool application get ${pool} 2>/dev/null | grep '"rbd"' >/dev/null; then`,
     // Waits for the pool's PGs; bounded so a cluster without OSDs fails instead of hanging.
     `  timeout 600 rbd pool init ${pool}`,
     "fi",

@@ -81,7 +81,7 @@ export interface LibvirtCephOptions {
  */
 export function renderLibvirtCephScript(o: LibvirtCephOptions): string {
   check(UUID.test(o.secretUuid), "secretUuid", o.secretUuid, "a lower-case UUID");
-  const secretXml = "/etc/kvmcloud/libvirt/ceph-secret.xml";
+  const secretXml = `/etc/kvmcloud/libvirt/ceph-secret-${o.clientName}.xml`;
   const poolXml = `/etc/kvmcloud/libvirt/pool-${o.pool}.xml`;
   const uuid = quote(o.secretUuid);
   const pool = quote(o.pool);
@@ -103,7 +103,7 @@ export function renderLibvirtCephScript(o: LibvirtCephOptions): string {
     }),
     `virsh pool-info ${pool} >/dev/null 2>&1 || virsh pool-define ${poolXml} >/dev/null`,
     `virsh pool-autostart ${pool} >/dev/null`,
-    `virsh pool-info ${pool} | grep -q '^State:.*running' || virsh pool-start ${pool} >/dev/null`,
+    `virsh pool-info ${pool} | grep '^State:.*running' >/dev/null || virsh pool-start ${pool} >/dev/null`,
   ]);
 }
 

@@ -2,6 +2,11 @@ import { commandLine, quote } from "../../shell";
 import { check } from "../../validate/errors";
 
 /**
+ * Never `producer | grep -q` in these scripts: grep -q exits at the first
+ * match, the producer dies of SIGPIPE and pipefail turns a match into a
+ * failure (seen in the lab with `virsh pool-info | grep -q`). grep without -q
+ * reads all input; its output goes to /dev/null instead.
+ *
  * The pieces every host script is made of. Scripts are plain bash text built
  * from quoted values (lib/shell.ts), so a value can never change a script's
  * shape, and every step checks before it acts, so a second run changes nothing.
@@ -72,7 +77,7 @@ export function aptInstallStep(packages: readonly string[]): string {
     `wanted=(${list})`,
     "missing=()",
     'for p in "${wanted[@]}"; do',
-    `  dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")`,
+    `  dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")`,
     "done",
     'if [ "${#missing[@]}" -gt 0 ]; then',
     "  export DEBIAN_FRONTEND=noninteractive",

@@ -1,0 +1,172 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { Monitoring, MonitoringArgs } from "../../components/monitoring";
+import { EXPORTER_MAIN } from "../../components/exporter-bundle";
+import { CloudSpec } from "../../lib/cloud/cloud-spec";
+import { readDashboardText } from "../../lib/exporter/dashboard";
+import { renderAlertRules } from "../../lib/render/alert-rules";
+import { PROMETHEUS_DATASOURCE_UID } from "../../lib/render/grafana-provisioning";
+import { installComponentMocks } from "../helpers/component-mocks";
+import { isWrappedSecret, plainInputsText, Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+
+/**
+ * Monitoring under Pulumi's mocks: Prometheus, Grafana and the exporter as
+ * containers on the monitoring host's Docker (over SSH) carrying the rendered
+ * config, rules, provisioning and dashboard; node exporters installed where a
+ * host has a connection; the CloudSpec and Grafana's password stay secret;
+ * bad input fails before anything is registered.
+ */
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nh5-monitoring-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const PG_PASSWORD = "h5-pg-password-77";
+const cloud: CloudSpec = {
+  nodes: [
+    { name: "node1", ssh: { host: "192.0.2.21", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.21/system" },
+    { name: "node2", ssh: { host: "192.0.2.22", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.22/system" },
+  ],
+  ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "e3c3dc52-76b2-435c-8343-1128a6764eee" },
+  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+  inventory: { postgresUrl: `postgres://kvmcloud:${PG_PASSWORD}@192.0.2.3:5432/kvmcloud`, redisUrl: "redis://:r@192.0.2.3:6379/0" },
+};
+
+function args(extra: Partial<MonitoringArgs> = {}): MonitoringArgs {
+  return {
+    connection: { host: "192.0.2.50", privateKey: KEY },
+    // The cloud arrives as the Cloud component hands it over: an Output with secrets.
+    cloud: pulumi.secret(cloud),
+    dhcpRange: { start: "192.0.2.100", end: "192.0.2.200" },
+    hosts: [
+      { name: "node1", address: "192.0.2.21", connection: { host: "192.0.2.21", privateKey: KEY } },
+      { name: "node2", address: pulumi.output("192.0.2.22"), connection: { host: "192.0.2.22", privateKey: KEY } },
+      { name: "ceph1", address: "192.0.2.11" },
+    ],
+    cephManagers: [{ host: "ceph1", address: "192.0.2.11:9283" }],
+    haproxy: [{ host: "lb", address: "192.0.2.40:8404" }],
+    ...extra,
+  };
+}
+
+async function build(a: MonitoringArgs): Promise<{ reg: Registered[]; m: Monitoring }> {
+  const reg = installComponentMocks();
+  const m = new Monitoring("mon", a);
+  await valueOf(m.prometheusConfig);
+  await valueOf(m.grafanaUrl);
+  await settle();
+  return { reg, m };
+}
+
+const byName = (reg: Registered[], name: string) => {
+  const r = reg.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource ${name}; have ${reg.map((x) => x.name).join(", ")}`);
+  return r;
+};
+type Upload = { file: string; content: string; permissions?: string; owner?: string };
+const uploads = (r: Registered) => unwrapSecrets(r.inputs.uploads) as Upload[];
+const upload = (r: Registered, file: string) => {
+  const u = uploads(r).find((x) => x.file === file);
+  if (!u) throw new Error(`${r.name} uploads no ${file}`);
+  return u;
+};
+
+describe("Monitoring", () => {
+  it("runs Prometheus, Grafana and the exporter as containers on the monitoring host's Docker over SSH", async () => {
+    const { reg, m } = await build(args());
+    const provider = byName(reg, "mon-docker");
+    expect(provider.inputs.host).toBe("ssh://root@192.0.2.50:22");
+    for (const c of ["mon-prometheus", "mon-grafana", "mon-exporter"]) {
+      expect(byName(reg, c).type).toBe("docker:index/container:Container");
+      expect(byName(reg, c).inputs.networksAdvanced).toEqual([{ name: "mon-net" }]);
+    }
+    expect(byName(reg, "mon-prometheus-data").type).toBe("docker:index/volume:Volume");
+    expect(await valueOf(m.prometheusUrl)).toBe("http://192.0.2.50:9090");
+    expect(await valueOf(m.grafanaUrl)).toBe("http://192.0.2.50:3000");
+  });
+
+  it("gives Prometheus the rendered config (node exporters, Ceph, HAProxy, the exporter) and the alert rules", async () => {
+    const { reg, m } = await build(args());
+    const prom = byName(reg, "mon-prometheus");
+    const config = upload(prom, "/etc/prometheus/prometheus.yml").content;
+    expect(config).toBe(await valueOf(m.prometheusConfig));
+    const jobs = parse(config).scrape_configs as Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    const targets = Object.fromEntries(jobs.map((j) => [j.job_name, j.static_configs.flatMap((s) => s.targets)]));
+    expect(targets).toEqual({
+      prometheus: ["localhost:9090"],
+      node: ["192.0.2.21:9100", "192.0.2.22:9100", "192.0.2.11:9100"],
+      ceph: ["192.0.2.11:9283"],
+      haproxy: ["192.0.2.40:8404"],
+      kvmcloud: ["mon-exporter:9810"],
+    });
+    expect(upload(prom, "/etc/prometheus/rules/kvm-cloud.rules.yml").content).toBe(renderAlertRules());
+    expect(prom.inputs.ports).toEqual([{ internal: 9090, external: 9090, ip: "0.0.0.0" }]);
+  });
+
+  it("provisions Grafana's Prometheus data source and the repo's dashboard", async () => {
+    const { reg } = await build(args());
+    const g = byName(reg, "mon-grafana");
+    const ds = parse(upload(g, "/etc/grafana/provisioning/datasources/kvm-cloud.yaml").content).datasources[0];
+    expect(ds).toMatchObject({ type: "prometheus", uid: PROMETHEUS_DATASOURCE_UID, url: "http://mon-prometheus:9090" });
+    expect(upload(g, "/etc/grafana/dashboards/kvm-cloud/kvm-cloud.json").content).toBe(readDashboardText());
+    expect(parse(upload(g, "/etc/grafana/provisioning/dashboards/kvm-cloud.yaml").content).providers[0].options.path).toBe("/etc/grafana/dashboards/kvm-cloud");
+  });
+
+  it("keeps Grafana's generated admin password secret: output, uploaded file, never the environment", async () => {
+    const { reg, m } = await build(args());
+    expect(await pulumi.isSecret(m.grafanaAdminPassword)).toBe(true);
+    const pw = await valueOf(m.grafanaAdminPassword);
+    expect(pw).toBe("generated-mon-grafana-admin-password-0123456789");
+    const g = byName(reg, "mon-grafana");
+    expect(isWrappedSecret(g.inputs.uploads)).toBe(true);
+    expect(upload(g, "/etc/grafana/admin-password")).toMatchObject({ content: pw, owner: "472", permissions: "0400" });
+    expect(JSON.stringify(g.inputs.envs)).not.toContain(pw);
+    expect(JSON.stringify(g.inputs.envs)).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/etc/grafana/admin-password");
+  });
+
+  it("uses a given admin password, still secret", async () => {
+    const { m, reg } = await build(args({ grafanaAdminPassword: "given-h5-password" }));
+    expect(await pulumi.isSecret(m.grafanaAdminPassword)).toBe(true);
+    expect(await valueOf(m.grafanaAdminPassword)).toBe("given-h5-password");
+    expect(reg.some((r) => r.type.includes("GeneratedPassword"))).toBe(false);
+  });
+
+  it("ships the exporter's code and the CloudSpec (secret, 0400) to a node container that runs it", async () => {
+    const { reg } = await build(args());
+    const e = byName(reg, "mon-exporter");
+    expect(isWrappedSecret(e.inputs.uploads)).toBe(true);
+    const spec = upload(e, "/etc/kvm-cloud/cloud.json");
+    expect(spec.permissions).toBe("0400");
+    expect(JSON.parse(spec.content).inventory.postgresUrl).toContain(PG_PASSWORD);
+    expect(uploads(e).map((u) => u.file)).toEqual(expect.arrayContaining([`/opt/kvm-cloud-exporter/${EXPORTER_MAIN}`, "/opt/kvm-cloud-exporter/package.json"]));
+    const cmd = (e.inputs.command as string[]).join(" ");
+    expect(cmd).toContain(`exec node ${EXPORTER_MAIN}`);
+    expect(cmd).toContain("--dhcp-range 192.0.2.100-192.0.2.200");
+    // The exporter is reached on the component's network only: no published port.
+    expect(e.inputs.ports).toBeUndefined();
+    for (const r of reg.filter((x) => x.name !== "mon-exporter")) {
+      expect([r.name, plainInputsText(r).includes(PG_PASSWORD)]).toEqual([r.name, false]);
+    }
+  });
+
+  it("installs node exporters on the hosts it has a connection for, bound to their address", async () => {
+    const { reg } = await build(args());
+    const installs = reg.filter((r) => r.name.startsWith("mon-node-exporter-")).map((r) => r.name);
+    expect(installs).toEqual(["mon-node-exporter-node1", "mon-node-exporter-node2"]);
+    const create = String(byName(reg, "mon-node-exporter-node2").inputs.create);
+    expect(create).toContain("--web.listen-address=192.0.2.22:9100");
+    expect(create).not.toContain("h5-monitoring-key");
+    const conn = byName(reg, "mon-node-exporter-node1").inputs.connection as Record<string, unknown>;
+    expect(isWrappedSecret(conn) || isWrappedSecret(conn.privateKey)).toBe(true);
+  });
+
+  it.each<[string, Partial<MonitoringArgs>, RegExp]>([
+    ["a host name that is no DNS label", { hosts: [{ name: "Node_1", address: "192.0.2.21" }] }, /hosts\[0\]\.name: "Node_1"/],
+    ["two hosts of one name", { hosts: [{ name: "n", address: "192.0.2.21" }, { name: "n", address: "192.0.2.22" }] }, /hosts\[1\]\.name: "n".*no other host/],
+    ["a DHCP range backwards", { dhcpRange: { start: "192.0.2.200", end: "192.0.2.100" } }, /dhcpRange: "192.0.2.200-192.0.2.100".*start <= end/],
+    ["a Ceph manager without port", { cephManagers: [{ host: "ceph1", address: "192.0.2.11" }] }, /cephManagers\[0\]\.address: "192.0.2.11".*host:port/],
+    ["a bad scrape interval", { scrapeIntervalSeconds: 0 }, /scrapeIntervalSeconds: 0/],
+    ["a bad alert pending time", { alertPendingFor: "soon" }, /pendingFor: "soon"/],
+    ["a cloud without nodes", { cloud: { ...cloud, nodes: [] } }, /cloud\.nodes/],
+  ])("rejects %s before registering anything", (_what, bad, msg) => {
+    const reg = installComponentMocks();
+    expect(() => new Monitoring("mon", args(bad))).toThrow(msg);
+    expect(reg.filter((r) => r.type !== "kvmcloud:index:Monitoring")).toEqual([]);
+  });
+});

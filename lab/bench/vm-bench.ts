@@ -1,0 +1,166 @@
+/**
+ * `npm run bench`: figures of the VM provider against the lab, printed as
+ * tables. Not a test: nothing here passes or fails on a number. Runs inside
+ * the manager namespace (lab/bench/run.sh puts it there).
+ *
+ *  1. create-to-IP of one VM, split by step;
+ *  2. 1, 4 and 8 VMs created in parallel;
+ *  3. live migration time and the longest gap in the guest's HTTP answers;
+ *  4. RBD copy-on-write clone vs full copy of a 10 GiB image.
+ */
+import * as crypto from "crypto";
+import * as http from "http";
+import { cloudAccess } from "../../lib/vm/cloud-access";
+import { createVm } from "../../lib/vm/vm-create";
+import { deleteVm } from "../../lib/vm/vm-delete";
+import { VmRecord } from "../../lib/vm/vm-record";
+import { updateVm } from "../../lib/vm/vm-update";
+import { cloudSpecFromLab } from "../cloud-spec";
+import { readLabDescription } from "../description";
+
+const d = readLabDescription();
+const cloud = cloudSpecFromLab(d);
+const access = cloudAccess(cloud);
+const tag = crypto.randomBytes(2).toString("hex");
+const made: VmRecord[] = [];
+
+const secs = (ms: number) => (ms / 1000).toFixed(2);
+
+function table(title: string, head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  process.stdout.write(`\n${title}\n${line(head)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.map(line).join("\n")}\n`);
+}
+
+function httpName(ip: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: ip, port: 80, path: "/", timeout: 1000 }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve(body.trim()));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+  });
+}
+
+async function create(name: string, onStep?: (step: string, ms: number) => void): Promise<VmRecord> {
+  const vm = await createVm(cloud, access, { name, stack: "bench", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, sshAuthorizedKeys: [], state: "running" }, onStep);
+  made.push(vm);
+  return vm;
+}
+
+async function removeAll(): Promise<void> {
+  await Promise.all(made.splice(0).map((vm) => deleteVm(cloud, access, vm)));
+}
+
+async function oneVm(): Promise<void> {
+  const steps: Array<[string, number]> = [];
+  const t0 = Date.now();
+  await create(`bench-one-${tag}`, (s, ms) => steps.push([s, ms]));
+  const total = Date.now() - t0;
+  table("Create to IP, one VM (TCG guest, 1 vCPU, 192 MiB)", ["step", "seconds"], [...steps.map(([s, ms]) => [s, secs(ms)]), ["total", secs(total)]]);
+  await removeAll();
+}
+
+async function parallel(): Promise<void> {
+  const rows: string[][] = [];
+  for (const n of [1, 4, 8]) {
+    const each: number[] = [];
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const s = Date.now();
+        await create(`bench-p${n}x${i + 1}-${tag}`);
+        each.push(Date.now() - s);
+      }),
+    );
+    const total = Date.now() - t0;
+    rows.push([String(n), secs(total), secs(total / n), secs(each.reduce((a, b) => a + b, 0) / n), secs(Math.max(...each))]);
+    await removeAll();
+  }
+  table("VMs created in parallel", ["VMs", "total s", "total / VM s", "mean create s", "slowest s"], rows);
+}
+
+async function migration(): Promise<void> {
+  const vm = await create(`bench-mig-${tag}`);
+  for (let i = 0; i < 120 && (await httpName(vm.ip)) !== vm.name; i++) await new Promise((r) => setTimeout(r, 500));
+  const rows: string[][] = [];
+  let current = vm;
+  for (let round = 0; round < 3; round++) {
+    const to = d.nodes.find((n) => n.name !== current.node)!.name;
+    let migrating = true;
+    let gap = 0;
+    let answers = 0;
+    const poller = (async () => {
+      let last = Date.now();
+      for (let i = 0; migrating && i < 5000; i++) {
+        if ((await httpName(vm.ip)) === vm.name) {
+          answers++;
+          gap = Math.max(gap, Date.now() - last);
+          last = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const t0 = Date.now();
+    try {
+      current = await updateVm(cloud, access, current, { ...current, node: to });
+    } finally {
+      migrating = false;
+      await poller;
+    }
+    rows.push([`${round + 1}`, `${vm.node === to ? "back to " : ""}${to}`, secs(Date.now() - t0), String(gap), String(answers)]);
+  }
+  made.splice(0, made.length, current);
+  table("Live migration (HTTP polled every 50 ms)", ["round", "to", "seconds", "longest HTTP gap ms", "answers"], rows);
+  await removeAll();
+}
+
+async function cloneVsCopy(): Promise<void> {
+  const pool = cloud.ceph.pool;
+  const src = `bench-src-${tag}`;
+  const rbd = (...a: string[]) => ["rbd", "--id", cloud.ceph.clientName!, ...a];
+  await access.onNode(d.nodes[0].name, async (r) => {
+    const timed = async (argv: string[]) => {
+      const t0 = Date.now();
+      await r.run(argv, { timeoutMs: 30 * 60_000 });
+      return Date.now() - t0;
+    };
+    try {
+      await r.run(rbd("create", "--size", "10G", `${pool}/${src}`));
+      // The lab's Ceph has 6 GiB raw for 3 replicas: 256 MiB of data stands in for an image's used blocks.
+      await r.run(rbd("bench", "--io-type", "write", "--io-size", "4M", "--io-total", "256M", "--io-pattern", "seq", `${pool}/${src}`), { timeoutMs: 600_000 });
+      await r.run(rbd("snap", "create", `${pool}/${src}@base`));
+      await r.run(rbd("snap", "protect", `${pool}/${src}@base`));
+      const clone = await timed(rbd("clone", `${pool}/${src}@base`, `${pool}/${src}-clone`));
+      const copy = await timed(rbd("cp", "--no-progress", `${pool}/${src}@base`, `${pool}/${src}-copy`));
+      table("10 GiB image with 256 MiB written: copy-on-write clone vs full copy", ["method", "seconds"], [
+        ["rbd clone", secs(clone)],
+        ["rbd cp (full copy)", secs(copy)],
+        ["ratio", `${(copy / Math.max(clone, 1)).toFixed(0)}x`],
+      ]);
+    } finally {
+      await r.run(rbd("rm", "--no-progress", `${pool}/${src}-clone`), { allowFail: true });
+      await r.run(rbd("rm", "--no-progress", `${pool}/${src}-copy`), { allowFail: true });
+      await r.run(rbd("snap", "unprotect", `${pool}/${src}@base`), { allowFail: true });
+      await r.run(rbd("snap", "purge", "--no-progress", `${pool}/${src}`), { allowFail: true });
+      await r.run(rbd("rm", "--no-progress", `${pool}/${src}`), { allowFail: true });
+    }
+  });
+}
+
+(async () => {
+  process.stdout.write(`kvm-cloud VM benchmark, lab on ${d.nodes.length} nodes, ${new Date().toISOString()}\n`);
+  try {
+    await oneVm();
+    await parallel();
+    await migration();
+    await cloneVsCopy();
+  } finally {
+    await removeAll().catch((e) => process.stderr.write(`cleanup: ${(e as Error).message}\n`));
+  }
+})().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  process.exit(1);
+});

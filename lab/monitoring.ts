@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { alertRules, renderAlertRules } from "../lib/render/alert-rules";
@@ -48,7 +49,24 @@ export function monitoringFiles(p: LabPaths) {
     prometheusYml: path.join(dir, "prometheus.yml"),
     rules: path.join(dir, "kvm-cloud.rules.yml"),
     tsdb: path.join(dir, "prometheus-data"),
+    /** Digest of what the running exporter was started with (spec and code). */
+    exporterStamp: path.join(dir, "exporter.digest"),
   };
+}
+
+/** The lib/ directories the exporter's code lives in: a change there restarts it. */
+const EXPORTER_SOURCES = ["lib/exporter", "lib/parse", "lib/transport", "lib/cloud", "lib/validate", "lib/render"];
+
+function exporterDigest(root: string, specText: string): string {
+  const h = crypto.createHash("sha256").update(specText);
+  for (const dir of EXPORTER_SOURCES) {
+    const abs = path.join(root, dir);
+    if (!fs.existsSync(abs)) continue;
+    for (const f of (fs.readdirSync(abs, { recursive: true }) as string[]).filter((x) => x.endsWith(".ts")).sort()) {
+      h.update(`${dir}/${f}\0`).update(fs.readFileSync(path.join(abs, f)));
+    }
+  }
+  return h.digest("hex");
 }
 
 /** Pure: where the lab's Prometheus and exporter answer (inside kcl-mgr). */
@@ -199,13 +217,20 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
   const all = daemons(p);
   const byName = (n: string) => all.find((x) => x.name === n)!;
 
-  const specChanged = writeIfChanged(f.cloudSpec, JSON.stringify(cloudSpecFromLab(d), null, 2) + "\n", 0o600);
+  const specText = JSON.stringify(cloudSpecFromLab(d), null, 2) + "\n";
+  writeIfChanged(f.cloudSpec, specText, 0o600);
+  // A running exporter started from another spec or older code is restarted.
+  const digest = exporterDigest(p.root, specText);
+  const exporterChanged = writeIfChanged(f.exporterStamp, digest + "\n");
   const { config, rules } = labPrometheusFiles(f.rules);
   const rulesChanged = writeIfChanged(f.rules, rules);
   const configChanged = writeIfChanged(f.prometheusYml, config);
   await run(["promtool", "check", "config", f.prometheusYml], { timeoutMs: 30_000 });
 
-  if (specChanged) stopDaemon(byName("kvm-cloud exporter"));
+  if (exporterChanged) {
+    stopDaemon(byName("kvm-cloud exporter"));
+    log("monitoring: the exporter's spec or code changed; restarting it");
+  }
   const prometheus = byName("prometheus");
   const pid = alive(prometheus);
   if (pid !== undefined && (rulesChanged || configChanged)) {
@@ -216,7 +241,7 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
   // Prometheus last, once what it scrapes answers: its first scrapes then succeed.
   for (const dm of all.filter((x) => x !== prometheus)) {
     // A stopped exporter needs a moment to free its port.
-    if (dm.name === "kvm-cloud exporter" && specChanged) {
+    if (dm.name === "kvm-cloud exporter" && exporterChanged) {
       await waitFor("the old exporter to exit", async () => (alive(dm) === undefined ? true : undefined), 10_000, 100);
     }
     if (ensureDaemon(dm)) log(`monitoring: started ${dm.name}`);

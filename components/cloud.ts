@@ -102,6 +102,7 @@ export class Cloud extends pulumi.ComponentResource {
         rangeStart: n.dhcpRange.start,
         rangeEnd: n.dhcpRange.end,
         leaseTime: n.leaseTime,
+        leaseFile: n.leaseFile,
         reservations: n.reservations ?? [],
         natInterface: c.dns.natInterface,
       },

@@ -38,6 +38,8 @@ export interface CloudConfig {
     readonly upstreamDns?: readonly string[];
     /** Fixed addresses, outside the DHCP range. Default none. */
     readonly reservations?: readonly DhcpReservation[];
+    /** dnsmasq's lease file, which the VM provider watches. Default "/var/lib/misc/dnsmasq.kvmcloud.leases". */
+    readonly leaseFile?: string;
   };
   readonly dns: CloudHost & {
     /** Interface on the VM network dnsmasq serves. */
@@ -146,7 +148,7 @@ export function validateCloudConfig(c: CloudConfig): void {
       rangeStart: n.dhcpRange.start,
       rangeEnd: n.dhcpRange.end,
       leaseTime: n.leaseTime ?? "12h",
-      leaseFile: "/var/lib/misc/dnsmasq.kvmcloud.leases",
+      leaseFile: n.leaseFile ?? "/var/lib/misc/dnsmasq.kvmcloud.leases",
       reservations: n.reservations ?? [],
     }),
     {
@@ -158,6 +160,7 @@ export function validateCloudConfig(c: CloudConfig): void {
       rangeStart: "network.dhcpRange.start",
       rangeEnd: "network.dhcpRange.end",
       leaseTime: "network.leaseTime",
+      leaseFile: "network.leaseFile",
       reservations: "network.reservations",
     },
   );

@@ -1,0 +1,85 @@
+import { HaproxyBalance, HaproxyMode, validateHaproxyConfig } from "../render/haproxy-cfg";
+import { check, ValidationError } from "../validate/errors";
+import { validateVmArgs, VmState } from "../validate/vm-args";
+import { CloudConfig, validateCloudConfig } from "./cloud-config";
+
+/**
+ * The stack program's config (Pulumi.<stack>.yaml, namespace kvm-cloud): the
+ * cloud, the VMs on it and the load balancer's frontends in front of them.
+ * Validated as a whole, purely, before the program registers anything.
+ */
+
+export interface StackVm {
+  readonly name: string;
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  readonly diskGiB: number;
+  /** Pin to a node (default: placement picks). */
+  readonly node?: string;
+  /** Default "running". */
+  readonly state?: VmState;
+}
+
+export interface StackFrontend {
+  readonly name: string;
+  readonly port: number;
+  /** Default: `port`. */
+  readonly backendPort?: number;
+  /** Default "http". */
+  readonly mode?: HaproxyMode;
+  /** Default "roundrobin". */
+  readonly balance?: HaproxyBalance;
+  /** Names of the VMs behind it (from `vms`). */
+  readonly vms: readonly string[];
+  /** HTTP health-check path (default: TCP connect checks). */
+  readonly healthCheckPath?: string;
+}
+
+export interface StackConfig {
+  readonly cloud: CloudConfig;
+  readonly vms: readonly StackVm[];
+  readonly frontends: readonly StackFrontend[];
+}
+
+function prefixed(prefix: string, validate: () => void): void {
+  try {
+    validate();
+  } catch (e) {
+    if (e instanceof ValidationError) throw new ValidationError(`${prefix}${e.field}`, e.value, e.allowed);
+    throw e;
+  }
+}
+
+/** Pure: throws a ValidationError naming the first bad field (cloud.*, vms[i].*, frontends[i].*). */
+export function validateStackConfig(s: StackConfig): void {
+  check(s.cloud !== undefined && s.cloud !== null, "cloud", s.cloud, "the cloud's description (kvm-cloud:cloud)");
+  prefixed("cloud.", () => validateCloudConfig(s.cloud));
+  check(Array.isArray(s.vms), "vms", s.vms, "a list of VMs { name, vcpus, memoryMiB, diskGiB, node?, state? }");
+  const nodes = s.cloud.nodes.map((n) => n.name);
+  const names: string[] = [];
+  s.vms.forEach((vm, i) => {
+    // The image is the cloud's base image: a stand-in spec of the right shape is checked here.
+    prefixed(`vms[${i}].`, () => validateVmArgs({ ...vm, image: "pool/image@snap" }, { knownNodes: nodes, existingNames: names }));
+    names.push(vm.name);
+  });
+  check(Array.isArray(s.frontends), "frontends", s.frontends, "a list of frontends { name, port, vms, ... }");
+  if (s.frontends.length === 0) return;
+  check(s.cloud.loadBalancer !== undefined, "cloud.loadBalancer", undefined, "a load balancer host { address } when frontends are given");
+  // VM addresses are known only after they boot: stand-ins of the right shape let HAProxy's rules check the rest.
+  const standIn = (vm: string) => `192.0.2.${(names.indexOf(vm) % 250) + 1}`;
+  s.frontends.forEach((f, i) => {
+    check(Array.isArray(f.vms) && f.vms.length > 0, `frontends[${i}].vms`, f.vms, "a non-empty list of VM names from vms");
+    f.vms.forEach((vm, j) => check(names.includes(vm), `frontends[${i}].vms[${j}]`, vm, `one of the VMs: ${names.join(", ") || "(none declared)"}`));
+  });
+  validateHaproxyConfig({
+    frontends: s.frontends.map((f) => ({
+      name: f.name,
+      port: f.port,
+      mode: f.mode,
+      balance: f.balance,
+      servers: f.vms.map((vm) => ({ name: vm, address: standIn(vm), port: f.backendPort ?? f.port })),
+      healthCheck: f.healthCheckPath === undefined ? undefined : { httpPath: f.healthCheckPath },
+    })),
+    stats: { port: s.cloud.loadBalancer!.statsPort },
+  });
+}

@@ -22,8 +22,10 @@ import { assertInManagerNamespace, ssh, virsh } from "../helpers/lab-client";
 jest.setTimeout(5 * 60_000);
 
 const d = readLabDescription();
-const POOL = "h4a-pool";
-const CLIENT = "h4a-client";
+// Unique per run, so two sessions running the lab-client tests do not collide.
+const RUN = crypto.randomBytes(3).toString("hex");
+const POOL = `h4a-pool-${RUN}`;
+const CLIENT = `h4a-client-${RUN}`;
 const IMAGE = "h4a-img";
 const uuid = crypto.randomUUID();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-lab-"));

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -11,11 +12,16 @@ import { renderBridgeSetupScript } from "../../lib/render/scripts/bridge-setup";
  * directory of the test's, mounted in a private mount namespace. A TCP connection from the gateway to the host's address
  * (standing in for the SSH session that runs the script) must survive the
  * move; an unreachable gateway must put everything back. Needs root.
- * Namespaces are named h4a-br*; nothing of the lab is touched.
+ * Namespaces are named h4a-br*-RUN; nothing of the lab is touched.
  */
-const HOST = "h4a-brhost";
-const GW = "h4a-brgw";
-const OPTS: BridgeOptions = { backend: "ifupdown", bridge: "h4a-br0", nic: "h4a-eth", address: "10.99.0.21", prefixLength: 24, gateway: "10.99.0.1" };
+// Unique per run: other sessions may run the unit tests on this machine at the same time.
+const RUN = crypto.randomBytes(3).toString("hex");
+const HOST = `h4a-brhost-${RUN}`;
+const GW = `h4a-brgw-${RUN}`;
+const NIC = `h4a-e${RUN}`;
+const PEER = `h4a-g${RUN}`;
+const BR = `h4a-b${RUN}`;
+const OPTS: BridgeOptions = { backend: "ifupdown", bridge: BR, nic: NIC, address: "10.99.0.21", prefixLength: 24, gateway: "10.99.0.1" };
 const isRoot = process.getuid?.() === 0;
 
 function sh(cmd: string): { status: number | null; out: string } {
@@ -48,13 +54,13 @@ function sh(cmd: string): { status: number | null; out: string } {
     // /etc/network may not exist here: an overlay (private to the script's mount namespace) provides it.
     fs.mkdirSync(path.join(dir, "etc-upper"));
     fs.mkdirSync(path.join(dir, "etc-work"));
-    fs.writeFileSync(path.join(dir, "etc-network/interfaces"), "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug h4a-eth\niface h4a-eth inet static\n    address 10.99.0.21/24\n    gateway 10.99.0.1\n");
+    fs.writeFileSync(path.join(dir, "etc-network/interfaces"), `source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug ${NIC}\niface ${NIC} inet static\n    address 10.99.0.21/24\n    gateway 10.99.0.1\n`);
     const setup = sh(`set -e
       ip netns add ${HOST}; ip netns add ${GW}
-      ip link add h4a-eth netns ${HOST} type veth peer name h4a-gw netns ${GW}
-      ip -n ${HOST} link set lo up; ip -n ${HOST} link set h4a-eth up
-      ip -n ${HOST} address add 10.99.0.21/24 dev h4a-eth; ip -n ${HOST} route add default via 10.99.0.1
-      ip -n ${GW} link set lo up; ip -n ${GW} link set h4a-gw up; ip -n ${GW} address add 10.99.0.1/24 dev h4a-gw`);
+      ip link add ${NIC} netns ${HOST} type veth peer name ${PEER} netns ${GW}
+      ip -n ${HOST} link set lo up; ip -n ${HOST} link set ${NIC} up
+      ip -n ${HOST} address add 10.99.0.21/24 dev ${NIC}; ip -n ${HOST} route add default via 10.99.0.1
+      ip -n ${GW} link set lo up; ip -n ${GW} link set ${PEER} up; ip -n ${GW} address add 10.99.0.1/24 dev ${PEER}`);
     if (setup.status !== 0) throw new Error(`scratch namespaces: ${setup.out}`);
   });
 
@@ -67,12 +73,12 @@ function sh(cmd: string): { status: number | null; out: string } {
   it("puts everything back when the gateway does not answer over the bridge", () => {
     const r = runScript({ ...OPTS, gateway: "10.99.0.254" }, "bad-gw");
     expect(r.status).toBe(1);
-    expect(r.out).toContain("gateway 10.99.0.254 unreachable over h4a-br0; moved 10.99.0.21/24 back to h4a-eth");
-    expect(addrOn("h4a-eth")).toContain("inet 10.99.0.21/24");
-    expect(addrOn("h4a-br0")).toBe("");
-    expect(sh(`ip -n ${HOST} -o link show dev h4a-eth`).out).not.toContain("master");
+    expect(r.out).toContain(`gateway 10.99.0.254 unreachable over ${BR}; moved 10.99.0.21/24 back to ${NIC}`);
+    expect(addrOn(NIC)).toContain("inet 10.99.0.21/24");
+    expect(addrOn(BR)).toBe("");
+    expect(sh(`ip -n ${HOST} -o link show dev ${NIC}`).out).not.toContain("master");
     // Files are written only after a successful move.
-    expect(fs.existsSync(path.join(dir, "etc-network/interfaces.d/kvmcloud-h4a-br0"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, `etc-network/interfaces.d/kvmcloud-${BR}`))).toBe(false);
   });
 
   it("moves the address onto the bridge while a TCP session to it keeps flowing", async () => {
@@ -102,27 +108,26 @@ function sh(cmd: string): { status: number | null; out: string } {
     // Recorded in the report: the longest pause the session saw during the move.
     console.log(`bridge move: TCP session kept, ${m.sent} echoes, longest gap ${m.maxGap} ms`);
     expect(m.maxGap).toBeLessThan(1000);
-    expect(addrOn("h4a-br0")).toContain("inet 10.99.0.21/24");
-    expect(addrOn("h4a-eth")).toBe("");
-    expect(sh(`ip -n ${HOST} -o link show dev h4a-eth`).out).toContain("master h4a-br0");
-    expect(sh(`ip -n ${HOST} route show default`).out).toBe("default via 10.99.0.1 dev h4a-br0");
-    expect(sh(`cat /sys/class/net/h4a-eth/address 2>/dev/null; ip -n ${HOST} -o link show dev h4a-br0`).out).toContain(
-      sh(`ip -n ${HOST} -o link show dev h4a-eth | grep -o 'link/ether [0-9a-f:]*'`).out,
-    );
+    expect(addrOn(BR)).toContain("inet 10.99.0.21/24");
+    expect(addrOn(NIC)).toBe("");
+    expect(sh(`ip -n ${HOST} -o link show dev ${NIC}`).out).toContain(`master ${BR}`);
+    expect(sh(`ip -n ${HOST} route show default`).out).toBe(`default via 10.99.0.1 dev ${BR}`);
+    // The bridge carries the NIC's MAC, so the neighbours' ARP entries stay right.
+    expect(sh(`ip -n ${HOST} -o link show dev ${BR}`).out).toContain(sh(`ip -n ${HOST} -o link show dev ${NIC} | grep -o 'link/ether [0-9a-f:]*'`).out);
   }, 20_000);
 
   it("makes it permanent for ifupdown: NIC stanza commented out, bridge file written", () => {
     const main = fs.readFileSync(path.join(dir, "etc-network/interfaces"), "utf8");
-    expect(main).toContain("# kvm-cloud (now a bridge port): allow-hotplug h4a-eth\n# kvm-cloud (now a bridge port): iface h4a-eth inet static\n# kvm-cloud (now a bridge port):     address 10.99.0.21/24");
+    expect(main).toContain(`# kvm-cloud (now a bridge port): allow-hotplug ${NIC}\n# kvm-cloud (now a bridge port): iface ${NIC} inet static\n# kvm-cloud (now a bridge port):     address 10.99.0.21/24`);
     expect(main).toContain("auto lo\niface lo inet loopback\n");
-    expect(fs.readFileSync(path.join(dir, "etc-network/interfaces.kvmcloud-orig"), "utf8")).toContain("iface h4a-eth inet static");
-    expect(fs.readFileSync(path.join(dir, "etc-network/interfaces.d/kvmcloud-h4a-br0"), "utf8")).toContain("bridge_ports h4a-eth");
+    expect(fs.readFileSync(path.join(dir, "etc-network/interfaces.kvmcloud-orig"), "utf8")).toContain(`iface ${NIC} inet static`);
+    expect(fs.readFileSync(path.join(dir, `etc-network/interfaces.d/kvmcloud-${BR}`), "utf8")).toContain(`bridge_ports ${NIC}`);
   });
 
   it("changes nothing on a second run", () => {
     const before = fs.readFileSync(path.join(dir, "etc-network/interfaces"), "utf8");
     const r = runScript(OPTS, "again");
-    expect(r).toEqual({ status: 0, out: "kvm-cloud: 10.99.0.21/24 is already on h4a-br0" });
+    expect(r).toEqual({ status: 0, out: `kvm-cloud: 10.99.0.21/24 is already on ${BR}` });
     expect(fs.readFileSync(path.join(dir, "etc-network/interfaces"), "utf8")).toBe(before);
   });
 });

@@ -1,0 +1,90 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { readLabDescription } from "../../lab/description";
+import { dnsmasqFiles, renderLabDnsmasqConf } from "../../lab/dnsmasq";
+import { run } from "../../lab/exec";
+import { labPaths } from "../../lab/paths";
+import { hostByName, SWITCH_BRIDGE, SWITCH_NS } from "../../lab/topology";
+import { parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
+import { ipToInt } from "../../lib/validate/network";
+import { assertInManagerNamespace } from "../helpers/lab-client";
+
+/**
+ * The lab's dnsmasq, running the text renderDnsmasqConf renders, hands a
+ * fresh client a lease inside the configured range with the router, DNS
+ * server and domain it was given, records it in the lease file and serves
+ * the client's name under the domain (expand-hosts + dhcp-fqdn). The client
+ * is busybox udhcpc on a veth in a temporary namespace plugged into the lab
+ * switch; it releases its lease and the namespace is deleted afterwards.
+ */
+jest.setTimeout(120_000);
+
+const d = readLabDescription();
+const RUN = crypto.randomBytes(3).toString("hex");
+const NS = `h4a-dhcp-${RUN}`;
+const SW_END = `h4a-s${RUN}`;
+const CLIENT_END = `h4a-c${RUN}`;
+const MAC = `52:54:00:${RUN.match(/../g)!.join(":")}`;
+const HOSTNAME = `h4a-probe-${RUN}`;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-dhcp-"));
+const hook = path.join(tmp, "udhcpc.sh");
+const udhcpc = (...extra: string[]) =>
+  run(["ip", "netns", "exec", NS, "busybox", "udhcpc", "-i", CLIENT_END, "-n", "-q", "-f", "-t", "5", "-T", "2", "-x", `hostname:${HOSTNAME}`, "-s", hook, ...extra], {
+    timeoutMs: 30_000,
+    allowFail: true,
+  });
+let lease: Record<string, string> = {};
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  // udhcpc calls this hook with the lease in its environment; it only reports it.
+  fs.writeFileSync(hook, '#!/bin/sh\n[ "$1" = bound ] && echo "lease ip=$ip router=$router dns=$dns domain=$domain"\nexit 0\n', { mode: 0o755 });
+  await run(["ip", "netns", "add", NS]);
+  await run(["ip", "-n", SWITCH_NS, "link", "add", SW_END, "type", "veth", "peer", "name", CLIENT_END, "netns", NS]);
+  await run(["ip", "-n", SWITCH_NS, "link", "set", SW_END, "master", SWITCH_BRIDGE, "up"]);
+  await run(["ip", "-n", NS, "link", "set", "lo", "up"]);
+  await run(["ip", "-n", NS, "link", "set", CLIENT_END, "address", MAC, "up"]);
+});
+
+afterAll(async () => {
+  // -R: release on exit, so the lease leaves dnsmasq's file again.
+  await udhcpc("-R");
+  await run(["ip", "-n", SWITCH_NS, "link", "del", SW_END], { allowFail: true });
+  await run(["ip", "netns", "del", NS], { allowFail: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("the lab's dnsmasq with the rendered config", () => {
+  it("runs exactly the text the renderer makes", () => {
+    const p = labPaths();
+    expect(fs.readFileSync(dnsmasqFiles(p).config, "utf8")).toBe(renderLabDnsmasqConf(p, hostByName("dns")));
+  });
+
+  it("leases a fresh client an address inside the range, with router, DNS and domain", async () => {
+    const r = await udhcpc();
+    const line = r.stdout.split("\n").find((l) => l.startsWith("lease "));
+    expect({ code: r.code, line: line !== undefined }).toEqual({ code: 0, line: true });
+    lease = Object.fromEntries(line!.slice(6).split(" ").map((kv) => kv.split("=") as [string, string]));
+    expect(ipToInt(lease.ip)).toBeGreaterThanOrEqual(ipToInt(d.dhcp.rangeStart));
+    expect(ipToInt(lease.ip)).toBeLessThanOrEqual(ipToInt(d.dhcp.rangeEnd));
+    expect(lease.router).toBe(d.dhcp.host);
+    expect(lease.dns).toBe(d.dhcp.host);
+    expect(lease.domain).toBe(d.dhcp.domain);
+  });
+
+  it("records the lease with the client's MAC and hostname in the lease file", () => {
+    const entries = parseDnsmasqLeases(fs.readFileSync(d.dhcp.leaseFile, "utf8"));
+    expect(entries.find((e) => e.mac === MAC)).toMatchObject({ ip: lease.ip, hostname: HOSTNAME });
+    for (const e of entries) {
+      // Every dynamic lease the lab handed out so far is inside the range too.
+      expect(ipToInt(e.ip) >= ipToInt(d.dhcp.rangeStart) && ipToInt(e.ip) <= ipToInt(d.dhcp.rangeEnd)).toBe(true);
+    }
+  });
+
+  it("answers DNS for the client's name under the domain", async () => {
+    const r = await run(["busybox", "nslookup", `${HOSTNAME}.${d.dhcp.domain}`, d.dhcp.host], { timeoutMs: 10_000, allowFail: true });
+    expect(r.stdout).toContain(lease.ip);
+  });
+});

@@ -1,3 +1,4 @@
+import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -17,7 +18,7 @@ import { assertInManagerNamespace } from "../helpers/lab-client";
  * server and domain it was given, records it in the lease file and serves
  * the client's name under the domain (expand-hosts + dhcp-fqdn). The client
  * is busybox udhcpc on a veth in a temporary namespace plugged into the lab
- * switch; it releases its lease and the namespace is deleted afterwards.
+ * switch; it releases its lease (checked) and the namespace is deleted.
  */
 jest.setTimeout(120_000);
 
@@ -30,17 +31,57 @@ const MAC = `52:54:00:${RUN.match(/../g)!.join(":")}`;
 const HOSTNAME = `h4a-probe-${RUN}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-dhcp-"));
 const hook = path.join(tmp, "udhcpc.sh");
-const udhcpc = (...extra: string[]) =>
-  run(["ip", "netns", "exec", NS, "busybox", "udhcpc", "-i", CLIENT_END, "-n", "-q", "-f", "-t", "5", "-T", "2", "-x", `hostname:${HOSTNAME}`, "-s", hook, ...extra], {
-    timeoutMs: 30_000,
-    allowFail: true,
+let client: ChildProcess | undefined;
+let clientLog = "";
+
+/**
+ * udhcpc in the foreground of a child process, kept running: with -q it exits
+ * without a proper release, so it is released with SIGUSR2 instead.
+ */
+function startClient(): void {
+  client = spawn("ip", ["netns", "exec", NS, "busybox", "udhcpc", "-i", CLIENT_END, "-f", "-t", "5", "-T", "2", "-x", `hostname:${HOSTNAME}`, "-s", hook], {
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  client.stdout!.on("data", (b) => (clientLog += b));
+  client.stderr!.on("data", (b) => (clientLog += b));
+}
+
+async function waitFor(what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; udhcpc said:\n${clientLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function releaseAndStop(): Promise<void> {
+  if (!client || client.exitCode !== null) return;
+  client.kill("SIGUSR2");
+  await waitFor("the release", () => clientLog.includes("entering released state"), 5000).catch(() => undefined);
+  const exited = new Promise((r) => client!.once("exit", r));
+  client.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+}
+
 let lease: Record<string, string> = {};
 
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  // udhcpc calls this hook with the lease in its environment; it only reports it.
-  fs.writeFileSync(hook, '#!/bin/sh\n[ "$1" = bound ] && echo "lease ip=$ip router=$router dns=$dns domain=$domain"\nexit 0\n', { mode: 0o755 });
+  // udhcpc calls this hook with the lease in its environment: it reports the
+  // lease and puts the address on the veth (a release must come from it).
+  fs.writeFileSync(
+    hook,
+    [
+      "#!/bin/sh",
+      'case "$1" in',
+      '  bound|renew) ip address flush dev "$interface"; ip address add "$ip/$mask" dev "$interface"; echo "lease ip=$ip router=$router dns=$dns domain=$domain" ;;',
+      '  deconfig) ip address flush dev "$interface" ;;',
+      "esac",
+      "exit 0",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
   await run(["ip", "netns", "add", NS]);
   await run(["ip", "-n", SWITCH_NS, "link", "add", SW_END, "type", "veth", "peer", "name", CLIENT_END, "netns", NS]);
   await run(["ip", "-n", SWITCH_NS, "link", "set", SW_END, "master", SWITCH_BRIDGE, "up"]);
@@ -49,8 +90,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // -R: release on exit, so the lease leaves dnsmasq's file again.
-  await udhcpc("-R");
+  await releaseAndStop();
+  client?.kill("SIGKILL");
+  const left = parseDnsmasqLeases(fs.readFileSync(d.dhcp.leaseFile, "utf8")).filter((e) => e.mac === MAC);
+  if (left.length > 0) {
+    console.warn(`h4a-dhcp: lease of ${MAC} still in ${d.dhcp.leaseFile} after release`);
+  }
   await run(["ip", "-n", SWITCH_NS, "link", "del", SW_END], { allowFail: true });
   await run(["ip", "netns", "del", NS], { allowFail: true });
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -63,9 +108,9 @@ describe("the lab's dnsmasq with the rendered config", () => {
   });
 
   it("leases a fresh client an address inside the range, with router, DNS and domain", async () => {
-    const r = await udhcpc();
-    const line = r.stdout.split("\n").find((l) => l.startsWith("lease "));
-    expect({ code: r.code, line: line !== undefined }).toEqual({ code: 0, line: true });
+    startClient();
+    await waitFor("a lease", () => clientLog.split("\n").some((l) => l.startsWith("lease ")), 30_000);
+    const line = clientLog.split("\n").find((l) => l.startsWith("lease "));
     lease = Object.fromEntries(line!.slice(6).split(" ").map((kv) => kv.split("=") as [string, string]));
     expect(ipToInt(lease.ip)).toBeGreaterThanOrEqual(ipToInt(d.dhcp.rangeStart));
     expect(ipToInt(lease.ip)).toBeLessThanOrEqual(ipToInt(d.dhcp.rangeEnd));
@@ -86,5 +131,17 @@ describe("the lab's dnsmasq with the rendered config", () => {
   it("answers DNS for the client's name under the domain", async () => {
     const r = await run(["busybox", "nslookup", `${HOSTNAME}.${d.dhcp.domain}`, d.dhcp.host], { timeoutMs: 10_000, allowFail: true });
     expect(r.stdout).toContain(lease.ip);
+  });
+
+  it("takes the lease back when the client releases it", async () => {
+    await releaseAndStop();
+    expect(clientLog).toContain(`unicasting a release of ${lease.ip}`);
+    const deadline = Date.now() + 5000;
+    let still = true;
+    while (still && Date.now() < deadline) {
+      still = parseDnsmasqLeases(fs.readFileSync(d.dhcp.leaseFile, "utf8")).some((e) => e.mac === MAC);
+      if (still) await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(still).toBe(false);
   });
 });

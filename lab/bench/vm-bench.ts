@@ -57,9 +57,11 @@ async function removeAll(): Promise<void> {
 async function oneVm(): Promise<void> {
   const steps: Array<[string, number]> = [];
   const t0 = Date.now();
-  await create(`bench-one-${tag}`, (s, ms) => steps.push([s, ms]));
+  let lag = NaN;
+  await create(`bench-one-${tag}`, (s, ms) => (s === "lease-seen-after-write" ? (lag = ms) : steps.push([s, ms])));
   const total = Date.now() - t0;
   table("Create to IP, one VM (TCG guest, 1 vCPU, 192 MiB)", ["step", "seconds"], [...steps.map(([s, ms]) => [s, secs(ms)]), ["total", secs(total)]]);
+  process.stdout.write(`DHCP lease written -> seen by the provider's watch: ${lag} ms\n`);
   await removeAll();
 }
 

@@ -11,7 +11,8 @@ const WATCH_SCRIPT = [
   "set -u",
   'f=$1 mac=$2 end=$(( $(date +%s) + $3 ))',
   'while [ "$(date +%s)" -lt "$end" ]; do',
-  '  if grep -qi -- " $mac " "$f" 2>/dev/null; then cat -- "$f"; exit 0; fi',
+  // First line: when dnsmasq last wrote the file and when this loop saw it, for the latency figure.
+  '  if grep -qi -- " $mac " "$f" 2>/dev/null; then echo "@@SEEN@@ $(stat -c %.3Y -- "$f") $(date +%s.%N)"; cat -- "$f"; exit 0; fi',
   "  sleep 0.2",
   "done",
   "exit 3",
@@ -34,7 +35,10 @@ export async function readLeases(r: CommandRunner, leaseFile: string): Promise<D
   return parseDnsmasqLeases(res.stdout);
 }
 
-export async function waitForLease(r: CommandRunner, leaseFile: string, mac: string, timeoutSeconds: number): Promise<DhcpLease> {
+/** A lease, and how long after dnsmasq wrote it the watch saw it (ms, on the DHCP host's clock). */
+export type WatchedLease = DhcpLease & { readonly seenAfterWriteMs?: number };
+
+export async function waitForLease(r: CommandRunner, leaseFile: string, mac: string, timeoutSeconds: number): Promise<WatchedLease> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   // A stale (expired) line for the same MAC ends one watch early; the loop watches again.
   for (let round = 0; round < 1000; round++) {
@@ -47,7 +51,8 @@ export async function waitForLease(r: CommandRunner, leaseFile: string, mac: str
     if (res.code === 3) break;
     if (res.code !== 0) throw new Error(`watching ${leaseFile} on ${r.target}: ${res.stderr.trim() || `exit ${res.code}`}`);
     const lease = leaseForMac(parseDnsmasqLeases(res.stdout), mac, Date.now() / 1000);
-    if (lease) return lease;
+    const seen = /^@@SEEN@@ ([\d.]+) ([\d.]+)$/m.exec(res.stdout);
+    if (lease) return seen ? { ...lease, seenAfterWriteMs: Math.max(0, Math.round((Number(seen[2]) - Number(seen[1])) * 1000)) } : lease;
     await new Promise((res2) => setTimeout(res2, 200));
   }
   throw new LeaseTimeout(mac, timeoutSeconds, leaseFile);

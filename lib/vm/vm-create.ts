@@ -127,6 +127,8 @@ export async function createVm(cloud: CloudSpec, access: CloudAccess, args: VmIn
       access.onDhcp((r) => waitForLease(r, cloud.dhcp.leaseFile, row.mac, cloud.leaseTimeoutSeconds ?? 300)),
     );
 
+    if (lease.seenAfterWriteMs !== undefined) onStep("lease-seen-after-write", lease.seenAfterWriteMs);
+
     const state = args.state ?? "running";
     if (state !== "running") {
       // The guest boots once either way: cloud-init and the lease need it up.

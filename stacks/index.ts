@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud } from "../components/cloud";
 import { LoadBalancer } from "../components/load-balancer";
+import { Monitoring, MonitoredHost } from "../components/monitoring";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
 import { CloudConfig } from "../lib/cloud/cloud-config";
 import { StackConfig, StackFrontend, StackVm, validateStackConfig } from "../lib/cloud/stack-config";
@@ -69,11 +70,27 @@ const loadBalancer =
       });
 
 // ---- Monitoring ----------------------------------------------------------
-// The Monitoring component (Prometheus + Grafana on the database host,
-// scraping nodes, Ceph, HAProxy and the inventory) is added here. Its inputs:
-// cloud.connections.database, cloud.nodes, cloud.ceph, loadBalancer?.metricsUrl.
-// Its URLs join `monitoringUrls` below.
-// ---------------------------------------------------------------------------
+// Prometheus, Grafana and the kvm-cloud exporter on the database host; a node
+// exporter on every host; the Ceph managers and HAProxy scraped too.
+const c = stack.cloud;
+const monitoredHosts: MonitoredHost[] = [
+  { name: "dns", address: c.dns.address, connection: cloud.connections.dns },
+  ...c.ceph.hosts.map((h) => ({ name: h.name, address: h.address, connection: cloud.connections.ceph[h.name] })),
+  ...c.nodes.map((n) => ({ name: n.name, address: n.address, connection: cloud.connections.nodes[n.name] })),
+  { name: "database", address: c.database.address, connection: cloud.connections.database },
+  ...(c.loadBalancer ? [{ name: "lb", address: c.loadBalancer.address, connection: cloud.connections.loadBalancer }] : []),
+];
+const monitoring = new Monitoring("monitoring", {
+  connection: cloud.connections.database,
+  dockerSshOptions: c.database.dockerSshOptions ? [...c.database.dockerSshOptions] : undefined,
+  address: c.database.address,
+  cloud: cloud.cloud,
+  dhcpRange: cloud.dns.range,
+  hosts: monitoredHosts,
+  // Managers go to the first Ceph hosts; their prometheus module listens on 9283.
+  cephManagers: c.ceph.hosts.slice(0, c.ceph.managers ?? 1).map((h) => ({ host: h.name, address: `${h.address}:9283` })),
+  haproxy: loadBalancer ? loadBalancer.metricsUrl.apply((u) => [{ host: "lb", address: new URL(u).host }]) : [],
+});
 
 /** Every VM: name, address, node. */
 export const virtualMachines = pulumi.all(
@@ -82,9 +99,13 @@ export const virtualMachines = pulumi.all(
 export const loadBalancerAddress = loadBalancer?.address;
 export const loadBalancerUrls = loadBalancer?.frontendUrls;
 export const monitoringUrls = {
+  prometheus: monitoring.prometheusUrl,
+  grafana: monitoring.grafanaUrl,
   haproxyStats: loadBalancer?.statsUrl,
   haproxyMetrics: loadBalancer?.metricsUrl,
 };
+/** Grafana's `admin` password: a secret output. */
+export const grafanaAdminPassword = monitoring.grafanaAdminPassword;
 export const baseImage = cloud.imageSpec;
 export const nodes = pulumi.all(cloud.nodes.map((n) => pulumi.all({ name: n.name, address: n.address, libvirtUri: n.libvirtUri })));
 export const dhcp = { domain: cloud.dns.domain, range: cloud.dns.range, leaseFile: cloud.dns.leaseFile };

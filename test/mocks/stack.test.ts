@@ -75,7 +75,7 @@ describe("stacks/index.ts with Pulumi.dev.yaml", () => {
     const hosts = new Set(loaded.reg.filter((r) => r.type === "command:remote:Command").map(hostOf));
     // 1 dnsmasq host, 3 Ceph hosts, 2 KVM nodes, 1 database/monitoring host, 1 load balancer host.
     expect([...hosts].sort()).toEqual(["192.0.2.1", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.21", "192.0.2.22", "192.0.2.3", "192.0.2.4"]);
-    expect(loaded.reg.filter((r) => r.type === "command:remote:Command" && hostOf(r) === "192.0.2.4").map((r) => r.name)).toEqual(["lb-haproxy"]);
+    expect(loaded.reg.filter((r) => r.type === "command:remote:Command" && hostOf(r) === "192.0.2.4").map((r) => r.name)).toEqual(["monitoring-node-exporter-lb", "lb-haproxy"]);
     expect(loaded.reg.filter((r) => r.type === "kvmcloud:index:KvmNode")).toHaveLength(2);
   });
 
@@ -114,6 +114,9 @@ describe("stacks/index.ts with Pulumi.dev.yaml", () => {
     expect(await valueOf(loaded.stack.loadBalancerAddress)).toBe("192.0.2.4");
     expect(await valueOf(loaded.stack.loadBalancerUrls)).toEqual({ web: "http://192.0.2.4:80" });
     expect(await valueOf(loaded.stack.monitoringUrls.haproxyMetrics)).toBe("http://192.0.2.4:8404/metrics");
+    expect(await valueOf(loaded.stack.monitoringUrls.prometheus)).toBe("http://192.0.2.3:9090");
+    expect(await valueOf(loaded.stack.monitoringUrls.grafana)).toBe("http://192.0.2.3:3000");
+    expect(await pulumi.isSecret(loaded.stack.grafanaAdminPassword)).toBe(true);
     expect(await valueOf(loaded.stack.baseImage)).toBe("libvirt-pool/debian-12@base");
   });
 

@@ -1,0 +1,63 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { cloudStdout, installComponentMocks } from "../helpers/component-mocks";
+import { stackFileConfig } from "../helpers/dev-config";
+import { Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+
+/**
+ * The stack's Monitoring under Pulumi's mocks with Pulumi.dev.yaml: every
+ * host's node exporter, the Ceph manager and the load balancer's HAProxy in
+ * Prometheus' config, the exporter fed the stack's CloudSpec, and the URLs
+ * and the Grafana password as outputs.
+ */
+jest.setTimeout(60_000);
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nh5-stack-key\n-----END OPENSSH PRIVATE KEY-----\n";
+
+async function loadDevStack(): Promise<{ reg: Registered[]; stack: Record<string, any> }> {
+  const config = stackFileConfig("dev");
+  const text = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  pulumi.runtime.setAllConfig({ ...text, "kvm-cloud:sshPrivateKey": KEY }, ["kvm-cloud:sshPrivateKey"]);
+  const reg = installComponentMocks({ stdoutFor: cloudStdout });
+  let stack: Record<string, any> = {};
+  jest.isolateModules(() => {
+    stack = require("../../stacks/index");
+  });
+  await valueOf(stack.monitoringUrls.prometheus);
+  await settle();
+  return { reg, stack };
+}
+
+describe("stacks/index.ts: monitoring", () => {
+  let loaded: { reg: Registered[]; stack: Record<string, any> };
+  beforeAll(async () => {
+    loaded = await loadDevStack();
+  });
+
+  it("scrapes every host's node exporter, the Ceph manager, HAProxy and the exporter", () => {
+    const prom = loaded.reg.find((r) => r.name === "monitoring-prometheus")!;
+    const uploads = unwrapSecrets(prom.inputs.uploads) as Array<{ file: string; content: string }>;
+    const config = parse(uploads.find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content);
+    const targets = Object.fromEntries(
+      (config.scrape_configs as Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>).map((j) => [j.job_name, j.static_configs.flatMap((s) => s.targets).sort()]),
+    );
+    expect(targets.node).toEqual(["192.0.2.1", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.21", "192.0.2.22", "192.0.2.3", "192.0.2.4"].map((a) => `${a}:9100`).sort());
+    expect(targets.ceph).toEqual(["192.0.2.11:9283"]);
+    expect(targets.haproxy).toEqual(["192.0.2.4:8404"]);
+    expect(targets.kvmcloud).toEqual(["monitoring-exporter:9810"]);
+  });
+
+  it("gives the exporter the stack's CloudSpec and DHCP range", () => {
+    const exp = loaded.reg.find((r) => r.name === "monitoring-exporter")!;
+    const uploads = unwrapSecrets(exp.inputs.uploads) as Array<{ file: string; content: string }>;
+    const spec = JSON.parse(uploads.find((u) => u.file === "/etc/kvm-cloud/cloud.json")!.content);
+    expect(spec.nodes.map((n: { name: string }) => n.name)).toEqual(["node1", "node2"]);
+    expect((exp.inputs.command as string[]).join(" ")).toMatch(/--dhcp-range 192\.0\.2\.\d+-192\.0\.2\.\d+/);
+  });
+
+  it("outputs the Prometheus and Grafana URLs and a secret admin password", async () => {
+    expect(await valueOf(loaded.stack.monitoringUrls.prometheus)).toBe("http://192.0.2.3:9090");
+    expect(await valueOf(loaded.stack.monitoringUrls.grafana)).toBe("http://192.0.2.3:3000");
+    expect(await pulumi.isSecret(loaded.stack.grafanaAdminPassword)).toBe(true);
+  });
+});

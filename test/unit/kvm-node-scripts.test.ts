@@ -151,15 +151,17 @@ function inScratchHost(tmpfs: readonly string[], driver: string): { status: numb
 
 (isRoot ? describe : describe.skip)("KVM node scripts on a scratch host (root: private mount namespace)", () => {
   const dirs: string[] = [];
+  // Per run: other sessions may run these tests at the same time.
+  const scripts = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-scripts-"));
   afterAll(() => {
     dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
-    ["h4a-qemu.sh", "h4a-cephc.sh", "h4a-mig1.sh", "h4a-mig2.sh"].forEach((f) => fs.rmSync(path.join(os.tmpdir(), f), { force: true }));
+    fs.rmSync(scripts, { recursive: true, force: true });
   });
 
   it("sets the security driver once and restarts libvirtd only then", () => {
-    fs.writeFileSync(path.join(os.tmpdir(), "h4a-qemu.sh"), renderLibvirtQemuConfScript({ securityDriver: "none" }));
+    fs.writeFileSync(path.join(scripts, "qemu.sh"), renderLibvirtQemuConfScript({ securityDriver: "none" }));
     const r = inScratchHost(["/etc/libvirt"], `printf '%s\\n' '#security_driver = "selinux"' 'security_driver = "apparmor"' 'user = "root"' > /etc/libvirt/qemu.conf
-      bash ${os.tmpdir()}/h4a-qemu.sh; bash ${os.tmpdir()}/h4a-qemu.sh; cp /etc/libvirt/qemu.conf $D/qemu.conf`);
+      bash ${scripts}/qemu.sh; bash ${scripts}/qemu.sh; cp /etc/libvirt/qemu.conf $D/qemu.conf`);
     dirs.push(r.dir);
     expect(r.status).toBe(0);
     expect(fs.readFileSync(path.join(r.dir, "qemu.conf"), "utf8")).toBe('#security_driver = "selinux"\nuser = "root"\nsecurity_driver = "none"\n');
@@ -167,9 +169,9 @@ function inScratchHost(tmpfs: readonly string[], driver: string): { status: numb
   });
 
   it("writes a ceph.conf that ceph-conf reads and a 0600 client keyring", () => {
-    fs.writeFileSync(path.join(os.tmpdir(), "h4a-cephc.sh"), renderNodeCephClientScript({ fsid: FSID, monitors: [{ name: "m0", address: "192.0.2.11" }], clientName: "libvirt" }));
+    fs.writeFileSync(path.join(scripts, "cephc.sh"), renderNodeCephClientScript({ fsid: FSID, monitors: [{ name: "m0", address: "192.0.2.11" }], clientName: "libvirt" }));
     const key = "AQCONAJr3X5ENxAAXc0zagPxR0kpI89+/ZonaQ==";
-    const r = inScratchHost(["/etc/ceph"], `echo ${key} | bash ${os.tmpdir()}/h4a-cephc.sh
+    const r = inScratchHost(["/etc/ceph"], `echo ${key} | bash ${scripts}/cephc.sh
       ceph-conf -n client.libvirt --lookup keyring > $D/keyring-path
       ceph-conf --lookup fsid > $D/fsid
       ceph-authtool -l /etc/ceph/ceph.client.libvirt.keyring > $D/keyring
@@ -184,12 +186,12 @@ function inScratchHost(tmpfs: readonly string[], driver: string): { status: numb
   });
 
   it("keeps the other authorized keys and replaces only its own block", () => {
-    fs.writeFileSync(path.join(os.tmpdir(), "h4a-mig1.sh"), renderMigrationAccessScript({ peers: PEERS }));
-    fs.writeFileSync(path.join(os.tmpdir(), "h4a-mig2.sh"), renderMigrationAccessScript({ peers: PEERS.slice(0, 1) }));
+    fs.writeFileSync(path.join(scripts, "mig1.sh"), renderMigrationAccessScript({ peers: PEERS }));
+    fs.writeFileSync(path.join(scripts, "mig2.sh"), renderMigrationAccessScript({ peers: PEERS.slice(0, 1) }));
     const r = inScratchHost(["/root"], `install -d -m 0700 /root/.ssh; echo 'ssh-ed25519 AAAAadmin admin@laptop' > /root/.ssh/authorized_keys
-      bash ${os.tmpdir()}/h4a-mig1.sh; cp /root/.ssh/authorized_keys $D/ak1
-      bash ${os.tmpdir()}/h4a-mig1.sh; cp /root/.ssh/authorized_keys $D/ak1b
-      bash ${os.tmpdir()}/h4a-mig2.sh; cp /root/.ssh/authorized_keys $D/ak2; cp /root/.ssh/known_hosts $D/kh2
+      bash ${scripts}/mig1.sh; cp /root/.ssh/authorized_keys $D/ak1
+      bash ${scripts}/mig1.sh; cp /root/.ssh/authorized_keys $D/ak1b
+      bash ${scripts}/mig2.sh; cp /root/.ssh/authorized_keys $D/ak2; cp /root/.ssh/known_hosts $D/kh2
       stat -c %a /root/.ssh/authorized_keys > $D/mode`);
     dirs.push(r.dir);
     const read = (f: string) => fs.readFileSync(path.join(r.dir, f), "utf8");

@@ -9,7 +9,7 @@ import { cloudSpecFromLab } from "./cloud-spec";
 import { databaseFiles } from "./database";
 import { LabDescription } from "./description";
 import { inNetns, run, waitFor } from "./exec";
-import { killStray, livePid, onHost } from "./host-exec";
+import { killStray, livePid, onHost, processAlive } from "./host-exec";
 import { LabPaths } from "./paths";
 import { DHCP, HOSTS, hostByName, LabHost, POSTGRES } from "./topology";
 
@@ -157,9 +157,31 @@ function alive(d: Daemon): number | undefined {
   return livePid(d.pidFile, d.comm, d.host.ns);
 }
 
+function pidInFile(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts the daemon unless it runs; returns true when it started it. */
-function ensureDaemon(d: Daemon): boolean {
+async function ensureDaemon(d: Daemon): Promise<boolean> {
+  const before = pidInFile(d.pidFile);
   killStray(d.pidFile, d.comm, d.host.ns);
+  // A daemon left in a deleted namespace must be gone before its successor
+  // starts: Prometheus' TSDB lock would refuse a second instance.
+  if (before !== undefined && alive(d) === undefined) {
+    const ours = () => {
+      try {
+        return processAlive(before) && fs.readFileSync(`/proc/${before}/comm`, "utf8").trim() === d.comm.slice(0, 15);
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(`old ${d.name} (pid ${before}) to exit`, async () => (ours() ? undefined : true), 10_000, 100).catch(() => undefined);
+  }
   if (alive(d) !== undefined) return false;
   const argv = onHost(d.host, d.argv);
   const fd = fs.openSync(d.logFile, "a", 0o600);
@@ -244,10 +266,10 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
     if (dm.name === "kvm-cloud exporter" && exporterChanged) {
       await waitFor("the old exporter to exit", async () => (alive(dm) === undefined ? true : undefined), 10_000, 100);
     }
-    if (ensureDaemon(dm)) log(`monitoring: started ${dm.name}`);
+    if (await ensureDaemon(dm)) log(`monitoring: started ${dm.name}`);
   }
   await waitFor("the kvm-cloud exporter to answer", async () => ((await labHttpGet(d, `${urls.exporterUrl}/healthz`)).ok ? true : undefined), 60_000, 500);
-  if (ensureDaemon(prometheus)) log("monitoring: started prometheus");
+  if (await ensureDaemon(prometheus)) log("monitoring: started prometheus");
   await waitFor("Prometheus to be ready", async () => ((await labHttpGet(d, `${urls.prometheusUrl}/-/ready`)).ok ? true : undefined), 60_000, 500);
   // A target mended just now stays "down" until its next scrape: wait (bounded) for it.
   // One that stays down costs metrics, not the lab: lab:status reports it.

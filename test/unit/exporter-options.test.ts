@@ -1,4 +1,6 @@
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parseExporterOptions } from "../../lib/exporter/options";
 
@@ -41,5 +43,25 @@ describe("npm run exporter", () => {
     const r = spawnSync(tsNode, ["--transpile-only", main, "--cloud-spec", "/nonexistent/cloud.json", "--dhcp-range", "10.0.0.10-10.0.0.20"], { encoding: "utf8", timeout: 60_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/cannot read the CloudSpec at \/nonexistent\/cloud.json: ENOENT/);
+  });
+
+  it("refuses a spec it cannot parse or that fails validation without echoing its secrets", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmcloud-exporter-spec-"));
+    try {
+      const broken = path.join(dir, "broken.json");
+      fs.writeFileSync(broken, '{ "nodes": [ { "ssh": { "privateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\\nh5-leak-me\\n" } ');
+      const bad = path.join(dir, "bad.json");
+      fs.writeFileSync(bad, JSON.stringify({ nodes: [{ name: "node1", ssh: { host: "10.0.0.21", privateKey: "h5-leak-me-too" }, libvirtUri: "qemu:///system" }] }));
+      const start = (file: string) => spawnSync(tsNode, ["--transpile-only", main, "--cloud-spec", file, "--dhcp-range", "10.0.0.10-10.0.0.20"], { encoding: "utf8", timeout: 60_000 });
+      const r1 = start(broken);
+      expect(r1.status).toBe(2);
+      expect(r1.stderr).toMatch(/cannot read the CloudSpec at .*broken.json: not valid JSON/);
+      const r2 = start(bad);
+      expect(r2.status).toBe(2);
+      expect(r2.stderr).toMatch(/cloud\.nodes\[0\]\.ssh\.privateKey: "\[secret\]"/);
+      expect(r1.stderr + r2.stderr).not.toMatch(/h5-leak-me/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

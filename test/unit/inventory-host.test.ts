@@ -6,12 +6,11 @@ import * as os from "os";
 import * as path from "path";
 import { renderRedisConf } from "../../lib/render/redis-conf";
 import { renderDockerSetupScript, renderSchemaApplyScript } from "../../lib/render/scripts/inventory-host";
-import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../../lib/render/scripts/load-balancer-host";
 import { validateInventoryDatabaseOptions } from "../../lib/validate/inventory-database";
 import { shellcheck } from "../helpers/shellcheck";
 
 /**
- * The database and load balancer hosts' scripts (shellcheck), the Redis config
+ * The database host's scripts (shellcheck), the Redis config
  * (a real redis-server on 127.0.0.1 enforces its password) and the inventory
  * options' validation. The schema itself is proven by psql in
  * test/lab-client/inventory-schema.test.ts.
@@ -21,8 +20,6 @@ describe("host scripts", () => {
   it.each([
     ["docker engine setup", renderDockerSetupScript()],
     ["schema apply", renderSchemaApplyScript({ container: "inventory-postgres", user: "kvmcloud", database: "kvmcloud" })],
-    ["haproxy setup", renderHaproxySetupScript()],
-    ["haproxy remove", renderHaproxyRemoveScript()],
   ])("%s is shellcheck-clean", (_what, text) => {
     expect(shellcheck(text)).toBe("");
   });
@@ -31,11 +28,6 @@ describe("host scripts", () => {
     const text = renderSchemaApplyScript({ container: "inv-postgres", user: "kvmcloud", database: "kvmcloud", tries: 5 });
     expect(text).toContain("docker exec -i inv-postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U kvmcloud -d kvmcloud -f -");
     expect(text).toContain("for _ in $(seq 5); do");
-  });
-
-  it("checks a new haproxy.cfg with haproxy -c before it replaces the old one", () => {
-    const text = renderHaproxySetupScript();
-    expect(text.indexOf("haproxy -c -q -f")).toBeLessThan(text.indexOf("mv -f"));
   });
 
   it.each([

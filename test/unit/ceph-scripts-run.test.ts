@@ -4,15 +4,17 @@ import * as os from "os";
 import * as path from "path";
 import { parseCephBootstrap } from "../../lib/parse/ceph-bootstrap";
 import { renderCephBootstrapScript } from "../../lib/render/scripts/ceph-bootstrap";
-import { renderCephHostConfigScript, renderCephMonScript } from "../../lib/render/scripts/ceph-daemons";
+import { renderCephHostConfigScript, renderCephMgrScript, renderCephMonScript } from "../../lib/render/scripts/ceph-daemons";
 
 /**
  * The Ceph bootstrap, host-config and monitor scripts run for real (real
  * ceph-authtool, monmaptool, ceph-mon --mkfs, ceph-conf) inside private
- * mount and network namespaces: /etc/ceph and /var/lib/ceph are fresh tmpfs
- * and the monitor's address sits on a veth no one else sees, so
- * nothing outside the test changes and no packet leaves. systemd is not running here: a stub
- * systemctl records what would have been enabled. Needs root (unshare -m).
+ * mount and network namespaces: /etc/ceph, /var/lib/ceph, /var/log/ceph and
+ * /run/ceph are fresh tmpfs and the monitor's address sits on a veth no one
+ * else sees, so nothing outside the test changes and no packet leaves.
+ * systemd is not running here: a stub systemctl records what would have been
+ * enabled, and the one-monitor cluster below starts its daemons itself.
+ * Needs root (unshare -m -n).
  */
 const MONS = [
   { name: "a", address: "10.77.0.11" },
@@ -41,6 +43,8 @@ const isRoot = process.getuid?.() === 0;
       ip link set h4a0 up
       mount -t tmpfs h4a /etc/ceph
       mount -t tmpfs h4a /var/lib/ceph
+      mount -t tmpfs h4a /var/log/ceph
+      mount -t tmpfs h4a /run/ceph
       export PATH=${file("bin")}:$PATH
       bash ${file("bootstrap.sh")} > ${file("boot1.txt")}
       bash ${file("bootstrap.sh")} > ${file("boot2.txt")}
@@ -96,5 +100,96 @@ const isRoot = process.getuid?.() === 0;
     expect(read("mon1.txt")).toContain("kvm-cloud: created mon.b");
     expect(read("mon2.txt")).toBe("");
     expect(read("systemctl.log")).toContain("enable --now ceph-mon@b.service");
+  });
+});
+
+(isRoot ? describe : describe.skip)("a one-monitor cluster from the scripts, with its manager (root: private namespaces)", () => {
+  let dir: string;
+  let out = "";
+  const file = (n: string) => path.join(dir, n);
+  const read = (n: string) => fs.readFileSync(file(n), "utf8");
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-ceph-one-"));
+    fs.mkdirSync(file("bin"));
+    fs.writeFileSync(file("bin/systemctl"), `#!/bin/sh\necho "$*" >> ${file("systemctl.log")}\n`, { mode: 0o755 });
+    const mon = [{ name: "a", address: "10.77.0.11" }];
+    fs.writeFileSync(file("bootstrap.sh"), renderCephBootstrapScript({ monitors: mon }));
+    fs.writeFileSync(file("mon.sh"), renderCephMonScript({ id: "a" }));
+    fs.writeFileSync(file("mgr.sh"), renderCephMgrScript({ id: "a" }));
+    fs.writeFileSync(file("config.tmpl"), renderCephHostConfigScript({ fsid: "00000000-0000-4000-8000-000000000000", monitors: mon, publicNetwork: "10.77.0.0/16" }));
+    // Daemons are stopped by pid before the namespace goes: nothing outlives the test.
+    const driver = `
+      set -euo pipefail
+      ip link add h4a0 type veth peer name h4a1
+      ip addr add 10.77.0.11/16 dev h4a0
+      ip link set h4a0 up; ip link set lo up
+      for d in /etc/ceph /var/lib/ceph /var/log/ceph /run/ceph; do mount -t tmpfs h4a "$d"; done
+      chown ceph:ceph /run/ceph /var/log/ceph
+      export PATH=${file("bin")}:$PATH
+      bash ${file("bootstrap.sh")} > ${file("boot.txt")}
+      get() { sed -n "s/^$1=//p" ${file("boot.txt")}; }
+      sed "s/00000000-0000-4000-8000-000000000000/$(get fsid)/" ${file("config.tmpl")} > ${file("config.sh")}
+      printf '%s\\n%s\\n' "$(get admin_key)" "$(get bootstrap_osd_key)" | bash ${file("config.sh")}
+      printf '%s\\n%s\\n%s\\n%s\\n' "$(get mon_key)" "$(get admin_key)" "$(get bootstrap_osd_key)" "$(get monmap)" | bash ${file("mon.sh")}
+      # Foreground daemons as this shell's children: their pids are known and
+      # the trap ends them whatever happens (no pid files, no leftovers).
+      pids=()
+      stop() { rc=$?; for p in "\${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; exit "$rc"; }
+      trap stop EXIT INT TERM
+      ceph-mon -f -i a --setuser ceph --setgroup ceph & pids+=($!)
+      echo "$!" > ${file("pids")}
+      timeout 120 bash ${file("mgr.sh")} > ${file("mgr1.txt")} 2>&1
+      timeout 60 bash ${file("mgr.sh")} > ${file("mgr2.txt")} 2>&1
+      ceph-mgr -f -i a --setuser ceph --setgroup ceph & pids+=($!)
+      echo "$!" >> ${file("pids")}
+      ceph --connect-timeout 10 auth get mgr.a -f json > ${file("mgr-auth.json")}
+      ceph --connect-timeout 10 auth ls -f json > ${file("auth.json")}
+      ceph --connect-timeout 10 mon dump -f json > ${file("mon-dump.json")}
+      stat -c '%a %U' /var/lib/ceph/mgr/ceph-a/keyring > ${file("mgr-keyring-mode.txt")}
+      echo done
+    `;
+    const r = spawnSync("unshare", ["-m", "-n", "--propagation", "private", "bash", "-c", driver], { encoding: "utf8", timeout: 240_000 });
+    out = `exit ${r.status}\n${r.stdout}${r.stderr}`;
+  }, 250_000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("gets through every step", () => {
+    expect(out).toMatch(/^exit 0\n[\s\S]*done/);
+  });
+
+  it("forms a monitor with the bootstrap fsid that knows admin and bootstrap-osd with their caps", () => {
+    const boot = parseCephBootstrap(read("boot.txt"));
+    const dump = JSON.parse(read("mon-dump.json")) as { fsid: string; mons: Array<{ name: string }> };
+    expect(dump.fsid).toBe(boot.fsid);
+    expect(dump.mons.map((m) => m.name)).toEqual(["a"]);
+    const auth = JSON.parse(read("auth.json")) as { auth_dump: Array<{ entity: string; key: string; caps: Record<string, string> }> };
+    const admin = auth.auth_dump.find((e) => e.entity === "client.admin")!;
+    expect(admin.key).toBe(boot.adminKey);
+    expect(admin.caps).toEqual({ mds: "allow *", mgr: "allow *", mon: "allow *", osd: "allow *" });
+    expect(auth.auth_dump.find((e) => e.entity === "client.bootstrap-osd")?.caps).toEqual({ mgr: "allow r", mon: "profile bootstrap-osd" });
+  });
+
+  it("gives the manager a key of its own, once, in a keyring only ceph reads", () => {
+    const [mgr] = JSON.parse(read("mgr-auth.json")) as Array<{ caps: Record<string, string> }>;
+    expect(mgr.caps).toEqual({ mds: "allow *", mon: "allow profile mgr", osd: "allow *" });
+    expect(read("mgr-keyring-mode.txt").trim()).toBe("600 ceph");
+    expect(read("mgr1.txt")).toBe("kvm-cloud: created the key of mgr.a\n");
+    expect(read("mgr2.txt")).toBe("");
+    expect(read("systemctl.log")).toContain("enable --now ceph-mgr@a.service");
+  });
+
+  it("leaves no daemon running", () => {
+    const pids = read("pids").trim().split("\n").map(Number);
+    expect(pids).toHaveLength(2);
+    const alive = pids.filter((pid) => {
+      try {
+        return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
   });
 });

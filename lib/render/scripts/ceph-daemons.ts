@@ -93,6 +93,7 @@ export function renderCephMgrScript(o: { id: string }): string {
     `  ceph auth get-or-create ${quote(`mgr.${o.id}`)} mon 'allow profile mgr' osd 'allow *' mds 'allow *' -o ${quote(`${dir}/keyring`)}`,
     `  chown ceph:ceph ${quote(`${dir}/keyring`)}`,
     `  chmod 0600 ${quote(`${dir}/keyring`)}`,
+    `  echo ${quote(`kvm-cloud: created the key of mgr.${o.id}`)}`,
     "fi",
     enableServiceStep("ceph-mgr.target"),
     enableServiceStep(`ceph-mgr@${o.id}.service`),

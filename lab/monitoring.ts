@@ -1,4 +1,3 @@
-import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -9,9 +8,10 @@ import { cloudSpecFromLab } from "./cloud-spec";
 import { databaseFiles } from "./database";
 import { LabDescription } from "./description";
 import { inNetns, run, waitFor } from "./exec";
-import { killStray, livePid, onHost, processAlive } from "./host-exec";
+import { onHost } from "./host-exec";
+import { alive, Daemon, ensureDaemon, stopDaemon } from "./lab-daemon";
 import { LabPaths } from "./paths";
-import { DHCP, HOSTS, hostByName, LabHost, POSTGRES } from "./topology";
+import { DHCP, HOSTS, hostByName, POSTGRES } from "./topology";
 
 /**
  * The lab's monitoring with Debian's packages: a node exporter on every lab
@@ -94,17 +94,6 @@ export function labPrometheusFiles(rulesPath: string): { config: string; rules: 
   return { config, rules: renderAlertRules({ pendingFor: "0s" }) };
 }
 
-interface Daemon {
-  readonly name: string;
-  readonly host: LabHost;
-  readonly argv: readonly string[];
-  /** /proc/PID/comm of the running program. */
-  readonly comm: string;
-  readonly pidFile: string;
-  readonly logFile: string;
-  readonly cwd?: string;
-}
-
 function daemons(p: LabPaths): Daemon[] {
   const f = monitoringFiles(p);
   const mgr = hostByName("mgr");
@@ -151,54 +140,6 @@ function daemons(p: LabPaths): Daemon[] {
     logFile: path.join(f.dir, "prometheus.log"),
   };
   return [...nodeExporters, exporter, prometheus];
-}
-
-function alive(d: Daemon): number | undefined {
-  return livePid(d.pidFile, d.comm, d.host.ns);
-}
-
-function pidInFile(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts the daemon unless it runs; returns true when it started it. */
-async function ensureDaemon(d: Daemon): Promise<boolean> {
-  const before = pidInFile(d.pidFile);
-  killStray(d.pidFile, d.comm, d.host.ns);
-  // A daemon left in a deleted namespace must be gone before its successor
-  // starts: Prometheus' TSDB lock would refuse a second instance.
-  if (before !== undefined && alive(d) === undefined) {
-    const ours = () => {
-      try {
-        return processAlive(before) && fs.readFileSync(`/proc/${before}/comm`, "utf8").trim() === d.comm.slice(0, 15);
-      } catch {
-        return false;
-      }
-    };
-    await waitFor(`old ${d.name} (pid ${before}) to exit`, async () => (ours() ? undefined : true), 10_000, 100).catch(() => undefined);
-  }
-  if (alive(d) !== undefined) return false;
-  const argv = onHost(d.host, d.argv);
-  const fd = fs.openSync(d.logFile, "a", 0o600);
-  try {
-    // ip netns exec and nsenter exec the program, so the child's pid is the daemon's.
-    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", fd, fd], detached: true, cwd: d.cwd });
-    child.unref();
-    fs.writeFileSync(d.pidFile, `${child.pid}\n`);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return true;
-}
-
-function stopDaemon(d: Daemon): void {
-  const pid = alive(d);
-  if (pid !== undefined) process.kill(pid, "SIGTERM");
 }
 
 /** Writes text when it differs; says whether it did. */
@@ -260,30 +201,42 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
     log("monitoring: prometheus reloads its changed config");
   }
   const urls = monitoringUrls();
+  const since = Date.now();
+  let started = false;
   // Prometheus last, once what it scrapes answers: its first scrapes then succeed.
   for (const dm of all.filter((x) => x !== prometheus)) {
     // A stopped exporter needs a moment to free its port.
     if (dm.name === "kvm-cloud exporter" && exporterChanged) {
       await waitFor("the old exporter to exit", async () => (alive(dm) === undefined ? true : undefined), 10_000, 100);
     }
-    if (await ensureDaemon(dm)) log(`monitoring: started ${dm.name}`);
+    if (await ensureDaemon(dm)) {
+      log(`monitoring: started ${dm.name}`);
+      started = true;
+    }
   }
   await waitFor("the kvm-cloud exporter to answer", async () => ((await labHttpGet(d, `${urls.exporterUrl}/healthz`)).ok ? true : undefined), 60_000, 500);
-  if (await ensureDaemon(prometheus)) log("monitoring: started prometheus");
+  if (await ensureDaemon(prometheus)) {
+    log("monitoring: started prometheus");
+    started = true;
+  }
   await waitFor("Prometheus to be ready", async () => ((await labHttpGet(d, `${urls.prometheusUrl}/-/ready`)).ok ? true : undefined), 60_000, 500);
-  // A target mended just now stays "down" until its next scrape: wait (bounded) for it.
-  // One that stays down costs metrics, not the lab: lab:status reports it.
-  await waitFor(
-    "every Prometheus target to be up or not yet scraped",
-    async () => ((await downTargets(d)).length === 0 ? true : undefined),
-    (MONITORING.intervalSeconds * 3 + 10) * 1000,
-    1000,
-  ).catch(async () => log(`monitoring: targets down: ${(await downTargets(d).catch(() => [])).join(", ")}`));
+  // After a (re)start, wait (bounded) for every target to be scraped up once more,
+  // so lab:status right after lab:up tells the truth. A target that stays down
+  // costs metrics, not the lab: it is logged here and lab:status reports it.
+  const settled = async () => {
+    const t = await activeTargets(d);
+    return t.every((x) => x.health === "up" && (!started || Date.parse(x.lastScrape) > since)) ? true : undefined;
+  };
+  await waitFor("every Prometheus target scraped up", settled, (MONITORING.intervalSeconds * 3 + 10) * 1000, 1000).catch(async () =>
+    log(`monitoring: targets not up: ${(await downTargets(d).catch(() => [])).join(", ")}`),
+  );
   return { prometheusUrl: urls.prometheusUrl };
 }
 
 interface ActiveTarget {
   readonly health: "up" | "down" | "unknown";
+  /** RFC 3339 time of the last scrape. */
+  readonly lastScrape: string;
   readonly scrapePool: string;
   readonly labels: { readonly host?: string };
 }
@@ -295,7 +248,7 @@ async function activeTargets(d: LabDescription): Promise<ActiveTarget[]> {
 }
 
 async function downTargets(d: LabDescription): Promise<string[]> {
-  return (await activeTargets(d)).filter((t) => t.health === "down").map((t) => `${t.scrapePool}/${t.labels.host}`);
+  return (await activeTargets(d)).filter((t) => t.health !== "up").map((t) => `${t.scrapePool}/${t.labels.host} ${t.health}`);
 }
 
 /** Problems of the monitoring, one entry per part (undefined when healthy). */

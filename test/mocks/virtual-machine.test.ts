@@ -17,6 +17,9 @@ const cloud: CloudSpec = {
   inventory: { postgresUrl: "postgres://kvmcloud:pg-pass-42@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:redis-pass-42@192.0.2.3:6379/0" },
 };
 
+// Closure serialization of the provider takes seconds when the machine is busy.
+jest.setTimeout(60_000);
+
 let reg: Registered[];
 let vm: typeof import("../../dynamic-providers/virtual-machine");
 

@@ -9,7 +9,6 @@
  *  4. RBD copy-on-write clone vs full copy of a 10 GiB image.
  */
 import * as crypto from "crypto";
-import * as http from "http";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
@@ -17,6 +16,7 @@ import { VmRecord } from "../../lib/vm/vm-record";
 import { updateVm } from "../../lib/vm/vm-update";
 import { cloudSpecFromLab } from "../cloud-spec";
 import { readLabDescription } from "../description";
+import { httpGet, watchAnswers } from "../http-probe";
 
 const d = readLabDescription();
 const cloud = cloudSpecFromLab(d);
@@ -30,18 +30,6 @@ function table(title: string, head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   process.stdout.write(`\n${title}\n${line(head)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.map(line).join("\n")}\n`);
-}
-
-function httpName(ip: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: ip, port: 80, path: "/", timeout: 1000 }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve(body.trim()));
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(undefined));
-  });
 }
 
 async function create(name: string, onStep?: (step: string, ms: number) => void): Promise<VmRecord> {
@@ -86,33 +74,23 @@ async function parallel(): Promise<void> {
 
 async function migration(): Promise<void> {
   const vm = await create(`bench-mig-${tag}`);
-  for (let i = 0; i < 120 && (await httpName(vm.ip)) !== vm.name; i++) await new Promise((r) => setTimeout(r, 500));
+  for (let i = 0; i < 120 && (await httpGet(vm.ip, "/", 1000).then((r) => r.body.trim(), () => "")) !== vm.name; i++) await new Promise((r) => setTimeout(r, 500));
   const rows: string[][] = [];
   let current = vm;
   for (let round = 0; round < 3; round++) {
     const to = d.nodes.find((n) => n.name !== current.node)!.name;
-    let migrating = true;
-    let gap = 0;
-    let answers = 0;
-    const poller = (async () => {
-      let last = Date.now();
-      for (let i = 0; migrating && i < 5000; i++) {
-        if ((await httpName(vm.ip)) === vm.name) {
-          answers++;
-          gap = Math.max(gap, Date.now() - last);
-          last = Date.now();
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+    const watch = watchAnswers(vm.ip, vm.name, 50);
     const t0 = Date.now();
+    let seen: { answers: number; longestGapMs: number };
+    let took = NaN;
     try {
       current = await updateVm(cloud, access, current, { ...current, node: to });
+      took = Date.now() - t0;
     } finally {
-      migrating = false;
-      await poller;
+      seen = await watch.stop();
     }
-    rows.push([`${round + 1}`, `${vm.node === to ? "back to " : ""}${to}`, secs(Date.now() - t0), String(gap), String(answers)]);
+    const { answers, longestGapMs: gap } = seen;
+    rows.push([`${round + 1}`, `${vm.node === to ? "back to " : ""}${to}`, secs(took), String(gap), String(answers)]);
   }
   made.splice(0, made.length, current);
   table("Live migration (HTTP polled every 50 ms)", ["round", "to", "seconds", "longest HTTP gap ms", "answers"], rows);

@@ -1,7 +1,8 @@
-import * as http from "http";
 import { LabDescription } from "../../lab/description";
 import { output, run, RunOptions } from "../../lab/exec";
 import { labSshArgv } from "../../lab/ssh-client";
+
+export { httpGet } from "../../lab/http-probe";
 
 /**
  * What a test inside the manager namespace uses to reach the lab: ssh with the
@@ -30,18 +31,6 @@ export function rbdOnNode(d: LabDescription, node: string, args: readonly string
 
 export async function domainsOn(uri: string): Promise<string[]> {
   return (await output(virsh(uri, "list", "--all", "--name"))).split("\n").map((s) => s.trim()).filter(Boolean);
-}
-
-export function httpGet(ip: string, path = "/", timeoutMs = 2000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: ip, port: 80, path, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`GET http://${ip}${path} timed out`)));
-    req.on("error", reject);
-  });
 }
 
 export function assertInManagerNamespace(d: LabDescription): void {

@@ -8,6 +8,7 @@ import { buildSeedImage } from "../../lab/guest-image";
 import { renderMetaData, renderUserData } from "../../lib/render/cloud-init";
 import { renderDomainXml } from "../../lib/render/domain-xml";
 import { leaseForMac, parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
+import { watchAnswers } from "../../lab/http-probe";
 import { assertInManagerNamespace, domainsOn, httpGet, nodeUri, rbdOnNode, ssh, virsh } from "../helpers/lab-client";
 
 /**
@@ -83,31 +84,17 @@ describe("a hand-made guest on node1", () => {
     const src = nodeUri(d, "node1");
     const dst = nodeUri(d, "node2");
     const dstAddress = d.nodes.find((n) => n.name === "node2")!.address;
-    // Poll the guest during the migration; the loop is bounded by the flag and a count.
-    let migrating = true;
-    let answered = 0;
-    let longestGapMs = 0;
-    const poller = (async () => {
-      let last = Date.now();
-      for (let i = 0; migrating && i < 2000; i++) {
-        const ok = await httpGet(ip, "/", 1000).then((r) => r.body.trim() === name, () => false);
-        if (ok) {
-          answered++;
-          longestGapMs = Math.max(longestGapMs, Date.now() - last);
-          last = Date.now();
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const watch = watchAnswers(ip, name);
     const t0 = Date.now();
+    let seen: { answers: number; longestGapMs: number };
     try {
       await run(virsh(src, "migrate", "--live", "--persistent", "--undefinesource", name, dst, "--migrateuri", `tcp://${dstAddress}`), {
         timeoutMs: 300_000,
       });
     } finally {
-      migrating = false;
-      await poller;
+      seen = await watch.stop();
     }
+    const { answers: answered, longestGapMs } = seen;
     process.stdout.write(`  migration: ${((Date.now() - t0) / 1000).toFixed(1)} s, longest HTTP gap ${longestGapMs} ms, ${answered} answers\n`);
     expect(await domainsOn(src)).not.toContain(name);
     expect(await domainsOn(dst)).toContain(name);

@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
+import { watchAnswers } from "../../lab/http-probe";
 import { assertInManagerNamespace, httpGet, nodeUri, ssh, virsh } from "../helpers/lab-client";
 import { DIFF, ProviderHost, serializeVmProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, guestInfo, inventoryRow, leftovers, nodesWithDomain, redisGet, scrub, vcpuCount } from "../helpers/vm-lab";
@@ -113,29 +114,16 @@ describe("VirtualMachine through the dynamic-provider host", () => {
   it("live-migrates when the node changes; the guest answers throughout", async () => {
     const from = outs.node as string;
     const to = otherNode(from).name;
-    let migrating = true;
-    let answered = 0;
-    let longestGapMs = 0;
-    const poller = (async () => {
-      let last = Date.now();
-      for (let i = 0; migrating && i < 3000; i++) {
-        const ok = await httpGet(outs.ip, "/", 1000).then((r) => r.body.trim() === name, () => false);
-        if (ok) {
-          answered++;
-          longestGapMs = Math.max(longestGapMs, Date.now() - last);
-          last = Date.now();
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const watch = watchAnswers(outs.ip, name);
     const t0 = Date.now();
     let plan: string[];
+    let seen: { answers: number; longestGapMs: number };
     try {
       plan = await change({ node: to });
     } finally {
-      migrating = false;
-      await poller;
+      seen = await watch.stop();
     }
+    const { answers: answered, longestGapMs } = seen;
     process.stdout.write(`  migration ${from} -> ${to}: ${((Date.now() - t0) / 1000).toFixed(1)} s, longest HTTP gap ${longestGapMs} ms, ${answered} answers\n`);
     expect(plan).toEqual([`node -> ${to}: live migration if placement put the VM elsewhere`]);
     expect(outs.node).toBe(to);

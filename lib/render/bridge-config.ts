@@ -33,10 +33,13 @@ export interface RenderedFile {
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
+// A regex test would read undefined as the text "undefined", a valid name.
+const isIfName = (v: unknown): v is string => typeof v === "string" && IFNAME.test(v);
+
 export function validateBridgeOptions(o: BridgeOptions): void {
   check(NETWORK_BACKENDS.includes(o.backend), "networkBackend", o.backend, NETWORK_BACKENDS.map((b) => `"${b}"`).join(", "));
-  check(IFNAME.test(o.bridge), "bridge", o.bridge, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
-  check(IFNAME.test(o.nic), "nic", o.nic, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
+  check(isIfName(o.bridge), "bridge", o.bridge, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
+  check(isIfName(o.nic), "nic", o.nic, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
   check(o.nic !== o.bridge, "nic", o.nic, `an interface other than the bridge ${o.bridge}`);
   checkIPv4("address", o.address);
   check(Number.isInteger(o.prefixLength) && o.prefixLength >= 1 && o.prefixLength <= 32, "prefixLength", o.prefixLength, "an integer from 1 to 32");

@@ -98,6 +98,7 @@ describe("renderBridgeConfig", () => {
   it.each<[Partial<BridgeOptions>, RegExp]>([
     [{ backend: "nm" as never }, /networkBackend: "nm" .*"ifupdown", "networkd", "netplan"/],
     [{ nic: "eth0; reboot" }, /nic: "eth0; reboot"/],
+    [{ nic: undefined as never }, /^nic: undefined is not allowed/],
     [{ gateway: "192.0.2.21" }, /gateway: "192.0.2.21" .*other than the host's own/],
     [{ dnsServers: ["dns.example"] }, /dnsServers\[0\]: "dns.example"/],
   ])("rejects %j naming the field", (patch, message) => {

@@ -1,19 +1,15 @@
 import * as fs from "fs";
 import * as http from "http";
-import { Pool } from "pg";
 import { CloudSpec, validateCloudSpec } from "../cloud/cloud-spec";
-import { withSsh } from "../transport/ssh-runner";
+import { connectCloud } from "./connections";
 import { OPTION_HELP, parseExporterOptions } from "./options";
-import { Query } from "./query";
-import { OnHost } from "./scrape";
 import { Exporter } from "./server";
 
 /**
  * `npm run exporter -- --cloud-spec FILE --dhcp-range A-B`: the kvm-cloud
  * exporter as a service. It reaches the cloud the way the VirtualMachine
- * provider does (SSH with the CloudSpec's keys, the inventory's Postgres URL)
- * and opens its connections per scrape, so a host that comes back is seen on
- * the next scrape. Secrets from the spec are never logged.
+ * provider does (SSH with the CloudSpec's keys, the inventory's Postgres URL;
+ * see connections.ts). Secrets from the spec are never logged.
  */
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -37,22 +33,7 @@ function main(): void {
   }
   const opts = parseExporterOptions(argv, process.env);
   const cloud = readSpec(opts.cloudSpecFile);
-  const bound = Math.max(1000, opts.scrapeTimeoutMs - 500);
-  const pool = new Pool({
-    connectionString: cloud.inventory.postgresUrl,
-    max: 2,
-    connectionTimeoutMillis: bound,
-    statement_timeout: bound,
-    idleTimeoutMillis: 30_000,
-  });
-  // An idle client losing its server must not take the exporter down.
-  pool.on("error", (e) => log(`inventory connection lost: ${e.message}`));
-  const query: Query = async (sql, params) => (await pool.query(sql, params as unknown[] | undefined)).rows;
-  const onHost: OnHost = (label, ssh, fn) =>
-    withSsh(
-      { label, host: ssh.host, port: ssh.port, user: ssh.user, privateKey: ssh.privateKey, knownHosts: cloud.knownHosts, connectTimeoutMs: bound, commandTimeoutMs: bound },
-      fn,
-    );
+  const { query, onHost, close } = connectCloud(cloud, opts.scrapeTimeoutMs, log);
   const exporter = new Exporter({ cloud, dhcpRange: opts.dhcpRange, onHost, query, timeoutMs: opts.scrapeTimeoutMs }, log);
   const server = http.createServer(exporter.handler());
   server.listen(opts.port, opts.listenAddress, () =>
@@ -60,7 +41,7 @@ function main(): void {
   );
   const stop = () => {
     server.close();
-    void pool.end().finally(() => process.exit(0));
+    void close().finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   };
   process.on("SIGTERM", stop);

@@ -4,6 +4,8 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { run, waitFor } from "../../lab/exec";
 import { Dashboard, dashboardExpressions, readDashboardText } from "../../lib/exporter/dashboard";
+import { connectCloud } from "../../lib/exporter/connections";
+import { Exporter } from "../../lib/exporter/server";
 import { alertRules } from "../../lib/render/alert-rules";
 import { renderInventorySchema } from "../../lib/render/inventory-schema";
 import { cloudAccess } from "../../lib/vm/cloud-access";
@@ -11,6 +13,7 @@ import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
 import { VmRecord } from "../../lib/vm/vm-record";
 import { assertInManagerNamespace, nodeUri, virsh } from "../helpers/lab-client";
+import { parseExposition, value } from "../helpers/exposition";
 import { PrometheusApi, PromSample } from "../helpers/prometheus-api";
 import { scrub, withPg } from "../helpers/vm-lab";
 
@@ -117,6 +120,31 @@ describe("the lab's Prometheus", () => {
     expect((await prom.query(`kvmcloud_vm_expected_running{vm="${name}"}`)).length).toBe(1);
     const bad = (await prom.alerts()).filter((a) => a.labels.vm === name || ["HostDown", "KvmNodeUnreachable", "ScrapeTargetDown"].includes(a.labels.alertname));
     expect(bad).toEqual([]);
+  });
+
+  it("reports a node nobody answers for as down, in a bounded scrape, and the rest as usual (the exporter's real SSH and pg)", async () => {
+    // 10.77.0.99 is on the lab's network but no host has it: connecting hangs until the bound.
+    const ghost = { ...cloud.nodes[0], name: "ghost", ssh: { ...cloud.nodes[0].ssh, host: "10.77.0.99" }, libvirtUri: "qemu+tcp://10.77.0.99/system" };
+    const withGhost = { ...cloud, nodes: [...cloud.nodes, ghost] };
+    const lines: string[] = [];
+    const conn = connectCloud(withGhost, 4000, (l) => lines.push(l));
+    try {
+      const exporter = new Exporter({ cloud: withGhost, dhcpRange: { start: d.dhcp.rangeStart, end: d.dhcp.rangeEnd }, onHost: conn.onHost, query: conn.query, timeoutMs: 4000 }, (l) => lines.push(l));
+      const t0 = Date.now();
+      const m = parseExposition(await exporter.collect());
+      const took = Date.now() - t0;
+      process.stdout.write(`  scrape with an unreachable node: ${seconds(took)} s\n`);
+      expect(took).toBeLessThan(6000);
+      expect(value(m, "kvmcloud_node_up", { node: "ghost" })).toBe(0);
+      expect(value(m, "kvmcloud_scrape_source_up", { source: "libvirt", target: "ghost" })).toBe(0);
+      for (const n of d.nodes) expect([n.name, value(m, "kvmcloud_node_up", { node: n.name })]).toEqual([n.name, 1]);
+      expect(value(m, "kvmcloud_vm_running", { vm: name })).toBe(1);
+      expect(value(m, "kvmcloud_scrape_source_up", { source: "inventory" })).toBe(1);
+      expect(lines.join("\n")).toMatch(/libvirt ghost failed/);
+      expect(lines.join("\n")).not.toContain(cloud.inventory.postgresUrl);
+    } finally {
+      await conn.close();
+    }
   });
 
   it("fires VmNotRunning within two evaluation intervals of the guest being stopped by hand, and clears it when it runs again", async () => {

@@ -227,7 +227,8 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
     const t = await activeTargets(d);
     return t.every((x) => x.health === "up" && (!started || Date.parse(x.lastScrape) > since)) ? true : undefined;
   };
-  await waitFor("every Prometheus target scraped up", settled, (MONITORING.intervalSeconds * 3 + 10) * 1000, 1000).catch(async () =>
+  // 60 s: on a fresh lab the Ceph manager's module may still be starting.
+  await waitFor("every Prometheus target scraped up", settled, 60_000, 1000).catch(async () =>
     log(`monitoring: targets not up: ${(await downTargets(d).catch(() => [])).join(", ")}`),
   );
   return { prometheusUrl: urls.prometheusUrl };

@@ -8,7 +8,8 @@ import { labPaths } from "../../lab/paths";
 jest.setTimeout(5 * 60_000);
 
 const p = labPaths();
-const DAEMONS = ["ceph-mon", "ceph-mgr", "ceph-osd", "libvirtd", "virtlogd", "qemu-system-x86", "dnsmasq", "redis-server", "postgres", "sshd"];
+// comm is cut at 15 characters: "prometheus-node" is prometheus-node-exporter.
+const DAEMONS = ["ceph-mon", "ceph-mgr", "ceph-osd", "libvirtd", "virtlogd", "qemu-system-x86", "dnsmasq", "redis-server", "postgres", "sshd", "prometheus", "prometheus-node"];
 
 function processes(): Array<{ pid: string; comm: string; cmdline: string; netns: string }> {
   const out = [];

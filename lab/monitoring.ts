@@ -220,15 +220,17 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
     started = true;
   }
   await waitFor("Prometheus to be ready", async () => ((await labHttpGet(d, `${urls.prometheusUrl}/-/ready`)).ok ? true : undefined), 60_000, 500);
-  // After a (re)start, wait (bounded) for every target to be scraped up once more,
-  // so lab:status right after lab:up tells the truth. A target that stays down
-  // costs metrics, not the lab: it is logged here and lab:status reports it.
+  // Wait (bounded) until Prometheus has scraped every target up, so that
+  // lab:status right after lab:up tells the truth: after our own (re)start for
+  // up to 60 s (a fresh lab's Ceph manager module may still be starting),
+  // otherwise for a few scrapes (a daemon lab:up just mended). A target that
+  // stays down costs metrics, not the lab: it is logged and lab:status says so.
   const settled = async () => {
     const t = await activeTargets(d);
     return t.every((x) => x.health === "up" && (!started || Date.parse(x.lastScrape) > since)) ? true : undefined;
   };
-  // 60 s: on a fresh lab the Ceph manager's module may still be starting.
-  await waitFor("every Prometheus target scraped up", settled, 60_000, 1000).catch(async () =>
+  const bound = started ? 60_000 : (MONITORING.intervalSeconds * 3 + 5) * 1000;
+  await waitFor("every Prometheus target scraped up", settled, bound, 1000).catch(async () =>
     log(`monitoring: targets not up: ${(await downTargets(d).catch(() => [])).join(", ")}`),
   );
   return { prometheusUrl: urls.prometheusUrl };
@@ -239,6 +241,7 @@ interface ActiveTarget {
   /** RFC 3339 time of the last scrape. */
   readonly lastScrape: string;
   readonly scrapePool: string;
+  readonly scrapeUrl: string;
   readonly labels: { readonly host?: string };
 }
 
@@ -268,12 +271,20 @@ export async function monitoringProblems(p: LabPaths, d: LabDescription): Promis
   out.push({ part: "kvm exporter", ok: exporter.ok, detail: exporter.ok ? `${urls.exporterUrl}/metrics` : `no answer: ${exporter.error}` });
   try {
     const active = await activeTargets(d);
-    const notUp = active.filter((t) => t.health !== "up").map((t) => `${t.scrapePool}/${t.labels.host} ${t.health}`);
-    // Targets not scraped yet ("unknown") right after a start are not a failure.
+    const notUp = active.filter((t) => t.health !== "up");
+    // Not scraped yet ("unknown") or down at its last scrape but answering now
+    // (mended since): Prometheus catches up at its next scrape; not a failure.
+    const failing: string[] = [];
+    for (const t of notUp.filter((x) => x.health === "down")) {
+      if (!(await labHttpGet(d, t.scrapeUrl)).ok) failing.push(`${t.scrapePool}/${t.labels.host}`);
+    }
     out.push({
       part: "prometheus",
-      ok: active.every((t) => t.health !== "down"),
-      detail: `${urls.prometheusUrl}: ${active.length - notUp.length}/${active.length} targets up${notUp.length ? ` (${notUp.join(", ")})` : ""}, ${alertRules().length} alert rules`,
+      ok: failing.length === 0,
+      detail:
+        `${urls.prometheusUrl}: ${active.length - notUp.length}/${active.length} targets up` +
+        (notUp.length ? ` (${notUp.map((t) => `${t.scrapePool}/${t.labels.host} ${t.health}`).join(", ")}${failing.length ? `; not answering: ${failing.join(", ")}` : ""})` : "") +
+        `, ${alertRules().length} alert rules`,
     });
   } catch (e) {
     out.push({ part: "prometheus", ok: false, detail: (e as Error).message });

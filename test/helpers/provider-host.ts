@@ -20,11 +20,11 @@ const structproto = require("google-protobuf/google/protobuf/struct_pb");
 
 type Props = Record<string, any>;
 
-/** The provider text `pulumi up` would store in state for a VirtualMachine. */
-export function serializeVmProvider(): string {
+/** The provider text `pulumi up` would store in state for a resource of this kvm-cloud dynamic type. */
+export function serializeProvider(kind: "VirtualMachine" | "GeneratedPassword"): string {
   return execFileSync(
     process.execPath,
-    [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", "-P", path.join(ROOT, "tsconfig.json"), path.join(__dirname, "serialize-vm-provider.ts")],
+    [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", "-P", path.join(ROOT, "tsconfig.json"), path.join(__dirname, "serialize-provider.ts"), kind],
     { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
 }

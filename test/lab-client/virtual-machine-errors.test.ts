@@ -8,7 +8,7 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { assertInManagerNamespace, nodeUri, rbdOnNode, virsh } from "../helpers/lab-client";
-import { ProviderHost, serializeVmProvider, startProviderHost } from "../helpers/provider-host";
+import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { leftovers, nodesWithDomain, rbdImages, scrub, withPg } from "../helpers/vm-lab";
 
 /**
@@ -46,7 +46,7 @@ async function failCreate(name: string, extra: Record<string, unknown>, c: Cloud
 
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  host = await startProviderHost(serializeVmProvider());
+  host = await startProviderHost(serializeProvider("VirtualMachine"));
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { cloudAccess } from "../../lib/vm/cloud-access";
 import { listVms } from "../../lib/vm/inventory";
 import { capacities, surveyNodes } from "../../lib/vm/survey";
 import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
-import { ProviderHost, serializeVmProvider, startProviderHost } from "../helpers/provider-host";
+import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, scrub } from "../helpers/vm-lab";
 
 /**
@@ -25,7 +25,7 @@ let host: ProviderHost;
 
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  host = await startProviderHost(serializeVmProvider());
+  host = await startProviderHost(serializeProvider("VirtualMachine"));
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { watchAnswers } from "../../lab/http-probe";
 import { assertInManagerNamespace, httpGet, nodeUri, ssh, virsh } from "../helpers/lab-client";
-import { DIFF, ProviderHost, serializeVmProvider, startProviderHost } from "../helpers/provider-host";
+import { DIFF, ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, guestInfo, inventoryRow, leftovers, nodesWithDomain, redisGet, scrub, vcpuCount } from "../helpers/vm-lab";
 
 /**
@@ -41,7 +41,7 @@ const otherNode = (n: string) => d.nodes.find((x) => x.name !== n)!;
 
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  host = await startProviderHost(serializeVmProvider());
+  host = await startProviderHost(serializeProvider("VirtualMachine"));
 });
 
 afterAll(async () => {

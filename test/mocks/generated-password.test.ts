@@ -1,6 +1,4 @@
-import { execFileSync } from "child_process";
-import * as path from "path";
-import { DIFF, ProviderHost, startProviderHost } from "../helpers/provider-host";
+import { DIFF, ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 
 /**
  * GeneratedPassword's provider serialized as `pulumi up` stores it and run in
@@ -9,16 +7,10 @@ import { DIFF, ProviderHost, startProviderHost } from "../helpers/provider-host"
  */
 jest.setTimeout(120_000);
 
-const ROOT = path.resolve(__dirname, "../..");
 let host: ProviderHost;
 
 beforeAll(async () => {
-  const provider = execFileSync(
-    process.execPath,
-    [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", "-P", path.join(ROOT, "tsconfig.json"), path.join(ROOT, "test/helpers/serialize-password-provider.ts")],
-    { cwd: ROOT, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
-  );
-  host = await startProviderHost(provider);
+  host = await startProviderHost(serializeProvider("GeneratedPassword"));
 });
 
 afterAll(async () => host?.stop());

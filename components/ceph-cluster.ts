@@ -12,7 +12,7 @@ import {
 } from "../lib/render/scripts/ceph-daemons";
 import { renderCephPoolScript } from "../lib/render/scripts/ceph-pool";
 import { stdinPayload } from "../lib/render/scripts/script";
-import { CephPlan, planCephCluster } from "../lib/validate/ceph-cluster";
+import { CephClusterSettings, CephPlan, planCephCluster } from "../lib/validate/ceph-cluster";
 import { HostConnection } from "./connection";
 import { requireKnown } from "./inputs";
 import { remoteScript } from "./remote-script";
@@ -33,23 +33,9 @@ export interface CephClusterHostArgs {
  * is registered, so these fields are plain values (from stack config), not
  * Outputs; only the hosts' connections may hold Outputs.
  */
-export interface CephClusterArgs {
+export interface CephClusterArgs extends CephClusterSettings {
   /** Ceph hosts; monitors and managers go to the first ones. No default. */
   readonly hosts: readonly CephClusterHostArgs[];
-  /** CIDR holding every host address (ceph.conf public_network). No default. */
-  readonly publicNetwork: string;
-  /** Number of monitors: odd, at most the number of hosts. Default 3. */
-  readonly monitors?: number;
-  /** Number of managers. Default 1. */
-  readonly managers?: number;
-  /** RBD pool for VM disks. Default "libvirt-pool". */
-  readonly pool?: string;
-  /** Placement groups of the pool (power of two). Default 32. */
-  readonly pgCount?: number;
-  /** Replicas per object, each on its own host. Default 3. */
-  readonly replicaSize?: number;
-  /** cephx user for libvirt, without `client.`. Default "libvirt". */
-  readonly clientName?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudConfig, CloudHost, validateCloudConfig } from "../lib/cloud/cloud-config";
+import { CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { BaseImage } from "./base-image";
 import { CephCluster } from "./ceph-cluster";
@@ -89,23 +89,9 @@ export class Cloud extends pulumi.ComponentResource {
   }
 
   private dnsServer(name: string, c: CloudConfig): DnsmasqServer {
-    const n = c.network;
     return new DnsmasqServer(
       `${name}-dns`,
-      {
-        connection: this.connections.dns,
-        interface: c.dns.interface,
-        listenAddress: n.gateway,
-        netmask: n.netmask,
-        domain: n.domain,
-        upstreamServers: n.upstreamDns ?? [],
-        rangeStart: n.dhcpRange.start,
-        rangeEnd: n.dhcpRange.end,
-        leaseTime: n.leaseTime,
-        leaseFile: n.leaseFile,
-        reservations: n.reservations ?? [],
-        natInterface: c.dns.natInterface,
-      },
+      { connection: this.connections.dns, ...dnsmasqSettings(c), natInterface: c.dns.natInterface },
       { parent: this },
     );
   }

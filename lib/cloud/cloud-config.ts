@@ -1,7 +1,7 @@
 import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
 import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
 import { validateBaseImageOptions } from "../render/scripts/base-image";
-import { planCephCluster } from "../validate/ceph-cluster";
+import { CephClusterSettings, planCephCluster } from "../validate/ceph-cluster";
 import { check, ValidationError } from "../validate/errors";
 import { validateInventoryDatabaseOptions } from "../validate/inventory-database";
 import { checkDnsLabel, checkIPv4 } from "../validate/network";
@@ -47,21 +47,8 @@ export interface CloudConfig {
     /** Uplink the VMs' traffic is masqueraded out of (default: no NAT). */
     readonly natInterface?: string;
   };
-  readonly ceph: {
+  readonly ceph: CephClusterSettings & {
     readonly hosts: ReadonlyArray<CloudHost & { readonly name: string; readonly devices?: readonly string[] }>;
-    readonly publicNetwork: string;
-    /** Default 3. */
-    readonly monitors?: number;
-    /** Default 1. */
-    readonly managers?: number;
-    /** Default "libvirt-pool". */
-    readonly pool?: string;
-    /** Default 32. */
-    readonly pgCount?: number;
-    /** Default 3. */
-    readonly replicaSize?: number;
-    /** Default "libvirt". */
-    readonly clientName?: string;
   };
   readonly nodes: ReadonlyArray<
     CloudHost & {
@@ -127,6 +114,27 @@ function checkHost(field: string, h: CloudHost | undefined): void {
   if (h!.port !== undefined) check(Number.isInteger(h!.port) && h!.port >= 1 && h!.port <= 65535, `${field}.port`, h!.port, "an integer port 1-65535");
 }
 
+/**
+ * The dnsmasq host's settings as the cloud config gives them (defaults left
+ * to DnsmasqServer), so the validator and the Cloud component read the
+ * config the same way.
+ */
+export function dnsmasqSettings(c: CloudConfig) {
+  const n = c.network;
+  return {
+    interface: c.dns.interface,
+    listenAddress: n.gateway,
+    netmask: n.netmask,
+    domain: n.domain,
+    upstreamServers: n.upstreamDns ?? [],
+    rangeStart: n.dhcpRange.start,
+    rangeEnd: n.dhcpRange.end,
+    leaseTime: n.leaseTime,
+    leaseFile: n.leaseFile,
+    reservations: n.reservations ?? [],
+  };
+}
+
 /** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
 export function validateCloudConfig(c: CloudConfig): void {
   check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
@@ -140,16 +148,9 @@ export function validateCloudConfig(c: CloudConfig): void {
   check(typeof n.dhcpRange === "object" && n.dhcpRange !== null, "network.dhcpRange", n.dhcpRange, "{ start, end }");
   within("", () =>
     validateDnsmasqConfig({
-      interface: c.dns.interface,
-      listenAddress: n.gateway,
-      netmask: n.netmask,
-      domain: n.domain,
-      upstreamServers: n.upstreamDns ?? [],
-      rangeStart: n.dhcpRange.start,
-      rangeEnd: n.dhcpRange.end,
+      ...dnsmasqSettings(c),
       leaseTime: n.leaseTime ?? "12h",
       leaseFile: n.leaseFile ?? "/var/lib/misc/dnsmasq.kvmcloud.leases",
-      reservations: n.reservations ?? [],
     }),
     {
       interface: "dns.interface",

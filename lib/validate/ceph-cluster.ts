@@ -17,22 +17,26 @@ export interface CephHostSpec {
   readonly devices: readonly string[];
 }
 
-export interface CephClusterSpec {
-  readonly hosts: readonly CephHostSpec[];
-  /** Number of monitors, on the first hosts (default 3). */
-  readonly monitors?: number;
-  /** Number of managers, on the first hosts (default 1). */
-  readonly managers?: number;
-  /** CIDR holding every host address. */
+/** The cluster's settings besides its hosts; the component's args and the stack config share them. */
+export interface CephClusterSettings {
+  /** CIDR holding every host address (ceph.conf public_network). No default. */
   readonly publicNetwork: string;
-  /** RBD pool for VM disks (default "libvirt-pool"). */
+  /** Number of monitors, on the first hosts: odd, at most the number of hosts. Default 3. */
+  readonly monitors?: number;
+  /** Number of managers, on the first hosts. Default 1. */
+  readonly managers?: number;
+  /** RBD pool for VM disks. Default "libvirt-pool". */
   readonly pool?: string;
-  /** Placement groups of the pool (default 32). */
+  /** Placement groups of the pool (power of two). Default 32. */
   readonly pgCount?: number;
-  /** Replicas of each object (default 3). */
+  /** Replicas per object, each on its own host. Default 3. */
   readonly replicaSize?: number;
-  /** cephx client for libvirt, without `client.` (default "libvirt"). */
+  /** cephx user for libvirt, without `client.`. Default "libvirt". */
   readonly clientName?: string;
+}
+
+export interface CephClusterSpec extends CephClusterSettings {
+  readonly hosts: readonly CephHostSpec[];
 }
 
 export interface CephOsdSpec {

@@ -10,7 +10,7 @@ const base = {
 module.exports = {
   projects: [
     { ...base, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...base, displayName: "mocks", testMatch: ["<rootDir>/test/mocks/**/*.test.ts"] },
+    { ...base, displayName: "mocks", testMatch: ["<rootDir>/test/mocks/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/test/helpers/mocks-timeout.ts"] },
     { ...base, displayName: "lab", testMatch: ["<rootDir>/test/lab/**/*.test.ts"] },
     { ...base, displayName: "lab-client", testMatch: ["<rootDir>/test/lab-client/**/*.test.ts"] },
     { ...base, displayName: "lab-down", testMatch: ["<rootDir>/test/lab-down/**/*.test.ts"] },

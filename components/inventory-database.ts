@@ -4,25 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { GeneratedPassword } from "../dynamic-providers/generated-password";
 import { renderInventorySchema } from "../lib/render/inventory-schema";
 import { checkPassword, renderRedisConf } from "../lib/render/redis-conf";
-import { renderDockerSetupScript, renderSchemaApplyScript } from "../lib/render/scripts/inventory-host";
+import { renderSchemaApplyScript } from "../lib/render/scripts/inventory-host";
 import { remoteInvocation } from "../lib/render/scripts/script";
 import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, validateInventoryDatabaseOptions } from "../lib/validate/inventory-database";
-import { commandConnection, HostConnection } from "./connection";
+import { commandConnection } from "./connection";
+import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 
-export interface InventoryDatabaseArgs {
-  /** SSH access to the database host (Debian/Ubuntu; root or passwordless sudo). */
-  readonly connection: HostConnection;
-  /**
-   * Extra `ssh` options for the Docker provider, which uses the ssh client of
-   * the machine running Pulumi (its agent or keys), e.g. ["-i", "~/.ssh/kvmcloud"]. Default none.
-   */
-  readonly dockerSshOptions?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Install and start Debian's docker.io first (default true). */
-  readonly installDocker?: pulumi.Input<boolean>;
-  /** Address clients use in the URLs (default: connection.host). */
-  readonly address?: pulumi.Input<string>;
-  /** Host address the container ports are published on (default "0.0.0.0"). */
-  readonly bindAddress?: pulumi.Input<string>;
+export interface InventoryDatabaseArgs extends DockerHostArgs {
   /** Default "postgres:15". */
   readonly postgresImage?: pulumi.Input<string>;
   /** Default 5432. */
@@ -122,22 +110,7 @@ export class InventoryDatabase extends pulumi.ComponentResource {
   }
 
   private dockerProvider(name: string, args: InventoryDatabaseArgs): docker.Provider {
-    const c = args.connection;
-    const deps: pulumi.Resource[] = [];
-    if (args.installDocker !== false) {
-      deps.push(
-        new command.remote.Command(
-          `${name}-docker-engine`,
-          { connection: commandConnection(c), create: remoteInvocation(renderDockerSetupScript()) },
-          { parent: this },
-        ),
-      );
-    }
-    return new docker.Provider(
-      `${name}-docker`,
-      { host: pulumi.interpolate`ssh://${c.user ?? "root"}@${c.host}:${c.port ?? 22}`, sshOpts: args.dockerSshOptions ?? [] },
-      { parent: this, dependsOn: deps },
-    );
+    return dockerHostProvider(name, args, this);
   }
 
   private postgresContainer(

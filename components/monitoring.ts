@@ -8,7 +8,6 @@ import { DEFAULT_EXPORTER_PORT } from "../lib/exporter/options";
 import { renderAlertRules } from "../lib/render/alert-rules";
 import { renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../lib/render/grafana-provisioning";
 import { renderPrometheusConfig, ScrapeTarget } from "../lib/render/prometheus-config";
-import { renderDockerSetupScript } from "../lib/render/scripts/inventory-host";
 import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../lib/render/scripts/node-exporter";
 import { remoteInvocation } from "../lib/render/scripts/script";
 import { check } from "../lib/validate/errors";
@@ -16,6 +15,7 @@ import { checkDnsLabel, checkIPv4, ipToInt } from "../lib/validate/network";
 import { commandConnection, HostConnection } from "./connection";
 import { EXPORTER_MAIN, exporterBundle } from "./exporter-bundle";
 import { validateWhenKnown } from "./inputs";
+import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 
 /** A host whose node exporter Prometheus scrapes. */
 export interface MonitoredHost {
@@ -27,17 +27,7 @@ export interface MonitoredHost {
   readonly connection?: HostConnection;
 }
 
-export interface MonitoringArgs {
-  /** SSH access to the monitoring host (Debian/Ubuntu; root or passwordless sudo). */
-  readonly connection: HostConnection;
-  /** Extra `ssh` options for the Docker provider (it uses the local ssh client), e.g. ["-i", "~/.ssh/kvmcloud"]. Default none. */
-  readonly dockerSshOptions?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Install and start Debian's docker.io first (default true). */
-  readonly installDocker?: pulumi.Input<boolean>;
-  /** Address users reach Prometheus and Grafana on (default: connection.host). */
-  readonly address?: pulumi.Input<string>;
-  /** Host address the published ports bind to (default "0.0.0.0"). */
-  readonly bindAddress?: pulumi.Input<string>;
+export interface MonitoringArgs extends DockerHostArgs {
   /** The cloud as the VirtualMachine provider sees it; the exporter reaches it the same way. Holds secrets. */
   readonly cloud: pulumi.Input<CloudSpec>;
   /** The DHCP range the exporter counts leases against. */
@@ -187,16 +177,7 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 
   private dockerProvider(name: string, args: MonitoringArgs): docker.Provider {
-    const c = args.connection;
-    const deps: pulumi.Resource[] = [];
-    if (args.installDocker !== false) {
-      deps.push(new command.remote.Command(`${name}-docker-engine`, { connection: commandConnection(c), create: remoteInvocation(renderDockerSetupScript()) }, { parent: this }));
-    }
-    return new docker.Provider(
-      `${name}-docker`,
-      { host: pulumi.interpolate`ssh://${c.user ?? "root"}@${c.host}:${c.port ?? 22}`, sshOpts: args.dockerSshOptions ?? [] },
-      { parent: this, dependsOn: deps },
-    );
+    return dockerHostProvider(name, args, this);
   }
 
   private exporterContainer(name: string, args: MonitoringArgs, provider: docker.Provider, network: docker.Network): docker.Container {

@@ -5,6 +5,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { HaproxyConfig, renderHaproxyCfg } from "../../lib/render/haproxy-cfg";
+import { freePort } from "../helpers/free-port";
 
 /**
  * The haproxy.cfg renderer: what it writes, what it refuses, and that the
@@ -148,17 +149,6 @@ describe("renderHaproxyCfg", () => {
   });
 });
 
-/** A free TCP port on 127.0.0.1 (bound and released; a race is harmless here). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 function get(port: number, p: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

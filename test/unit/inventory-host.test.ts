@@ -8,6 +8,7 @@ import { renderRedisConf } from "../../lib/render/redis-conf";
 import { renderDockerSetupScript, renderSchemaApplyScript } from "../../lib/render/scripts/inventory-host";
 import { validateInventoryDatabaseOptions } from "../../lib/validate/inventory-database";
 import { shellcheck } from "../helpers/shellcheck";
+import { freePort } from "../helpers/free-port";
 
 /**
  * The database host's scripts (shellcheck), the Redis config
@@ -56,16 +57,6 @@ describe("inventory options", () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 describe("the rendered redis.conf in a real redis-server on 127.0.0.1", () => {
   const password = "h4b-test-password-0123";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { CloudSpec } from "../lib/cloud/cloud-spec";
+import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { cloudAccess } from "../lib/vm/cloud-access";
 import { createVm } from "../lib/vm/vm-create";
 import { deleteVm } from "../lib/vm/vm-delete";
@@ -33,12 +33,16 @@ export interface VirtualMachineArgs {
 
 type Props = Record<string, any>;
 
-/** Everything but `cloud` is the VM; `cloud` says where it lives. */
-function split(p: Props): { cloud: CloudSpec; vm: VmRecord } {
+/**
+ * Everything but `cloud` is the VM; `cloud` says where it lives. Operations
+ * get it with its defaults filled in (here, where every one passes); outputs
+ * keep it as given (`given`), so diff compares it with the next inputs as is.
+ */
+function split(p: Props): { given: CloudSpec; cloud: ResolvedCloudSpec; vm: VmRecord } {
   const { cloud, __provider, updatePlan, ...vm } = p;
   void __provider;
   void updatePlan;
-  return { cloud: cloud as CloudSpec, vm: vm as VmRecord };
+  return { given: cloud as CloudSpec, cloud: validateCloudSpec(cloud as CloudSpec), vm: vm as VmRecord };
 }
 
 /**
@@ -57,23 +61,23 @@ const provider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: Props) {
-    const { cloud, vm } = split(inputs);
+    const { given, cloud, vm } = split(inputs);
     const made = await createVm(cloud, cloudAccess(cloud), vm as VmInputs);
-    return { id: made.name, outs: { ...made, cloud } };
+    return { id: made.name, outs: { ...made, cloud: given } };
   },
 
   async read(id: string, props: Props) {
-    const { cloud, vm } = split(props);
+    const { given, cloud, vm } = split(props);
     const found = await readVm(cloud, cloudAccess(cloud), vm);
     // No id tells the engine the VM is gone, so a refresh drops it from state.
-    return found ? { id, props: { ...found, cloud } } : {};
+    return found ? { id, props: { ...found, cloud: given } } : {};
   },
 
   async update(_id: string, olds: Props, news: Props) {
     const before = split(olds);
     const after = split(news);
     const updated = await updateVm(after.cloud, cloudAccess(after.cloud), before.vm, after.vm as VmInputs);
-    return { outs: { ...updated, cloud: after.cloud } };
+    return { outs: { ...updated, cloud: after.given } };
   },
 
   async delete(_id: string, props: Props) {

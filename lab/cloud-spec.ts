@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { ResolvedCloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { LabDescription, readLabDescription } from "./description";
 
 /**
@@ -7,7 +7,7 @@ import { LabDescription, readLabDescription } from "./description";
  * the lab's description in one call. Secrets (the SSH key, database URLs)
  * come from the lab's 0600 files.
  */
-export function cloudSpecFromLab(d: LabDescription = readLabDescription()): CloudSpec {
+export function cloudSpecFromLab(d: LabDescription = readLabDescription()): ResolvedCloudSpec {
   const privateKey = fs.readFileSync(d.ssh.privateKeyPath, "utf8");
   const ssh = (host: string) => ({ host, port: d.ssh.port, user: d.ssh.user, privateKey });
   return validateCloudSpec({

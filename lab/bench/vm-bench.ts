@@ -100,7 +100,7 @@ async function migration(): Promise<void> {
 async function cloneVsCopy(): Promise<void> {
   const pool = cloud.ceph.pool;
   const src = `bench-src-${tag}`;
-  const rbd = (...a: string[]) => ["rbd", "--id", cloud.ceph.clientName!, ...a];
+  const rbd = (...a: string[]) => ["rbd", "--id", cloud.ceph.clientName, ...a];
   await access.onNode(d.nodes[0].name, async (r) => {
     const timed = async (argv: string[]) => {
       const t0 = Date.now();

@@ -67,6 +67,13 @@ export interface CloudSpec {
   readonly leaseTimeoutSeconds?: number;
 }
 
+/** A checked cloud spec with every default filled in: what the VM operations work with. */
+export type ResolvedCloudSpec = CloudSpec & {
+  readonly ceph: CloudSpec["ceph"] & { readonly clientName: string };
+  readonly domainType: "kvm" | "qemu";
+  readonly leaseTimeoutSeconds: number;
+};
+
 const RBD_NAME = /^[A-Za-z0-9_.-]{1,96}$/;
 
 function checkSsh(field: string, s: SshEndpoint): void {
@@ -92,7 +99,7 @@ function checkUrl(field: string, v: unknown, scheme: RegExp, allowed: string): v
 }
 
 /** Checks a cloud spec, naming the first bad field. Returns it with defaults filled in. */
-export function validateCloudSpec(c: CloudSpec): CloudSpec {
+export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
   check(typeof c === "object" && c !== null, "cloud", typeof c, "an object { nodes, ceph, dhcp, inventory }");
   check(Array.isArray(c.nodes) && c.nodes.length > 0, "cloud.nodes", c.nodes?.length, "a non-empty list of nodes");
   const seen = new Set<string>();

@@ -1,3 +1,4 @@
+import { ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
 
 /**
@@ -9,6 +10,11 @@ export interface RbdClient {
   /** cephx id without "client." */
   readonly id: string;
   readonly pool: string;
+}
+
+/** The cloud's cephx client on its VM pool. */
+export function rbdClientOf(cloud: ResolvedCloudSpec): RbdClient {
+  return { id: cloud.ceph.clientName, pool: cloud.ceph.pool };
 }
 
 const rbd = (c: RbdClient, ...args: string[]) => ["rbd", "--id", c.id, ...args];

@@ -1,4 +1,4 @@
-import { CloudSpec } from "../cloud/cloud-spec";
+import { ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { NodeCapacity } from "../operations/placement";
 import { CloudAccess } from "./cloud-access";
 import { VmRow } from "./inventory";
@@ -11,7 +11,7 @@ export interface NodeSurvey {
   readonly error?: string;
 }
 
-export async function surveyNodes(cloud: CloudSpec, access: CloudAccess): Promise<NodeSurvey[]> {
+export async function surveyNodes(cloud: ResolvedCloudSpec, access: CloudAccess): Promise<NodeSurvey[]> {
   return Promise.all(
     cloud.nodes.map(async (n) => {
       try {

@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { CloudSpec, findNode } from "../cloud/cloud-spec";
+import { findNode, ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { generateMac } from "../operations/mac";
 import { placeVm } from "../operations/placement";
 import { renderMetaData, renderUserData } from "../render/cloud-init";
@@ -10,7 +10,7 @@ import { CloudAccess } from "./cloud-access";
 import { cacheKey, deleteVmRow, logOperation, recordVm, reserveVm } from "./inventory";
 import { readLeases, waitForLease } from "./lease-watch";
 import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
-import { cloneImage, importSeed, rbdSize, removeImage, resizeImage } from "./rbd-ops";
+import { cloneImage, importSeed, rbdClientOf, rbdSize, removeImage, resizeImage } from "./rbd-ops";
 import { capacities, nodeHolding, surveyNodes, takenMacs } from "./survey";
 import { UndoLog, VmOperationError } from "./undo-log";
 import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "./vm-record";
@@ -24,7 +24,7 @@ const GiB = 2 ** 30;
  * Everything that can be refused is checked before anything is made: the
  * inputs, every node (reachable? which domains?), the image, the DHCP host.
  */
-async function preflight(cloud: CloudSpec, access: CloudAccess, args: VmInputs) {
+async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: VmInputs) {
   if (args.node !== undefined) findNode(cloud, args.node);
   const survey = await surveyNodes(cloud, access);
   if (args.node !== undefined) {
@@ -40,7 +40,7 @@ async function preflight(cloud: CloudSpec, access: CloudAccess, args: VmInputs) 
 
   const spec = parseImageSpec(args.image);
   const probe = args.node ?? reachable[0].name;
-  const size = await access.onNode(probe, (r) => rbdSize(r, { id: cloud.ceph.clientName!, pool: spec.pool }, args.image));
+  const size = await access.onNode(probe, (r) => rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image));
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });
   const leaseMacs = (await access.onDhcp((r) => readLeases(r, cloud.dhcp.leaseFile))).map((l) => l.mac);
@@ -53,7 +53,7 @@ async function preflight(cloud: CloudSpec, access: CloudAccess, args: VmInputs) 
  * wait for its lease, record it. Any failure removes whatever was made and
  * reports the step and the daemon's message.
  */
-export async function createVm(cloud: CloudSpec, access: CloudAccess, args: VmInputs, onStep: StepHook = () => undefined): Promise<VmRecord> {
+export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, args: VmInputs, onStep: StepHook = () => undefined): Promise<VmRecord> {
   const started = new Date();
   const undo = new UndoLog();
   let step = "preflight";
@@ -64,7 +64,7 @@ export async function createVm(cloud: CloudSpec, access: CloudAccess, args: VmIn
     onStep(name, Date.now() - t0);
     return result;
   };
-  const rbdClient = { id: cloud.ceph.clientName!, pool: cloud.ceph.pool };
+  const rbdClient = rbdClientOf(cloud);
   const disk = rootImageName(args.name);
   const seed = seedImageName(args.name);
   try {
@@ -103,7 +103,7 @@ export async function createVm(cloud: CloudSpec, access: CloudAccess, args: VmIn
       return timed("define", async () => {
         const xml = renderDomainXml({
           name: args.name,
-          domainType: cloud.domainType ?? "kvm",
+          domainType: cloud.domainType,
           vcpus: args.vcpus,
           memoryMiB: args.memoryMiB,
           ...limits,
@@ -124,7 +124,7 @@ export async function createVm(cloud: CloudSpec, access: CloudAccess, args: VmIn
     });
 
     const lease = await timed("boot-to-lease", () =>
-      access.onDhcp((r) => waitForLease(r, cloud.dhcp.leaseFile, row.mac, cloud.leaseTimeoutSeconds ?? 300)),
+      access.onDhcp((r) => waitForLease(r, cloud.dhcp.leaseFile, row.mac, cloud.leaseTimeoutSeconds)),
     );
 
     if (lease.seenAfterWriteMs !== undefined) onStep("lease-seen-after-write", lease.seenAfterWriteMs);

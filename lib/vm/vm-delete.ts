@@ -1,8 +1,8 @@
-import { CloudSpec } from "../cloud/cloud-spec";
+import { ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { CloudAccess } from "./cloud-access";
 import { cacheKey, deleteVmRow, logOperation } from "./inventory";
 import { domainState, removeDomain } from "./node-ops";
-import { removeImage } from "./rbd-ops";
+import { rbdClientOf, removeImage } from "./rbd-ops";
 import { rootImageName, seedImageName, VmRecord } from "./vm-record";
 
 /**
@@ -11,9 +11,9 @@ import { rootImageName, seedImageName, VmRecord } from "./vm-record";
  * Anything already gone counts as done; a node that cannot be asked is an
  * error, because the domain may still be running there.
  */
-export async function deleteVm(cloud: CloudSpec, access: CloudAccess, vm: Pick<VmRecord, "name" | "node">): Promise<void> {
+export async function deleteVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: Pick<VmRecord, "name" | "node">): Promise<void> {
   const started = new Date();
-  const rbdClient = { id: cloud.ceph.clientName!, pool: cloud.ceph.pool };
+  const rbdClient = rbdClientOf(cloud);
   const order = [vm.node, ...cloud.nodes.map((n) => n.name).filter((n) => n !== vm.node)].filter((n) => cloud.nodes.some((c) => c.name === n));
   const unreachable: string[] = [];
   let storageNode: string | undefined;

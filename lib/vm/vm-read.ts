@@ -1,9 +1,9 @@
-import { CloudSpec } from "../cloud/cloud-spec";
+import { ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { DomainFacts } from "../parse/libvirt";
 import { CloudAccess } from "./cloud-access";
 import { cacheKey, deleteVmRow, getVm, logOperation, recordVm } from "./inventory";
 import { domainFacts, domainState } from "./node-ops";
-import { rbdSize } from "./rbd-ops";
+import { rbdClientOf, rbdSize } from "./rbd-ops";
 import { rootImageName, VmRecord, vmStateOf } from "./vm-record";
 
 const GiB = 2 ** 30;
@@ -16,12 +16,12 @@ interface Found {
 }
 
 /** Looks for the domain on `node`; undefined when it is not there. */
-async function lookOn(cloud: CloudSpec, access: CloudAccess, node: string, name: string): Promise<Found | undefined> {
+async function lookOn(cloud: ResolvedCloudSpec, access: CloudAccess, node: string, name: string): Promise<Found | undefined> {
   return access.onNode(node, async (r) => {
     const facts = await domainFacts(r, name);
     if (!facts) return undefined;
     const state = (await domainState(r, name)) ?? "";
-    const diskBytes = await rbdSize(r, { id: cloud.ceph.clientName!, pool: cloud.ceph.pool }, `${cloud.ceph.pool}/${rootImageName(name)}`);
+    const diskBytes = await rbdSize(r, rbdClientOf(cloud), `${cloud.ceph.pool}/${rootImageName(name)}`);
     return { node, facts, state, diskBytes };
   });
 }
@@ -33,7 +33,7 @@ async function lookOn(cloud: CloudSpec, access: CloudAccess, node: string, name:
  * RBD images are data and are left for the operator. A node that cannot be
  * asked makes the read fail rather than wrongly dropping the VM.
  */
-export async function readVm(cloud: CloudSpec, access: CloudAccess, vm: VmRecord): Promise<VmRecord | undefined> {
+export async function readVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: VmRecord): Promise<VmRecord | undefined> {
   const started = new Date();
   const cached = await access.withInventory((inv) => inv.cache.get(cacheKey(vm.name)));
   const names = cloud.nodes.map((n) => n.name);

@@ -1,4 +1,4 @@
-import { CloudSpec, findNode } from "../cloud/cloud-spec";
+import { findNode, ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { diffVm, VmAction } from "../operations/vm-diff";
 import { VmState } from "../validate/vm-args";
 import { CommandRunner } from "../transport/command-runner";
@@ -39,14 +39,14 @@ async function setState(r: CommandRunner, name: string, from: VmState, to: VmSta
  * restart the guest around the change (with new maximums); live-migrate to
  * a new node; start, shut down, suspend or resume.
  */
-export async function updateVm(cloud: CloudSpec, access: CloudAccess, olds: VmRecord, news: VmInputs): Promise<VmRecord> {
+export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, olds: VmRecord, news: VmInputs): Promise<VmRecord> {
   const started = new Date();
   const diff = diffVm(olds, news);
   if (diff.replaces.length > 0) {
     throw new Error(`updating VM ${olds.name}: ${diff.replaces.join(", ")} cannot change in place (the VM must be replaced)`);
   }
   const name = olds.name;
-  const rbd = { id: cloud.ceph.clientName!, volume: `${cloud.ceph.pool}/${rootImageName(name)}` };
+  const rbd = { id: cloud.ceph.clientName, volume: `${cloud.ceph.pool}/${rootImageName(name)}` };
   let node = olds.node;
   let maxVcpus = olds.maxVcpus;
   let maxMemoryMiB = olds.maxMemoryMiB;

@@ -75,13 +75,12 @@ export function parseDomainXmlFacts(xml: string): DomainFacts {
     .map((s) => String(s["@_name"]));
   const metadata: Record<string, string> = {};
   const meta = (d.metadata ?? {}) as XmlNode;
-  for (const [key, value] of Object.entries(meta)) {
+  for (const value of Object.values(meta)) {
     const v = value as XmlNode;
     // libvirt keeps the element under whatever prefix it was defined with; the namespace identifies ours.
     const ns = Object.entries(v ?? {}).find(([k, val]) => k.startsWith("@_xmlns") && val === METADATA_NS);
     if (!ns || typeof v !== "object") continue;
     const prefix = ns[0] === "@_xmlns" ? "" : `${ns[0].slice("@_xmlns:".length)}:`;
-    void key;
     for (const [k, val] of Object.entries(v)) {
       if (k.startsWith("@_") || !k.startsWith(prefix)) continue;
       metadata[k.slice(prefix.length)] = typeof val === "object" ? String((val as XmlNode)["#text"] ?? "") : String(val);

@@ -100,7 +100,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
         await importSeed(r, rbdClient, seed, { metaData, userData });
         undo.record(`RBD image ${cloud.ceph.pool}/${seed}`, () => access.onNode(row.node, (r2) => removeImage(r2, rbdClient, seed)));
       });
-      return timed("define", async () => {
+      const id = await timed("define", async () => {
         const xml = renderDomainXml({
           name: args.name,
           domainType: cloud.domainType,
@@ -117,10 +117,9 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
         await defineDomain(r, xml);
         undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
         return (await domainFacts(r, args.name))!.uuid;
-      }).then(async (id) => {
-        await timed("start", () => startDomain(r, args.name));
-        return id;
       });
+      await timed("start", () => startDomain(r, args.name));
+      return id;
     });
 
     const lease = await timed("boot-to-lease", () =>

@@ -1,6 +1,7 @@
 import { CloudSpec } from "../../lib/cloud/cloud-spec";
+import { cloudAccess } from "../../lib/vm/cloud-access";
 import { LabDescription } from "../../lab/description";
-import { output, run } from "../../lab/exec";
+import { output, run, waitFor } from "../../lab/exec";
 import { httpGet, rbdOnNode, virsh } from "./lab-client";
 
 /**
@@ -21,43 +22,27 @@ export async function guestInfo(ip: string): Promise<GuestInfo> {
   return JSON.parse(r.body) as GuestInfo;
 }
 
-/** Polls `probe` until `ok` holds for its value; bounded by count and time. */
-export async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError = "";
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    try {
-      last = await probe();
-      if (ok(last)) return last;
-    } catch (e) {
-      lastError = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`${what}: not reached in ${timeoutMs} ms (last: ${JSON.stringify(last)}${lastError ? `, error: ${lastError}` : ""})`);
+/** Polls `probe` until `ok` holds for its value (lab/exec.ts waitFor); a timeout names the last value seen. */
+export function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+  return waitFor(
+    what,
+    async () => {
+      const v = await probe();
+      if (ok(v)) return v;
+      throw new Error(`last value ${JSON.stringify(v)}`);
+    },
+    timeoutMs,
+    everyMs,
+  );
 }
 
-export async function withPg<T>(cloud: CloudSpec, fn: (q: (sql: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>) => Promise<T>): Promise<T> {
-  const { Client } = await import("pg");
-  const c = new Client({ connectionString: cloud.inventory.postgresUrl });
-  await c.connect();
-  try {
-    return await fn(async (sql, params) => (await c.query(sql, params)).rows);
-  } finally {
-    await c.end();
-  }
+/** Queries the lab's inventory database over the same connection code the provider uses. */
+export function withPg<T>(cloud: CloudSpec, fn: (q: (sql: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>) => Promise<T>): Promise<T> {
+  return cloudAccess(cloud).withInventory((inv) => fn(async (sql, params) => (await inv.sql.query(sql, params)).rows));
 }
 
-export async function redisGet(cloud: CloudSpec, key: string): Promise<string | null> {
-  const Redis = (await import("ioredis")).default;
-  const r = new Redis(cloud.inventory.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await r.connect();
-  try {
-    return await r.get(key);
-  } finally {
-    r.disconnect();
-  }
+export function redisGet(cloud: CloudSpec, key: string): Promise<string | null> {
+  return cloudAccess(cloud).withInventory((inv) => inv.cache.get(key));
 }
 
 export async function inventoryRow(cloud: CloudSpec, name: string): Promise<Record<string, unknown> | undefined> {
@@ -99,12 +84,10 @@ export async function scrub(d: LabDescription, cloud: CloudSpec, name: string): 
     await run(virsh(n.libvirtUri, "undefine", name), { allowFail: true });
   }
   for (const img of [`${name}-root`, `${name}-seed`]) await rbdOnNode(d, d.nodes[0].name, ["rm", "--no-progress", `${d.ceph.pool}/${img}`], { allowFail: true });
-  await withPg(cloud, (q) => q("DELETE FROM vms WHERE name = $1", [name]).catch(() => []));
-  const Redis = (await import("ioredis")).default;
-  const r = new Redis(cloud.inventory.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await r.connect();
-  await r.del(`vm:${name}`);
-  r.disconnect();
+  await cloudAccess(cloud).withInventory(async (inv) => {
+    await inv.sql.query("DELETE FROM vms WHERE name = $1", [name]).catch(() => undefined);
+    await inv.cache.del(`vm:${name}`);
+  });
 }
 
 export async function vcpuCount(uri: string, name: string): Promise<number> {

@@ -23,29 +23,37 @@ const MONS = [
 ];
 const isRoot = process.getuid?.() === 0;
 
+/** A scratch directory whose bin/systemctl only records what it was asked. */
+function scratchDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.mkdirSync(path.join(dir, "bin"));
+  fs.writeFileSync(path.join(dir, "bin/systemctl"), `#!/bin/sh\necho "$*" >> ${path.join(dir, "systemctl.log")}\n`, { mode: 0o755 });
+  return dir;
+}
+
+/** Driver lines giving the private namespaces the host's address, fresh tmpfs Ceph directories and the stub systemctl. */
+function scratchHost(dir: string, address: string): string {
+  return `
+      ip link add h4a0 type veth peer name h4a1
+      ip addr add ${address}/16 dev h4a0
+      ip link set h4a0 up
+      for d in /etc/ceph /var/lib/ceph /var/log/ceph /run/ceph; do mount -t tmpfs h4a "$d"; done
+      export PATH=${path.join(dir, "bin")}:$PATH`;
+}
+
 (isRoot ? describe : describe.skip)("Ceph scripts on a scratch host (root: private mount namespace)", () => {
   let dir: string;
   let result: { status: number | null; stdout: string; stderr: string };
   const file = (n: string) => path.join(dir, n);
 
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-ceph-run-"));
-    fs.mkdirSync(file("bin"));
-    fs.writeFileSync(file("bin/systemctl"), `#!/bin/sh\necho "$*" >> ${file("systemctl.log")}\n`, { mode: 0o755 });
+    dir = scratchDir("h4a-ceph-run-");
     fs.writeFileSync(file("bootstrap.sh"), renderCephBootstrapScript({ monitors: MONS }));
     fs.writeFileSync(file("mon.sh"), renderCephMonScript({ id: "b" }));
     // The conf needs the fsid the bootstrap makes: rendered in the driver from a template.
     fs.writeFileSync(file("config.tmpl"), renderCephHostConfigScript({ fsid: "00000000-0000-4000-8000-000000000000", monitors: MONS, publicNetwork: "10.77.0.0/16" }));
     const driver = `
-      set -euo pipefail
-      ip link add h4a0 type veth peer name h4a1
-      ip addr add 10.77.0.12/16 dev h4a0
-      ip link set h4a0 up
-      mount -t tmpfs h4a /etc/ceph
-      mount -t tmpfs h4a /var/lib/ceph
-      mount -t tmpfs h4a /var/log/ceph
-      mount -t tmpfs h4a /run/ceph
-      export PATH=${file("bin")}:$PATH
+      set -euo pipefail${scratchHost(dir, "10.77.0.12")}
       bash ${file("bootstrap.sh")} > ${file("boot1.txt")}
       bash ${file("bootstrap.sh")} > ${file("boot2.txt")}
       get() { sed -n "s/^$1=//p" ${file("boot1.txt")}; }
@@ -110,9 +118,7 @@ const isRoot = process.getuid?.() === 0;
   const read = (n: string) => fs.readFileSync(file(n), "utf8");
 
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-ceph-one-"));
-    fs.mkdirSync(file("bin"));
-    fs.writeFileSync(file("bin/systemctl"), `#!/bin/sh\necho "$*" >> ${file("systemctl.log")}\n`, { mode: 0o755 });
+    dir = scratchDir("h4a-ceph-one-");
     const mon = [{ name: "a", address: "10.77.0.11" }];
     fs.writeFileSync(file("bootstrap.sh"), renderCephBootstrapScript({ monitors: mon }));
     fs.writeFileSync(file("mon.sh"), renderCephMonScript({ id: "a" }));
@@ -120,13 +126,9 @@ const isRoot = process.getuid?.() === 0;
     fs.writeFileSync(file("config.tmpl"), renderCephHostConfigScript({ fsid: "00000000-0000-4000-8000-000000000000", monitors: mon, publicNetwork: "10.77.0.0/16" }));
     // Daemons are stopped by pid before the namespace goes: nothing outlives the test.
     const driver = `
-      set -euo pipefail
-      ip link add h4a0 type veth peer name h4a1
-      ip addr add 10.77.0.11/16 dev h4a0
-      ip link set h4a0 up; ip link set lo up
-      for d in /etc/ceph /var/lib/ceph /var/log/ceph /run/ceph; do mount -t tmpfs h4a "$d"; done
+      set -euo pipefail${scratchHost(dir, "10.77.0.11")}
+      ip link set lo up
       chown ceph:ceph /run/ceph /var/log/ceph
-      export PATH=${file("bin")}:$PATH
       bash ${file("bootstrap.sh")} > ${file("boot.txt")}
       get() { sed -n "s/^$1=//p" ${file("boot.txt")}; }
       sed "s/00000000-0000-4000-8000-000000000000/$(get fsid)/" ${file("config.tmpl")} > ${file("config.sh")}

@@ -16,7 +16,7 @@ export function sshdDir(p: LabPaths, h: LabHost): string {
 }
 
 /** Pure: the sshd_config of one lab host. */
-export function renderSshdConfig(o: { address: string; port: number; hostKey: string; authorizedKeys: string; pidFile: string }): string {
+export function renderSshdConfig(o: { address: string; port: number; hostKey: string; authorizedKeys: string; pidFile: string; home: string }): string {
   return [
     `ListenAddress ${o.address}:${o.port}`,
     `HostKey ${o.hostKey}`,
@@ -31,6 +31,10 @@ export function renderSshdConfig(o: { address: string; port: number; hostKey: st
     "MaxStartups 64:30:128",
     "MaxSessions 64",
     "Subsystem sftp internal-sftp",
+    // Logins get a home of the lab host's own: root's home on this machine
+    // has start-up files (pyenv) that cost a second per command and can hang
+    // every login for a minute on a lock left by a killed shell.
+    `SetEnv HOME=${o.home}`,
     "",
   ].join("\n");
 }
@@ -57,13 +61,21 @@ export async function ensureSshd(p: LabPaths, h: LabHost, publicKey: string): Pr
   fs.writeFileSync(authorizedKeys, publicKey + "\n", { mode: 0o600 });
   const pidFile = path.join(dir, "sshd.pid");
   const config = path.join(dir, "sshd_config");
-  fs.writeFileSync(config, renderSshdConfig({ address: h.address, port: 22, hostKey, authorizedKeys, pidFile }), { mode: 0o600 });
+  const home = path.join(dir, "home");
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const text = renderSshdConfig({ address: h.address, port: 22, hostKey, authorizedKeys, pidFile, home });
+  const changed = !fs.existsSync(config) || fs.readFileSync(config, "utf8") !== text;
+  fs.writeFileSync(config, text, { mode: 0o600 });
   // sshd insists on its privilege-separation directory.
   fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   killStray(pidFile, "sshd", h.ns);
-  if (livePid(pidFile, "sshd", h.ns) === undefined) {
+  const running = livePid(pidFile, "sshd", h.ns);
+  if (running === undefined) {
     fs.rmSync(pidFile, { force: true });
     await run(onHost(h, ["/usr/sbin/sshd", "-f", config]));
+  } else if (changed) {
+    // sshd re-executes itself with the new config on SIGHUP.
+    process.kill(running, "SIGHUP");
   }
 }
 

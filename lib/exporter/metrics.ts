@@ -91,9 +91,11 @@ export function snapshotRegistry(s: Snapshot): Registry {
   const reg = new Registry();
   const sourceUp = gauge(reg, "kvmcloud_scrape_source_up", "Whether a source answered this scrape (1) or not (0).", ["source", "target"]);
   const sourceSeconds = gauge(reg, "kvmcloud_scrape_source_duration_seconds", "Time one source took this scrape.", ["source", "target"]);
+  const sourceAge = gauge(reg, "kvmcloud_scrape_source_age_seconds", "Age of the data reported for a source: 0 when fresh, more while a collection still running leaves the last one standing.", ["source", "target"]);
   for (const src of s.sources) {
     sourceUp.set({ source: src.source, target: src.target }, src.ok ? 1 : 0);
     sourceSeconds.set({ source: src.source, target: src.target }, src.seconds);
+    if (src.ageSeconds !== undefined) sourceAge.set({ source: src.source, target: src.target }, src.ageSeconds);
   }
   gauge(reg, "kvmcloud_scrape_duration_seconds", "Time the whole scrape took.").set(s.seconds);
 
@@ -149,7 +151,9 @@ function inventoryMetrics(reg: Registry, s: Snapshot): void {
 
 function libvirtMetrics(reg: Registry, s: Snapshot): void {
   const up = gauge(reg, "kvmcloud_node_up", "Whether the node's libvirt answered over SSH this scrape.", ["node"]);
-  for (const n of s.nodeNames) up.set({ node: n }, s.nodes.some((x) => x.node === n) ? 1 : 0);
+  // Up means answered this scrape: a node's stale snapshot still stands in for its series, not for its health.
+  const answered = (n: string) => s.sources.some((x) => x.source === "libvirt" && x.target === n && x.ok);
+  for (const n of s.nodeNames) up.set({ node: n }, answered(n) ? 1 : 0);
   const cpus = gauge(reg, "kvmcloud_node_cpus", "CPUs libvirt reports on the node.", ["node"]);
   const mem = gauge(reg, "kvmcloud_node_memory_bytes", "Memory libvirt reports on the node.", ["node"]);
   const running = gauge(reg, "kvmcloud_vm_running", "1 when the VM's domain is running (or blocked on idle vCPUs).", ["vm", "node"]);

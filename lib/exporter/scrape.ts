@@ -5,7 +5,8 @@ import { collectDhcp, DhcpRange } from "./collect-dhcp";
 import { collectInventory, collectOperations } from "./collect-inventory";
 import { collectNode } from "./collect-libvirt";
 import { Query } from "./query";
-import { OperationRow, Snapshot, SourceResult } from "./snapshot";
+import { OperationRow, Snapshot } from "./snapshot";
+import { SourceGates } from "./source-gate";
 
 /** Runs fn with a CommandRunner on a host; the service backs it with ssh2, tests with fixtures. */
 export type OnHost = <T>(label: string, ssh: SshEndpoint, fn: (r: CommandRunner) => Promise<T>) => Promise<T>;
@@ -22,6 +23,8 @@ export interface ScrapeSources {
   readonly operationLimit?: number;
   /** Clock in ms (tests pin it to the fixtures' capture time). */
   readonly now?: () => number;
+  /** Collections in flight across scrapes; a long-lived exporter passes the same one every time. */
+  readonly gates?: SourceGates;
 }
 
 export interface ScrapeResult extends Snapshot {
@@ -29,39 +32,9 @@ export interface ScrapeResult extends Snapshot {
   readonly operations?: readonly OperationRow[];
 }
 
-class Timeout extends Error {}
-
-/** First line of an error, short: enough to act on, and never a command's full output. */
-function reason(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.split("\n")[0].slice(0, 300);
-}
-
-async function timed<T>(
-  source: SourceResult["source"],
-  target: string,
-  deadline: number,
-  f: (remainingMs: number) => Promise<T>,
-): Promise<{ value?: T; result: SourceResult }> {
-  const t0 = Date.now();
-  const remaining = Math.max(1, deadline - t0);
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout(`no answer within ${remaining} ms`)), remaining);
-  });
-  try {
-    const value = await Promise.race([f(remaining), bound]);
-    return { value, result: { source, target, ok: true, seconds: (Date.now() - t0) / 1000 } };
-  } catch (e) {
-    return { result: { source, target, ok: false, seconds: (Date.now() - t0) / 1000, error: reason(e) } };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
- * One scrape: every source at once, each bounded by the scrape's deadline.
- * A source that fails (a node down, the database away) is reported in
+ * One scrape: every source at once, each bounded by the scrape's deadline
+ * and never collected twice at once (SourceGates). A source that fails (a node down, the database away) is reported in
  * `sources` and leaves its part of the snapshot empty; scrape never throws.
  */
 export async function scrape(s: ScrapeSources): Promise<ScrapeResult> {
@@ -70,6 +43,8 @@ export async function scrape(s: ScrapeSources): Promise<ScrapeResult> {
   const nowSeconds = (s.now ?? Date.now)() / 1000;
   const cloud = s.cloud;
   const clientName = cloud.ceph.clientName ?? "libvirt";
+  const gates = s.gates ?? new SourceGates();
+  const timed = gates.run.bind(gates);
 
   const inventory = timed("inventory", "postgres", deadline, () => collectInventory(s.query));
   const operations = timed("operations", "postgres", deadline, () => collectOperations(s.query, s.afterOperationId, s.operationLimit ?? 5000));

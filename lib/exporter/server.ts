@@ -2,6 +2,7 @@ import * as http from "http";
 import { Registry } from "prom-client";
 import { ExporterMetrics } from "./metrics";
 import { scrape, ScrapeResult, ScrapeSources } from "./scrape";
+import { SourceGates } from "./source-gate";
 
 export type Log = (line: string) => void;
 
@@ -13,6 +14,8 @@ export type Log = (line: string) => void;
 export class Exporter {
   readonly metrics = new ExporterMetrics();
   private inFlight?: Promise<string>;
+  /** Per-source collections outlive a scrape that gave up on them: the next scrape waits on them instead of starting more. */
+  readonly gates = new SourceGates();
 
   constructor(
     private readonly sources: Omit<ScrapeSources, "afterOperationId">,
@@ -30,7 +33,7 @@ export class Exporter {
   }
 
   private async once(): Promise<string> {
-    const s: ScrapeResult = await scrape({ ...this.sources, afterOperationId: this.metrics.lastOperationId });
+    const s: ScrapeResult = await scrape({ ...this.sources, gates: this.gates, afterOperationId: this.metrics.lastOperationId });
     for (const src of s.sources) {
       if (!src.ok) this.log(`scrape: ${src.source} ${src.target} failed: ${src.error}`);
     }

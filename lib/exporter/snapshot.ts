@@ -51,6 +51,8 @@ export interface SourceResult {
   readonly ok: boolean;
   readonly seconds: number;
   readonly error?: string;
+  /** Age of the data reported for this source: 0 when fresh, more when a collection still running left the last one standing. */
+  readonly ageSeconds?: number;
 }
 
 export interface Snapshot {

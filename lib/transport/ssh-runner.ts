@@ -66,25 +66,55 @@ async function connect(t: SshTarget): Promise<Client> {
       : {}),
   };
   return new Promise((resolve, reject) => {
-    client.once("ready", () => resolve(client));
-    client.once("error", (e: Error & { level?: string }) => {
-      client.end();
-      const why = hostKeyRejected
-        ? "host key not in knownHosts (refusing to connect)"
-        : e.level === "client-authentication"
-          ? "authentication with the given private key failed"
-          : e.message;
-      reject(new HostUnreachable(t.label, where(t), why));
+    let settled = false;
+    client.once("ready", () => {
+      settled = true;
+      resolve(client);
     });
+    // Kept for the client's whole life: ssh2 may emit more than one error
+    // (e.g. "Connection lost before handshake" after a timeout), and an
+    // unhandled one would take the whole process down.
+    const fail = (why: string) => {
+      client.end();
+      if (settled) return;
+      settled = true;
+      reject(new HostUnreachable(t.label, where(t), why));
+    };
+    client.on("error", (e: Error & { level?: string }) =>
+      fail(
+        hostKeyRejected
+          ? "host key not in knownHosts (refusing to connect)"
+          : e.level === "client-authentication"
+            ? "authentication with the given private key failed"
+            : e.message,
+      ),
+    );
+    // A peer that hangs up mid-handshake may end the socket without any error event.
+    client.on("close", () => fail("connection closed before the SSH handshake finished"));
     client.connect(config);
   });
 }
 
+/** Grace between the remote bound's TERM and KILL, and for its exit status to travel back. */
+const KILL_AFTER_S = 5;
+
+/**
+ * argv bounded on the host itself: closing an SSH channel does not end a
+ * non-interactive command, so without this a command we gave up on would
+ * go on running (and piling up) on a slow host.
+ */
+export function remotelyBounded(argv: readonly string[], timeoutMs: number): string[] {
+  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  return ["timeout", "-k", String(KILL_AFTER_S), `${seconds}s`, ...argv];
+}
+
 function execOn(client: Client, t: SshTarget, argv: readonly string[], opts: RunOptions): Promise<CommandResult> {
-  // A non-root login reaches virsh and rbd through passwordless sudo.
-  const full = (t.user ?? "root") === "root" ? argv : ["sudo", "-n", "--", ...argv];
-  const line = commandLine(full);
   const timeoutMs = opts.timeoutMs ?? t.commandTimeoutMs ?? 120_000;
+  const bounded = remotelyBounded(argv, timeoutMs);
+  // A non-root login reaches virsh and rbd through passwordless sudo.
+  const full = (t.user ?? "root") === "root" ? bounded : ["sudo", "-n", "--", ...bounded];
+  const line = commandLine(full);
+  const started = Date.now();
   return new Promise((resolve, reject) => {
     client.exec(line, (err, stream) => {
       if (err) {
@@ -93,15 +123,19 @@ function execOn(client: Client, t: SshTarget, argv: readonly string[], opts: Run
       }
       const out: Buffer[] = [];
       const errs: Buffer[] = [];
-      let timedOut = false;
+      let closedByUs = false;
+      // The remote bound normally ends the command first; this one covers a
+      // host that stopped answering altogether.
       const timer = setTimeout(() => {
-        timedOut = true;
+        closedByUs = true;
         stream.close();
-      }, timeoutMs);
+      }, timeoutMs + (KILL_AFTER_S + 2) * 1000);
       stream.on("data", (d: Buffer) => out.push(d));
       stream.stderr.on("data", (d: Buffer) => errs.push(d));
       stream.on("close", (code: number | null) => {
         clearTimeout(timer);
+        // timeout(1) exits 124 after TERM, 137 after KILL.
+        const timedOut = closedByUs || ((code === 124 || code === 137) && Date.now() - started >= timeoutMs);
         const stderr = Buffer.concat(errs).toString("utf8") + (timedOut ? `\n(timed out after ${timeoutMs} ms)` : "");
         resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr, code: timedOut ? null : (code ?? null) });
       });

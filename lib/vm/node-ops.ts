@@ -52,8 +52,13 @@ export async function domainState(r: CommandRunner, name: string): Promise<strin
   return res.stdout.trim();
 }
 
+/**
+ * Facts of the domain as defined (--inactive): sizes as set, not a balloon's
+ * momentary figure, which moves around a live migration and would show as
+ * drift that is not there.
+ */
 export async function domainFacts(r: CommandRunner, name: string): Promise<DomainFacts | undefined> {
-  const res = await r.run([...VIRSH, "dumpxml", "--domain", name], { allowFail: true });
+  const res = await r.run([...VIRSH, "dumpxml", "--inactive", "--domain", name], { allowFail: true });
   if (res.code !== 0) {
     if (NOT_FOUND.test(res.stderr)) return undefined;
     throw new Error(`virsh dumpxml ${name} on ${r.target}: ${res.stderr.trim()}`);

@@ -99,8 +99,14 @@ describe("lab:up", () => {
     for (const pidFile of [dnsmasqFiles(p).pidFile, databaseFiles(p).redisPid]) {
       await run(["kill", "-KILL", fs.readFileSync(pidFile, "utf8").trim()]);
     }
-    const node2 = await pidsIn("kcl-node2");
-    await run(["kill", "-KILL", ...node2]);
+    // Short-lived processes (an SSH session of a scrape) may exit between the listing and the kill.
+    for (const pid of await pidsIn("kcl-node2")) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+      }
+    }
     await run(["ip", "netns", "del", "kcl-mgr"]);
     // Namespaces deleted under running daemons: they live on, unreachable.
     const strays = [...(await daemonsIn("kcl-node1")), ...(await daemonsIn("kcl-dns"))].map((x) => Number(x.split(":")[1]));

@@ -1,114 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Cloud } from "../components/cloud";
-import { LoadBalancer } from "../components/load-balancer";
-import { Monitoring, MonitoredHost } from "../components/monitoring";
-import { VirtualMachine } from "../dynamic-providers/virtual-machine";
-import { CloudConfig } from "../lib/cloud/cloud-config";
-import { StackConfig, StackFrontend, StackVm, validateStackConfig } from "../lib/cloud/stack-config";
+import { CLOUD_SPEC_KEY, vmsOnCloud } from "./vms-on-cloud";
+import { wholeCloud } from "./whole-cloud";
 
 /**
- * The kvm-cloud program: the whole cloud from `kvm-cloud:cloud`, the VMs of
- * `kvm-cloud:vms` on it, and a load balancer with `kvm-cloud:frontends` in
- * front of them. The whole config is validated first, so a bad value fails
- * `pulumi preview` with the field named and nothing registered. Config keys:
- * README, "Stack configuration".
+ * The kvm-cloud program. A stack with `kvm-cloud:cloud` builds the whole
+ * cloud on its hosts and puts its VMs on it (whole-cloud.ts); a stack with
+ * `kvm-cloud:cloudSpec` puts VMs on a cloud that already runs
+ * (vms-on-cloud.ts). Config keys: README, "Stack configuration".
  */
 const config = new pulumi.Config("kvm-cloud");
 
-const stack: StackConfig = {
-  cloud: config.requireObject<CloudConfig>("cloud"),
-  vms: config.getObject<StackVm[]>("vms") ?? [],
-  frontends: config.getObject<StackFrontend[]>("frontends") ?? [],
-};
-validateStackConfig(stack);
-
-// Secrets: `pulumi config set --secret` stores them as `secure:` values; they stay secret here.
-const cloud = new Cloud("kvmcloud", {
-  config: stack.cloud,
-  sshPrivateKey: config.requireSecret("sshPrivateKey"),
-  knownHosts: config.get("knownHosts"),
-  postgresPassword: config.getSecret("postgresPassword"),
-  redisPassword: config.getSecret("redisPassword"),
-});
-
-const authorizedKeys = config.getObject<string[]>("sshAuthorizedKeys") ?? [];
-const vms = new Map(
-  stack.vms.map((v) => [
-    v.name,
-    new VirtualMachine(v.name, {
-      cloud: cloud.cloud,
-      name: v.name,
-      vcpus: v.vcpus,
-      memoryMiB: v.memoryMiB,
-      diskGiB: v.diskGiB,
-      image: cloud.imageSpec,
-      node: v.node,
-      state: v.state,
-      sshAuthorizedKeys: authorizedKeys,
-    }),
-  ]),
-);
-
-const statsPassword = config.getSecret("lbStatsPassword");
-const loadBalancer =
-  stack.frontends.length === 0
-    ? undefined
-    : new LoadBalancer("lb", {
-        connection: cloud.connections.loadBalancer!,
-        statsPort: stack.cloud.loadBalancer?.statsPort,
-        statsAuth: statsPassword === undefined ? undefined : { user: "admin", password: statsPassword },
-        frontends: stack.frontends.map((f) => ({
-          name: f.name,
-          port: f.port,
-          backendPort: f.backendPort,
-          mode: f.mode,
-          balance: f.balance,
-          healthCheck: f.healthCheckPath === undefined ? undefined : { httpPath: f.healthCheckPath },
-          // Each backend is the VM's address once it has leased one.
-          backends: f.vms.map((name) => vms.get(name)!.ip.apply((address) => ({ name, address }))),
-        })),
-      });
-
-// ---- Monitoring ----------------------------------------------------------
-// Prometheus, Grafana and the kvm-cloud exporter on the database host; a node
-// exporter on every host; the Ceph managers and HAProxy scraped too.
-const c = stack.cloud;
-const monitoredHosts: MonitoredHost[] = [
-  { name: "dns", address: c.dns.address, connection: cloud.connections.dns },
-  ...c.ceph.hosts.map((h) => ({ name: h.name, address: h.address, connection: cloud.connections.ceph[h.name] })),
-  ...c.nodes.map((n) => ({ name: n.name, address: n.address, connection: cloud.connections.nodes[n.name] })),
-  { name: "database", address: c.database.address, connection: cloud.connections.database },
-  ...(c.loadBalancer ? [{ name: "lb", address: c.loadBalancer.address, connection: cloud.connections.loadBalancer }] : []),
-];
-const monitoring = new Monitoring("monitoring", {
-  connection: cloud.connections.database,
-  dockerSshOptions: c.database.dockerSshOptions ? [...c.database.dockerSshOptions] : undefined,
-  address: c.database.address,
-  cloud: cloud.cloud,
-  dhcpRange: cloud.dns.range,
-  hosts: monitoredHosts,
-  // Managers go to the first Ceph hosts; their prometheus module listens on 9283.
-  cephManagers: c.ceph.hosts.slice(0, c.ceph.managers ?? 1).map((h) => ({ host: h.name, address: `${h.address}:9283` })),
-  haproxy: loadBalancer ? loadBalancer.metricsUrl.apply((u) => [{ host: "lb", address: new URL(u).host }]) : [],
-});
-
-/** Every VM: name, address, node. */
-export const virtualMachines = pulumi.all(
-  [...vms.values()].map((vm) => pulumi.all({ name: vm.name, ip: vm.ip, node: vm.node, fqdn: vm.fqdn })),
-);
-export const loadBalancerAddress = loadBalancer?.address;
-export const loadBalancerUrls = loadBalancer?.frontendUrls;
-export const monitoringUrls = {
-  prometheus: monitoring.prometheusUrl,
-  grafana: monitoring.grafanaUrl,
-  haproxyStats: loadBalancer?.statsUrl,
-  haproxyMetrics: loadBalancer?.metricsUrl,
-};
-/** Grafana's `admin` password: a secret output. */
-export const grafanaAdminPassword = monitoring.grafanaAdminPassword;
-export const baseImage = cloud.imageSpec;
-export const nodes = pulumi.all(cloud.nodes.map((n) => pulumi.all({ name: n.name, address: n.address, libvirtUri: n.libvirtUri })));
-export const dhcp = { domain: cloud.dns.domain, range: cloud.dns.range, leaseFile: cloud.dns.leaseFile };
-export const cephMonitors = cloud.ceph.monitorAddresses;
-/** Inventory URLs carry passwords: secret outputs (`pulumi stack output --show-secrets`). */
-export const inventory = { postgresUrl: cloud.inventory.postgresUrl, redisUrl: cloud.inventory.redisUrl };
+export = pulumi.runtime.getConfig(CLOUD_SPEC_KEY) !== undefined ? vmsOnCloud(config) : wholeCloud(config);

@@ -50,18 +50,23 @@ function prefixed(prefix: string, validate: () => void): void {
   }
 }
 
-/** Pure: throws a ValidationError naming the first bad field (cloud.*, vms[i].*, frontends[i].*). */
-export function validateStackConfig(s: StackConfig): void {
-  check(s.cloud !== undefined && s.cloud !== null, "cloud", s.cloud, "the cloud's description (kvm-cloud:cloud)");
-  prefixed("cloud.", () => validateCloudConfig(s.cloud));
-  check(Array.isArray(s.vms), "vms", s.vms, "a list of VMs { name, vcpus, memoryMiB, diskGiB, node?, state? }");
-  const nodes = s.cloud.nodes.map((n) => n.name);
+/** Pure: the VM list of a stack (kvm-cloud:vms) against the cloud's node names; errors name vms[i].field. */
+export function validateStackVms(vms: readonly StackVm[], nodes: readonly string[]): void {
+  check(Array.isArray(vms), "vms", vms, "a list of VMs { name, vcpus, memoryMiB, diskGiB, node?, state? }");
   const names: string[] = [];
-  s.vms.forEach((vm, i) => {
+  vms.forEach((vm, i) => {
     // The image is the cloud's base image: a stand-in spec of the right shape is checked here.
     prefixed(`vms[${i}].`, () => validateVmArgs({ ...vm, image: "pool/image@snap" }, { knownNodes: nodes, existingNames: names }));
     names.push(vm.name);
   });
+}
+
+/** Pure: throws a ValidationError naming the first bad field (cloud.*, vms[i].*, frontends[i].*). */
+export function validateStackConfig(s: StackConfig): void {
+  check(s.cloud !== undefined && s.cloud !== null, "cloud", s.cloud, "the cloud's description (kvm-cloud:cloud)");
+  prefixed("cloud.", () => validateCloudConfig(s.cloud));
+  validateStackVms(s.vms, s.cloud.nodes.map((n) => n.name));
+  const names = s.vms.map((vm) => vm.name);
   check(Array.isArray(s.frontends), "frontends", s.frontends, "a list of frontends { name, port, vms, ... }");
   if (s.frontends.length === 0) return;
   check(s.cloud.loadBalancer !== undefined, "cloud.loadBalancer", undefined, "a load balancer host { address } when frontends are given");

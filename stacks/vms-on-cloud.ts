@@ -1,0 +1,59 @@
+import * as pulumi from "@pulumi/pulumi";
+import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { StackVm, validateStackVms } from "../lib/cloud/stack-config";
+import { check, ValidationError } from "../lib/validate/errors";
+import { parseImageSpec } from "../lib/validate/vm-args";
+import { VirtualMachine } from "../dynamic-providers/virtual-machine";
+
+/**
+ * VMs on a cloud that already runs: the stack's config gives the cloud as a
+ * CloudSpec (`kvm-cloud:cloudSpec`, a secret: it holds the SSH key and the
+ * inventory's passwords), the base image to clone and the VMs. For a team
+ * whose cloud is run by another stack or was built by hand, and for the lab.
+ * Everything is checked before any resource is registered.
+ */
+export const CLOUD_SPEC_KEY = "kvm-cloud:cloudSpec";
+
+function readCloudSpec(): CloudSpec {
+  // The raw text: Config.getObject would warn that the value is a secret; it stays secret below.
+  const raw = pulumi.runtime.getConfig(CLOUD_SPEC_KEY);
+  let spec: unknown;
+  try {
+    spec = JSON.parse(raw ?? "");
+  } catch {
+    // JSON.parse's message may quote the text, which holds a private key: say only where.
+    throw new ValidationError("cloudSpec", "(not shown: secret)", "a CloudSpec as JSON (kvm-cloud:cloudSpec, set with --secret)");
+  }
+  return spec as CloudSpec;
+}
+
+export function vmsOnCloud(config: pulumi.Config) {
+  const spec = readCloudSpec();
+  const cloud = validateCloudSpec(spec);
+  const image = config.require("image");
+  parseImageSpec(image);
+  const vms = config.getObject<StackVm[]>("vms") ?? [];
+  validateStackVms(vms, cloud.nodes.map((n) => n.name));
+  const keys = config.getObject<string[]>("sshAuthorizedKeys") ?? [];
+  check(Array.isArray(keys) && keys.every((k) => typeof k === "string"), "sshAuthorizedKeys", typeof keys, "a list of authorized_keys lines");
+
+  const secretSpec = pulumi.secret(spec);
+  const made = vms.map(
+    (v) =>
+      new VirtualMachine(v.name, {
+        cloud: secretSpec,
+        name: v.name,
+        vcpus: v.vcpus,
+        memoryMiB: v.memoryMiB,
+        diskGiB: v.diskGiB,
+        image,
+        node: v.node,
+        state: v.state,
+        sshAuthorizedKeys: keys,
+      }),
+  );
+  return {
+    /** Every VM: name, address, node. */
+    virtualMachines: pulumi.all(made.map((vm) => pulumi.all({ name: vm.name, ip: vm.ip, node: vm.node, fqdn: vm.fqdn, state: vm.state }))),
+  };
+}

@@ -1,12 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
-import { cloudAccess } from "../lib/vm/cloud-access";
-import { createVm } from "../lib/vm/vm-create";
-import { deleteVm } from "../lib/vm/vm-delete";
-import { checkVmInputs, planVmDiff } from "../lib/vm/vm-plan";
-import { readVm } from "../lib/vm/vm-read";
-import type { VmInputs, VmRecord } from "../lib/vm/vm-record";
-import { updateVm } from "../lib/vm/vm-update";
+import type { CloudSpec } from "../lib/cloud/cloud-spec";
 
 export interface VirtualMachineArgs {
   /** How to reach the cloud: a Cloud component's `cloud` output, or `cloudSpecFromLab()` in the lab. */
@@ -34,56 +27,28 @@ export interface VirtualMachineArgs {
 type Props = Record<string, any>;
 
 /**
- * Everything but `cloud` is the VM; `cloud` says where it lives. Operations
- * get it with its defaults filled in (here, where every one passes); outputs
- * keep it as given (`given`), so diff compares it with the next inputs as is.
+ * The provider Pulumi serializes into each VM's state: a shim that loads the
+ * implementation (virtual-machine-provider.ts) by package name in the
+ * dynamic-provider host. State then carries a few hundred bytes instead of
+ * all of lib/vm, and a fixed bug reaches VMs made before the fix (code frozen
+ * into state never would). Everything it uses is inside the function: the
+ * serializer would otherwise capture it by value.
  */
-function split(p: Props): { given: CloudSpec; cloud: ResolvedCloudSpec; vm: VmRecord } {
-  const { cloud, __provider, updatePlan, ...vm } = p;
-  void __provider;
-  void updatePlan;
-  return { given: cloud as CloudSpec, cloud: validateCloudSpec(cloud as CloudSpec), vm: vm as VmRecord };
+function implementation(): pulumi.dynamic.ResourceProvider {
+  // The host runs plain Node: TypeScript is compiled on load, as the program is.
+  if (!require.extensions[".ts"]) {
+    require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
+  }
+  return require("@kvm-cloud/dynamic-providers/virtual-machine-provider").virtualMachineProvider;
 }
 
-/**
- * The provider the engine runs (serialized into state by Pulumi). Each
- * method opens its own connections through cloudAccess and closes them; the
- * logic lives in lib/vm/, so nothing here holds a client, socket or secret.
- */
 const provider: pulumi.dynamic.ResourceProvider = {
-  async check(olds: Props, news: Props) {
-    return checkVmInputs(olds, news);
-  },
-
-  async diff(_id: string, olds: Props, news: Props) {
-    const d = planVmDiff(olds, news);
-    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
-  },
-
-  async create(inputs: Props) {
-    const { given, cloud, vm } = split(inputs);
-    const made = await createVm(cloud, cloudAccess(cloud), vm as VmInputs);
-    return { id: made.name, outs: { ...made, cloud: given } };
-  },
-
-  async read(id: string, props: Props) {
-    const { given, cloud, vm } = split(props);
-    const found = await readVm(cloud, cloudAccess(cloud), vm);
-    // No id tells the engine the VM is gone, so a refresh drops it from state.
-    return found ? { id, props: { ...found, cloud: given } } : {};
-  },
-
-  async update(_id: string, olds: Props, news: Props) {
-    const before = split(olds);
-    const after = split(news);
-    const updated = await updateVm(after.cloud, cloudAccess(after.cloud), before.vm, after.vm as VmInputs);
-    return { outs: { ...updated, cloud: after.given } };
-  },
-
-  async delete(_id: string, props: Props) {
-    const { cloud, vm } = split(props);
-    await deleteVm(cloud, cloudAccess(cloud), vm);
-  },
+  check: (olds: Props, news: Props) => implementation().check!(olds, news),
+  diff: (id: string, olds: Props, news: Props) => implementation().diff!(id, olds, news),
+  create: (inputs: Props) => implementation().create(inputs),
+  read: (id: string, props: Props) => implementation().read!(id, props),
+  update: (id: string, olds: Props, news: Props) => implementation().update!(id, olds, news),
+  delete: (id: string, props: Props) => implementation().delete!(id, props),
 };
 
 /**
@@ -118,5 +83,3 @@ export class VirtualMachine extends pulumi.dynamic.Resource {
   }
 }
 
-/** For tests that drive the provider through Pulumi's dynamic-provider host. */
-export const virtualMachineProvider = provider;

@@ -46,10 +46,10 @@ export const DIFF = { UNKNOWN: 0, NONE: 1, SOME: 2 } as const;
 
 const URN = "urn:pulumi:test::kvm-cloud::pulumi-nodejs:dynamic/kvmcloud:VirtualMachine::";
 
-export async function startProviderHost(provider: string): Promise<ProviderHost> {
-  // cwd is the project root, as under `pulumi up`: the provider's require()s resolve from there.
+/** `cwd` defaults to the project root, as under `pulumi up`: the provider's require()s resolve from there. */
+export async function startProviderHost(provider: string, cwd = ROOT): Promise<ProviderHost> {
   const child: ChildProcess = spawn(process.execPath, [path.join(SDK, "cmd/dynamic-provider/index.js"), "127.0.0.1:0"], {
-    cwd: ROOT,
+    cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";

@@ -55,8 +55,13 @@ describe("VirtualMachine under mocks", () => {
     expect(typeof provider).toBe("string");
     expect(provider).toContain("exports.handler");
     for (const secret of ["vm-mocks-key-material", "pg-pass-42", "redis-pass-42"]) expect(provider).not.toContain(secret);
-    // Libraries are required at run time, not captured by value.
-    expect(provider).toMatch(/require\("ssh2"\)/);
-    expect(provider).toMatch(/require\("pg"\)/);
+  });
+
+  it("serializes a thin shim that loads the implementation by package name, not lib/vm by value", () => {
+    const provider = unwrapSecrets(reg.find((x) => x.name === "web-1")!.inputs.__provider) as string;
+    // Was about 116 KB with lib/vm captured by value.
+    expect(provider.length).toBeLessThan(4096);
+    expect(provider).toContain('require("@kvm-cloud/dynamic-providers/virtual-machine-provider")');
+    for (const code of ["createVm", "validateCloudSpec", "withSsh", "INSPECT_SCRIPT"]) expect(provider).not.toContain(code);
   });
 });

@@ -2,6 +2,7 @@ import { CloudSpec, findNode, SshEndpoint } from "../cloud/cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
 import { SshTarget, withSsh } from "../transport/ssh-runner";
 import { Inventory } from "./inventory";
+import { bestEffortCache } from "./inventory-cache";
 
 /**
  * How VM operations reach the cloud. Every method opens its connection for
@@ -38,18 +39,25 @@ async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): P
     await pg.end().catch(() => undefined);
     throw new Error(`cannot reach the inventory database at ${redacted(c.inventory.postgresUrl)}: ${(e as Error).message}`);
   }
-  const redis = new Redis(c.inventory.redisUrl, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const redis = new Redis(c.inventory.redisUrl, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   // ioredis reports connection trouble as events as well as rejections; the rejection is what we act on.
   redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-  } catch (e) {
-    redis.disconnect();
-    await pg.end().catch(() => undefined);
-    throw new Error(`cannot reach the inventory cache at ${redacted(c.inventory.redisUrl)}: ${(e as Error).message}`);
-  }
+  // The cache may be down: operations go on without it (inventory-cache.ts).
+  const warn = (why: string) => process.stderr.write(`warning: ${why.replace(c.inventory.redisUrl, redacted(c.inventory.redisUrl))}\n`);
+  let timer: NodeJS.Timeout | undefined;
+  // A hung Redis accepts the TCP connection and never answers the ready check: bound that too.
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no answer within 3000 ms")), 3_000);
+  });
+  const connected = await Promise.race([redis.connect(), hung]).finally(() => clearTimeout(timer)).then(
+    () => true,
+    (e: Error) => {
+      warn(`cannot reach the inventory cache at ${redacted(c.inventory.redisUrl)}: ${e.message}; going on without it`);
+      return false;
+    },
+  );
   return {
-    inv: { sql: pg, cache: redis },
+    inv: { sql: pg, cache: bestEffortCache(connected ? redis : undefined, warn) },
     async close() {
       redis.disconnect();
       await pg.end().catch(() => undefined);

@@ -1,7 +1,9 @@
 /**
- * What a multi-step operation has made so far, so a failure can remove it in
- * reverse order. Only steps that succeeded are recorded: something that was
- * there before (an image with the same name) is never removed.
+ * What a multi-step operation may have made so far, so a failure can remove
+ * it in reverse order. Callers record a step before running it (a step that
+ * times out may still have made its thing), so every undo treats "not found"
+ * as done; and they refuse in preflight anything of the same name that was
+ * there before, so an undo never removes something older.
  */
 export class UndoLog {
   private readonly entries: Array<{ what: string; undo: () => Promise<void> }> = [];

@@ -10,7 +10,7 @@ import { CloudAccess } from "./cloud-access";
 import { cacheKey, deleteVmRow, logOperation, recordVm, reserveVm } from "./inventory";
 import { readLeases, waitForLease } from "./lease-watch";
 import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
-import { cloneImage, importSeed, rbdClientOf, rbdSize, removeImage, resizeImage } from "./rbd-ops";
+import { cloneImage, importSeed, rbdClientOf, rbdExists, rbdSize, removeImage, resizeImage } from "./rbd-ops";
 import { capacities, nodeHolding, surveyNodes, takenMacs } from "./survey";
 import { UndoLog, VmOperationError } from "./undo-log";
 import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "./vm-record";
@@ -19,6 +19,15 @@ import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "
 export type StepHook = (step: string, ms: number) => void;
 
 const GiB = 2 ** 30;
+
+/**
+ * Longer than any create can last: every remote step is bounded (see
+ * ssh-runner) and the boot wait by leaseTimeoutSeconds. A 'creating' row
+ * older than this belongs to a create that died, and is taken over.
+ */
+export function createBoundSeconds(cloud: ResolvedCloudSpec): number {
+  return cloud.leaseTimeoutSeconds + 600;
+}
 
 /**
  * Everything that can be refused is checked before anything is made: the
@@ -40,11 +49,19 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
 
   const spec = parseImageSpec(args.image);
   const probe = args.node ?? reachable[0].name;
-  const size = await access.onNode(probe, (r) => rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image));
+  const rbdClient = rbdClientOf(cloud);
+  // One connection: the image's size, and the VM's own images a create that died may have left
+  // (taken over only with its stale row; see reserve).
+  const { size, leftImages } = await access.onNode(probe, async (r) => {
+    const left: string[] = [];
+    for (const img of [rootImageName(args.name), seedImageName(args.name)]) if (await rbdExists(r, rbdClient, img)) left.push(img);
+    return { size: await rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image), leftImages: left };
+  });
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });
   const leaseMacs = (await access.onDhcp((r) => readLeases(r, cloud.dhcp.leaseFile))).map((l) => l.mac);
-  return { survey, imageSizeBytes: size, leaseMacs };
+  const unreachable = survey.filter((s) => !s.view).map((s) => `${s.name}: ${s.error}`);
+  return { survey, imageSizeBytes: size, leaseMacs, leftImages, probe, unreachable };
 }
 
 /**
@@ -72,33 +89,51 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
 
     const row = await timed("reserve", () =>
       access.withInventory((inv) =>
-        reserveVm(inv.sql, async (rows) => {
-          if (rows.some((r) => r.name === args.name)) {
-            throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name})`);
-          }
+        reserveVm(
+          inv.sql,
+          async (rows, reclaimed) => {
+            const held = rows.find((r) => r.name === args.name);
+            if (held) {
+              const since = held.state === "creating" ? ` (a create started at ${held.createdAt} and not finished; taken over after ${createBoundSeconds(cloud)} s)` : "";
+              throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name}${since})`);
+            }
+            if (pre.leftImages.length > 0 && !reclaimed) {
+              throw new ValidationError("name", args.name, `a name whose RBD images do not exist yet (${pre.leftImages.map((i) => `${cloud.ceph.pool}/${i}`).join(", ")} exist and no VM record claims them; remove them or pick another name)`);
+            }
+            if (reclaimed && pre.unreachable.length > 0) {
+              throw new Error(`taking over the unfinished create of ${args.name} needs every node to answer (a domain of that name could be on it): ${pre.unreachable.join("; ")}`);
+            }
           const node = placeVm(capacities(pre.survey, rows), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
           const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leaseMacs], () => crypto.randomBytes(3));
-          const { name, stack, vcpus, memoryMiB, diskGiB, image } = args;
-          return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac };
-        }),
+            const { name, stack, vcpus, memoryMiB, diskGiB, image } = args;
+            return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac };
+          },
+          { name: args.name, olderThanSeconds: createBoundSeconds(cloud) },
+        ),
       ),
     );
+    for (const img of pre.leftImages) {
+      // Only reached after the stale row was taken over: the dead create's images.
+      await timed("reclaim", () => access.onNode(pre.probe, (r) => removeImage(r, rbdClient, img)));
+    }
     undo.record("inventory row", () => access.withInventory((inv) => deleteVmRow(inv.sql, args.name)));
 
     const limits = growthLimits(args.vcpus, args.memoryMiB);
     const fqdn = `${args.name}.${cloud.dhcp.domain}`;
     const node = findNode(cloud, row.node);
     const uuid = await access.onNode(row.node, async (r) => {
+      // Undo is recorded before each step: a step that times out may still have made its thing.
+      // Preflight made sure no image of these names existed, so removing them touches nothing older.
       await timed("clone", async () => {
-        await cloneImage(r, rbdClient, args.image, disk);
         undo.record(`RBD image ${cloud.ceph.pool}/${disk}`, () => access.onNode(row.node, (r2) => removeImage(r2, rbdClient, disk)));
+        await cloneImage(r, rbdClient, args.image, disk);
         if (args.diskGiB * GiB > pre.imageSizeBytes) await resizeImage(r, rbdClient, disk, args.diskGiB);
       });
       await timed("seed", async () => {
         const metaData = renderMetaData({ instanceId: `${args.name}-${row.mac.replace(/:/g, "")}`, hostname: args.name });
         const userData = renderUserData({ hostname: args.name, fqdn, sshAuthorizedKeys: args.sshAuthorizedKeys ?? [], extra: args.userData });
-        await importSeed(r, rbdClient, seed, { metaData, userData });
         undo.record(`RBD image ${cloud.ceph.pool}/${seed}`, () => access.onNode(row.node, (r2) => removeImage(r2, rbdClient, seed)));
+        await importSeed(r, rbdClient, seed, { metaData, userData });
       });
       const id = await timed("define", async () => {
         const xml = renderDomainXml({
@@ -114,8 +149,8 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
           bridge: node.bridge ?? "br0",
           metadata: { name: args.name, stack: args.stack, image: args.image, createdAt: row.createdAt },
         });
-        await defineDomain(r, xml);
         undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
+        await defineDomain(r, xml);
         return (await domainFacts(r, args.name))!.uuid;
       });
       await timed("start", () => startDomain(r, args.name));

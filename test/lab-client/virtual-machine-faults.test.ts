@@ -1,0 +1,126 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import { cloudSpecFromLab } from "../../lab/cloud-spec";
+import { databaseFiles } from "../../lab/database";
+import { readLabDescription } from "../../lab/description";
+import { labPaths } from "../../lab/paths";
+import { cacheKey } from "../../lib/vm/inventory";
+import { assertInManagerNamespace, httpGet, rbdOnNode } from "../helpers/lab-client";
+import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { eventually, inventoryRow, leftovers, rbdImages, redisGet, scrub, withPg } from "../helpers/vm-lab";
+
+/**
+ * Faults around a create, through Pulumi's dynamic-provider host: the
+ * inventory's cache (Redis) hung at create and at refresh, and what a create
+ * that died leaves (a 'creating' row, its images) taken over by the next one
+ * once it is stale, and refused while it may still be running. Each case
+ * audits domains, images, rows and keys.
+ */
+
+jest.setTimeout(10 * 60_000);
+
+const d = readLabDescription();
+const cloud = cloudSpecFromLab(d);
+const tag = crypto.randomBytes(3).toString("hex");
+const vmName = (what: string) => `flt-${what}-${tag}`;
+const base = { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest" };
+let host: ProviderHost;
+const made: string[] = [];
+const redisPid = () => Number(fs.readFileSync(databaseFiles(labPaths()).redisPid, "utf8").trim());
+
+async function create(name: string) {
+  made.push(name);
+  const checked = await host.check({}, { ...base, cloud, name });
+  expect(checked.failures).toEqual([]);
+  return { inputs: checked.inputs, create: () => host.create(checked.inputs) };
+}
+
+/** Runs f with Redis stopped (SIGSTOP: it accepts connections and never answers, the worst case), then resumes it. */
+async function withRedisHung<T>(f: () => Promise<T>): Promise<T> {
+  const pid = redisPid();
+  process.kill(pid, "SIGSTOP");
+  try {
+    return await f();
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+}
+
+async function insertCreatingRow(name: string, ageSeconds: number): Promise<void> {
+  const mac = `52:54:00:${crypto.randomBytes(3).toString("hex").match(/../g)!.join(":")}`;
+  await withPg(cloud, (q) =>
+    q(
+      `INSERT INTO vms (name, stack, vcpus, memory_mib, disk_gib, image, node, mac, state, created_at, updated_at)
+       VALUES ($1, 'labtest', 1, 192, 1, $2, 'node1', $3, 'creating', now() - make_interval(secs => $4), now() - make_interval(secs => $4))`,
+      [name, d.baseImage.spec, mac, ageSeconds],
+    ),
+  );
+}
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  host = await startProviderHost(serializeProvider("VirtualMachine"));
+});
+
+afterAll(async () => {
+  await host?.stop();
+  for (const n of made) await scrub(d, cloud, n);
+});
+
+describe("VirtualMachine faults", () => {
+  it("makes the VM with Redis hung, and the next refresh mends the cache key", async () => {
+    const name = vmName("redis");
+    const c = await create(name);
+    const t0 = Date.now();
+    const created = await withRedisHung(c.create);
+    process.stdout.write(`  create with Redis hung: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const ip = created.properties.ip as string;
+    expect((await eventually("the guest", () => httpGet(ip).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200)).body.trim()).toBe(name);
+    expect((await inventoryRow(cloud, name))?.state).toBe("running");
+    expect(await redisGet(cloud, cacheKey(name))).toBeNull();
+    // Refresh with Redis hung still finds the VM (the cache is only a hint)...
+    const hungRead = await withRedisHung(() => host.read(name, created.properties));
+    expect(hungRead.id).toBe(name);
+    expect(hungRead.properties.node).toBe(created.properties.node);
+    // ...and the first refresh that reaches Redis writes the key.
+    await host.read(name, created.properties);
+    expect(await redisGet(cloud, cacheKey(name))).toBe(created.properties.node);
+    await host.delete(name, created.properties);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
+  });
+
+  it("takes over a stale 'creating' row and the images its dead create left", async () => {
+    const name = vmName("stale");
+    made.push(name);
+    await insertCreatingRow(name, 7200);
+    await rbdOnNode(d, "node1", ["clone", d.baseImage.spec, `${d.ceph.pool}/${name}-root`]);
+    const c = await create(name);
+    const created = await c.create();
+    expect(created.properties.ip).toMatch(/^10\.77\.100\.\d+$/);
+    expect((await inventoryRow(cloud, name))?.state).toBe("running");
+    await host.delete(name, created.properties);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
+  });
+
+  it("refuses a name whose create may still be running, and touches nothing", async () => {
+    const name = vmName("fresh");
+    made.push(name);
+    await insertCreatingRow(name, 5);
+    const c = await create(name);
+    const err = await c.create().then(() => "", (e: Error) => e.message);
+    expect(err).toMatch(new RegExp(`name: "${name}" is not allowed; expected a name not used by another VM \\(the inventory already has ${name} \\(a create started at .* taken over after \\d+ s\\)\\)`));
+    expect((await inventoryRow(cloud, name))?.state).toBe("creating");
+    expect((await rbdImages(d)).filter((i) => i.startsWith(name))).toEqual([]);
+  });
+
+  it("refuses a name whose images exist with no record claiming them, and leaves them alone", async () => {
+    const name = vmName("orphan");
+    made.push(name);
+    await rbdOnNode(d, "node1", ["clone", d.baseImage.spec, `${d.ceph.pool}/${name}-root`]);
+    const c = await create(name);
+    const err = await c.create().then(() => "", (e: Error) => e.message);
+    expect(err).toMatch(new RegExp(`${d.ceph.pool}/${name}-root exist and no VM record claims them`));
+    expect((await rbdImages(d)).filter((i) => i.startsWith(name))).toEqual([`${name}-root`]);
+    expect(await inventoryRow(cloud, name)).toBeUndefined();
+  });
+});

@@ -88,7 +88,8 @@ const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 const URL_PATH = /^\/[A-Za-z0-9._~!&*+,;=:@%\/-]*$/;
 const UNIX_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
-const PASSWORD = /^[!-~]{8,128}$/;
+// Rendered inside single quotes (haproxy's strong quoting: `#`, `$`, `"` and `\` stay literal), so only `'` is refused.
+const PASSWORD = /^[!-&(-~]{8,128}$/;
 
 function checkPort(field: string, v: unknown): void {
   check(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, field, v, "an integer port 1-65535");
@@ -145,7 +146,7 @@ function validateStats(s: HaproxyStats): void {
     check(typeof s.auth.user === "string" && NAME.test(s.auth.user), "stats.auth.user", s.auth.user, "a user name of 1-32 [A-Za-z0-9_.-]");
     // The password must never reach an error message.
     if (typeof s.auth.password !== "string" || !PASSWORD.test(s.auth.password)) {
-      throw new ValidationError("stats.auth.password", "[secret]", "8-128 printable ASCII characters without spaces");
+      throw new ValidationError("stats.auth.password", "[secret]", "8-128 printable ASCII characters without spaces or single quotes (' cannot be quoted in haproxy.cfg)");
     }
   }
 }
@@ -259,7 +260,8 @@ export function renderHaproxyCfg(c: HaproxyConfig): string {
     `    stats uri ${stats.uri}`,
     "    stats refresh 10s",
   );
-  if (stats.auth !== undefined) lines.push(`    stats auth ${stats.auth.user}:${stats.auth.password}`);
+  // Quoted: unquoted, a `#` in the password starts a comment and haproxy loads an empty password.
+  if (stats.auth !== undefined) lines.push(`    stats auth '${stats.auth.user}:${stats.auth.password}'`);
   for (const f of c.frontends) lines.push(...frontendLines(f));
   return lines.join("\n") + "\n";
 }

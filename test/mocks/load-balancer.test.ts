@@ -64,7 +64,7 @@ describe("LoadBalancer", () => {
     expect(isWrappedSecret(conn) || isWrappedSecret(conn.privateKey)).toBe(true);
     expect(JSON.stringify(cmd.inputs.create)).not.toContain("h4b-lb-key");
     expect(isWrappedSecret(cmd.inputs.stdin)).toBe(true);
-    expect(plainInputsText(cmd)).toContain("stats auth ops:h4b-stats-password");
+    expect(plainInputsText(cmd)).toContain("stats auth 'ops:h4b-stats-password");
     expect(JSON.stringify(cmd.inputs.create)).not.toContain("h4b-stats-password");
     expect(await pulumi.isSecret(lb.config)).toBe(true);
   });

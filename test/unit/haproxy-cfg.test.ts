@@ -150,9 +150,12 @@ describe("renderHaproxyCfg", () => {
 });
 
 
-function get(port: number, p: string): Promise<{ status: number; body: string }> {
+// Every character haproxy.cfg could misread unquoted: a comment, a variable, quotes and escapes.
+const STATS_PASSWORD = `#x$HOME"\\q;y`;
+
+function get(port: number, p: string, auth?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: p, timeout: 2000 }, (res) => {
+    const req = http.get({ host: "127.0.0.1", port, path: p, timeout: 2000, auth, agent: false }, (res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
@@ -191,7 +194,7 @@ describe("the rendered config in a real haproxy on 127.0.0.1", () => {
             healthCheck: { httpPath: "/", intervalMs: 200, rise: 1, fall: 1 },
           },
         ],
-        stats: { bindAddress: "127.0.0.1", port: statsPort },
+        stats: { bindAddress: "127.0.0.1", port: statsPort, auth: { user: "ops", password: STATS_PASSWORD } },
       }),
     );
     haproxy = spawn("haproxy", ["-db", "-f", file], { stdio: "ignore" });
@@ -219,8 +222,15 @@ describe("the rendered config in a real haproxy on 127.0.0.1", () => {
     const metrics = await get(statsPort, "/metrics");
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/^haproxy_backend_active_servers\{proxy="web"\} 2$/m);
-    const stats = await get(statsPort, "/stats;csv");
+    const stats = await get(statsPort, "/stats;csv", `ops:${STATS_PASSWORD}`);
     expect(stats.status).toBe(200);
     expect(stats.body).toContain("web,b0,");
+  });
+
+  it("asks for the stats password exactly as given, # and all", async () => {
+    expect((await get(statsPort, "/stats;csv")).status).toBe(401);
+    expect((await get(statsPort, "/stats;csv", "ops:")).status).toBe(401);
+    expect((await get(statsPort, "/stats;csv", "ops:#x")).status).toBe(401);
+    expect((await get(statsPort, "/stats;csv", `ops:${STATS_PASSWORD}`)).status).toBe(200);
   });
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm run bench: bring the lab up (or mend it), then run the VM benchmark
-# inside the lab's manager namespace, the only place lab addresses exist.
+# npm run bench: bring the lab up (or mend it), then run the VM benchmark and
+# the engine benchmark inside the lab's manager namespace, the only place lab
+# addresses exist.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -8,4 +9,5 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 node node_modules/ts-node/dist/bin.js --transpile-only lab/cli.ts up
-exec ip netns exec kcl-mgr node node_modules/ts-node/dist/bin.js --transpile-only lab/bench/vm-bench.ts
+ip netns exec kcl-mgr node node_modules/ts-node/dist/bin.js --transpile-only lab/bench/vm-bench.ts
+exec ip netns exec kcl-mgr node node_modules/ts-node/dist/bin.js --transpile-only lab/bench/engine-bench.ts

@@ -5,7 +5,7 @@ import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { labPaths } from "../../lab/paths";
 import { watchAnswers } from "../../lab/http-probe";
-import { createEngineStack, EngineStack } from "../helpers/engine-stack";
+import { createEngineStack, EngineStack } from "../../lab/engine-stack";
 import { assertInManagerNamespace, httpGet, virsh } from "../helpers/lab-client";
 import { eventually, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
 

@@ -3,8 +3,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { run, RunResult } from "../../lab/exec";
-import { engineEnv } from "../../lib/engine/engine-env";
+import { run, RunResult } from "./exec";
+import { engineEnv } from "../lib/engine/engine-env";
 
 /**
  * A stack of the kvm-cloud program run by the real Pulumi engine, in a
@@ -14,7 +14,7 @@ import { engineEnv } from "../../lib/engine/engine-env";
  * `pulumi` CLI itself for everything else (config, refresh, destroy, outputs).
  */
 
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "..");
 const RUNNER = [process.execPath, path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "stacks/run.ts")];
 
 export interface EngineStack {

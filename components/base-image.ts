@@ -8,7 +8,7 @@ import {
   validateBaseImageOptions,
 } from "../lib/render/scripts/base-image";
 import { remoteInvocation } from "../lib/render/scripts/script";
-import { commandConnection, HostConnection } from "./connection";
+import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
 
 export interface BaseImageArgs {
   /** SSH access to a host with the rbd client and a keyring for `cephClient` (a KVM node or a Ceph host). */
@@ -98,6 +98,7 @@ export class BaseImage extends pulumi.ComponentResource {
       `${name}-import`,
       {
         connection: commandConnection(args.connection),
+        logging: COMMAND_LOGGING,
         create: options.apply((o) => remoteInvocation(renderBaseImageImportScript(o))),
         delete: options.apply((o) => remoteInvocation(renderBaseImageRemoveScript(o))),
         triggers: [options],

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { BaseImage } from "./base-image";
+import { hostKeyLine } from "../lib/transport/known-hosts";
+import { ValidationError } from "../lib/validate/errors";
 import { CephCluster } from "./ceph-cluster";
 import { HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";
@@ -19,7 +21,11 @@ export interface CloudArgs {
   readonly config: CloudConfig;
   /** Private key text that logs in to every host. A secret. No default. */
   readonly sshPrivateKey: pulumi.Input<string>;
-  /** known_hosts text for every host; without it the VM provider accepts any host key. Default none. */
+  /**
+   * known_hosts text for every host: every component's connection and the VM
+   * provider then refuse any other host key, and a host it does not list fails
+   * the preview. Default none: any host key is accepted (trust on every use).
+   */
   readonly knownHosts?: pulumi.Input<string>;
   /** Inventory passwords. Default: generated once and kept in state. Secrets. */
   readonly postgresPassword?: pulumi.Input<string>;
@@ -57,6 +63,7 @@ export class Cloud extends pulumi.ComponentResource {
   constructor(name: string, args: CloudArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Before super(): a bad config must fail before anything is registered.
     validateCloudConfig(args.config);
+    if (typeof args.knownHosts === "string") Cloud.hostKeys(args.config, args.knownHosts);
     super("kvmcloud:index:Cloud", name, {}, opts);
     const c = args.config;
     this.connections = this.makeConnections(args);
@@ -71,14 +78,30 @@ export class Cloud extends pulumi.ComponentResource {
     this.registerOutputs({ cloud: this.cloud, imageSpec: this.imageSpec });
   }
 
+  /** Each host's key from known_hosts, by address; a host it does not list is an error naming it. */
+  private static hostKeys(c: CloudConfig, knownHosts: string): Map<string, string> {
+    const keys = new Map<string, string>();
+    for (const h of [c.dns, c.database, ...(c.loadBalancer ? [c.loadBalancer] : []), ...c.ceph.hosts, ...c.nodes]) {
+      const port = h.port ?? c.ssh?.port ?? 22;
+      const key = hostKeyLine(knownHosts, h.address, port);
+      if (key === undefined) throw new ValidationError("knownHosts", h.address, `a known_hosts line for every host of the cloud (none for ${h.address}:${port})`);
+      keys.set(`${h.address}:${port}`, key);
+    }
+    return keys;
+  }
+
   private makeConnections(args: CloudArgs): CloudConnections {
     const c = args.config;
-    const conn = (h: CloudHost): HostConnection => ({
-      host: h.address,
-      user: h.user ?? c.ssh?.user ?? "root",
-      port: h.port ?? c.ssh?.port ?? 22,
-      privateKey: pulumi.secret(args.sshPrivateKey),
-    });
+    const conn = (h: CloudHost): HostConnection => {
+      const port = h.port ?? c.ssh?.port ?? 22;
+      return {
+        host: h.address,
+        user: h.user ?? c.ssh?.user ?? "root",
+        port,
+        privateKey: pulumi.secret(args.sshPrivateKey),
+        hostKey: args.knownHosts === undefined ? undefined : pulumi.output(args.knownHosts).apply((k) => Cloud.hostKeys(c, k).get(`${h.address}:${port}`)!),
+      };
+    };
     return {
       dns: conn(c.dns),
       database: conn(c.database),

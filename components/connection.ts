@@ -11,7 +11,20 @@ export interface HostConnection {
   readonly user?: pulumi.Input<string>;
   /** Private key text. Kept secret in state. */
   readonly privateKey: pulumi.Input<string>;
+  /**
+   * The host's public key, `type base64` as in known_hosts: the connection
+   * refuses any other. Default none: any key is accepted (give the Cloud
+   * `knownHosts` to have every connection checked).
+   */
+  readonly hostKey?: pulumi.Input<string>;
 }
+
+/**
+ * What the command provider may log of a remote command: stderr only. Scripts
+ * print what components parse (Ceph keys among it) on stdout, which must never
+ * reach Pulumi's logs; errors go to stderr.
+ */
+export const COMMAND_LOGGING = "stderr" as const;
 
 /** The @pulumi/command connection for a host, with the private key wrapped as a secret. */
 export function commandConnection(c: HostConnection): command.types.input.remote.ConnectionArgs {
@@ -20,5 +33,6 @@ export function commandConnection(c: HostConnection): command.types.input.remote
     port: c.port ?? 22,
     user: c.user ?? "root",
     privateKey: pulumi.secret(c.privateKey),
+    hostKey: c.hostKey,
   };
 }

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { renderDockerSetupScript } from "../lib/render/scripts/inventory-host";
 import { remoteInvocation } from "../lib/render/scripts/script";
-import { commandConnection, HostConnection } from "./connection";
+import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
 
 /** A host whose containers a component runs through Docker over SSH. */
 export interface DockerHostArgs {
@@ -31,7 +31,7 @@ export function dockerHostProvider(name: string, args: DockerHostArgs, parent: p
   const c = args.connection;
   const deps: pulumi.Resource[] = [];
   if (args.installDocker !== false) {
-    deps.push(new command.remote.Command(`${name}-docker-engine`, { connection: commandConnection(c), create: remoteInvocation(renderDockerSetupScript()) }, { parent }));
+    deps.push(new command.remote.Command(`${name}-docker-engine`, { connection: commandConnection(c), logging: COMMAND_LOGGING, create: remoteInvocation(renderDockerSetupScript()) }, { parent }));
   }
   return new docker.Provider(
     `${name}-docker`,

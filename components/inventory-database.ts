@@ -7,7 +7,7 @@ import { checkPassword, renderRedisConf } from "../lib/render/redis-conf";
 import { renderSchemaApplyScript } from "../lib/render/scripts/inventory-host";
 import { remoteInvocation } from "../lib/render/scripts/script";
 import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, validateInventoryDatabaseOptions } from "../lib/validate/inventory-database";
-import { commandConnection } from "./connection";
+import { COMMAND_LOGGING, commandConnection } from "./connection";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 
 export interface InventoryDatabaseArgs extends DockerHostArgs {
@@ -166,7 +166,7 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     return new command.remote.Command(
       `${name}-schema`,
       // The SQL travels on stdin: a changed schema text re-runs psql (update runs create).
-      { connection: commandConnection(args.connection), create: script, stdin: renderInventorySchema() },
+      { connection: commandConnection(args.connection), logging: COMMAND_LOGGING, create: script, stdin: renderInventorySchema() },
       { parent: this, dependsOn: [postgres] },
     );
   }

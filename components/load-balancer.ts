@@ -12,7 +12,7 @@ import {
 } from "../lib/render/haproxy-cfg";
 import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../lib/render/scripts/load-balancer-host";
 import { remoteInvocation } from "../lib/render/scripts/script";
-import { commandConnection, HostConnection } from "./connection";
+import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
 
 /** One backend server: an address (e.g. a VM's `ip` output), or a name and an address. */
 export type LoadBalancerBackend = string | { readonly name: string; readonly address: string };
@@ -153,6 +153,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
       `${name}-haproxy`,
       {
         connection: commandConnection(args.connection),
+        logging: COMMAND_LOGGING,
         create: remoteInvocation(renderHaproxySetupScript()),
         // The config travels on stdin; a new config text re-runs the script (update runs create).
         stdin: this.config,

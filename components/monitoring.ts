@@ -12,7 +12,7 @@ import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterS
 import { remoteInvocation } from "../lib/render/scripts/script";
 import { check } from "../lib/validate/errors";
 import { checkDnsLabel, checkIPv4, ipToInt } from "../lib/validate/network";
-import { commandConnection, HostConnection } from "./connection";
+import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
 import { EXPORTER_MAIN, exporterBundle } from "./exporter-bundle";
 import { validateWhenKnown } from "./inputs";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
@@ -167,6 +167,7 @@ export class Monitoring extends pulumi.ComponentResource {
         `${name}-node-exporter-${h.name}`,
         {
           connection: commandConnection(h.connection!),
+          logging: COMMAND_LOGGING,
           // A changed address changes the script: the update runs it again.
           create: pulumi.output(h.address).apply((a) => remoteInvocation(renderNodeExporterScript({ listenAddress: a }))),
           delete: remoteInvocation(renderNodeExporterRemoveScript()),

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { remote } from "@pulumi/command";
 import { remoteInvocation } from "../lib/render/scripts/script";
-import { commandConnection, HostConnection } from "./connection";
+import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
 
 /**
  * One rendered script run on a host over SSH as a @pulumi/command resource.
@@ -35,6 +35,7 @@ export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.
     name,
     {
       connection: commandConnection(args.connection),
+      logging: COMMAND_LOGGING,
       create: script.apply(remoteInvocation),
       stdin,
       triggers,

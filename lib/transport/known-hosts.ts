@@ -44,3 +44,12 @@ export function knownKeysFor(knownHosts: string, host: string, port: number): Kn
 export function hostKeyKnown(knownHosts: string, host: string, port: number, presented: Buffer): boolean {
   return knownKeysFor(knownHosts, host, port).some((k) => k.key.equals(presented));
 }
+
+/**
+ * The first known key of host:port as `type base64` (the form @pulumi/command's
+ * `hostKey` takes), or undefined when known_hosts lists none.
+ */
+export function hostKeyLine(knownHosts: string, host: string, port: number): string | undefined {
+  const k = knownKeysFor(knownHosts, host, port)[0];
+  return k ? `${k.keyType} ${k.key.toString("base64")}` : undefined;
+}

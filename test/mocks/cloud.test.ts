@@ -95,9 +95,12 @@ describe("Cloud", () => {
   });
 
   it("uses given inventory passwords and known_hosts", async () => {
-    const { reg, spec } = await build(devCloud, { postgresPassword: pulumi.secret("given-postgres-password-1"), knownHosts: "192.0.2.21 ssh-ed25519 AAAA" });
+    // One line per host: a host known_hosts does not list is refused (cloud-host-keys.test.ts).
+    const addresses = [devCloud.dns, devCloud.database, devCloud.loadBalancer!, ...devCloud.ceph.hosts, ...devCloud.nodes].map((h) => h.address);
+    const knownHosts = addresses.map((a) => `${a} ssh-ed25519 AAAA`).join("\n");
+    const { reg, spec } = await build(devCloud, { postgresPassword: pulumi.secret("given-postgres-password-1"), knownHosts });
     expect(spec.inventory.postgresUrl).toContain(":given-postgres-password-1@");
-    expect(spec.knownHosts).toBe("192.0.2.21 ssh-ed25519 AAAA");
+    expect(spec.knownHosts).toBe(knownHosts);
     expect(reg.filter((r) => r.name === "kvmcloud-inventory-postgres-password")).toHaveLength(0);
   });
 

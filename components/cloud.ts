@@ -198,7 +198,6 @@ export class Cloud extends pulumi.ComponentResource {
         name: n.name,
         ssh: ssh(this.connections.nodes[c.nodes[i].name]),
         libvirtUri: n.libvirtUri,
-        migrationAddress: n.address,
         bridge: n.bridge,
       })),
       ceph: { pool: this.ceph.pool, monitors: this.ceph.monitorAddresses, clientName: this.ceph.clientName, secretUuid: this.nodes[0].secretUuid },

@@ -15,7 +15,6 @@ export function cloudSpecFromLab(d: LabDescription = readLabDescription()): Reso
       name: n.name,
       ssh: ssh(n.sshHost),
       libvirtUri: n.libvirtUri,
-      migrationAddress: n.address,
       bridge: n.bridge,
     })),
     ceph: { pool: d.ceph.pool, monitors: d.ceph.monitors, clientName: d.ceph.clientName, secretUuid: d.ceph.secretUuid },

@@ -26,10 +26,10 @@ export interface CloudNode {
   /**
    * libvirt URI other nodes use to reach this node's libvirtd when migrating
    * to it, e.g. `qemu+ssh://root@node2/system` or `qemu+tls://node2/system`.
+   * Live migration is tunnelled through this connection, so it is what
+   * encrypts and authenticates guest memory on the way.
    */
   readonly libvirtUri: string;
-  /** Address QEMU's migration stream is sent to (default: ssh.host). */
-  readonly migrationAddress?: string;
   /** Bridge the VMs' NICs join (default "br0"). */
   readonly bridge?: string;
 }
@@ -109,7 +109,6 @@ export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
     seen.add(n.name);
     checkSsh(`cloud.nodes[${i}].ssh`, n.ssh);
     check(typeof n.libvirtUri === "string" && /^qemu(\+(ssh|tls|tcp|libssh2?))?:\/\/[^\s]*\/system(\?[^\s]*)?$/.test(n.libvirtUri), `cloud.nodes[${i}].libvirtUri`, n.libvirtUri, "a libvirt URI like qemu+ssh://root@host/system or qemu+tls://host/system");
-    if (n.migrationAddress !== undefined) checkIPv4(`cloud.nodes[${i}].migrationAddress`, n.migrationAddress);
     if (n.bridge !== undefined) check(/^[A-Za-z0-9_.-]{1,15}$/.test(n.bridge), `cloud.nodes[${i}].bridge`, n.bridge, "a Linux bridge name of 1-15 characters");
   });
   check(RBD_NAME.test(c.ceph?.pool ?? ""), "cloud.ceph.pool", c.ceph?.pool, "an RBD pool name of [A-Za-z0-9_.-]");

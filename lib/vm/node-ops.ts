@@ -133,14 +133,17 @@ export async function growDisk(r: CommandRunner, name: string, running: boolean,
 /**
  * Migration, run on the source node: a running (or paused) guest moves live
  * and keeps running; a stopped one moves only its definition (--offline).
- * Either way the definition moves with it and the source forgets it.
+ * Either way the definition moves with it and the source forgets it. Live
+ * migration is peer-to-peer and tunnelled: guest memory travels inside the
+ * source libvirtd's connection to `destUri` (SSH between nodes with
+ * qemu+ssh, set up by MigrationMesh), never as a plain QEMU stream.
  */
 export async function migrateDomain(
   r: CommandRunner,
   name: string,
-  to: { destUri: string; migrateUri: string; offline: boolean },
+  to: { destUri: string; offline: boolean },
   timeoutMs: number,
 ): Promise<void> {
-  const mode = to.offline ? ["--offline"] : ["--live", "--migrateuri", to.migrateUri];
+  const mode = to.offline ? ["--offline"] : ["--live", "--p2p", "--tunnelled"];
   await r.run([...VIRSH, "migrate", ...mode, "--persistent", "--undefinesource", "--domain", name, "--desturi", to.destUri], { timeoutMs });
 }

@@ -78,7 +78,7 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
         await migrateDomain(
           r,
           name,
-          { destUri: dest.libvirtUri, migrateUri: `tcp://${dest.migrationAddress ?? dest.ssh.host}`, offline: !active },
+          { destUri: dest.libvirtUri, offline: !active },
           MIGRATION_TIMEOUT_MS,
         );
         node = a.to;

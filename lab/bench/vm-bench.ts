@@ -4,16 +4,19 @@
  * the manager namespace (lab/bench/run.sh puts it there).
  *
  *  1. create-to-IP of one VM, split by step;
- *  2. 1, 4 and 8 VMs created in parallel;
+ *  2. 1, 4, 8 and 16 VMs created in parallel, with the machine's peak load
+ *     and the exporter's longest scrape meanwhile;
  *  3. live migration time and the longest gap in the guest's HTTP answers;
  *  4. RBD copy-on-write clone vs full copy of a 10 GiB image.
  */
 import * as crypto from "crypto";
+import * as fs from "fs";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
 import { VmRecord } from "../../lib/vm/vm-record";
 import { updateVm } from "../../lib/vm/vm-update";
+import { PrometheusApi } from "../../test/helpers/prometheus-api";
 import { cloudSpecFromLab } from "../cloud-spec";
 import { readLabDescription } from "../description";
 import { httpGet, watchAnswers } from "../http-probe";
@@ -53,10 +56,22 @@ async function oneVm(): Promise<void> {
   await removeAll();
 }
 
+const loadAverage = () => Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+
+/** Prometheus' figure for an instant query, or "n/a" when the lab has no monitoring. */
+async function promValue(expr: string): Promise<string> {
+  if (!d.monitoring) return "n/a";
+  const [r] = await new PrometheusApi(d.monitoring.prometheusUrl).query(expr);
+  if (!r) throw new Error(`Prometheus has no data for ${expr}: the exporter was not scraped`);
+  return Number(r.value[1]).toFixed(2);
+}
+
 async function parallel(): Promise<void> {
   const rows: string[][] = [];
-  for (const n of [1, 4, 8]) {
+  for (const n of [1, 4, 8, 16]) {
     const each: number[] = [];
+    let peakLoad = loadAverage();
+    const sampler = setInterval(() => (peakLoad = Math.max(peakLoad, loadAverage())), 1000);
     const t0 = Date.now();
     await Promise.all(
       Array.from({ length: n }, async (_, i) => {
@@ -66,10 +81,12 @@ async function parallel(): Promise<void> {
       }),
     );
     const total = Date.now() - t0;
-    rows.push([String(n), secs(total), secs(total / n), secs(each.reduce((a, b) => a + b, 0) / n), secs(Math.max(...each))]);
+    clearInterval(sampler);
+    const longestScrape = await promValue(`max_over_time(scrape_duration_seconds{job="kvmcloud"}[${Math.ceil(total / 1000) + 5}s])`);
+    rows.push([String(n), secs(total), secs(total / n), secs(each.reduce((a, b) => a + b, 0) / n), secs(Math.max(...each)), peakLoad.toFixed(2), longestScrape]);
     await removeAll();
   }
-  table("VMs created in parallel", ["VMs", "total s", "total / VM s", "mean create s", "slowest s"], rows);
+  table("VMs created in parallel (exporter scraped every 5 s meanwhile)", ["VMs", "total s", "total / VM s", "mean create s", "slowest s", "peak load (1 min)", "longest exporter scrape s"], rows);
 }
 
 async function migration(): Promise<void> {

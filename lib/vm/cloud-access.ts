@@ -1,7 +1,7 @@
 import { CloudSpec, findNode, SshEndpoint } from "../cloud/cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
 import { SshTarget, withSsh } from "../transport/ssh-runner";
-import { Inventory } from "./inventory";
+import { Inventory, tryLockVm, unlockVm } from "./inventory";
 import { bestEffortCache } from "./inventory-cache";
 
 /**
@@ -13,6 +13,11 @@ export interface CloudAccess {
   onNode<T>(node: string, fn: (r: CommandRunner) => Promise<T>): Promise<T>;
   onDhcp<T>(fn: (r: CommandRunner) => Promise<T>): Promise<T>;
   withInventory<T>(fn: (inv: Inventory) => Promise<T>): Promise<T>;
+  /**
+   * Holds the VM name's lock (inventory.ts tryLockVm) on a connection of its
+   * own until release(); `held` is false when another live create has it.
+   */
+  lockVm(name: string): Promise<{ readonly held: boolean; release(): Promise<void> }>;
 }
 
 function target(label: string, s: SshEndpoint, knownHosts: string | undefined): SshTarget {
@@ -29,16 +34,23 @@ function redacted(url: string): string {
   }
 }
 
-async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): Promise<void> }> {
+async function openPostgres(c: CloudSpec): Promise<import("pg").Client> {
   const { Client } = require("pg") as typeof import("pg");
-  const Redis = require("ioredis") as typeof import("ioredis").default;
   const pg = new Client({ connectionString: c.inventory.postgresUrl, connectionTimeoutMillis: 10_000, statement_timeout: 60_000 });
+  // A connection that drops while held must not take the process down.
+  pg.on("error", () => undefined);
   try {
     await pg.connect();
   } catch (e) {
     await pg.end().catch(() => undefined);
     throw new Error(`cannot reach the inventory database at ${redacted(c.inventory.postgresUrl)}: ${(e as Error).message}`);
   }
+  return pg;
+}
+
+async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): Promise<void> }> {
+  const Redis = require("ioredis") as typeof import("ioredis").default;
+  const pg = await openPostgres(c);
   const redis = new Redis(c.inventory.redisUrl, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   // ioredis reports connection trouble as events as well as rejections; the rejection is what we act on.
   redis.on("error", () => undefined);
@@ -74,6 +86,21 @@ export function cloudAccess(c: CloudSpec): CloudAccess {
     },
     onDhcp(fn) {
       return withSsh(target("the DHCP host", c.dhcp.ssh, c.knownHosts), fn);
+    },
+    async lockVm(name) {
+      const pg = await openPostgres(c);
+      const held = await tryLockVm(pg, name).catch(async (e) => {
+        await pg.end().catch(() => undefined);
+        throw e;
+      });
+      return {
+        held,
+        async release() {
+          // Ending the session frees the lock too; unlock first so a reused server session never keeps it.
+          if (held) await unlockVm(pg, name).catch(() => undefined);
+          await pg.end().catch(() => undefined);
+        },
+      };
     },
     async withInventory(fn) {
       const { inv, close } = await openInventory(c);

@@ -81,37 +81,42 @@ export async function getVm(sql: Sql, name: string): Promise<VmRow | undefined> 
   }
 }
 
-/** A 'creating' row that may be taken over: its create died (a killed provider, a lost database) longer ago than any create can last. */
-export interface Reclaim {
-  readonly name: string;
-  readonly olderThanSeconds: number;
+/**
+ * Session advisory lock of one VM name, held by a create for its whole life
+ * on a connection of its own. Postgres drops it when that session ends, so a
+ * create that died (killed provider, lost host) frees its name at once, and a
+ * 'creating' row whose lock is free belongs to nobody alive.
+ */
+const VM_LOCK_CLASS = 0x6b766d63; // "kvmc"
+
+export async function tryLockVm(sql: Sql, name: string): Promise<boolean> {
+  const r = await sql.query("SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS held", [VM_LOCK_CLASS, name]);
+  return r.rows[0]?.held === true;
+}
+
+export async function unlockVm(sql: Sql, name: string): Promise<void> {
+  await sql.query("SELECT pg_advisory_unlock($1::int, hashtext($2))", [VM_LOCK_CLASS, name]);
 }
 
 /**
  * Runs `decide` while holding the cloud-wide placement lock, then inserts the
  * row it returns with state 'creating'. Concurrent creates (one `pulumi up`
  * creates VMs in parallel) therefore see each other's names, MACs and memory.
- * With `reclaim`, that name's stale 'creating' row is removed first, under
- * the same lock, and `reclaimed` says so.
+ * With `takeOver` (a name whose lock the caller holds), that name's
+ * 'creating' row, left by a create that died, is removed first, under the
+ * same lock.
  */
 export async function reserveVm(
   sql: Sql,
-  decide: (existing: VmRow[], reclaimed: boolean) => Promise<Omit<VmRow, "state" | "ip" | "domainUuid" | "createdAt" | "updatedAt">>,
-  reclaim?: Reclaim,
+  decide: (existing: VmRow[]) => Promise<Omit<VmRow, "state" | "ip" | "domainUuid" | "createdAt" | "updatedAt">>,
+  takeOver?: string,
 ): Promise<VmRow> {
   await sql.query("BEGIN");
   try {
     await sql.query("SELECT pg_advisory_xact_lock($1)", [PLACEMENT_LOCK_KEY.toString()]);
     await sql.query(renderInventorySchema());
-    const reclaimed =
-      reclaim !== undefined &&
-      ((
-        await sql.query(`DELETE FROM ${VM_TABLE} WHERE name = $1 AND state = 'creating' AND updated_at < now() - make_interval(secs => $2) RETURNING name`, [
-          reclaim.name,
-          reclaim.olderThanSeconds,
-        ])
-      ).rowCount ?? 0) > 0;
-    const row = await decide((await sql.query(`SELECT * FROM ${VM_TABLE} ORDER BY name`)).rows.map(toRow), reclaimed);
+    if (takeOver !== undefined) await sql.query(`DELETE FROM ${VM_TABLE} WHERE name = $1 AND state = 'creating'`, [takeOver]);
+    const row = await decide((await sql.query(`SELECT * FROM ${VM_TABLE} ORDER BY name`)).rows.map(toRow));
     const inserted = await sql.query(
       `INSERT INTO ${VM_TABLE} (name, stack, vcpus, memory_mib, disk_gib, image, node, mac, state)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'creating') RETURNING *`,

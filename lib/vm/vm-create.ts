@@ -7,7 +7,7 @@ import { renderDomainXml } from "../render/domain-xml";
 import { ValidationError } from "../validate/errors";
 import { parseImageSpec, validateVmArgs } from "../validate/vm-args";
 import { CloudAccess } from "./cloud-access";
-import { cacheKey, deleteVmRow, logOperation, recordVm, reserveVm } from "./inventory";
+import { cacheKey, deleteVmRow, getVm, logOperation, recordVm, reserveVm } from "./inventory";
 import { readLeases, waitForLease } from "./lease-watch";
 import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
 import { cloneImage, importSeed, rbdClientOf, rbdExists, rbdSize, removeImage, resizeImage } from "./rbd-ops";
@@ -21,19 +21,16 @@ export type StepHook = (step: string, ms: number) => void;
 const GiB = 2 ** 30;
 
 /**
- * Longer than any create can last: every remote step is bounded (see
- * ssh-runner) and the boot wait by leaseTimeoutSeconds. A 'creating' row
- * older than this belongs to a create that died, and is taken over.
- */
-export function createBoundSeconds(cloud: ResolvedCloudSpec): number {
-  return cloud.leaseTimeoutSeconds + 600;
-}
-
-/**
  * Everything that can be refused is checked before anything is made: the
  * inputs, every node (reachable? which domains?), the image, the DHCP host.
+ * Called with the VM name's lock held: a 'creating' row of that name then
+ * belongs to a create that died, and its domain and images may be taken over
+ * (`deadCreate`); without such a row, a domain or image of the name is
+ * someone else's and refused.
  */
 async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: VmInputs) {
+  const recorded = await access.withInventory((inv) => getVm(inv.sql, args.name));
+  const deadCreate = recorded?.state === "creating";
   if (args.node !== undefined) findNode(cloud, args.node);
   const survey = await surveyNodes(cloud, access);
   if (args.node !== undefined) {
@@ -45,7 +42,7 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
     throw new Error(`no node is reachable: ${survey.map((s) => `${s.name}: ${s.error}`).join("; ")}`);
   }
   const holder = nodeHolding(survey, args.name);
-  if (holder) throw new ValidationError("name", args.name, `a name not used by another VM (a domain of that name exists on ${holder})`);
+  if (holder && !deadCreate) throw new ValidationError("name", args.name, `a name not used by another VM (a domain of that name exists on ${holder})`);
 
   const spec = parseImageSpec(args.image);
   const probe = args.node ?? reachable[0].name;
@@ -60,13 +57,20 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });
   const leaseMacs = (await access.onDhcp((r) => readLeases(r, cloud.dhcp.leaseFile))).map((l) => l.mac);
+  if (leftImages.length > 0 && !deadCreate) {
+    throw new ValidationError("name", args.name, `a name whose RBD images do not exist yet (${leftImages.map((i) => `${cloud.ceph.pool}/${i}`).join(", ")} exist and no VM record claims them; remove them or pick another name)`);
+  }
   const unreachable = survey.filter((s) => !s.view).map((s) => `${s.name}: ${s.error}`);
-  return { survey, imageSizeBytes: size, leaseMacs, leftImages, probe, unreachable };
+  if (deadCreate && unreachable.length > 0) {
+    throw new Error(`taking over the unfinished create of ${args.name} (started ${recorded!.createdAt}) needs every node to answer (its domain could be on one): ${unreachable.join("; ")}`);
+  }
+  return { survey, imageSizeBytes: size, leaseMacs, deadCreate, leftDomainOn: deadCreate ? holder : undefined, leftImages, probe };
 }
 
 /**
- * Creates a VM: reserve (name, node, MAC) in the inventory under a lock,
- * clone and size the root disk, write the seed, define and start the domain,
+ * Creates a VM: hold the name's lock for the whole create (a create that
+ * died is then known dead, and what it left is taken over), reserve (name,
+ * node, MAC) in the inventory under the placement lock, clone and size the root disk, write the seed, define and start the domain,
  * wait for its lease, record it. Any failure removes whatever was made and
  * reports the step and the daemon's message.
  */
@@ -84,39 +88,39 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
   const rbdClient = rbdClientOf(cloud);
   const disk = rootImageName(args.name);
   const seed = seedImageName(args.name);
+  let lock: { readonly held: boolean; release(): Promise<void> } | undefined;
   try {
+    lock = await timed("lock", () => access.lockVm(args.name));
+    if (!lock.held) throw new Error(`another create of ${args.name} is running now (it holds the name's lock); nothing was done`);
     const pre = await timed("preflight", () => preflight(cloud, access, args));
 
     const row = await timed("reserve", () =>
       access.withInventory((inv) =>
         reserveVm(
           inv.sql,
-          async (rows, reclaimed) => {
-            const held = rows.find((r) => r.name === args.name);
-            if (held) {
-              const since = held.state === "creating" ? ` (a create started at ${held.createdAt} and not finished; taken over after ${createBoundSeconds(cloud)} s)` : "";
-              throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name}${since})`);
+          async (rows) => {
+            if (rows.some((r) => r.name === args.name)) {
+              throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name})`);
             }
-            if (pre.leftImages.length > 0 && !reclaimed) {
-              throw new ValidationError("name", args.name, `a name whose RBD images do not exist yet (${pre.leftImages.map((i) => `${cloud.ceph.pool}/${i}`).join(", ")} exist and no VM record claims them; remove them or pick another name)`);
-            }
-            if (reclaimed && pre.unreachable.length > 0) {
-              throw new Error(`taking over the unfinished create of ${args.name} needs every node to answer (a domain of that name could be on it): ${pre.unreachable.join("; ")}`);
-            }
-          const node = placeVm(capacities(pre.survey, rows), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
-          const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leaseMacs], () => crypto.randomBytes(3));
+            const node = placeVm(capacities(pre.survey, rows), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
+            const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leaseMacs], () => crypto.randomBytes(3));
             const { name, stack, vcpus, memoryMiB, diskGiB, image } = args;
             return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac };
           },
-          { name: args.name, olderThanSeconds: createBoundSeconds(cloud) },
+          pre.deadCreate ? args.name : undefined,
         ),
       ),
     );
-    for (const img of pre.leftImages) {
-      // Only reached after the stale row was taken over: the dead create's images.
-      await timed("reclaim", () => access.onNode(pre.probe, (r) => removeImage(r, rbdClient, img)));
-    }
     undo.record("inventory row", () => access.withInventory((inv) => deleteVmRow(inv.sql, args.name)));
+    if (pre.leftDomainOn || pre.leftImages.length > 0) {
+      // What the dead create left, removed under the name's lock before anything new is made.
+      await timed("take-over", async () => {
+        if (pre.leftDomainOn) await access.onNode(pre.leftDomainOn, (r) => removeDomain(r, args.name));
+        await access.onNode(pre.probe, async (r) => {
+          for (const img of pre.leftImages) await removeImage(r, rbdClient, img);
+        });
+      });
+    }
 
     const limits = growthLimits(args.vcpus, args.memoryMiB);
     const fqdn = `${args.name}.${cloud.dhcp.domain}`;
@@ -203,5 +207,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     // Bad input stays a plain ValidationError when nothing had been made: the message is the whole story.
     if (e instanceof ValidationError && removed.length + left.length === 0) throw e;
     throw new VmOperationError(args.name, failedStep, e as Error, removed, left);
+  } finally {
+    await lock?.release();
   }
 }

@@ -37,6 +37,8 @@ export interface ProviderHost {
   update(id: string, olds: Props, news: Props): Promise<Props>;
   delete(id: string, props: Props): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILLs the host, as a crash or an OOM kill would: nothing it was doing gets to clean up. */
+  kill(): Promise<void>;
   /** What the host printed on stderr (its error logs). */
   stderr(): string;
 }
@@ -133,6 +135,11 @@ export async function startProviderHost(provider: string, cwd = ROOT): Promise<P
       client.close();
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+    },
+    async kill() {
+      client.close();
+      child.kill("SIGKILL");
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once("exit", r)));
     },
     stderr: () => err,
   };

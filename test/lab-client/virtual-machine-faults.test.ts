@@ -7,14 +7,15 @@ import { labPaths } from "../../lab/paths";
 import { cacheKey } from "../../lib/vm/inventory";
 import { assertInManagerNamespace, httpGet, rbdOnNode } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
-import { eventually, inventoryRow, leftovers, rbdImages, redisGet, scrub, withPg } from "../helpers/vm-lab";
+import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, redisGet, scrub, withPg } from "../helpers/vm-lab";
 
 /**
  * Faults around a create, through Pulumi's dynamic-provider host: the
- * inventory's cache (Redis) hung at create and at refresh, and what a create
- * that died leaves (a 'creating' row, its images) taken over by the next one
- * once it is stale, and refused while it may still be running. Each case
- * audits domains, images, rows and keys.
+ * inventory's cache (Redis) hung at create and at refresh; what a create
+ * that died leaves (a 'creating' row, its domain and images) taken over by
+ * the next one as soon as its name's lock is free, a live one refused; the
+ * provider host killed mid-create and the create run again. Each case audits
+ * domains, images, rows and keys.
  */
 
 jest.setTimeout(10 * 60_000);
@@ -89,10 +90,11 @@ describe("VirtualMachine faults", () => {
     expect(await leftovers(d, cloud, name)).toEqual([]);
   });
 
-  it("takes over a stale 'creating' row and the images its dead create left", async () => {
-    const name = vmName("stale");
+  it("takes over a 'creating' row whose create is dead (its lock is free), with the images it left", async () => {
+    const name = vmName("dead");
     made.push(name);
-    await insertCreatingRow(name, 7200);
+    // Seconds old: age does not matter, only that no live session holds the name's lock.
+    await insertCreatingRow(name, 5);
     await rbdOnNode(d, "node1", ["clone", d.baseImage.spec, `${d.ceph.pool}/${name}-root`]);
     const c = await create(name);
     const created = await c.create();
@@ -102,15 +104,41 @@ describe("VirtualMachine faults", () => {
     expect(await leftovers(d, cloud, name)).toEqual([]);
   });
 
-  it("refuses a name whose create may still be running, and touches nothing", async () => {
-    const name = vmName("fresh");
+  it("refuses a name whose create is alive (another session holds its lock), and touches nothing", async () => {
+    const name = vmName("alive");
     made.push(name);
     await insertCreatingRow(name, 5);
+    const { Client } = require("pg") as typeof import("pg");
+    const other = new Client({ connectionString: cloud.inventory.postgresUrl });
+    await other.connect();
+    try {
+      await other.query("SELECT pg_advisory_lock($1::int, hashtext($2))", [0x6b766d63, name]);
+      const c = await create(name);
+      const err = await c.create().then(() => "", (e: Error) => e.message);
+      expect(err).toMatch(new RegExp(`creating VM ${name} failed at step "lock": another create of ${name} is running now \\(it holds the name's lock\\); nothing was done\nnothing had been made`));
+      expect((await inventoryRow(cloud, name))?.state).toBe("creating");
+      expect((await rbdImages(d)).filter((i) => i.startsWith(name))).toEqual([]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it("converges when the provider is killed in the middle of a create: the next create takes over", async () => {
+    const name = vmName("killed");
     const c = await create(name);
-    const err = await c.create().then(() => "", (e: Error) => e.message);
-    expect(err).toMatch(new RegExp(`name: "${name}" is not allowed; expected a name not used by another VM \\(the inventory already has ${name} \\(a create started at .* taken over after \\d+ s\\)\\)`));
+    const doomed = c.create().catch((e: Error) => e.message);
+    // Kill it once it has made something: its root image exists.
+    await eventually("the dead create's first image", () => rbdImages(d), (imgs) => imgs.includes(`${name}-root`), 60_000, 100);
+    await host.kill();
+    expect(await doomed).toMatch(/./);
     expect((await inventoryRow(cloud, name))?.state).toBe("creating");
-    expect((await rbdImages(d)).filter((i) => i.startsWith(name))).toEqual([]);
+    host = await startProviderHost(serializeProvider("VirtualMachine"));
+    const again = await create(name);
+    const created = await again.create();
+    expect((await eventually("the guest", () => httpGet(created.properties.ip as string).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200)).body.trim()).toBe(name);
+    expect(await nodesWithDomain(d, name)).toEqual([created.properties.node]);
+    await host.delete(name, created.properties);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
   });
 
   it("refuses a name whose images exist with no record claiming them, and leaves them alone", async () => {

@@ -13,7 +13,7 @@ import { remoteInvocation } from "../lib/render/scripts/script";
 import { check } from "../lib/validate/errors";
 import { checkDnsLabel, checkIPv4, ipToInt } from "../lib/validate/network";
 import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
-import { EXPORTER_MAIN, exporterBundle } from "./exporter-bundle";
+import { EXPORTER_MAIN, exporterBundle } from "../lib/exporter/bundle";
 import { validateWhenKnown } from "./inputs";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 

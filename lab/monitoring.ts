@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { exporterBundle } from "../lib/exporter/bundle";
 import { alertRules, renderAlertRules } from "../lib/render/alert-rules";
 import { renderInventorySchema } from "../lib/render/inventory-schema";
 import { renderPrometheusConfig } from "../lib/render/prometheus-config";
@@ -54,19 +55,16 @@ export function monitoringFiles(p: LabPaths) {
   };
 }
 
-/** The lib/ directories the exporter's code lives in: a change there restarts it. */
-const EXPORTER_SOURCES = ["lib/exporter", "lib/parse", "lib/transport", "lib/cloud", "lib/validate", "lib/render"];
-
+/**
+ * What the running exporter was started with: its spec and every module it
+ * imports (the same closure the Monitoring component ships), so a change to
+ * any of them restarts it.
+ */
 function exporterDigest(root: string, specText: string): string {
   const h = crypto.createHash("sha256").update(specText);
-  for (const dir of EXPORTER_SOURCES) {
-    const abs = path.join(root, dir);
-    if (!fs.existsSync(abs)) continue;
-    for (const f of (fs.readdirSync(abs, { recursive: true }) as string[]).filter((x) => x.endsWith(".ts")).sort()) {
-      h.update(`${dir}/${f}\0`).update(fs.readFileSync(path.join(abs, f)));
-    }
-  }
-  return h.digest("hex");
+  const bundle = exporterBundle(root);
+  for (const f of bundle.files) h.update(`${f.path}\0`).update(f.content);
+  return h.update(bundle.packageJson).digest("hex");
 }
 
 /** Pure: where the lab's Prometheus and exporter answer (inside kcl-mgr). */

@@ -1,3 +1,4 @@
+import { withinMs } from "../time-bound";
 import { SourceResult } from "./snapshot";
 
 /**
@@ -63,13 +64,9 @@ export class SourceGates {
       // A collection that outlives every scrape must not reject unobserved.
       gate.inFlight.catch(() => undefined);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoAnswer()), remaining);
-    });
     const seconds = () => (this.now() - t0) / 1000;
     try {
-      const value = (await Promise.race([gate.inFlight, bound])) as T;
+      const value = (await withinMs(gate.inFlight, remaining, () => new NoAnswer())) as T;
       return { value, result: { source, target, ok: true, seconds: seconds(), ageSeconds: 0 } };
     } catch (e) {
       const error =
@@ -85,8 +82,6 @@ export class SourceGates {
         value: last?.value as T | undefined,
         result: { source, target, ok: false, seconds: seconds(), error, ...(last ? { ageSeconds: (this.now() - last.at) / 1000 } : {}) },
       };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { CloudSpec, findNode, SshEndpoint } from "../cloud/cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
 import { SshTarget, withSsh } from "../transport/ssh-runner";
+import { withinMs } from "../time-bound";
 import { Inventory, tryLockVm, unlockVm } from "./inventory";
 import { bestEffortCache } from "./inventory-cache";
 
@@ -56,12 +57,8 @@ async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): P
   redis.on("error", () => undefined);
   // The cache may be down: operations go on without it (inventory-cache.ts).
   const warn = (why: string) => process.stderr.write(`warning: ${why.replace(c.inventory.redisUrl, redacted(c.inventory.redisUrl))}\n`);
-  let timer: NodeJS.Timeout | undefined;
   // A hung Redis accepts the TCP connection and never answers the ready check: bound that too.
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("no answer within 3000 ms")), 3_000);
-  });
-  const connected = await Promise.race([redis.connect(), hung]).finally(() => clearTimeout(timer)).then(
+  const connected = await withinMs(redis.connect(), 3_000, () => new Error("no answer within 3000 ms")).then(
     () => true,
     (e: Error) => {
       warn(`cannot reach the inventory cache at ${redacted(c.inventory.redisUrl)}: ${e.message}; going on without it`);

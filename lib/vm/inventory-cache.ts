@@ -1,3 +1,4 @@
+import { withinMs } from "../time-bound";
 import type { Cache } from "./inventory";
 
 /**
@@ -9,19 +10,11 @@ import type { Cache } from "./inventory";
 export function bestEffortCache(cache: Cache | undefined, onError: (why: string) => void, timeoutMs = 2000): Cache {
   const bounded = async <T>(what: string, f: (c: Cache) => Promise<T>, fallback: T): Promise<T> => {
     if (!cache) return fallback;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        f(cache),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      return await withinMs(f(cache), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
     } catch (e) {
       onError(`inventory cache ${what}: ${(e as Error).message}`);
       return fallback;
-    } finally {
-      clearTimeout(timer);
     }
   };
   return {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { Monitoring, MonitoringArgs } from "../../components/monitoring";
-import { EXPORTER_MAIN } from "../../components/exporter-bundle";
+import { EXPORTER_MAIN } from "../../lib/exporter/bundle";
 import { CloudSpec } from "../../lib/cloud/cloud-spec";
 import { readDashboardText } from "../../lib/exporter/dashboard";
 import { renderAlertRules } from "../../lib/render/alert-rules";

@@ -4,7 +4,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { EXPORTER_MAIN, exporterBundle, REPO_ROOT } from "../../components/exporter-bundle";
+import { EXPORTER_MAIN, exporterBundle, REPO_ROOT } from "../../lib/exporter/bundle";
 import { parseExposition, value } from "../helpers/exposition";
 
 /**

@@ -16,7 +16,7 @@ export interface BundleFile {
   readonly content: string;
 }
 
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const EXPORTER_ENTRY = "lib/exporter/main.ts";
 /** The bundle's entry point, relative to its directory. */
 export const EXPORTER_MAIN = "lib/exporter/main.js";

@@ -1,9 +1,12 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as path from "path";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { databaseFiles } from "../../lab/database";
 import { readLabDescription } from "../../lab/description";
 import { labPaths } from "../../lab/paths";
+import { sshdDir } from "../../lab/sshd";
+import { hostByName } from "../../lab/topology";
 import { cacheKey } from "../../lib/vm/inventory";
 import { assertInManagerNamespace, httpGet, rbdOnNode } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
@@ -139,6 +142,36 @@ describe("VirtualMachine faults", () => {
     expect(await nodesWithDomain(d, name)).toEqual([created.properties.node]);
     await host.delete(name, created.properties);
     expect(await leftovers(d, cloud, name)).toEqual([]);
+  });
+
+  it("with a node's sshd hung: a VM pinned there is refused within the bound naming the node, others go elsewhere, delete waits for every node's word", async () => {
+    const hung = d.nodes[1];
+    const pid = Number(fs.readFileSync(path.join(sshdDir(labPaths(), hostByName(hung.name)), "sshd.pid"), "utf8").trim());
+    process.kill(pid, "SIGSTOP");
+    try {
+      const pinned = vmName("pinned");
+      const c = await create(pinned);
+      const t0 = Date.now();
+      const err = await host.create({ ...c.inputs, node: hung.name }).then(() => "", (e: Error) => e.message);
+      const seconds = (Date.now() - t0) / 1000;
+      process.stdout.write(`  create pinned to a node whose sshd is hung: refused in ${seconds.toFixed(1)} s\n`);
+      expect(err).toMatch(new RegExp(`node ${hung.name} is unreachable: cannot reach ${hung.name} \\(root@${hung.sshHost.replace(/\./g, "\\.")}:22\\)`));
+      expect(seconds).toBeLessThan(30);
+      expect(await leftovers(d, cloud, pinned)).toEqual([]);
+
+      const free = vmName("free");
+      const other = await create(free);
+      const created = await other.create();
+      expect(created.properties.node).toBe(d.nodes[0].name);
+      // Deleting needs every node's word that no domain of the name is left there.
+      const refused = await host.delete(free, created.properties).then(() => "", (e: Error) => e.message);
+      expect(refused).toMatch(new RegExp(`deleting VM ${free}: cannot make sure its domain is gone: ${hung.name}: cannot reach ${hung.name}`));
+      process.kill(pid, "SIGCONT");
+      await host.delete(free, created.properties);
+      expect(await leftovers(d, cloud, free)).toEqual([]);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
   });
 
   it("refuses a name whose images exist with no record claiming them, and leaves them alone", async () => {

@@ -2,7 +2,7 @@ import { CloudSpec, findNode, SshEndpoint } from "../cloud/cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
 import { SshTarget, withSsh } from "../transport/ssh-runner";
 import { withinMs } from "../time-bound";
-import { Inventory, tryLockVm, unlockVm } from "./inventory";
+import { Inventory, Sql, tryLockVm, unlockVm } from "./inventory";
 import { bestEffortCache } from "./inventory-cache";
 
 /**
@@ -17,8 +17,15 @@ export interface CloudAccess {
   /**
    * Holds the VM name's lock (inventory.ts tryLockVm) on a connection of its
    * own until release(); `held` is false when another live create has it.
+   * `sql` is that connection, for reads the lock holder makes meanwhile.
    */
-  lockVm(name: string): Promise<{ readonly held: boolean; release(): Promise<void> }>;
+  lockVm(name: string): Promise<VmLock>;
+}
+
+export interface VmLock {
+  readonly held: boolean;
+  readonly sql: Sql;
+  release(): Promise<void>;
 }
 
 function target(label: string, s: SshEndpoint, knownHosts: string | undefined): SshTarget {
@@ -92,6 +99,7 @@ export function cloudAccess(c: CloudSpec): CloudAccess {
       });
       return {
         held,
+        sql: pg,
         async release() {
           // Ending the session frees the lock too; unlock first so a reused server session never keeps it.
           if (held) await unlockVm(pg, name).catch(() => undefined);

@@ -6,7 +6,7 @@ import { renderMetaData, renderUserData } from "../render/cloud-init";
 import { renderDomainXml } from "../render/domain-xml";
 import { ValidationError } from "../validate/errors";
 import { parseImageSpec, validateVmArgs } from "../validate/vm-args";
-import { CloudAccess } from "./cloud-access";
+import { CloudAccess, VmLock } from "./cloud-access";
 import { cacheKey, deleteVmRow, getVm, logOperation, recordVm, reserveVm } from "./inventory";
 import { readLeases, waitForLease } from "./lease-watch";
 import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
@@ -28,8 +28,9 @@ const GiB = 2 ** 30;
  * (`deadCreate`); without such a row, a domain or image of the name is
  * someone else's and refused.
  */
-async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: VmInputs) {
-  const recorded = await access.withInventory((inv) => getVm(inv.sql, args.name));
+async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: VmInputs, lock: VmLock) {
+  // Read over the lock's own session: no second inventory connection (nor a wait on a hung cache).
+  const recorded = await getVm(lock.sql, args.name);
   const deadCreate = recorded?.state === "creating";
   if (args.node !== undefined) findNode(cloud, args.node);
   const survey = await surveyNodes(cloud, access);
@@ -48,7 +49,7 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   const probe = args.node ?? reachable[0].name;
   const rbdClient = rbdClientOf(cloud);
   // One connection: the image's size, and the VM's own images a create that died may have left
-  // (taken over only with its stale row; see reserve).
+  // (taken over only with that create's 'creating' row; see deadCreate).
   const { size, leftImages } = await access.onNode(probe, async (r) => {
     const left: string[] = [];
     for (const img of [rootImageName(args.name), seedImageName(args.name)]) if (await rbdExists(r, rbdClient, img)) left.push(img);
@@ -88,11 +89,12 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
   const rbdClient = rbdClientOf(cloud);
   const disk = rootImageName(args.name);
   const seed = seedImageName(args.name);
-  let lock: { readonly held: boolean; release(): Promise<void> } | undefined;
+  let lock: VmLock | undefined;
   try {
     lock = await timed("lock", () => access.lockVm(args.name));
     if (!lock.held) throw new Error(`another create of ${args.name} is running now (it holds the name's lock); nothing was done`);
-    const pre = await timed("preflight", () => preflight(cloud, access, args));
+    const held = lock;
+    const pre = await timed("preflight", () => preflight(cloud, access, args, held));
 
     const row = await timed("reserve", () =>
       access.withInventory((inv) =>

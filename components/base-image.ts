@@ -1,5 +1,5 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import {
   BaseImageOptions,
   parseBaseImageSize,
@@ -7,8 +7,7 @@ import {
   renderBaseImageRemoveScript,
   validateBaseImageOptions,
 } from "../lib/render/scripts/base-image";
-import { remoteInvocation } from "../lib/render/scripts/script";
-import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
+import { HostConnection } from "./connection";
 
 export interface BaseImageArgs {
   /** SSH access to a host with the rbd client and a keyring for `cephClient` (a KVM node or a Ceph host). */
@@ -93,14 +92,13 @@ export class BaseImage extends pulumi.ComponentResource {
     this.registerOutputs({ spec: this.spec, sizeBytes: this.sizeBytes, pool: this.pool });
   }
 
-  private importImage(name: string, args: BaseImageArgs, options: pulumi.Output<BaseImageOptions>): command.remote.Command {
-    return new command.remote.Command(
+  private importImage(name: string, args: BaseImageArgs, options: pulumi.Output<BaseImageOptions>): RemoteCommand {
+    return new RemoteCommand(
       `${name}-import`,
       {
-        connection: commandConnection(args.connection),
-        logging: COMMAND_LOGGING,
-        create: options.apply((o) => remoteInvocation(renderBaseImageImportScript(o))),
-        delete: options.apply((o) => remoteInvocation(renderBaseImageRemoveScript(o))),
+        connection: args.connection,
+        script: options.apply(renderBaseImageImportScript),
+        deleteScript: options.apply(renderBaseImageRemoveScript),
         triggers: [options],
       },
       // The old image must go before a new one takes its name.

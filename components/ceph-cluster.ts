@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { remote } from "@pulumi/command";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { parseCephBootstrap } from "../lib/parse/ceph-bootstrap";
 import { CephMonitor } from "../lib/render/ceph-conf";
 import { renderCephBootstrapScript } from "../lib/render/scripts/ceph-bootstrap";
@@ -15,7 +15,6 @@ import { stdinPayload } from "../lib/render/scripts/script";
 import { CephClusterSettings, CephPlan, planCephCluster } from "../lib/validate/ceph-cluster";
 import { HostConnection } from "./connection";
 import { requireKnown } from "./inputs";
-import { remoteScript } from "./remote-script";
 
 export interface CephClusterHostArgs {
   /** Daemon id of the host's mon/mgr: 1-32 lower-case letters and digits. */
@@ -62,7 +61,7 @@ export class CephCluster extends pulumi.ComponentResource {
     const part = (host: string, what: string) => `${name}-${host}-${what}`;
 
     const packages = this.installPackages(name, plan, args.hosts);
-    const bootstrap = remoteScript(`${name}-bootstrap`, {
+    const bootstrap = new RemoteCommand(`${name}-bootstrap`, {
       connection: first.connection,
       script: renderCephBootstrapScript({ monitors: plan.monitors }),
       secretStdout: true,
@@ -70,9 +69,9 @@ export class CephCluster extends pulumi.ComponentResource {
     const secrets = bootstrap.stdout.apply(parseCephBootstrap);
     this.fsid = pulumi.unsecret(secrets.apply((s) => s.fsid));
 
-    const configs = new Map<string, remote.Command>();
+    const configs = new Map<string, RemoteCommand>();
     for (const h of args.hosts) {
-      configs.set(h.name, remoteScript(part(h.name, "config"), {
+      configs.set(h.name, new RemoteCommand(part(h.name, "config"), {
         connection: h.connection,
         script: this.fsid.apply((fsid) =>
           renderCephHostConfigScript({ fsid, monitors: plan.monitors, publicNetwork: plan.publicNetwork, osdPoolDefaultSize: plan.replicaSize }),
@@ -81,17 +80,17 @@ export class CephCluster extends pulumi.ComponentResource {
       }, { parent: this, dependsOn: [packages.get(h.name)!] }));
     }
     const mons = plan.monitors.map((m) =>
-      remoteScript(part(m.name, "mon"), {
+      new RemoteCommand(part(m.name, "mon"), {
         connection: hosts.get(m.name)!.connection,
         script: renderCephMonScript({ id: m.name }),
         stdin: secrets.apply((s) => stdinPayload([s.monKey, s.adminKey, s.bootstrapOsdKey, s.monmap])),
       }, { parent: this, dependsOn: [configs.get(m.name)!] }),
     );
     const mgrs = plan.managers.map((id) =>
-      remoteScript(part(id, "mgr"), { connection: hosts.get(id)!.connection, script: renderCephMgrScript({ id }) }, { parent: this, dependsOn: [...mons, configs.get(id)!] }),
+      new RemoteCommand(part(id, "mgr"), { connection: hosts.get(id)!.connection, script: renderCephMgrScript({ id }) }, { parent: this, dependsOn: [...mons, configs.get(id)!] }),
     );
     const osds = this.createOsds(name, plan, hosts, [...mons, ...configs.values()]);
-    const pool = remoteScript(`${name}-pool`, {
+    const pool = new RemoteCommand(`${name}-pool`, {
       connection: first.connection,
       script: renderCephPoolScript(plan),
       secretStdout: true,
@@ -112,29 +111,29 @@ export class CephCluster extends pulumi.ComponentResource {
     });
   }
 
-  private installPackages(name: string, plan: CephPlan, hosts: readonly CephClusterHostArgs[]): Map<string, remote.Command> {
-    const out = new Map<string, remote.Command>();
+  private installPackages(name: string, plan: CephPlan, hosts: readonly CephClusterHostArgs[]): Map<string, RemoteCommand> {
+    const out = new Map<string, RemoteCommand>();
     for (const h of hosts) {
       const roles = {
         mon: plan.monitors.some((m) => m.name === h.name),
         mgr: plan.managers.includes(h.name),
         osd: plan.osds.some((o) => o.host === h.name),
       };
-      out.set(h.name, remoteScript(`${name}-${h.name}-packages`, { connection: h.connection, script: renderCephPackagesScript(roles) }, { parent: this }));
+      out.set(h.name, new RemoteCommand(`${name}-${h.name}-packages`, { connection: h.connection, script: renderCephPackagesScript(roles) }, { parent: this }));
     }
     return out;
   }
 
   /** One resource per OSD; a host's OSDs are made one after another (ceph-volume and LVM are not made for parallel runs). */
-  private createOsds(name: string, plan: CephPlan, hosts: Map<string, CephClusterHostArgs>, after: pulumi.Resource[]): remote.Command[] {
-    const last = new Map<string, remote.Command>();
-    const all: remote.Command[] = [];
+  private createOsds(name: string, plan: CephPlan, hosts: Map<string, CephClusterHostArgs>, after: pulumi.Resource[]): RemoteCommand[] {
+    const last = new Map<string, RemoteCommand>();
+    const all: RemoteCommand[] = [];
     const index = new Map<string, number>();
     for (const o of plan.osds) {
       const i = index.get(o.host) ?? 0;
       index.set(o.host, i + 1);
       const previous = last.get(o.host);
-      const osd = remoteScript(`${name}-${o.host}-osd-${i}`, { connection: hosts.get(o.host)!.connection, script: renderCephOsdScript({ device: o.device }) }, {
+      const osd = new RemoteCommand(`${name}-${o.host}-osd-${i}`, { connection: hosts.get(o.host)!.connection, script: renderCephOsdScript({ device: o.device }) }, {
         parent: this,
         dependsOn: previous ? [...after, previous] : after,
       });

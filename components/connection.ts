@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import type * as command from "@pulumi/command";
 
 /** SSH access to a host that a component sets up. */
 export interface HostConnection {
@@ -17,22 +16,4 @@ export interface HostConnection {
    * `knownHosts` to have every connection checked).
    */
   readonly hostKey?: pulumi.Input<string>;
-}
-
-/**
- * What the command provider may log of a remote command: stderr only. Scripts
- * print what components parse (Ceph keys among it) on stdout, which must never
- * reach Pulumi's logs; errors go to stderr.
- */
-export const COMMAND_LOGGING = "stderr" as const;
-
-/** The @pulumi/command connection for a host, with the private key wrapped as a secret. */
-export function commandConnection(c: HostConnection): command.types.input.remote.ConnectionArgs {
-  return {
-    host: c.host,
-    port: c.port ?? 22,
-    user: c.user ?? "root",
-    privateKey: pulumi.secret(c.privateKey),
-    hostKey: c.hostKey,
-  };
 }

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { DhcpReservation, DnsmasqConfig, validateDnsmasqConfig } from "../lib/render/dnsmasq-conf";
 import { networkCidr } from "../lib/render/nftables-nat";
 import { renderDnsmasqSetupScript, renderRoutingScript } from "../lib/render/scripts/dnsmasq-host";
 import { check } from "../lib/validate/errors";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
-import { remoteScript } from "./remote-script";
 
 export interface DnsmasqServerArgs {
   /** SSH access to the DHCP/DNS host (root or a passwordless-sudo user). */
@@ -104,11 +104,11 @@ export class DnsmasqServer extends pulumi.ComponentResource {
     super("kvmcloud:index:DnsmasqServer", name, {}, opts);
     const r = resolve(args);
 
-    const dnsmasq = remoteScript(`${name}-dnsmasq`, {
+    const dnsmasq = new RemoteCommand(`${name}-dnsmasq`, {
       connection: args.connection,
       script: r.apply((x) => renderDnsmasqSetupScript({ dnsmasq: x.dnsmasq, configPath: x.configPath })),
     }, { parent: this });
-    remoteScript(`${name}-routing`, {
+    new RemoteCommand(`${name}-routing`, {
       connection: args.connection,
       script: r.apply((x) =>
         renderRoutingScript(x.natInterface ? { sourceCidr: networkCidr(x.dnsmasq.listenAddress, x.dnsmasq.netmask), outInterface: x.natInterface } : undefined),

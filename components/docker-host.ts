@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import * as docker from "@pulumi/docker";
 import { renderDockerSetupScript } from "../lib/render/scripts/inventory-host";
-import { remoteInvocation } from "../lib/render/scripts/script";
-import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
+import { HostConnection } from "./connection";
 
 /** A host whose containers a component runs through Docker over SSH. */
 export interface DockerHostArgs {
@@ -31,7 +30,7 @@ export function dockerHostProvider(name: string, args: DockerHostArgs, parent: p
   const c = args.connection;
   const deps: pulumi.Resource[] = [];
   if (args.installDocker !== false) {
-    deps.push(new command.remote.Command(`${name}-docker-engine`, { connection: commandConnection(c), logging: COMMAND_LOGGING, create: remoteInvocation(renderDockerSetupScript()) }, { parent }));
+    deps.push(new RemoteCommand(`${name}-docker-engine`, { connection: c, script: renderDockerSetupScript() }, { parent }));
   }
   return new docker.Provider(
     `${name}-docker`,

@@ -1,13 +1,11 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { GeneratedPassword } from "../dynamic-providers/generated-password";
 import { renderInventorySchema } from "../lib/render/inventory-schema";
 import { checkPassword, renderRedisConf } from "../lib/render/redis-conf";
 import { renderSchemaApplyScript } from "../lib/render/scripts/inventory-host";
-import { remoteInvocation } from "../lib/render/scripts/script";
 import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, validateInventoryDatabaseOptions } from "../lib/validate/inventory-database";
-import { COMMAND_LOGGING, commandConnection } from "./connection";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 
 export interface InventoryDatabaseArgs extends DockerHostArgs {
@@ -65,7 +63,7 @@ export class InventoryDatabase extends pulumi.ComponentResource {
   public readonly postgresPort: pulumi.Output<number>;
   public readonly redisPort: pulumi.Output<number>;
   /** The schema's psql run; VMs that record themselves can depend on it. */
-  public readonly schema: command.remote.Command;
+  public readonly schema: RemoteCommand;
 
   constructor(name: string, args: InventoryDatabaseArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Before super(): a bad value must fail before anything is registered.
@@ -161,12 +159,12 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     );
   }
 
-  private applySchema(name: string, args: InventoryDatabaseArgs, postgres: docker.Container, user: pulumi.Output<string>, database: pulumi.Output<string>): command.remote.Command {
-    const script = pulumi.all([postgres.name, user, database]).apply(([container, u, db]) => remoteInvocation(renderSchemaApplyScript({ container, user: u, database: db })));
-    return new command.remote.Command(
+  private applySchema(name: string, args: InventoryDatabaseArgs, postgres: docker.Container, user: pulumi.Output<string>, database: pulumi.Output<string>): RemoteCommand {
+    const script = pulumi.all([postgres.name, user, database]).apply(([container, u, db]) => renderSchemaApplyScript({ container, user: u, database: db }));
+    return new RemoteCommand(
       `${name}-schema`,
-      // The SQL travels on stdin: a changed schema text re-runs psql (update runs create).
-      { connection: commandConnection(args.connection), logging: COMMAND_LOGGING, create: script, stdin: renderInventorySchema() },
+      // The SQL travels on stdin: a changed schema text runs psql again (an update).
+      { connection: args.connection, script, stdin: renderInventorySchema() },
       { parent: this, dependsOn: [postgres] },
     );
   }

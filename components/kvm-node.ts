@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { NetworkBackend, validateBridgeOptions } from "../lib/render/bridge-config";
 import { uuidFromSeed } from "../lib/render/derived-uuid";
 import { renderBridgeSetupScript } from "../lib/render/scripts/bridge-setup";
@@ -18,7 +19,6 @@ import { check } from "../lib/validate/errors";
 import { checkDnsLabel, UUID } from "../lib/validate/network";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
-import { remoteScript } from "./remote-script";
 
 /** How a node reaches the Ceph cluster (CephCluster's outputs fit here). */
 export interface KvmNodeCephArgs {
@@ -118,7 +118,7 @@ export class KvmNode extends pulumi.ComponentResource {
     this.bridge = pulumi.output(args.bridge ?? "br0");
     const clientKeyStdin = pulumi.secret(ceph.apply((c) => stdinPayload([c.clientKey])));
     const run = (part: string, script: pulumi.Input<string>, deps: pulumi.Resource[], stdin?: pulumi.Input<string>, secretStdout = false) =>
-      remoteScript(`${name}-${part}`, { connection: args.connection, script, stdin, secretStdout }, { parent: this, dependsOn: deps });
+      new RemoteCommand(`${name}-${part}`, { connection: args.connection, script, stdin, secretStdout }, { parent: this, dependsOn: deps });
 
     const packages = run("packages", renderKvmPackagesScript(), []);
     const bridge = run("bridge", pulumi

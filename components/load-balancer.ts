@@ -1,5 +1,5 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import {
   HaproxyBalance,
   HaproxyConfig,
@@ -11,8 +11,7 @@ import {
   validateHaproxyConfig,
 } from "../lib/render/haproxy-cfg";
 import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../lib/render/scripts/load-balancer-host";
-import { remoteInvocation } from "../lib/render/scripts/script";
-import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
+import { HostConnection } from "./connection";
 
 /** One backend server: an address (e.g. a VM's `ip` output), or a name and an address. */
 export type LoadBalancerBackend = string | { readonly name: string; readonly address: string };
@@ -148,16 +147,15 @@ export class LoadBalancer extends pulumi.ComponentResource {
     return args.statsAuth === undefined ? text : pulumi.secret(text);
   }
 
-  private installHaproxy(name: string, args: LoadBalancerArgs): command.remote.Command {
-    return new command.remote.Command(
+  private installHaproxy(name: string, args: LoadBalancerArgs): RemoteCommand {
+    return new RemoteCommand(
       `${name}-haproxy`,
       {
-        connection: commandConnection(args.connection),
-        logging: COMMAND_LOGGING,
-        create: remoteInvocation(renderHaproxySetupScript()),
-        // The config travels on stdin; a new config text re-runs the script (update runs create).
+        connection: args.connection,
+        script: renderHaproxySetupScript(),
+        // The config travels on stdin; a new config text runs the script again (an update).
         stdin: this.config,
-        delete: remoteInvocation(renderHaproxyRemoveScript()),
+        deleteScript: renderHaproxyRemoveScript(),
       },
       { parent: this },
     );

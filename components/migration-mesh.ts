@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { renderMigrationAccessScript } from "../lib/render/scripts/migration";
 import { check } from "../lib/validate/errors";
 import { KvmNode } from "./kvm-node";
-import { remoteScript } from "./remote-script";
 
 export interface MigrationMeshArgs {
   /** The KVM nodes that migrate guests between each other (plain list: it decides the resources). No default. */
@@ -34,7 +34,7 @@ export class MigrationMesh extends pulumi.ComponentResource {
           .filter((p) => p !== node)
           .map((p) => pulumi.all([p.name, p.address, p.migrationPublicKey, p.hostPublicKey]).apply(([n, address, migrationKey, hostKey]) => ({ name: n, address, migrationKey, hostKey }))),
       );
-      remoteScript(`${name}-${node.resourceName}`, { connection: node.connection, script: peers.apply((p) => renderMigrationAccessScript({ peers: p })) }, { parent: this, dependsOn: [node] });
+      new RemoteCommand(`${name}-${node.resourceName}`, { connection: node.connection, script: peers.apply((p) => renderMigrationAccessScript({ peers: p })) }, { parent: this, dependsOn: [node] });
     }
     this.libvirtUris = pulumi.all(args.nodes.map((n) => pulumi.all([n.name, n.libvirtUri]))).apply((pairs) => Object.fromEntries(pairs));
     this.registerOutputs({ libvirtUris: this.libvirtUris });

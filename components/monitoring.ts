@@ -1,6 +1,6 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { GeneratedPassword } from "../dynamic-providers/generated-password";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { readDashboardText } from "../lib/exporter/dashboard";
@@ -9,10 +9,9 @@ import { renderAlertRules } from "../lib/render/alert-rules";
 import { renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../lib/render/grafana-provisioning";
 import { renderPrometheusConfig, ScrapeTarget } from "../lib/render/prometheus-config";
 import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../lib/render/scripts/node-exporter";
-import { remoteInvocation } from "../lib/render/scripts/script";
 import { check } from "../lib/validate/errors";
 import { checkDnsLabel, checkIPv4, ipToInt } from "../lib/validate/network";
-import { COMMAND_LOGGING, commandConnection, HostConnection } from "./connection";
+import { HostConnection } from "./connection";
 import { EXPORTER_MAIN, exporterBundle } from "../lib/exporter/bundle";
 import { validateWhenKnown } from "./inputs";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
@@ -163,14 +162,13 @@ export class Monitoring extends pulumi.ComponentResource {
 
   private installNodeExporters(name: string, hosts: readonly MonitoredHost[]): void {
     for (const h of hosts.filter((x) => x.connection !== undefined)) {
-      new command.remote.Command(
+      new RemoteCommand(
         `${name}-node-exporter-${h.name}`,
         {
-          connection: commandConnection(h.connection!),
-          logging: COMMAND_LOGGING,
+          connection: h.connection!,
           // A changed address changes the script: the update runs it again.
-          create: pulumi.output(h.address).apply((a) => remoteInvocation(renderNodeExporterScript({ listenAddress: a }))),
-          delete: remoteInvocation(renderNodeExporterRemoveScript()),
+          script: pulumi.output(h.address).apply((a) => renderNodeExporterScript({ listenAddress: a })),
+          deleteScript: renderNodeExporterRemoveScript(),
         },
         { parent: this },
       );

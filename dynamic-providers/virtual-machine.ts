@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudSpec } from "../lib/cloud/cloud-spec";
+import { loadingShim } from "./loading-shim";
 
 export interface VirtualMachineArgs {
   /** How to reach the cloud: a Cloud component's `cloud` output, or `cloudSpecFromLab()` in the lab. */
@@ -24,32 +25,7 @@ export interface VirtualMachineArgs {
   readonly state?: pulumi.Input<"running" | "stopped" | "suspended">;
 }
 
-type Props = Record<string, any>;
-
-/**
- * The provider Pulumi serializes into each VM's state: a shim that loads the
- * implementation (virtual-machine-provider.ts) by package name in the
- * dynamic-provider host. State then carries a few hundred bytes instead of
- * all of lib/vm, and a fixed bug reaches VMs made before the fix (code frozen
- * into state never would). Everything it uses is inside the function: the
- * serializer would otherwise capture it by value.
- */
-function implementation(): pulumi.dynamic.ResourceProvider {
-  // The host runs plain Node: TypeScript is compiled on load, as the program is.
-  if (!require.extensions[".ts"]) {
-    require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
-  }
-  return require("@kvm-cloud/dynamic-providers/virtual-machine-provider").virtualMachineProvider;
-}
-
-const provider: pulumi.dynamic.ResourceProvider = {
-  check: (olds: Props, news: Props) => implementation().check!(olds, news),
-  diff: (id: string, olds: Props, news: Props) => implementation().diff!(id, olds, news),
-  create: (inputs: Props) => implementation().create(inputs),
-  read: (id: string, props: Props) => implementation().read!(id, props),
-  update: (id: string, olds: Props, news: Props) => implementation().update!(id, olds, news),
-  delete: (id: string, props: Props) => implementation().delete!(id, props),
-};
+const provider = loadingShim("virtual-machine-provider", "virtualMachineProvider");
 
 /**
  * A VM on the cloud's KVM nodes: an RBD clone of `image`, a NoCloud seed, a

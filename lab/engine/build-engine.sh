@@ -10,8 +10,8 @@
 # /var/cache/kvm-cloud/build/, GOMODCACHE/GOCACHE stay at go's defaults.
 #
 # Env knobs:
-#   ENGINE_STRICT=1   also fail when an optional component (language host,
-#                     command provider) is not served by the module proxy.
+#   ENGINE_STRICT=1   also fail when the optional language host is not served
+#                     by the module proxy.
 #   ENGINE_FORCE=1    rebuild even when a stamp matches.
 set -Eeuo pipefail
 
@@ -28,13 +28,11 @@ PULUMI_MOD_VERSION="v${PULUMI_VERSION}"      # pkg/v3 and sdk/v3 module version
 LANG_NODEJS_MODULE=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
 LANG_NODEJS_MOD_VERSION=""                   # e.g. v3.0.0-YYYYMMDDhhmmss-<12 hex of v3.276.0 commit>
 
-COMMAND_VERSION=1.2.1                        # = npm @pulumi/command 1.2.1
-COMMAND_MODULE=github.com/pulumi/pulumi-command/provider
-# Commit of tag v1.2.1 = 7f3eb6f3b77cd0fa3895ba437a695dd393f7dd25, committed
-# 2026-03-03T23:59:22Z (Origin/Time of `go mod download -json
-# github.com/pulumi/pulumi-command@v1.2.1`). Tags are not prefixed with
-# provider/, so the provider/ module is only reachable by this pseudo-version.
-COMMAND_MOD_VERSION=v0.0.0-20260303235922-7f3eb6f3b77c
+# No command provider: components run their scripts through kvm-cloud's own
+# RemoteCommand dynamic provider (README "The Pulumi engine"), because the proxy
+# refuses github.com/pulumi/pulumi-command/provider at every version
+# (v0.0.0-20260303235922-7f3eb6f3b77c, the v1.2.1 commit: 403 "This module
+# version is not available"; @latest and the version list: 403 too).
 
 GO_FALLBACK_TOOLCHAIN=go1.27.3               # the approved toolchain if a module needs Go > local
 
@@ -46,7 +44,6 @@ BIN_DIR="$ENGINE_DIR/bin"
 
 BUILD_TAGS=osusergo,grpcnotrace
 PULUMI_VERSION_PKG=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
-COMMAND_VERSION_PKG=github.com/pulumi/pulumi-command/provider/pkg/version.Version
 
 export PATH="/usr/local/go/bin:$PATH"
 export CGO_ENABLED=0
@@ -283,13 +280,6 @@ else
 	[ -z "${ENGINE_STRICT:-}" ] || die "pulumi-language-nodejs unavailable and ENGINE_STRICT is set"
 fi
 
-# 3. command provider
-rc=0
-build_component pulumi-resource-command "$COMMAND_VERSION" "$COMMAND_MODULE/cmd/pulumi-resource-command" pulumi-resource-command \
-	"-s -w -X $COMMAND_VERSION_PKG=$COMMAND_VERSION" \
-	"$COMMAND_MODULE@$COMMAND_MOD_VERSION" || rc=$?
-optional pulumi-resource-command "$rc"
-
 # ----------------------------------------------------------------- summary --
 if [ -n "$MEASURE" ]; then
 	MOD_AFTER=$(du -sk "$MODCACHE" | cut -f1); GOC_AFTER=$(du -sk "$GOCACHE_DIR" | cut -f1)
@@ -301,8 +291,7 @@ fi
 echo
 log "binaries (link dir for PATH: $BIN_DIR):"
 for spec in "pulumi|github.com/pulumi/pulumi/pkg/v3" \
-	"pulumi-language-nodejs|$LANG_NODEJS_MODULE" \
-	"pulumi-resource-command|$COMMAND_MODULE"; do
+	"pulumi-language-nodejs|$LANG_NODEJS_MODULE"; do
 	b=${spec%%|*} mod=${spec#*|}
 	if [ -x "$BIN_DIR/$b" ]; then
 		real=$(readlink -f "$BIN_DIR/$b")
@@ -341,5 +330,6 @@ log "built: ${BUILT[*]:-none}; cached: ${SKIPPED[*]:-none}; unavailable: ${UNAVA
 #   @latest, list -> 403). Served instead, without provider code:
 #   github.com/pulumi/pulumi-command@v1.2.1 (repo root: docs, Makefile) and
 #   github.com/pulumi/pulumi-command/sdk@v1.2.1 (Go SDK, tag sdk/v1.2.1 = f0839b236d7b).
-#   Set COMMAND_MOD_VERSION / LANG_NODEJS_MOD_VERSION to a served version and
-#   rerun: the same build_component path builds them.
+#   Checked again 2026-12-01: all still refused. Components no longer need it.
+#   Set LANG_NODEJS_MOD_VERSION to a served version and rerun: build_component
+#   builds it the same way.

@@ -46,10 +46,15 @@ export function hostKeyKnown(knownHosts: string, host: string, port: number, pre
 }
 
 /**
- * The first known key of host:port as `type base64` (the form @pulumi/command's
+ * The first known key of host:port as `type base64` (the form RemoteCommand's connection
  * `hostKey` takes), or undefined when known_hosts lists none.
  */
 export function hostKeyLine(knownHosts: string, host: string, port: number): string | undefined {
   const k = knownKeysFor(knownHosts, host, port)[0];
   return k ? `${k.keyType} ${k.key.toString("base64")}` : undefined;
+}
+
+/** A known_hosts line for host:port with a key given as `type base64` (the inverse of hostKeyLine). */
+export function knownHostsEntry(host: string, port: number, keyLine: string): string {
+  return `${hostToken(host, port)} ${keyLine.trim()}\n`;
 }

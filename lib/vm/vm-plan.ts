@@ -1,5 +1,6 @@
 import { CloudSpec, validateCloudSpec } from "../cloud/cloud-spec";
 import { diffVm, VmAction, VmCurrent } from "../operations/vm-diff";
+import { CheckFailure, containsUnknown, UNKNOWN } from "../engine/unknown";
 import { ValidationError } from "../validate/errors";
 import { validateVmArgs } from "../validate/vm-args";
 import { growthLimits } from "./vm-record";
@@ -8,21 +9,6 @@ import { growthLimits } from "./vm-record";
  * The pure half of the provider's check() and diff(): what Pulumi's engine
  * shows in a preview and decides before any host is touched.
  */
-
-/** The value the engine sends for an input that is not known yet (preview). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-function containsUnknown(v: unknown): boolean {
-  if (v === UNKNOWN) return true;
-  if (Array.isArray(v)) return v.some(containsUnknown);
-  if (typeof v === "object" && v !== null) return Object.values(v).some(containsUnknown);
-  return false;
-}
-
-export interface CheckFailure {
-  readonly property: string;
-  readonly reason: string;
-}
 
 type Props = Record<string, unknown>;
 

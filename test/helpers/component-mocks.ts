@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Registered, unwrapSecrets } from "./pulumi-mocks";
+import { Registered, unwrapSecrets, REMOTE_COMMAND } from "./pulumi-mocks";
 
 /**
  * Pulumi mocks that also stand in for what the engine would return from the
@@ -24,7 +24,7 @@ export function installComponentMocks(o: ComponentMockOptions = {}): Registered[
         registered.push({ type: a.type, name: a.name, inputs: a.inputs });
         const state = unwrapSecrets(a.inputs) as Record<string, unknown>;
         delete state.__provider;
-        if (a.type === "command:remote:Command") {
+        if (a.type === REMOTE_COMMAND) {
           state.stdout = o.stdoutFor?.(a.name, state) ?? "";
           state.stderr = "";
         } else if (a.type === PASSWORD_TYPE) {

@@ -21,7 +21,7 @@ const structproto = require("google-protobuf/google/protobuf/struct_pb");
 type Props = Record<string, any>;
 
 /** The provider text `pulumi up` would store in state for a resource of this kvm-cloud dynamic type. */
-export function serializeProvider(kind: "VirtualMachine" | "GeneratedPassword"): string {
+export function serializeProvider(kind: "VirtualMachine" | "GeneratedPassword" | "RemoteCommand"): string {
   return execFileSync(
     process.execPath,
     [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", "-P", path.join(ROOT, "tsconfig.json"), path.join(__dirname, "serialize-provider.ts"), kind],

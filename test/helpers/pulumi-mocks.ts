@@ -12,7 +12,10 @@ export interface Registered {
   readonly inputs: Record<string, unknown>;
 }
 
-/** What a remote Command prints, by resource name (the mocks stand in for the host). */
+/** The type token of a RemoteCommand (a kvm-cloud dynamic resource). */
+export const REMOTE_COMMAND = "pulumi-nodejs:dynamic/kvmcloud:RemoteCommand";
+
+/** What a RemoteCommand prints, by resource name (the mocks stand in for the host). */
 export type StdoutFor = (name: string, inputs: Record<string, unknown>) => string | undefined;
 
 export function unwrapSecrets(v: unknown): unknown {
@@ -39,9 +42,8 @@ export function installMocks(stdoutFor: StdoutFor = () => undefined): Registered
       newResource: (a) => {
         registered.push({ type: a.type, name: a.name, inputs: a.inputs });
         const state = unwrapSecrets(a.inputs) as Record<string, unknown>;
-        if (a.type === "command:remote:Command") {
+        if (a.type === REMOTE_COMMAND) {
           state.stdout = stdoutFor(a.name, state) ?? "";
-          state.stderr = "";
         }
         return { id: `${a.name}-id`, state };
       },

@@ -4,7 +4,7 @@
  * resource is constructed. Run with ts-node in its own process (as a Pulumi
  * program runs), because closure serialization inspects live functions.
  *
- *   ts-node serialize-provider.ts VirtualMachine|GeneratedPassword
+ *   ts-node serialize-provider.ts VirtualMachine|GeneratedPassword|RemoteCommand
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -13,6 +13,10 @@ const PROBES: Record<string, () => pulumi.Resource> = {
   VirtualMachine: () => {
     const { VirtualMachine } = require("../../dynamic-providers/virtual-machine") as typeof import("../../dynamic-providers/virtual-machine");
     return new VirtualMachine("serialize-probe", { cloud: {} as never, vcpus: 1, memoryMiB: 64, diskGiB: 1, image: "p/i@s" });
+  },
+  RemoteCommand: () => {
+    const { RemoteCommand } = require("../../dynamic-providers/remote-command") as typeof import("../../dynamic-providers/remote-command");
+    return new RemoteCommand("serialize-probe", { connection: { host: "h", privateKey: "k" }, script: "true" });
   },
   GeneratedPassword: () => {
     const { GeneratedPassword } = require("../../dynamic-providers/generated-password") as typeof import("../../dynamic-providers/generated-password");

@@ -1,6 +1,6 @@
 import { BaseImage, BaseImageArgs } from "../../components/base-image";
 import { installComponentMocks, optionsRecorder } from "../helpers/component-mocks";
-import { Registered, settle, valueOf } from "../helpers/pulumi-mocks";
+import { Registered, settle, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
 
 /**
  * BaseImage under Pulumi's mocks: one idempotent import command on the Ceph
@@ -27,11 +27,11 @@ const importCommand = (reg: Registered[]) => reg.find((r) => r.name === "debian-
 describe("BaseImage", () => {
   it("imports, snapshots and protects the image with one command on the Ceph host", async () => {
     const { reg, img, opts } = await build(args);
-    expect(reg.map((r) => r.type)).toEqual(["kvmcloud:index:BaseImage", "command:remote:Command"]);
+    expect(reg.map((r) => r.type)).toEqual(["kvmcloud:index:BaseImage", REMOTE_COMMAND]);
     const cmd = importCommand(reg).inputs;
-    expect(String(cmd.create)).toContain("qemu-img convert -f qcow2 -O raw");
-    expect(String(cmd.create)).toContain("snap protect");
-    expect(String(cmd.delete)).toContain("children");
+    expect(String(cmd.script)).toContain("qemu-img convert -f qcow2 -O raw");
+    expect(String(cmd.script)).toContain("snap protect");
+    expect(String(cmd.deleteScript)).toContain("children");
     expect(opts.get("debian-12-import")?.deleteBeforeReplace).toBe(true);
     expect(await valueOf(img.spec)).toBe("libvirt-pool/debian-12@base");
     expect(await valueOf(img.sizeBytes)).toBe(2147483648);
@@ -47,8 +47,8 @@ describe("BaseImage", () => {
 
   it("honours pool, image, snapshot, raw format and client", async () => {
     const { reg, img } = await build({ ...args, pool: "vms", image: "tiny", snapshot: "v1", format: "raw", source: "/srv/tiny.img", cephClient: "libvirt" });
-    expect(String(importCommand(reg).inputs.create)).toContain("rbd --id libvirt");
-    expect(String(importCommand(reg).inputs.create)).toContain("rbdc import --no-progress \"$file\" vms/tiny.kvmcloud-import");
+    expect(String(importCommand(reg).inputs.script)).toContain("rbd --id libvirt");
+    expect(String(importCommand(reg).inputs.script)).toContain("rbdc import --no-progress \"$file\" vms/tiny.kvmcloud-import");
     expect(await valueOf(img.spec)).toBe("vms/tiny@v1");
   });
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CephCluster, CephClusterArgs } from "../../components/ceph-cluster";
-import { installMocks, isWrappedSecret, plainInputsText, Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { installMocks, isWrappedSecret, plainInputsText, Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
 
 /**
  * CephCluster under Pulumi's mocks. The mocks stand in for the hosts: the
@@ -41,7 +41,7 @@ async function build(a: CephClusterArgs): Promise<{ reg: Registered[]; c: CephCl
   return { reg, c };
 }
 
-const names = (reg: Registered[]) => reg.filter((r) => r.type === "command:remote:Command").map((r) => r.name).sort();
+const names = (reg: Registered[]) => reg.filter((r) => r.type === REMOTE_COMMAND).map((r) => r.name).sort();
 const byName = (reg: Registered[], n: string) => {
   const r = reg.find((x) => x.name === n);
   if (!r) throw new Error(`no resource ${n}`);
@@ -60,9 +60,9 @@ describe("CephCluster", () => {
     for (const n of [1, 2, 3]) {
       expect((unwrapSecrets(byName(reg, `ceph-ceph${n}-osd-0`).inputs.connection) as { host: string }).host).toBe(`10.0.0.1${n}`);
     }
-    expect(String(byName(reg, "ceph-ceph2-mon").inputs.create)).toContain("ceph-mon --cluster ceph --mkfs -i ceph2");
-    expect(String(byName(reg, "ceph-ceph1-packages").inputs.create)).toContain("ceph-mgr");
-    expect(String(byName(reg, "ceph-ceph2-packages").inputs.create)).not.toContain("ceph-mgr");
+    expect(String(byName(reg, "ceph-ceph2-mon").inputs.script)).toContain("ceph-mon --cluster ceph --mkfs -i ceph2");
+    expect(String(byName(reg, "ceph-ceph1-packages").inputs.script)).toContain("ceph-mgr");
+    expect(String(byName(reg, "ceph-ceph2-packages").inputs.script)).not.toContain("ceph-mgr");
   });
 
   it("publishes the fsid, monitors, pool and a secret client key", async () => {
@@ -78,13 +78,13 @@ describe("CephCluster", () => {
   it("writes ceph.conf with the bootstrap fsid and every monitor, keys only through secret stdin", async () => {
     const { reg } = await build(args);
     const config = byName(reg, "ceph-ceph3-config");
-    expect(String(config.inputs.create)).toContain(`fsid = ${FSID}`);
-    expect(String(config.inputs.create)).toContain("mon_host = [v2:10.0.0.11:3300,v1:10.0.0.11:6789],[v2:10.0.0.12:3300");
+    expect(String(config.inputs.script)).toContain(`fsid = ${FSID}`);
+    expect(String(config.inputs.script)).toContain("mon_host = [v2:10.0.0.11:3300,v1:10.0.0.11:6789],[v2:10.0.0.12:3300");
     expect(isWrappedSecret(config.inputs.stdin)).toBe(true);
     expect(plainInputsText(config)).toContain(ADMIN_KEY);
-    for (const r of reg.filter((x) => x.type === "command:remote:Command")) {
+    for (const r of reg.filter((x) => x.type === REMOTE_COMMAND)) {
       for (const key of [MON_KEY, ADMIN_KEY, OSD_KEY, CLIENT_KEY]) {
-        expect(String(r.inputs.create)).not.toContain(key);
+        expect(String(r.inputs.script)).not.toContain(key);
         expect(JSON.stringify(r.inputs.triggers ?? [])).not.toContain(key);
       }
       if (r.inputs.stdin !== undefined) {
@@ -96,7 +96,7 @@ describe("CephCluster", () => {
   it("re-runs only the pool script when the pool changes", async () => {
     const a = await build(args);
     const b = await build({ ...args, pgCount: 64 });
-    const trig = (reg: Registered[], n: string) => JSON.stringify(byName(reg, n).inputs.triggers);
+    const trig = (reg: Registered[], n: string) => JSON.stringify(unwrapSecrets([byName(reg, n).inputs.script, byName(reg, n).inputs.stdin]));
     expect(trig(b.reg, "ceph-pool")).not.toBe(trig(a.reg, "ceph-pool"));
     for (const n of ["ceph-bootstrap", "ceph-ceph1-mon", "ceph-ceph2-osd-0", "ceph-ceph1-mgr"]) {
       expect(trig(b.reg, n)).toBe(trig(a.reg, n));
@@ -106,7 +106,7 @@ describe("CephCluster", () => {
   it("runs a single host with two devices and one replica", async () => {
     const { reg } = await build({ hosts: [host(1, ["/dev/vdb", "/dev/vdc"])], publicNetwork: "10.0.0.0/24", monitors: 1, replicaSize: 1 });
     expect(names(reg)).toEqual(["ceph-bootstrap", "ceph-ceph1-config", "ceph-ceph1-mgr", "ceph-ceph1-mon", "ceph-ceph1-osd-0", "ceph-ceph1-osd-1", "ceph-ceph1-packages", "ceph-pool"]);
-    expect(String(byName(reg, "ceph-pool").inputs.create)).toContain("--yes-i-really-mean-it");
+    expect(String(byName(reg, "ceph-pool").inputs.script)).toContain("--yes-i-really-mean-it");
   });
 
   it.each<[string, Partial<CephClusterArgs>, RegExp]>([

@@ -4,12 +4,12 @@ import { Cloud } from "../../components/cloud";
 import { CloudConfig } from "../../lib/cloud/cloud-config";
 import { cloudStdout, installComponentMocks } from "../helpers/component-mocks";
 import { stackFileConfig } from "../helpers/dev-config";
-import { settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { settle, unwrapSecrets, valueOf, REMOTE_COMMAND, isWrappedSecret } from "../helpers/pulumi-mocks";
 
 /**
  * With `knownHosts`, every command a Cloud runs connects with that host's own
- * key (the command provider refuses any other), none logs its stdout (where
- * the scripts print keys), and a host that known_hosts does not list fails
+ * key (the RemoteCommand provider refuses any other; remote-command-host.test.ts),
+ * its private key stays secret, and a host that known_hosts does not list fails
  * before anything is registered.
  */
 jest.setTimeout(60_000);
@@ -22,17 +22,18 @@ const keyOf = (address: string) => Buffer.concat([Buffer.from([0, 0, 0, 11]), Bu
 const knownHosts = hosts.map((a) => `${a} ssh-ed25519 ${keyOf(a)}`).join("\n") + "\n";
 
 describe("Cloud with knownHosts", () => {
-  it("pins every command's connection to its host's key and logs no command's stdout", async () => {
+  it("pins every command's connection to its host's key and keeps its private key secret", async () => {
     const reg = installComponentMocks({ stdoutFor: cloudStdout });
     const cloud = new Cloud("kvmcloud", { config: devCloud, sshPrivateKey: pulumi.secret(KEY), knownHosts });
     await valueOf(cloud.cloud);
     await settle();
-    const commands = reg.filter((r) => r.type === "command:remote:Command");
+    const commands = reg.filter((r) => r.type === REMOTE_COMMAND);
     expect(commands.length).toBeGreaterThan(10);
     for (const c of commands) {
       const conn = unwrapSecrets(c.inputs.connection) as { host: string; hostKey?: string };
       expect(`${c.name}: ${conn.hostKey}`).toBe(`${c.name}: ssh-ed25519 ${keyOf(conn.host)}`);
-      expect(`${c.name}: ${c.inputs.logging}`).toBe(`${c.name}: stderr`);
+      const raw = c.inputs.connection as Record<string, unknown>;
+      expect(`${c.name}: ${isWrappedSecret(raw) || isWrappedSecret(raw.privateKey)}`).toBe(`${c.name}: true`);
     }
   });
 
@@ -52,7 +53,7 @@ describe("Cloud with knownHosts", () => {
     const cloud = new Cloud("kvmcloud", { config: devCloud, sshPrivateKey: pulumi.secret(KEY) });
     await valueOf(cloud.cloud);
     await settle();
-    const conn = unwrapSecrets(reg.find((r) => r.type === "command:remote:Command")!.inputs.connection) as { hostKey?: string };
+    const conn = unwrapSecrets(reg.find((r) => r.type === REMOTE_COMMAND)!.inputs.connection) as { hostKey?: string };
     expect(conn.hostKey).toBeUndefined();
   });
 });

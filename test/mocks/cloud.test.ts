@@ -4,7 +4,7 @@ import { CloudConfig } from "../../lib/cloud/cloud-config";
 import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import { cloudStdout, dependenciesOf, installComponentMocks, MOCK_CEPH_CLIENT_KEY, resourceName } from "../helpers/component-mocks";
 import { copy, stackFileConfig } from "../helpers/dev-config";
-import { plainInputsText, Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { plainInputsText, Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
 
 /**
  * Cloud under Pulumi's mocks with the reference topology of Pulumi.dev.yaml:
@@ -25,7 +25,7 @@ async function build(config: CloudConfig, extra: Partial<CloudArgs> = {}) {
 /** Commands by the host they run on. */
 function commandsByHost(reg: Registered[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const r of reg.filter((x) => x.type === "command:remote:Command")) {
+  for (const r of reg.filter((x) => x.type === REMOTE_COMMAND)) {
     const host = String((unwrapSecrets(r.inputs.connection) as { host: string }).host);
     out.set(host, [...(out.get(host) ?? []), r.name]);
   }
@@ -78,9 +78,9 @@ describe("Cloud", () => {
   it("keeps `cloud` secret and the SSH and Ceph keys out of every command line", async () => {
     const { reg, cloud } = await build(devCloud);
     expect(await pulumi.isSecret(cloud.cloud)).toBe(true);
-    for (const r of reg.filter((x) => x.type === "command:remote:Command")) {
-      expect(JSON.stringify(r.inputs.create)).not.toContain("h4b-cloud-key");
-      expect(JSON.stringify(r.inputs.create)).not.toContain(MOCK_CEPH_CLIENT_KEY);
+    for (const r of reg.filter((x) => x.type === REMOTE_COMMAND)) {
+      expect(JSON.stringify(r.inputs.script)).not.toContain("h4b-cloud-key");
+      expect(JSON.stringify(r.inputs.script)).not.toContain(MOCK_CEPH_CLIENT_KEY);
     }
     // The Ceph key does reach the nodes, on stdin.
     expect(reg.some((r) => r.name === "kvmcloud-node1-libvirt-ceph" && plainInputsText(r).includes(MOCK_CEPH_CLIENT_KEY))).toBe(true);

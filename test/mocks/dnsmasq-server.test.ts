@@ -1,5 +1,5 @@
 import { DnsmasqServer, DnsmasqServerArgs } from "../../components/dnsmasq-server";
-import { installMocks, isWrappedSecret, plainInputsText, Registered, settle, valueOf } from "../helpers/pulumi-mocks";
+import { installMocks, isWrappedSecret, plainInputsText, Registered, settle, valueOf, REMOTE_COMMAND, unwrapSecrets } from "../helpers/pulumi-mocks";
 
 /**
  * DnsmasqServer under Pulumi's mocks: what the host gets, when its scripts
@@ -29,9 +29,9 @@ async function build(a: DnsmasqServerArgs): Promise<{ reg: Registered[]; server:
   return { reg, server };
 }
 
-const commands = (reg: Registered[]) => reg.filter((r) => r.type === "command:remote:Command");
+const commands = (reg: Registered[]) => reg.filter((r) => r.type === REMOTE_COMMAND);
 const byName = (reg: Registered[], name: string) => reg.find((r) => r.name === name)!;
-const script = (r: Registered) => String(r.inputs.create);
+const script = (r: Registered) => String(r.inputs.script);
 
 describe("DnsmasqServer", () => {
   it("gives the host dnsmasq with the rendered config and a NAT out of the uplink", async () => {
@@ -54,7 +54,7 @@ describe("DnsmasqServer", () => {
   it("runs the dnsmasq script again when a reservation changes, and leaves routing alone", async () => {
     const before = await build(args);
     const after = await build({ ...args, reservations: [{ mac: "52:54:00:00:00:11", ip: "192.0.2.11", name: "lb" }] });
-    const trig = (reg: Registered[], n: string) => JSON.stringify(byName(reg, n).inputs.triggers);
+    const trig = (reg: Registered[], n: string) => JSON.stringify(unwrapSecrets([byName(reg, n).inputs.script, byName(reg, n).inputs.stdin]));
     expect(trig(after.reg, "dns-dnsmasq")).not.toBe(trig(before.reg, "dns-dnsmasq"));
     expect(trig(after.reg, "dns-routing")).toBe(trig(before.reg, "dns-routing"));
   });
@@ -65,7 +65,7 @@ describe("DnsmasqServer", () => {
       const conn = c.inputs.connection as Record<string, unknown>;
       const key = isWrappedSecret(conn) ? conn : conn.privateKey;
       expect(isWrappedSecret(key)).toBe(true);
-      expect(String(c.inputs.create)).not.toContain("h4a-test-key");
+      expect(String(c.inputs.script)).not.toContain("h4a-test-key");
     }
   });
 

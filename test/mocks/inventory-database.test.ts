@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InventoryDatabase, InventoryDatabaseArgs } from "../../components/inventory-database";
 import { renderInventorySchema } from "../../lib/render/inventory-schema";
 import { installComponentMocks, optionsRecorder } from "../helpers/component-mocks";
-import { isWrappedSecret, plainInputsText, Registered, settle, valueOf } from "../helpers/pulumi-mocks";
+import { isWrappedSecret, plainInputsText, Registered, settle, valueOf, REMOTE_COMMAND, unwrapSecrets } from "../helpers/pulumi-mocks";
 
 /**
  * InventoryDatabase under Pulumi's mocks: Docker over SSH on the host, two
@@ -30,8 +30,8 @@ describe("InventoryDatabase", () => {
     const kinds = reg.map((r) => `${r.type}::${r.name}`).sort();
     expect(kinds).toEqual(
       [
-        "command:remote:Command::inv-docker-engine",
-        "command:remote:Command::inv-schema",
+        `${REMOTE_COMMAND}::inv-docker-engine`,
+        `${REMOTE_COMMAND}::inv-schema`,
         "docker:index/container:Container::inv-postgres",
         "docker:index/container:Container::inv-redis",
         "docker:index/remoteImage:RemoteImage::inv-postgres-image",
@@ -52,8 +52,8 @@ describe("InventoryDatabase", () => {
     expect(pg.volumes).toEqual([{ volumeName: "inv-postgres-data", containerPath: "/var/lib/postgresql/data" }]);
     expect(pg.ports).toEqual([{ internal: 5432, external: 5432, ip: "0.0.0.0" }]);
     const schema = named(reg, "inv-schema").inputs;
-    expect(String(schema.create)).toContain("docker exec -i inv-postgres psql");
-    expect(schema.stdin).toBe(renderInventorySchema());
+    expect(String(schema.script)).toContain("docker exec -i inv-postgres psql");
+    expect(unwrapSecrets(schema.stdin)).toBe(renderInventorySchema());
     expect(opts.get("inv-schema")?.dependsOn).toEqual([expect.anything()]);
   });
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KvmNode, KvmNodeArgs } from "../../components/kvm-node";
 import { MigrationMesh } from "../../components/migration-mesh";
-import { installMocks, isWrappedSecret, plainInputsText, Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { installMocks, isWrappedSecret, plainInputsText, Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
 
 /**
  * KvmNode and MigrationMesh under Pulumi's mocks. The mocks answer for the
@@ -43,12 +43,12 @@ const byName = (reg: Registered[], n: string) => {
   if (!r) throw new Error(`no resource ${n}; have ${reg.map((x) => x.name).join(", ")}`);
   return r;
 };
-const create = (reg: Registered[], n: string) => String(byName(reg, n).inputs.create);
+const create = (reg: Registered[], n: string) => String(byName(reg, n).inputs.script);
 
 describe("KvmNode", () => {
   it("gives the host packages, a bridge, libvirt settings, the Ceph client, secret and pool, a migration key", async () => {
     const { reg } = await build(nodeArgs(1));
-    expect(reg.filter((r) => r.type === "command:remote:Command").map((r) => r.name).sort()).toEqual(
+    expect(reg.filter((r) => r.type === REMOTE_COMMAND).map((r) => r.name).sort()).toEqual(
       ["bridge", "ceph-client", "facts", "libvirt", "libvirt-ceph", "migration-key", "packages"].map((p) => `node1-${p}`),
     );
     expect(create(reg, "node1-packages")).toMatch(/genisoimage.*prometheus-node-exporter/s);
@@ -85,18 +85,18 @@ describe("KvmNode", () => {
       expect(plainInputsText(byName(reg, n))).toContain(CLIENT_KEY);
     }
     for (const r of reg) {
-      expect(String(r.inputs.create ?? "")).not.toContain(CLIENT_KEY);
+      expect(String(r.inputs.script ?? "")).not.toContain(CLIENT_KEY);
       expect(JSON.stringify(r.inputs.triggers ?? [])).not.toContain(CLIENT_KEY);
     }
     // The migration key's private half is made on the node and never read back.
     expect(create(reg, "node1-migration-key")).not.toMatch(/(cat|cut|base64)[^\n]*kvmcloud_migration(?!\.pub)/);
-    expect(create(reg, "node1-migration-key")).toContain("cut -d'\\'' '\\'' -f1,2 /root/.ssh/kvmcloud_migration.pub");
+    expect(create(reg, "node1-migration-key")).toContain("cut -d' ' -f1,2 /root/.ssh/kvmcloud_migration.pub");
   });
 
   it("re-runs the bridge script, and only it, when the backend changes", async () => {
     const a = await build(nodeArgs(1));
     const b = await build({ ...nodeArgs(1), networkBackend: "netplan" });
-    const trig = (reg: Registered[], n: string) => JSON.stringify(byName(reg, n).inputs.triggers);
+    const trig = (reg: Registered[], n: string) => JSON.stringify(unwrapSecrets([byName(reg, n).inputs.script, byName(reg, n).inputs.stdin]));
     expect(trig(b.reg, "node1-bridge")).not.toBe(trig(a.reg, "node1-bridge"));
     expect(create(b.reg, "node1-bridge")).toContain("/etc/netplan/90-kvmcloud-br0.yaml");
     for (const n of ["node1-packages", "node1-libvirt", "node1-ceph-client", "node1-libvirt-ceph", "node1-migration-key"]) {

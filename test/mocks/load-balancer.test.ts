@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LoadBalancer, LoadBalancerArgs } from "../../components/load-balancer";
 import { installComponentMocks } from "../helpers/component-mocks";
-import { isWrappedSecret, plainInputsText, Registered, settle, valueOf } from "../helpers/pulumi-mocks";
+import { isWrappedSecret, plainInputsText, Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
 
 /**
  * LoadBalancer under Pulumi's mocks: the host gets one command carrying the
@@ -29,21 +29,21 @@ async function build(a: LoadBalancerArgs): Promise<{ reg: Registered[]; lb: Load
   return { reg, lb };
 }
 
-const haproxyCommand = (reg: Registered[]) => reg.find((r) => r.type === "command:remote:Command" && r.name === "lb-haproxy")!;
+const haproxyCommand = (reg: Registered[]) => reg.find((r) => r.type === REMOTE_COMMAND && r.name === "lb-haproxy")!;
 
 describe("LoadBalancer", () => {
   it("installs HAProxy on the host with the config on stdin, backends from Outputs, round robin", async () => {
     const { reg, lb } = await build(args());
-    expect(reg.map((r) => `${r.type}::${r.name}`)).toEqual(["kvmcloud:index:LoadBalancer::lb", "command:remote:Command::lb-haproxy"]);
+    expect(reg.map((r) => `${r.type}::${r.name}`)).toEqual(["kvmcloud:index:LoadBalancer::lb", `${REMOTE_COMMAND}::lb-haproxy`]);
     const cmd = haproxyCommand(reg);
-    const stdin = String(cmd.inputs.stdin);
+    const stdin = String(unwrapSecrets(cmd.inputs.stdin));
     expect(stdin).toContain("server web-1 192.0.2.101:80 weight 1");
     expect(stdin).toContain("server web-2 192.0.2.102:80 weight 1");
     expect(stdin).toContain("balance roundrobin");
     expect(stdin).toContain("bind *:8404");
     expect(stdin).toContain("http-request use-service prometheus-exporter if { path /metrics }");
-    expect(String(cmd.inputs.create)).toContain("haproxy -c -q -f");
-    expect(String(cmd.inputs.delete)).toContain("systemctl disable --now haproxy.service");
+    expect(String(cmd.inputs.script)).toContain("haproxy -c -q -f");
+    expect(String(cmd.inputs.deleteScript)).toContain("systemctl disable --now haproxy.service");
     expect(await valueOf(lb.statsUrl)).toBe("http://192.0.2.40:8404/stats");
     expect(await valueOf(lb.metricsUrl)).toBe("http://192.0.2.40:8404/metrics");
     expect(await valueOf(lb.frontendUrls)).toEqual({ web: "http://192.0.2.40:80" });
@@ -51,7 +51,7 @@ describe("LoadBalancer", () => {
 
   it("sends backends to another port and names given servers", async () => {
     const { reg } = await build(args({ frontends: [{ name: "api", port: 443, mode: "tcp", backendPort: 8443, backends: [{ name: "api-a", address: "192.0.2.11" }] }] }));
-    const stdin = String(haproxyCommand(reg).inputs.stdin);
+    const stdin = String(unwrapSecrets(haproxyCommand(reg).inputs.stdin));
     expect(stdin).toContain("server api-a 192.0.2.11:8443 weight 1");
     expect(stdin).toMatch(/backend api\n\s+mode tcp/);
   });
@@ -62,10 +62,10 @@ describe("LoadBalancer", () => {
     const conn = cmd.inputs.connection as Record<string, unknown>;
     // The engine may wrap the whole connection or only its key: either keeps the key secret.
     expect(isWrappedSecret(conn) || isWrappedSecret(conn.privateKey)).toBe(true);
-    expect(JSON.stringify(cmd.inputs.create)).not.toContain("h4b-lb-key");
+    expect(JSON.stringify(cmd.inputs.script)).not.toContain("h4b-lb-key");
     expect(isWrappedSecret(cmd.inputs.stdin)).toBe(true);
     expect(plainInputsText(cmd)).toContain("stats auth 'ops:h4b-stats-password");
-    expect(JSON.stringify(cmd.inputs.create)).not.toContain("h4b-stats-password");
+    expect(JSON.stringify(cmd.inputs.script)).not.toContain("h4b-stats-password");
     expect(await pulumi.isSecret(lb.config)).toBe(true);
   });
 

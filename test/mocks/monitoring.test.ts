@@ -149,7 +149,7 @@ describe("Monitoring", () => {
     const { reg } = await build(args());
     const installs = reg.filter((r) => r.name.startsWith("mon-node-exporter-")).map((r) => r.name);
     expect(installs).toEqual(["mon-node-exporter-node1", "mon-node-exporter-node2"]);
-    const create = String(byName(reg, "mon-node-exporter-node2").inputs.create);
+    const create = String(byName(reg, "mon-node-exporter-node2").inputs.script);
     expect(create).toContain("--web.listen-address=192.0.2.22:9100");
     expect(create).not.toContain("h5-monitoring-key");
     const conn = byName(reg, "mon-node-exporter-node1").inputs.connection as Record<string, unknown>;

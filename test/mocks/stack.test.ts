@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import { cloudStdout, dependenciesOf, installComponentMocks, resourceName } from "../helpers/component-mocks";
 import { copy, stackFileConfig } from "../helpers/dev-config";
-import { Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
 
 /**
  * The stack program under Pulumi's mocks with the config of Pulumi.dev.yaml
@@ -72,10 +72,10 @@ describe("stacks/index.ts with Pulumi.dev.yaml", () => {
   });
 
   it("gives each host of the reference topology its resources", () => {
-    const hosts = new Set(loaded.reg.filter((r) => r.type === "command:remote:Command").map(hostOf));
+    const hosts = new Set(loaded.reg.filter((r) => r.type === REMOTE_COMMAND).map(hostOf));
     // 1 dnsmasq host, 3 Ceph hosts, 2 KVM nodes, 1 database/monitoring host, 1 load balancer host.
     expect([...hosts].sort()).toEqual(["192.0.2.1", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.21", "192.0.2.22", "192.0.2.3", "192.0.2.4"]);
-    expect(loaded.reg.filter((r) => r.type === "command:remote:Command" && hostOf(r) === "192.0.2.4").map((r) => r.name)).toEqual(["monitoring-node-exporter-lb", "lb-haproxy"]);
+    expect(loaded.reg.filter((r) => r.type === REMOTE_COMMAND && hostOf(r) === "192.0.2.4").map((r) => r.name)).toEqual(["monitoring-node-exporter-lb", "lb-haproxy"]);
     expect(loaded.reg.filter((r) => r.type === "kvmcloud:index:KvmNode")).toHaveLength(2);
   });
 
@@ -136,7 +136,7 @@ describe("stacks/index.ts with Pulumi.dev.yaml", () => {
 describe("stacks/index.ts with Pulumi.lab.yaml", () => {
   it("points the same program at the lab's addresses, with TCG guests", async () => {
     const { reg, vms } = await loadStack(stackFileConfig("lab"));
-    const hosts = new Set(reg.filter((r) => r.type === "command:remote:Command").map(hostOf));
+    const hosts = new Set(reg.filter((r) => r.type === REMOTE_COMMAND).map(hostOf));
     expect([...hosts].every((h) => h.startsWith("10.77.0."))).toBe(true);
     expect(hosts).toContain("10.77.0.21");
     const spec = await valueOf(pulumi.output(vms[0].args.cloud));

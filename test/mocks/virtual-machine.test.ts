@@ -61,7 +61,8 @@ describe("VirtualMachine under mocks", () => {
     const provider = unwrapSecrets(reg.find((x) => x.name === "web-1")!.inputs.__provider) as string;
     // Was about 116 KB with lib/vm captured by value.
     expect(provider.length).toBeLessThan(4096);
-    expect(provider).toContain('require("@kvm-cloud/dynamic-providers/virtual-machine-provider")');
+    expect(provider).toContain('file: "virtual-machine-provider", name: "virtualMachineProvider"');
+    expect(provider).toContain("require(`@kvm-cloud/dynamic-providers/${file}`)[name]");
     for (const code of ["createVm", "validateCloudSpec", "withSsh", "INSPECT_SCRIPT"]) expect(provider).not.toContain(code);
   });
 });

@@ -1,11 +1,7 @@
-import { ChildProcess, spawn, spawnSync } from "child_process";
-import * as fs from "fs";
+import { spawnSync } from "child_process";
 import * as net from "net";
-import * as os from "os";
-import * as path from "path";
-import { renderSshdConfig } from "../../lab/sshd";
 import { HostUnreachable, SshTarget, withSsh } from "../../lib/transport/ssh-runner";
-import { freePort } from "../helpers/free-port";
+import { LoopbackSshd, startLoopbackSshd } from "../helpers/loopback-sshd";
 
 /**
  * The ssh2 runner against a real sshd on loopback, configured by the lab's
@@ -14,64 +10,16 @@ import { freePort } from "../helpers/free-port";
  * typed error, never an unhandled event.
  */
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmcloud-ssh-"));
-const home = path.join(dir, "home");
-let sshd: ChildProcess;
+let sshd: LoopbackSshd;
 let target: SshTarget;
-
-function keygen(file: string): void {
-  const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
-  if (r.status !== 0) throw new Error(`ssh-keygen: ${r.stderr}`);
-}
-
-async function listening(port: number, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1", () => resolve(true)).on("error", () => resolve(false));
-      s.setTimeout(500, () => s.destroy());
-      s.once("connect", () => s.end());
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`sshd did not listen on 127.0.0.1:${port} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+let home: string;
 
 beforeAll(async () => {
-  fs.mkdirSync(home, { mode: 0o700 });
-  keygen(path.join(dir, "host"));
-  keygen(path.join(dir, "client"));
-  fs.copyFileSync(path.join(dir, "client.pub"), path.join(dir, "authorized_keys"));
-  if (process.getuid?.() === 0) fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  const port = await freePort();
-  const config = path.join(dir, "sshd_config");
-  const text = renderSshdConfig({
-    address: "127.0.0.1",
-    port,
-    hostKey: path.join(dir, "host"),
-    authorizedKeys: path.join(dir, "authorized_keys"),
-    pidFile: path.join(dir, "sshd.pid"),
-    home,
-  });
-  fs.writeFileSync(config, text);
-  sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
-  await listening(port, 10_000);
-  target = {
-    label: "loopback",
-    host: "127.0.0.1",
-    port,
-    user: os.userInfo().username,
-    privateKey: fs.readFileSync(path.join(dir, "client"), "utf8"),
-    knownHosts: `[127.0.0.1]:${port} ${fs.readFileSync(path.join(dir, "host.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ")}\n`,
-    connectTimeoutMs: 5000,
-  };
+  sshd = await startLoopbackSshd();
+  ({ target, home } = sshd);
 }, 30_000);
 
-afterAll(() => {
-  sshd?.kill("SIGTERM");
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => sshd?.stop());
 
 function alive(marker: string): boolean {
   return spawnSync("pgrep", ["-f", marker]).status === 0;
@@ -122,9 +70,7 @@ describe("the ssh2 runner against a real sshd", () => {
   }, 20_000);
 
   it("refuses a host whose key is not the known one", async () => {
-    const other = path.join(dir, "other");
-    keygen(other);
-    const knownHosts = `[127.0.0.1]:${target.port} ${fs.readFileSync(`${other}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ")}\n`;
+    const knownHosts = `[127.0.0.1]:${target.port} ${sshd.otherHostKey()}\n`;
     await expect(withSsh({ ...target, knownHosts }, (run) => run.run(["true"]))).rejects.toThrow(/host key not in knownHosts/);
   });
 });

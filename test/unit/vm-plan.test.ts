@@ -1,4 +1,5 @@
-import { checkVmInputs, planVmDiff, UNKNOWN } from "../../lib/vm/vm-plan";
+import { UNKNOWN } from "../../lib/engine/unknown";
+import { checkVmInputs, planVmDiff } from "../../lib/vm/vm-plan";
 
 const cloud = {
   nodes: [

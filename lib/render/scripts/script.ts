@@ -94,7 +94,7 @@ export function enableServiceStep(unit: string): string {
 }
 
 /**
- * The command line @pulumi/command sends over SSH: the script runs with bash
+ * The command line RemoteCommand runs over SSH: the script runs with bash
  * as root, through `sudo -n` when the login user is not root. The script is an
  * argument (not stdin) so that stdin stays free for secrets.
  */

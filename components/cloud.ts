@@ -2,8 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { BaseImage } from "./base-image";
-import { hostKeyLine } from "../lib/transport/known-hosts";
-import { ValidationError } from "../lib/validate/errors";
+import { requireHostKey } from "../lib/transport/known-hosts";
 import { CephCluster } from "./ceph-cluster";
 import { HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";
@@ -83,9 +82,7 @@ export class Cloud extends pulumi.ComponentResource {
     const keys = new Map<string, string>();
     for (const h of [c.dns, c.database, ...(c.loadBalancer ? [c.loadBalancer] : []), ...c.ceph.hosts, ...c.nodes]) {
       const port = h.port ?? c.ssh?.port ?? 22;
-      const key = hostKeyLine(knownHosts, h.address, port);
-      if (key === undefined) throw new ValidationError("knownHosts", h.address, `a known_hosts line for every host of the cloud (none for ${h.address}:${port})`);
-      keys.set(`${h.address}:${port}`, key);
+      keys.set(`${h.address}:${port}`, requireHostKey(knownHosts, h.address, port)!);
     }
     return keys;
   }

@@ -1,9 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
+import { stopBareHost } from "./bare-host";
 import { releaseMountNamespace, releaseMountNamespaceDir } from "./host-exec";
 import { deleteNamespace, killNamespaceProcesses, labNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
-import { hostByName, NODES, SWITCH_NS } from "./topology";
+import { BARE_HOSTS, hostByName, NODES, SWITCH_NS } from "./topology";
 import { Log } from "./lab-up";
 
 /**
@@ -13,6 +14,8 @@ import { Log } from "./lab-up";
  */
 export async function labDown(log: Log = console.log, p: LabPaths = labPaths()): Promise<void> {
   const t0 = Date.now();
+  // Bare hosts power off cleanly first (their systemd stops what the stack started).
+  for (const h of BARE_HOSTS) await stopBareHost(p, h);
   // Guests first (their qemu lives in the node namespaces), then the daemons they use.
   for (const n of NODES) {
     await killNamespaceProcesses(n.ns);

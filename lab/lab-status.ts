@@ -76,7 +76,7 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
     for (const n of NODES) {
       out.push(await probe(`libvirt ${n.name}`, () => kvmNodeHealthy(p, n, d.ceph), `libvirtd, cephx secret and pool on ${n.address}`));
     }
-    for (const h of HOSTS.filter((x) => x.sshd)) {
+    for (const h of HOSTS.filter((x) => x.sshd || x.bare)) {
       out.push(await probe(`sshd ${h.name}`, () => sshProblem(p, h), `ssh root@${h.address} from ${d.managerNamespace}`));
     }
     try {

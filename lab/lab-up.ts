@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { ensureBareHost } from "./bare-host";
 import { ensureBaseImage } from "./base-image";
 import { cephArgv, ensureCeph } from "./ceph";
 import { ensureDatabase, postgresUrl, redisUrl } from "./database";
@@ -13,7 +14,7 @@ import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
 import { ensureKnownHosts, ensureLabKey, ensureSshd } from "./sshd";
-import { CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, NODES, SWITCH_NS } from "./topology";
+import { BARE_HOSTS, CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, NODES, SWITCH_NS } from "./topology";
 
 export type Log = (line: string) => void;
 
@@ -70,6 +71,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
         await ensureSshd(p, dns, publicKey);
       });
       await step(log, "database", () => ensureDatabase(p, db));
+      for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
       return step(log, "guest image", () => buildGuestImage(p.images));
     })(),
   ]);
@@ -96,7 +98,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       capacities[n.name] = await nodeCapacity(n);
     });
   }
-  await ensureKnownHosts(p, HOSTS.filter((h) => h.sshd));
+  await ensureKnownHosts(p, HOSTS.filter((h) => h.sshd || h.bare));
   const description: LabDescription = {
     version: 1,
     stateDir: p.state,

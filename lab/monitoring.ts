@@ -14,6 +14,9 @@ import { alive, Daemon, ensureDaemon, stopDaemon } from "./lab-daemon";
 import { LabPaths } from "./paths";
 import { DHCP, HOSTS, hostByName, POSTGRES } from "./topology";
 
+/** Hosts whose daemons the lab runs itself; bare hosts get theirs from the stack. */
+const LAB_RUN_HOSTS = HOSTS.filter((h) => !h.bare);
+
 /**
  * The lab's monitoring with Debian's packages: a node exporter on every lab
  * host (inside its namespace, bound to the host's address), the kvm-cloud
@@ -82,7 +85,7 @@ export function labPrometheusFiles(rulesPath: string): { config: string; rules: 
     kvmcloudScrapeTimeoutSeconds: MONITORING.intervalSeconds,
     ruleFiles: [rulesPath],
     prometheus: { host: "mgr", address: `${mgr}:${MONITORING.prometheusPort}` },
-    nodeExporters: HOSTS.map((h) => ({ host: h.name, address: `${h.address}:${MONITORING.nodeExporterPort}` })),
+    nodeExporters: LAB_RUN_HOSTS.map((h) => ({ host: h.name, address: `${h.address}:${MONITORING.nodeExporterPort}` })),
     cephManagers: [{ host: "ceph", address: `${hostByName("ceph").address}:${MONITORING.cephMgrPort}` }],
     // The lab has no load balancer; the haproxy job is proven by promtool only.
     haproxy: [],
@@ -95,7 +98,7 @@ export function labPrometheusFiles(rulesPath: string): { config: string; rules: 
 function daemons(p: LabPaths): Daemon[] {
   const f = monitoringFiles(p);
   const mgr = hostByName("mgr");
-  const nodeExporters: Daemon[] = HOSTS.map((h) => ({
+  const nodeExporters: Daemon[] = LAB_RUN_HOSTS.map((h) => ({
     name: `node exporter ${h.name}`,
     host: h,
     argv: [

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { bareHostKnownHost } from "./bare-host";
 import { run } from "./exec";
 import { killStray, livePid, onHost } from "./host-exec";
 import { LabPaths } from "./paths";
@@ -87,6 +88,7 @@ export function sshdRunning(p: LabPaths, h: LabHost): boolean {
 export async function ensureKnownHosts(p: LabPaths, hosts: readonly LabHost[]): Promise<string> {
   const file = path.join(path.dirname(p.sshKey), "known_hosts");
   const lines = hosts.map((h) => {
+    if (h.bare) return bareHostKnownHost(p, h);
     const pub = fs.readFileSync(path.join(sshdDir(p, h), "ssh_host_ed25519_key.pub"), "utf8").trim().split(/\s+/);
     return `${h.address} ${pub[0]} ${pub[1]}`;
   });

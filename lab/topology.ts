@@ -15,7 +15,7 @@ export const NETWORK = "10.77.0.0";
 export const SWITCH_NS = `${PREFIX}-sw`;
 export const SWITCH_BRIDGE = "labbr";
 
-export type HostRole = "manager" | "dns" | "db" | "ceph" | "node";
+export type HostRole = "manager" | "dns" | "db" | "ceph" | "node" | "lb";
 
 export interface LabHost {
   /** Short name (also the hostname). */
@@ -31,6 +31,11 @@ export interface LabHost {
   readonly ownMounts: boolean;
   /** Whether the host runs an sshd reachable from the manager. */
   readonly sshd: boolean;
+  /**
+   * A bare Debian host (systemd-nspawn, lab/bare-host.ts) that the product's
+   * stack sets up over SSH, rather than daemons the lab starts itself.
+   */
+  readonly bare: boolean;
 }
 
 function host(name: string, role: HostRole, address: string, extra: Partial<LabHost> = {}): LabHost {
@@ -42,6 +47,7 @@ function host(name: string, role: HostRole, address: string, extra: Partial<LabH
     extraAddresses: [],
     ownMounts: false,
     sshd: false,
+    bare: false,
     ...extra,
   };
 }
@@ -56,7 +62,10 @@ export const HOSTS: readonly LabHost[] = [
   host("ceph", "ceph", CEPH_MON_ADDRESSES[0], { extraAddresses: CEPH_MON_ADDRESSES.slice(1) }),
   host("node1", "node", "10.77.0.21", { ownMounts: true, sshd: true }),
   host("node2", "node", "10.77.0.22", { ownMounts: true, sshd: true }),
+  host("lb", "lb", "10.77.0.4", { bare: true }),
 ];
+
+export const BARE_HOSTS: readonly LabHost[] = HOSTS.filter((h) => h.bare);
 
 export function hostByName(name: string): LabHost {
   const h = HOSTS.find((x) => x.name === name);

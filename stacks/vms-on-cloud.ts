@@ -1,16 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
-import { StackVm, validateStackVms } from "../lib/cloud/stack-config";
+import { checkLoadBalancerHost, LoadBalancerHost } from "../lib/cloud/cloud-config";
+import { StackFrontend, StackVm, validateStackFrontends, validateStackVms } from "../lib/cloud/stack-config";
+import { requireHostKey } from "../lib/transport/known-hosts";
 import { check, ValidationError } from "../lib/validate/errors";
 import { parseImageSpec } from "../lib/validate/vm-args";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
+import { frontendsLoadBalancer } from "./frontends";
 
 /**
  * VMs on a cloud that already runs: the stack's config gives the cloud as a
  * CloudSpec (`kvm-cloud:cloudSpec`, a secret: it holds the SSH key and the
- * inventory's passwords), the base image to clone and the VMs. For a team
- * whose cloud is run by another stack or was built by hand, and for the lab.
- * Everything is checked before any resource is registered.
+ * inventory's passwords), the base image to clone and the VMs, and optionally
+ * a load balancer host (`kvm-cloud:loadBalancer`, reached with the secret
+ * `kvm-cloud:sshPrivateKey`) with `kvm-cloud:frontends` in front of the VMs.
+ * For a team whose cloud is run by another stack or was built by hand, and
+ * for the lab. Everything is checked before any resource is registered.
  */
 export const CLOUD_SPEC_KEY = "kvm-cloud:cloudSpec";
 
@@ -37,6 +42,13 @@ export function vmsOnCloud(config: pulumi.Config) {
   const keys = config.getObject<string[]>("sshAuthorizedKeys") ?? [];
   check(Array.isArray(keys) && keys.every((k) => typeof k === "string"), "sshAuthorizedKeys", typeof keys, "a list of authorized_keys lines");
 
+  const frontends = config.getObject<StackFrontend[]>("frontends") ?? [];
+  const lb = config.getObject<LoadBalancerHost>("loadBalancer");
+  if (lb !== undefined) checkLoadBalancerHost("loadBalancer", lb);
+  validateStackFrontends(frontends, vms.map((v) => v.name), lb, "loadBalancer");
+  const lbPort = lb?.port ?? 22;
+  const lbKey = lb === undefined ? undefined : requireHostKey(cloud.knownHosts, lb.address, lbPort);
+
   const secretSpec = pulumi.secret(spec);
   const made = vms.map(
     (v) =>
@@ -52,8 +64,17 @@ export function vmsOnCloud(config: pulumi.Config) {
         sshAuthorizedKeys: keys,
       }),
   );
+  const loadBalancer = frontendsLoadBalancer({
+    connection: lb && { host: lb.address, port: lbPort, user: lb.user ?? "root", privateKey: config.requireSecret("sshPrivateKey"), hostKey: lbKey },
+    statsPort: lb?.statsPort,
+    statsPassword: config.getSecret("lbStatsPassword"),
+    frontends,
+    vmAddresses: new Map(made.map((vm, i) => [vms[i].name, vm.ip])),
+  });
   return {
     /** Every VM: name, address, node. */
     virtualMachines: pulumi.all(made.map((vm) => pulumi.all({ name: vm.name, ip: vm.ip, node: vm.node, fqdn: vm.fqdn, state: vm.state }))),
+    loadBalancerAddress: loadBalancer?.address,
+    loadBalancerUrls: loadBalancer?.frontendUrls,
   };
 }

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud } from "../components/cloud";
-import { LoadBalancer } from "../components/load-balancer";
 import { Monitoring, MonitoredHost } from "../components/monitoring";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
 import { CloudConfig } from "../lib/cloud/cloud-config";
 import { StackConfig, StackFrontend, StackVm, validateStackConfig } from "../lib/cloud/stack-config";
+import { frontendsLoadBalancer } from "./frontends";
 
 /**
  * The whole cloud from `kvm-cloud:cloud`, the VMs of
@@ -48,25 +48,13 @@ export function wholeCloud(config: pulumi.Config) {
     ]),
   );
 
-  const statsPassword = config.getSecret("lbStatsPassword");
-  const loadBalancer =
-    stack.frontends.length === 0
-      ? undefined
-      : new LoadBalancer("lb", {
-          connection: cloud.connections.loadBalancer!,
-          statsPort: stack.cloud.loadBalancer?.statsPort,
-          statsAuth: statsPassword === undefined ? undefined : { user: "admin", password: statsPassword },
-          frontends: stack.frontends.map((f) => ({
-            name: f.name,
-            port: f.port,
-            backendPort: f.backendPort,
-            mode: f.mode,
-            balance: f.balance,
-            healthCheck: f.healthCheckPath === undefined ? undefined : { httpPath: f.healthCheckPath },
-            // Each backend is the VM's address once it has leased one.
-            backends: f.vms.map((name) => vms.get(name)!.ip.apply((address) => ({ name, address }))),
-          })),
-        });
+  const loadBalancer = frontendsLoadBalancer({
+    connection: cloud.connections.loadBalancer,
+    statsPort: stack.cloud.loadBalancer?.statsPort,
+    statsPassword: config.getSecret("lbStatsPassword"),
+    frontends: stack.frontends,
+    vmAddresses: new Map([...vms].map(([name, vm]) => [name, vm.ip])),
+  });
 
   // ---- Monitoring ----------------------------------------------------------
   // Prometheus, Grafana and the kvm-cloud exporter on the database host; a node

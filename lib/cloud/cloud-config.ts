@@ -21,6 +21,12 @@ export interface CloudHost {
   readonly port?: number;
 }
 
+/** The load balancer host (the stack puts a LoadBalancer there). */
+export type LoadBalancerHost = CloudHost & {
+  /** HAProxy's stats and /metrics port. Default 8404. */
+  readonly statsPort?: number;
+};
+
 export interface CloudConfig {
   /** Defaults for every host: user (default "root") and port (default 22). */
   readonly ssh?: { readonly user?: string; readonly port?: number };
@@ -75,7 +81,7 @@ export interface CloudConfig {
     readonly dockerSshOptions?: readonly string[];
   };
   /** The load balancer host (the stack puts a LoadBalancer there). Default: none. */
-  readonly loadBalancer?: CloudHost & { readonly statsPort?: number };
+  readonly loadBalancer?: LoadBalancerHost;
   readonly baseImage: {
     /** http(s) URL or an absolute path on the importing node. */
     readonly source: string;
@@ -107,11 +113,18 @@ function within(prefix: string, validate: () => void, rename: Record<string, str
   }
 }
 
-function checkHost(field: string, h: CloudHost | undefined): void {
+export function checkHost(field: string, h: CloudHost | undefined): void {
   check(typeof h === "object" && h !== null, field, h, "a host { address, user?, port? }");
   checkIPv4(`${field}.address`, h!.address);
   if (h!.user !== undefined) check(/^[a-z_][a-z0-9_-]{0,31}$/.test(h!.user), `${field}.user`, h!.user, "a Unix user name (root or a passwordless-sudo user)");
   if (h!.port !== undefined) check(Number.isInteger(h!.port) && h!.port >= 1 && h!.port <= 65535, `${field}.port`, h!.port, "an integer port 1-65535");
+}
+
+/** The load balancer host: where it is and its stats port. */
+export function checkLoadBalancerHost(field: string, h: LoadBalancerHost | undefined): void {
+  checkHost(field, h);
+  const p = h!.statsPort;
+  if (p !== undefined) check(Number.isInteger(p) && p >= 1 && p <= 65535, `${field}.statsPort`, p, "an integer port 1-65535");
 }
 
 /**
@@ -198,11 +211,7 @@ export function validateCloudConfig(c: CloudConfig): void {
 
   checkHost("database", c.database);
   within("database.", () => validateInventoryDatabaseOptions({ postgresPort: c.database.postgresPort, redisPort: c.database.redisPort, database: c.database.database }));
-  if (c.loadBalancer !== undefined) {
-    checkHost("loadBalancer", c.loadBalancer);
-    const p = c.loadBalancer.statsPort;
-    if (p !== undefined) check(Number.isInteger(p) && p >= 1 && p <= 65535, "loadBalancer.statsPort", p, "an integer port 1-65535");
-  }
+  if (c.loadBalancer !== undefined) checkLoadBalancerHost("loadBalancer", c.loadBalancer);
 
   const img = c.baseImage;
   const importer = img.node ?? c.nodes[0].name;

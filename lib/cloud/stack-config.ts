@@ -66,18 +66,25 @@ export function validateStackConfig(s: StackConfig): void {
   check(s.cloud !== undefined && s.cloud !== null, "cloud", s.cloud, "the cloud's description (kvm-cloud:cloud)");
   prefixed("cloud.", () => validateCloudConfig(s.cloud));
   validateStackVms(s.vms, s.cloud.nodes.map((n) => n.name));
-  const names = s.vms.map((vm) => vm.name);
-  check(Array.isArray(s.frontends), "frontends", s.frontends, "a list of frontends { name, port, vms, ... }");
-  if (s.frontends.length === 0) return;
-  check(s.cloud.loadBalancer !== undefined, "cloud.loadBalancer", undefined, "a load balancer host { address } when frontends are given");
+  validateStackFrontends(s.frontends, s.vms.map((vm) => vm.name), s.cloud.loadBalancer, "cloud.loadBalancer");
+}
+
+/**
+ * Pure: the load balancer's frontends (kvm-cloud:frontends) against the VM
+ * names and the load balancer host (`lbField` names where it is configured).
+ */
+export function validateStackFrontends(frontends: readonly StackFrontend[], names: readonly string[], loadBalancer: { statsPort?: number } | undefined, lbField: string): void {
+  check(Array.isArray(frontends), "frontends", frontends, "a list of frontends { name, port, vms, ... }");
+  if (frontends.length === 0) return;
+  check(loadBalancer !== undefined, lbField, undefined, "a load balancer host { address } when frontends are given");
   // VM addresses are known only after they boot: stand-ins of the right shape let HAProxy's rules check the rest.
   const standIn = (vm: string) => `192.0.2.${(names.indexOf(vm) % 250) + 1}`;
-  s.frontends.forEach((f, i) => {
+  frontends.forEach((f, i) => {
     check(Array.isArray(f.vms) && f.vms.length > 0, `frontends[${i}].vms`, f.vms, "a non-empty list of VM names from vms");
     f.vms.forEach((vm, j) => check(names.includes(vm), `frontends[${i}].vms[${j}]`, vm, `one of the VMs: ${names.join(", ") || "(none declared)"}`));
   });
   validateHaproxyConfig({
-    frontends: s.frontends.map((f) => ({
+    frontends: frontends.map((f) => ({
       name: f.name,
       port: f.port,
       mode: f.mode,
@@ -85,6 +92,6 @@ export function validateStackConfig(s: StackConfig): void {
       servers: f.vms.map((vm) => ({ name: vm, address: standIn(vm), port: f.backendPort ?? f.port })),
       healthCheck: f.healthCheckPath === undefined ? undefined : { httpPath: f.healthCheckPath },
     })),
-    stats: { port: s.cloud.loadBalancer!.statsPort },
+    stats: { port: loadBalancer!.statsPort },
   });
 }

@@ -4,6 +4,7 @@
  * are matched too, with HMAC-SHA1 as OpenSSH writes them.
  */
 import * as crypto from "crypto";
+import { ValidationError } from "../validate/errors";
 
 export interface KnownHostKey {
   readonly keyType: string;
@@ -52,6 +53,17 @@ export function hostKeyKnown(knownHosts: string, host: string, port: number, pre
 export function hostKeyLine(knownHosts: string, host: string, port: number): string | undefined {
   const k = knownKeysFor(knownHosts, host, port)[0];
   return k ? `${k.keyType} ${k.key.toString("base64")}` : undefined;
+}
+
+/**
+ * The key of host:port when known_hosts is given (undefined: any key is
+ * accepted); a host it does not list is an error naming it.
+ */
+export function requireHostKey(knownHosts: string | undefined, host: string, port: number): string | undefined {
+  if (knownHosts === undefined) return undefined;
+  const key = hostKeyLine(knownHosts, host, port);
+  if (key === undefined) throw new ValidationError("knownHosts", host, `a known_hosts line for every host of the cloud (none for ${host}:${port})`);
+  return key;
 }
 
 /** A known_hosts line for host:port with a key given as `type base64` (the inverse of hostKeyLine). */

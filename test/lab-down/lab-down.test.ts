@@ -53,4 +53,9 @@ describe("lab:down", () => {
     expect(mounts.includes(p.state)).toBe(false);
     expect(mounts.includes("kvm-cloud-lab")).toBe(false);
   });
+
+  it("removes the cgroups of its bare hosts", () => {
+    const left = ["systemd", "unified"].flatMap((c) => fs.readdirSync(`/sys/fs/cgroup/${c}`).filter((d) => d.startsWith("kcl-")).map((d) => `${c}/${d}`));
+    expect(left).toEqual([]);
+  });
 });

@@ -42,7 +42,7 @@ describe("LoadBalancer", () => {
     expect(stdin).toContain("balance roundrobin");
     expect(stdin).toContain("bind *:8404");
     expect(stdin).toContain("http-request use-service prometheus-exporter if { path /metrics }");
-    expect(String(cmd.inputs.script)).toContain("haproxy -c -q -f");
+    expect(String(cmd.inputs.script)).toContain("haproxy -c -f");
     expect(String(cmd.inputs.deleteScript)).toContain("systemctl disable --now haproxy.service");
     expect(await valueOf(lb.statsUrl)).toBe("http://192.0.2.40:8404/stats");
     expect(await valueOf(lb.metricsUrl)).toBe("http://192.0.2.40:8404/metrics");

@@ -14,9 +14,10 @@ describe("the lab's Prometheus files", () => {
     expect(r.code).toBe(0);
   });
 
-  it("scrape a node exporter on every lab host at its own address, the Ceph manager and the exporter", () => {
+  it("scrape a node exporter on every host the lab runs (not bare hosts) at its own address, the Ceph manager and the exporter", () => {
     const jobs = Object.fromEntries((doc.scrape_configs as Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>).map((j) => [j.job_name, j.static_configs.flatMap((s) => s.targets)]));
-    expect(jobs.node).toEqual(HOSTS.map((h) => `${h.address}:9100`));
+    expect(jobs.node).toEqual(HOSTS.filter((h) => !h.bare).map((h) => `${h.address}:9100`));
+    expect(jobs.node).not.toContain("10.77.0.4:9100");
     expect(jobs.ceph).toEqual(["10.77.0.11:9283"]);
     expect(jobs.kvmcloud).toEqual(["10.77.0.2:9810"]);
     expect(jobs.haproxy).toBeUndefined();

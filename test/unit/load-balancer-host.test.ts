@@ -45,11 +45,12 @@ describe("load balancer host scripts", () => {
     expect(r.stderr).toContain("reloaded");
   });
 
-  it("keeps the old config and fails when the new one is rejected", () => {
+  it("keeps the old config and fails when the new one is rejected, quoting HAProxy's reason", () => {
     const r = runGuard(good, better.replace("balance roundrobin", "balance nonsense"));
     expect(r.status).not.toBe(0);
     expect(r.config).toBe(good);
     expect(r.stderr).toContain("failed haproxy -c; the old one stays");
+    expect(r.stderr).toMatch(/\[ALERT\].*balance only supports 'roundrobin'/);
   });
 
   it("does not reload when the config is unchanged", () => {

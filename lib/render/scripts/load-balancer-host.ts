@@ -17,8 +17,9 @@ export function renderHaproxySetupScript(configPath = HAPROXY_CONFIG_PATH): stri
     `umask 027`,
     `cat > ${tmp}`,
     `chgrp haproxy ${tmp} 2>/dev/null || true`,
-    // A config HAProxy rejects must never replace a working one.
-    `if ! haproxy -c -q -f ${tmp} >&2; then`,
+    // A config HAProxy rejects must never replace a working one. Not -q: it
+    // would hide HAProxy's reason (e.g. "unknown keyword ... in 'backend' section").
+    `if ! haproxy -c -f ${tmp} >&2; then`,
     `  rm -f ${tmp}`,
     `  echo ${quote(`kvm-cloud: the new ${configPath} failed haproxy -c; the old one stays`)} >&2`,
     "  exit 1",

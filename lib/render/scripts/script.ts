@@ -81,7 +81,8 @@ export function aptInstallStep(packages: readonly string[]): string {
     "done",
     'if [ "${#missing[@]}" -gt 0 ]; then',
     "  export DEBIAN_FRONTEND=noninteractive",
-    "  apt-get update -q",
+    // A fetch that fails must stop here, not 16 s later as "unable to locate package".
+    "  apt-get update -q --error-on=any",
     '  apt-get install -y -q --no-install-recommends "${missing[@]}"',
     "fi",
   ].join("\n");

@@ -1,0 +1,171 @@
+import { spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { run, succeeds, waitFor } from "./exec";
+import { processAlive } from "./host-exec";
+import { LabPaths } from "./paths";
+import { LabHost } from "./topology";
+
+/**
+ * A bare Debian host for the lab: the machine's own Debian booted with
+ * systemd as PID 1 by systemd-nspawn, in the host's network namespace, with
+ * nothing running but sshd. The product's stack then sets it up over SSH, as
+ * it would a real host (recipe and its reasons: ../shared/LAB-NOTES.md).
+ *
+ * Its root is an overlayfs: the machine's / below, a layer of the host's own
+ * above, mounted in a private mount namespace that lives as long as nspawn.
+ */
+
+/** Files of a bare host under the lab's state directory. */
+export function bareHostFiles(p: LabPaths, h: LabHost) {
+  const dir = path.join(p.state, "hosts", h.name);
+  return {
+    dir,
+    upper: path.join(dir, "upper"),
+    work: path.join(dir, "work"),
+    root: path.join(dir, "root"),
+    pidFile: path.join(dir, "nspawn.pid"),
+    console: path.join(dir, "console.log"),
+    hostKey: path.join(dir, "ssh_host_ed25519_key"),
+  };
+}
+
+/** Units the machine has enabled stay off in a host (ssh aside): the stack decides what runs. */
+const KEEP_ENABLED = new Set(["ssh.service"]);
+
+/** A character device 0/0 in the upper layer hides the lower file of that name. */
+async function whiteout(upper: string, file: string): Promise<void> {
+  const at = path.join(upper, file);
+  if (fs.existsSync(at)) return;
+  fs.mkdirSync(path.dirname(at), { recursive: true });
+  await run(["mknod", at, "c", "0", "0"]);
+}
+
+/** The host's own layer: identity, keys, a clean /root, services off, apt allowed to start services. */
+async function prepareLayer(p: LabPaths, h: LabHost, publicKey: string): Promise<void> {
+  const f = bareHostFiles(p, h);
+  const u = f.upper;
+  fs.mkdirSync(path.join(u, "etc/ssh/sshd_config.d"), { recursive: true });
+  fs.writeFileSync(path.join(u, "etc/hostname"), `${h.name}\n`);
+  fs.writeFileSync(path.join(u, "etc/hosts"), `127.0.0.1 localhost\n127.0.1.1 ${h.name}\n${h.address} ${h.name}\n`);
+  const machineId = path.join(u, "etc/machine-id");
+  if (!fs.existsSync(machineId)) fs.writeFileSync(machineId, crypto.randomBytes(16).toString("hex") + "\n");
+  const wants = "/etc/systemd/system";
+  for (const dir of fs.readdirSync(wants).filter((d) => d.endsWith(".wants"))) {
+    for (const unit of fs.readdirSync(path.join(wants, dir))) {
+      if (!KEEP_ENABLED.has(unit)) await whiteout(u, path.join(wants, dir, unit));
+    }
+  }
+  // The machine's root start-up files (pyenv) would make every login slow.
+  for (const entry of fs.readdirSync("/root")) await whiteout(u, path.join("/root", entry));
+  fs.mkdirSync(path.join(u, "root/.ssh"), { recursive: true, mode: 0o700 });
+  fs.chmodSync(path.join(u, "root"), 0o700);
+  fs.writeFileSync(path.join(u, "root/.ssh/authorized_keys"), `${publicKey}\n`, { mode: 0o600 });
+  // Debian's policy-rc.d here exits 101: apt would never start what it installs.
+  await whiteout(u, "/usr/sbin/policy-rc.d");
+  for (const type of ["rsa", "ecdsa"]) {
+    await whiteout(u, `/etc/ssh/ssh_host_${type}_key`);
+    await whiteout(u, `/etc/ssh/ssh_host_${type}_key.pub`);
+  }
+  if (!fs.existsSync(f.hostKey)) {
+    await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `kvmcloud-lab-${h.name}`, "-f", f.hostKey]);
+  }
+  fs.copyFileSync(f.hostKey, path.join(u, "etc/ssh/ssh_host_ed25519_key"));
+  fs.chmodSync(path.join(u, "etc/ssh/ssh_host_ed25519_key"), 0o600);
+  fs.copyFileSync(`${f.hostKey}.pub`, path.join(u, "etc/ssh/ssh_host_ed25519_key.pub"));
+  // No PAM: pam_systemd waits 25 s twice per login for a logind that cannot
+  // start here (the host's D-Bus never reports ready under nspawn on this
+  // machine: "Cannot setup inotify for '/usr/share/dbus-1/system.d'; error
+  // 'Permission denied'"). Keys are checked by sshd itself.
+  fs.writeFileSync(
+    path.join(u, "etc/ssh/sshd_config.d/kvmcloud-lab.conf"),
+    `ListenAddress ${h.address}\nHostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nUsePAM no\n`,
+  );
+}
+
+/** cgroups of the host's own (no systemd on the machine makes them for --keep-unit). */
+function cgroupDirs(h: LabHost): string[] {
+  const memory = /^\d+:memory:(.*)$/m.exec(fs.readFileSync("/proc/self/cgroup", "utf8"))?.[1] ?? "/";
+  return [`systemd/${h.ns}`, `unified/${h.ns}`, `memory${memory.replace(/\/$/, "")}/${h.ns}`].map((d) => path.join("/sys/fs/cgroup", d));
+}
+
+function nspawnPid(p: LabPaths, h: LabHost): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(bareHostFiles(p, h).pidFile, "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`--machine=${h.name}\0`) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function bareHostRunning(p: LabPaths, h: LabHost): boolean {
+  return nspawnPid(p, h) !== undefined;
+}
+
+/** Boots the host unless it runs, and waits (bounded) until its sshd answers on its address. */
+export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string, timeoutMs = 120_000): Promise<void> {
+  const f = bareHostFiles(p, h);
+  if (nspawnPid(p, h) === undefined) {
+    for (const d of [f.upper, f.work, f.root]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    await prepareLayer(p, h, publicKey);
+    const cgroups = cgroupDirs(h);
+    for (const d of cgroups) fs.mkdirSync(d, { recursive: true });
+    const boot = [
+      "set -e",
+      ...cgroups.map((d) => `echo $$ > ${d}/cgroup.procs`),
+      `mount -t overlay overlay -o lowerdir=/,upperdir=${f.upper},workdir=${f.work} ${f.root}`,
+      // /run is on disk here: nspawn refuses to clean its files there.
+      "mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd",
+      `exec systemd-nspawn --boot --directory=${f.root} --machine=${h.name} --network-namespace-path=/run/netns/${h.ns} --register=no --keep-unit --capability=CAP_NET_ADMIN --console=passive`,
+    ].join("\n");
+    const fd = fs.openSync(f.console, "a", 0o600);
+    try {
+      const child = spawn("unshare", ["-m", "--propagation", "private", "bash", "-c", boot], {
+        stdio: ["ignore", fd, fd],
+        detached: true,
+        env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1", SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" },
+      });
+      child.unref();
+      // unshare and bash exec: the pid stays nspawn's.
+      fs.writeFileSync(f.pidFile, `${child.pid}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  await waitFor(
+    `${h.name}'s sshd on ${h.address}:22 (console: ${f.console})`,
+    async () => ((await succeeds(["ip", "netns", "exec", h.ns, "bash", "-c", `exec 3<>/dev/tcp/${h.address}/22`], { timeoutMs: 3000 })) ? true : undefined),
+    timeoutMs,
+    250,
+  );
+}
+
+/** Powers the host off (bounded), then removes its cgroups; its files go with the state directory. */
+export async function stopBareHost(p: LabPaths, h: LabHost, graceMs = 30_000): Promise<void> {
+  const pid = nspawnPid(p, h);
+  if (pid !== undefined) {
+    // nspawn turns SIGTERM into a clean poweroff of the host's systemd.
+    process.kill(pid, "SIGTERM");
+    const gone = await waitFor(`${h.name} to power off`, async () => (processAlive(pid) ? undefined : true), graceMs, 200).catch(() => false);
+    if (!gone && processAlive(pid)) process.kill(pid, "SIGKILL");
+  }
+  for (const d of cgroupDirs(h).reverse()) {
+    if (!fs.existsSync(d)) continue;
+    for (const sub of fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(d, e.name))) {
+      await run(["find", sub, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"], { allowFail: true });
+    }
+    try {
+      fs.rmdirSync(d);
+    } catch (e) {
+      throw new Error(`cannot remove ${h.name}'s cgroup ${d} (a process of the host still in it?): ${(e as Error).message}`);
+    }
+  }
+}
+
+/** `address type base64` for the lab's known_hosts. */
+export function bareHostKnownHost(p: LabPaths, h: LabHost): string {
+  const [type, key] = fs.readFileSync(`${bareHostFiles(p, h).hostKey}.pub`, "utf8").trim().split(/\s+/);
+  return `${h.address} ${type} ${key}`;
+}

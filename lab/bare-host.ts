@@ -25,7 +25,6 @@ export function bareHostFiles(p: LabPaths, h: LabHost) {
     upper: path.join(dir, "upper"),
     work: path.join(dir, "work"),
     root: path.join(dir, "root"),
-    pidFile: path.join(dir, "nspawn.pid"),
     console: path.join(dir, "console.log"),
     hostKey: path.join(dir, "ssh_host_ed25519_key"),
   };
@@ -90,24 +89,27 @@ function cgroupDirs(h: LabHost): string[] {
   return [`systemd/${h.ns}`, `unified/${h.ns}`, `memory${memory.replace(/\/$/, "")}/${h.ns}`].map((d) => path.join("/sys/fs/cgroup", d));
 }
 
-function nspawnPid(p: LabPaths, h: LabHost): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(bareHostFiles(p, h).pidFile, "utf8").trim());
-    if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`--machine=${h.name}\0`) ? pid : undefined;
-  } catch {
-    return undefined;
+/**
+ * The host's nspawn, found by its command line rather than a pid file, so
+ * that lab:down also stops one that a killed run or another checkout left.
+ */
+function nspawnPid(h: LabHost): number | undefined {
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv[0].endsWith("systemd-nspawn") && argv.includes(`--machine=${h.ns}`)) return Number(entry);
+    } catch {
+      // gone while we looked
+    }
   }
-}
-
-export function bareHostRunning(p: LabPaths, h: LabHost): boolean {
-  return nspawnPid(p, h) !== undefined;
+  return undefined;
 }
 
 /** Boots the host unless it runs, and waits (bounded) until its sshd answers on its address. */
 export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string, timeoutMs = 120_000): Promise<void> {
   const f = bareHostFiles(p, h);
-  if (nspawnPid(p, h) === undefined) {
+  if (nspawnPid(h) === undefined) {
     for (const d of [f.upper, f.work, f.root]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     await prepareLayer(p, h, publicKey);
     const cgroups = cgroupDirs(h);
@@ -118,7 +120,7 @@ export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string,
       `mount -t overlay overlay -o lowerdir=/,upperdir=${f.upper},workdir=${f.work} ${f.root}`,
       // /run is on disk here: nspawn refuses to clean its files there.
       "mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd",
-      `exec systemd-nspawn --boot --directory=${f.root} --machine=${h.name} --network-namespace-path=/run/netns/${h.ns} --register=no --keep-unit --capability=CAP_NET_ADMIN --console=passive`,
+      `exec systemd-nspawn --boot --directory=${f.root} --machine=${h.ns} --network-namespace-path=/run/netns/${h.ns} --register=no --keep-unit --capability=CAP_NET_ADMIN --console=passive`,
     ].join("\n");
     const fd = fs.openSync(f.console, "a", 0o600);
     try {
@@ -128,8 +130,6 @@ export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string,
         env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1", SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" },
       });
       child.unref();
-      // unshare and bash exec: the pid stays nspawn's.
-      fs.writeFileSync(f.pidFile, `${child.pid}\n`);
     } finally {
       fs.closeSync(fd);
     }
@@ -143,8 +143,8 @@ export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string,
 }
 
 /** Powers the host off (bounded), then removes its cgroups; its files go with the state directory. */
-export async function stopBareHost(p: LabPaths, h: LabHost, graceMs = 30_000): Promise<void> {
-  const pid = nspawnPid(p, h);
+export async function stopBareHost(h: LabHost, graceMs = 30_000): Promise<void> {
+  const pid = nspawnPid(h);
   if (pid !== undefined) {
     // nspawn turns SIGTERM into a clean poweroff of the host's systemd.
     process.kill(pid, "SIGTERM");

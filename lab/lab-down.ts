@@ -15,7 +15,7 @@ import { Log } from "./lab-up";
 export async function labDown(log: Log = console.log, p: LabPaths = labPaths()): Promise<void> {
   const t0 = Date.now();
   // Bare hosts power off cleanly first (their systemd stops what the stack started).
-  for (const h of BARE_HOSTS) await stopBareHost(p, h);
+  for (const h of BARE_HOSTS) await stopBareHost(h);
   // Guests first (their qemu lives in the node namespaces), then the daemons they use.
   for (const n of NODES) {
     await killNamespaceProcesses(n.ns);

@@ -156,6 +156,8 @@ export class Cloud extends pulumi.ComponentResource {
       {
         connection: this.connections.database,
         dockerSshOptions: db.dockerSshOptions ? [...db.dockerSshOptions] : undefined,
+        runtime: db.runtime,
+        postgresVersion: db.postgresVersion,
         postgresPort: db.postgresPort,
         redisPort: db.redisPort,
         database: db.database,

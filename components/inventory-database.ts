@@ -5,10 +5,21 @@ import { GeneratedPassword } from "../dynamic-providers/generated-password";
 import { renderInventorySchema } from "../lib/render/inventory-schema";
 import { checkPassword, renderRedisConf } from "../lib/render/redis-conf";
 import { renderSchemaApplyScript } from "../lib/render/scripts/inventory-host";
-import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, validateInventoryDatabaseOptions } from "../lib/validate/inventory-database";
+import { renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../lib/render/scripts/inventory-packages";
+import { stdinPayload } from "../lib/render/scripts/script";
+import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, InventoryRuntime, validateInventoryDatabaseOptions } from "../lib/validate/inventory-database";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 
 export interface InventoryDatabaseArgs extends DockerHostArgs {
+  /**
+   * How Postgres and Redis run: "docker" (the official images, through
+   * @pulumi/docker over SSH) or "packages" (Debian's postgresql and
+   * redis-server under systemd; the image and Docker fields are ignored).
+   * Plain: it decides which resources exist. Default "docker".
+   */
+  readonly runtime?: InventoryRuntime;
+  /** PostgreSQL major version of the host's package (packages runtime). Default 15 (Debian 12). */
+  readonly postgresVersion?: number;
   /** Default "postgres:15". */
   readonly postgresImage?: pulumi.Input<string>;
   /** Default 5432. */
@@ -34,6 +45,8 @@ function knownOptions(args: InventoryDatabaseArgs): InventoryDatabaseOptions {
   const plain = <T>(v: pulumi.Input<T> | undefined): T | undefined =>
     v === undefined || pulumi.Output.isInstance(v) || v instanceof Promise ? undefined : (v as T);
   return {
+    runtime: args.runtime,
+    postgresVersion: args.postgresVersion,
     postgresImage: plain(args.postgresImage),
     postgresPort: plain(args.postgresPort),
     database: plain(args.database),
@@ -47,10 +60,11 @@ function knownOptions(args: InventoryDatabaseArgs): InventoryDatabaseOptions {
 }
 
 /**
- * The inventory: PostgreSQL (the VM table) and Redis (VM -> node cache) as
- * containers on one host through @pulumi/docker over SSH. Their named volumes
- * outlive the component (retainOnDelete); passwords are generated or given and
- * stay secret; the schema is applied with psql inside the container and
+ * The inventory: PostgreSQL (the VM table) and Redis (VM -> node cache) on one
+ * host, as containers through @pulumi/docker over SSH (runtime "docker"; named
+ * volumes outlive the component) or as Debian's packages under systemd
+ * (runtime "packages"; their data stays when the component goes). Passwords
+ * are generated or given and stay secret; the schema is applied with psql and
  * applied again whenever its text changes.
  */
 export class InventoryDatabase extends pulumi.ComponentResource {
@@ -78,11 +92,20 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     const postgresPassword = this.password(`${name}-postgres-password`, args.postgresPassword, "postgresPassword");
     const redisPassword = this.password(`${name}-redis-password`, args.redisPassword, "redisPassword");
 
-    const provider = this.dockerProvider(name, args);
     const bind = pulumi.output(args.bindAddress ?? d.bindAddress);
-    const postgres = this.postgresContainer(name, args, provider, bind, user, database, postgresPassword);
-    const redis = this.redisContainer(name, args, provider, bind, redisPassword);
-    this.schema = this.applySchema(name, args, postgres, user, database);
+    let redis: pulumi.CustomResource;
+    if ((args.runtime ?? d.runtime) === "packages") {
+      redis = this.packagedServices(name, args, bind, user, database, postgresPassword, redisPassword);
+      const script = pulumi
+        .all([this.postgresPort, user, database])
+        .apply(([port, u, db]) => renderSchemaApplyScript({ port, user: u, database: db }));
+      this.schema = new RemoteCommand(`${name}-schema`, { connection: args.connection, script, stdin: renderInventorySchema() }, { parent: this, dependsOn: [redis] });
+    } else {
+      const provider = this.dockerProvider(name, args);
+      const postgres = this.postgresContainer(name, args, provider, bind, user, database, postgresPassword);
+      redis = this.redisContainer(name, args, provider, bind, redisPassword);
+      this.schema = this.applySchema(name, args, postgres, user, database);
+    }
 
     // Through the schema's and the container's ids: whoever uses a URL waits until it works.
     this.postgresUrl = pulumi.secret(
@@ -104,6 +127,36 @@ export class InventoryDatabase extends pulumi.ComponentResource {
         checkPassword(field, p);
         return p;
       }),
+    );
+  }
+
+  /** Debian's postgresql and redis-server set up by one script; the passwords travel on its stdin. */
+  private packagedServices(
+    name: string,
+    args: InventoryDatabaseArgs,
+    bind: pulumi.Output<string>,
+    user: pulumi.Output<string>,
+    database: pulumi.Output<string>,
+    postgresPassword: pulumi.Output<string>,
+    redisPassword: pulumi.Output<string>,
+  ): RemoteCommand {
+    const version = args.postgresVersion ?? INVENTORY_DEFAULTS.postgresVersion;
+    const script = pulumi
+      .all([bind, this.postgresPort, this.redisPort, user, database])
+      .apply(([bindAddress, postgresPort, redisPort, u, db]) =>
+        renderInventoryPackagesScript({ bindAddress, postgresPort, redisPort, user: u, database: db, postgresVersion: version }),
+      );
+    return new RemoteCommand(
+      `${name}-services`,
+      {
+        connection: args.connection,
+        script,
+        stdin: pulumi.all([postgresPassword, redisPassword]).apply(([p, r]) => stdinPayload([p, r])),
+        deleteScript: renderInventoryPackagesRemoveScript(version),
+        // Postgres' first start on a slow host, with apt, can take minutes.
+        timeoutSeconds: 1200,
+      },
+      { parent: this },
     );
   }
 

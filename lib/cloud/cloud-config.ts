@@ -3,7 +3,7 @@ import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../rend
 import { validateBaseImageOptions } from "../render/scripts/base-image";
 import { CephClusterSettings, planCephCluster } from "../validate/ceph-cluster";
 import { check, ValidationError } from "../validate/errors";
-import { validateInventoryDatabaseOptions } from "../validate/inventory-database";
+import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
 import { checkDnsLabel, checkIPv4 } from "../validate/network";
 
 /**
@@ -71,8 +71,12 @@ export interface CloudConfig {
       readonly dnsServers?: readonly string[];
     }
   >;
-  /** The database (and monitoring) host: Postgres and Redis in Docker. */
+  /** The database (and monitoring) host: Postgres and Redis, in Docker or from Debian's packages. */
   readonly database: CloudHost & {
+    /** "docker" or "packages" (Debian's postgresql and redis-server under systemd). Default "docker". */
+    readonly runtime?: InventoryRuntime;
+    /** PostgreSQL major version of the host's package (packages runtime). Default 15. */
+    readonly postgresVersion?: number;
     readonly postgresPort?: number;
     readonly redisPort?: number;
     /** Default "kvmcloud". */
@@ -210,7 +214,7 @@ export function validateCloudConfig(c: CloudConfig): void {
   });
 
   checkHost("database", c.database);
-  within("database.", () => validateInventoryDatabaseOptions({ postgresPort: c.database.postgresPort, redisPort: c.database.redisPort, database: c.database.database }));
+  within("database.", () => validateInventoryDatabaseOptions({ runtime: c.database.runtime, postgresVersion: c.database.postgresVersion, postgresPort: c.database.postgresPort, redisPort: c.database.redisPort, database: c.database.database }));
   if (c.loadBalancer !== undefined) checkLoadBalancerHost("loadBalancer", c.loadBalancer);
 
   const img = c.baseImage;

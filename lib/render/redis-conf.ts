@@ -22,20 +22,31 @@ export function checkPassword(field: string, v: unknown): void {
 }
 
 export function renderRedisConf(c: RedisConfig): string {
+  checkPassword("password", c.password);
+  return `${redisConfBody(c)}requirepass ${c.password}\n`;
+}
+
+/**
+ * Everything but the password line, for hosts where the script appends that
+ * line from stdin (the script text itself is not a secret).
+ */
+export function redisConfBody(c: Omit<RedisConfig, "password"> & { readonly bind?: string; readonly pidFile?: string }): string {
   const port = c.port ?? 6379;
   check(Number.isInteger(port) && port >= 1 && port <= 65535, "port", port, "an integer port 1-65535");
-  checkPassword("password", c.password);
   const dir = c.dir ?? "/data";
   check(/^\/[A-Za-z0-9._\/-]*$/.test(dir), "dir", dir, "an absolute path of [A-Za-z0-9._/-]");
+  if (c.pidFile !== undefined) check(/^\/[A-Za-z0-9._\/-]*$/.test(c.pidFile), "pidFile", c.pidFile, "an absolute path of [A-Za-z0-9._/-]");
+  const bind = c.bind ?? "0.0.0.0";
+  check(/^\d{1,3}(\.\d{1,3}){3}$/.test(bind), "bind", bind, "an IPv4 address");
   return [
     "# Rendered by kvm-cloud; edits are overwritten.",
-    "bind 0.0.0.0",
+    `bind ${bind}`,
     // The password guards it; protected mode would refuse every remote client.
     "protected-mode no",
     `port ${port}`,
     `dir ${dir}`,
     "appendonly yes",
-    `requirepass ${c.password}`,
+    ...(c.pidFile === undefined ? [] : [`pidfile ${c.pidFile}`]),
     "",
   ].join("\n");
 }

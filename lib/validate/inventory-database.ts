@@ -3,7 +3,13 @@ import { check } from "./errors";
 import { checkIPv4 } from "./network";
 
 /** The inventory database's plain settings, as validated before anything is registered. */
+/** How Postgres and Redis run on the database host. */
+export type InventoryRuntime = "docker" | "packages";
+export const INVENTORY_RUNTIMES: readonly InventoryRuntime[] = ["docker", "packages"];
+
 export interface InventoryDatabaseOptions {
+  readonly runtime?: InventoryRuntime;
+  readonly postgresVersion?: number;
   readonly postgresImage?: string;
   readonly postgresPort?: number;
   readonly database?: string;
@@ -16,6 +22,8 @@ export interface InventoryDatabaseOptions {
 }
 
 export const INVENTORY_DEFAULTS = {
+  runtime: "docker" as InventoryRuntime,
+  postgresVersion: 15,
   postgresImage: "postgres:15",
   postgresPort: 5432,
   database: "kvmcloud",
@@ -31,6 +39,8 @@ const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Pure: throws a ValidationError naming the first bad field; fields left undefined are not checked. */
 export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, prefix = ""): void {
   const f = (name: string) => `${prefix}${name}`;
+  if (o.runtime !== undefined) check(INVENTORY_RUNTIMES.includes(o.runtime), f("runtime"), o.runtime, INVENTORY_RUNTIMES.map((r) => `"${r}"`).join(" or "));
+  if (o.postgresVersion !== undefined) check(Number.isInteger(o.postgresVersion) && o.postgresVersion >= 11 && o.postgresVersion <= 30, f("postgresVersion"), o.postgresVersion, "an integer 11-30 (the host's PostgreSQL major version)");
   for (const key of ["postgresImage", "redisImage"] as const) {
     const v = o[key];
     if (v !== undefined) check(typeof v === "string" && IMAGE.test(v), f(key), v, "a Docker image reference like postgres:15");

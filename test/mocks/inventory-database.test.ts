@@ -83,7 +83,34 @@ describe("InventoryDatabase", () => {
     expect(await valueOf(db.host)).toBe("192.0.2.30");
   });
 
+  it("runs Debian's Postgres and Redis under systemd with the packages runtime: no Docker, passwords only on secret stdin", async () => {
+    const { reg, db, opts } = await build({ ...args, runtime: "packages", redisPort: 16379 });
+    expect(reg.map((r) => `${r.type}::${r.name}`).sort()).toEqual(
+      [
+        `${REMOTE_COMMAND}::inv-schema`,
+        `${REMOTE_COMMAND}::inv-services`,
+        "kvmcloud:index:InventoryDatabase::inv",
+        "pulumi-nodejs:dynamic/kvmcloud:GeneratedPassword::inv-postgres-password",
+        "pulumi-nodejs:dynamic/kvmcloud:GeneratedPassword::inv-redis-password",
+      ].sort(),
+    );
+    const services = named(reg, "inv-services").inputs;
+    expect(String(services.script)).toContain("postgresql@15-main.service");
+    expect(String(services.script)).toContain("port 16379");
+    expect(String(services.script)).not.toContain("generated-");
+    expect(isWrappedSecret(services.stdin)).toBe(true);
+    expect(unwrapSecrets(services.stdin)).toBe("generated-inv-postgres-password-0123456789\ngenerated-inv-redis-password-0123456789\n");
+    expect(String(services.deleteScript)).toContain("systemctl disable --now");
+    const schema = named(reg, "inv-schema").inputs;
+    expect(String(schema.script)).toContain("runuser -u postgres -- psql");
+    expect(String(schema.script)).toContain("SET ROLE kvmcloud");
+    expect(opts.get("inv-schema")?.dependsOn).toEqual([expect.anything()]);
+    expect(await valueOf(db.redisUrl)).toBe("redis://:generated-inv-redis-password-0123456789@192.0.2.30:16379/0");
+  });
+
   it.each<[string, Partial<InventoryDatabaseArgs>, RegExp]>([
+    ["an unknown runtime", { runtime: "podman" as never }, /^runtime: "podman" is not allowed; expected "docker" or "packages"/],
+    ["a bad Postgres version", { runtime: "packages", postgresVersion: 9 }, /^postgresVersion: 9/],
     ["a short password", { redisPassword: "short" }, /^redisPassword: "\[secret\]"/],
     ["one port for both", { postgresPort: 7000, redisPort: 7000 }, /^redisPort: 7000/],
     ["a bad database name", { database: "my-db" }, /^database: "my-db"/],

@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderRedisConf } from "../../lib/render/redis-conf";
 import { renderDockerSetupScript, renderSchemaApplyScript } from "../../lib/render/scripts/inventory-host";
+import { InventoryPackagesOptions, renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../../lib/render/scripts/inventory-packages";
 import { validateInventoryDatabaseOptions } from "../../lib/validate/inventory-database";
 import { shellcheck } from "../helpers/shellcheck";
 import { freePort } from "../helpers/free-port";
@@ -18,9 +19,15 @@ import { freePort } from "../helpers/free-port";
  */
 
 describe("host scripts", () => {
+  const pkg: InventoryPackagesOptions = { bindAddress: "0.0.0.0", postgresPort: 5432, redisPort: 6379, user: "kvmcloud", database: "kvmcloud", postgresVersion: 15 };
+
   it.each([
     ["docker engine setup", renderDockerSetupScript()],
     ["schema apply", renderSchemaApplyScript({ container: "inventory-postgres", user: "kvmcloud", database: "kvmcloud" })],
+    ["schema apply on the host", renderSchemaApplyScript({ port: 5433, user: "kvmcloud", database: "kvmcloud" })],
+    ["packages setup", renderInventoryPackagesScript(pkg)],
+    ["packages setup on one address", renderInventoryPackagesScript({ ...pkg, bindAddress: "10.0.0.3" })],
+    ["packages remove", renderInventoryPackagesRemoveScript(15)],
   ])("%s is shellcheck-clean", (_what, text) => {
     expect(shellcheck(text)).toBe("");
   });
@@ -29,6 +36,28 @@ describe("host scripts", () => {
     const text = renderSchemaApplyScript({ container: "inv-postgres", user: "kvmcloud", database: "kvmcloud", tries: 5 });
     expect(text).toContain("docker exec -i inv-postgres psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U kvmcloud -d kvmcloud -f -");
     expect(text).toContain("for _ in $(seq 5); do");
+  });
+
+  it("sets up Debian's packages with the passwords read from stdin, never written in the script", () => {
+    const text = renderInventoryPackagesScript({ ...pkg, bindAddress: "10.0.0.3", redisPort: 6380 });
+    expect(text).toContain("IFS= read -r pg_password");
+    expect(text).toContain("IFS= read -r redis_password");
+    expect(text).toContain("listen_addresses = '\\''10.0.0.3'\\''");
+    expect(text).toContain("bind 10.0.0.3");
+    expect(text).toContain("redis-cli -h 10.0.0.3 -p 6380");
+    expect(text).toContain("host kvmcloud kvmcloud 0.0.0.0/0 scram-sha-256");
+    // A service the script restarted must be running before the script says it is done.
+    expect(text).toContain("systemctl is-active --quiet redis-server.service ||");
+    expect(text).toContain("systemctl is-active --quiet postgresql@15-main.service ||");
+  });
+
+  it.each<[Partial<InventoryPackagesOptions>, RegExp]>([
+    [{ bindAddress: "any" }, /^bindAddress: "any"/],
+    [{ redisPort: 5432 }, /^redisPort: 5432 is not allowed; expected a port other than postgresPort 5432/],
+    [{ user: "Bad-User" }, /^user: "Bad-User"/],
+    [{ postgresVersion: 8 }, /^postgresVersion: 8/],
+  ])("packages setup refuses %p", (patch, message) => {
+    expect(() => renderInventoryPackagesScript({ ...pkg, ...patch })).toThrow(message);
   });
 
   it.each([

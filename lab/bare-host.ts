@@ -110,7 +110,12 @@ function nspawnPid(h: LabHost): number | undefined {
 export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string, timeoutMs = 120_000): Promise<void> {
   const f = bareHostFiles(p, h);
   if (nspawnPid(h) === undefined) {
-    for (const d of [f.upper, f.work, f.root]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(f.work, { recursive: true, mode: 0o700 });
+    // The upper layer's top is the host's `/`: other users (postgres, redis) must traverse it.
+    for (const d of [f.upper, f.root]) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.chmodSync(d, 0o755);
+    }
     await prepareLayer(p, h, publicKey);
     const cgroups = cgroupDirs(h);
     for (const d of cgroups) fs.mkdirSync(d, { recursive: true });

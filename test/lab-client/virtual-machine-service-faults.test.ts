@@ -1,0 +1,130 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import { cephHealth, ensureCeph } from "../../lab/ceph";
+import { findCephProcesses } from "../../lab/ceph-daemons";
+import { cephFiles } from "../../lab/ceph-files";
+import { cloudSpecFromLab } from "../../lab/cloud-spec";
+import { databaseFiles, ensurePostgres } from "../../lab/database";
+import { readLabDescription } from "../../lab/description";
+import { dnsmasqFiles } from "../../lab/dnsmasq";
+import { run } from "../../lab/exec";
+import { onHost } from "../../lab/host-exec";
+import { cephOptions } from "../../lab/lab-up";
+import { labPaths } from "../../lab/paths";
+import { hostByName } from "../../lab/topology";
+import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
+import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { eventually, inventoryRow, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
+
+/**
+ * A create while a service of the cloud fails, through Pulumi's
+ * dynamic-provider host: dnsmasq hung (no lease: the create fails on its
+ * bound, naming the MAC and the setting, and leaves nothing), Postgres
+ * stopped while the guest boots (the create fails saying what it could not
+ * remove; once Postgres is back the same create converges and delete leaves
+ * nothing), and one Ceph OSD down (creates still work; the cluster mends when
+ * it returns). Each case audits domains, images, rows and keys.
+ */
+
+jest.setTimeout(10 * 60_000);
+
+const d = readLabDescription();
+const cloud = cloudSpecFromLab(d);
+const p = labPaths();
+const tag = crypto.randomBytes(3).toString("hex");
+const vmName = (what: string) => `svc-${what}-${tag}`;
+const base = { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest" };
+let host: ProviderHost;
+const made: string[] = [];
+
+async function checked(name: string, spec = cloud) {
+  made.push(name);
+  const c = await host.check({}, { ...base, cloud: spec, name });
+  expect(c.failures).toEqual([]);
+  return c.inputs;
+}
+
+/** Postgres of the lab's db host stopped at once (`-m immediate`: as a crash would), then started again. */
+async function stopPostgres(): Promise<void> {
+  await run(onHost(hostByName("db"), ["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", databaseFiles(p).pgData, "stop", "-m", "immediate", "-w"]), { timeoutMs: 60_000 });
+}
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  host = await startProviderHost(serializeProvider("VirtualMachine"));
+});
+
+afterAll(async () => {
+  await ensurePostgres(p, hostByName("db"));
+  await host?.stop();
+  for (const n of made) await scrub(d, cloud, n);
+});
+
+describe("VirtualMachine create while a service fails", () => {
+  it("fails on its lease bound with dnsmasq hung, naming the MAC and the setting, and leaves nothing", async () => {
+    const name = vmName("dhcp");
+    const inputs = await checked(name, { ...cloud, leaseTimeoutSeconds: 20 });
+    const pid = Number(fs.readFileSync(dnsmasqFiles(p).pidFile, "utf8").trim());
+    process.kill(pid, "SIGSTOP");
+    const t0 = Date.now();
+    let err: string;
+    try {
+      err = await host.create(inputs).then(() => "", (e: Error) => e.message);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    process.stdout.write(`  create with dnsmasq hung failed after ${seconds.toFixed(1)} s\n`);
+    expect(err).toMatch(/no DHCP lease for MAC 52:54:00(:[0-9a-f]{2}){3} in \S+ after 20 s \(cloud\.leaseTimeoutSeconds\)/);
+    expect(seconds).toBeLessThan(120);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
+  });
+
+  it("with Postgres stopped while the guest boots: fails saying what it left, then the same create converges once Postgres is back", async () => {
+    const name = vmName("pg");
+    const inputs = await checked(name);
+    const pending = host.create(inputs).then(() => "", (e: Error) => e.message);
+    try {
+      // The domain exists once the guest is booting: the create is past its inventory reservation.
+      await eventually("the guest's domain", () => nodesWithDomain(d, name), (n) => n.length === 1, 120_000, 200);
+      await stopPostgres();
+      const err = await pending;
+      process.stdout.write(`  create with Postgres stopped said:\n${err}\n`);
+      expect(err).toMatch(new RegExp(`creating VM ${name} failed at step`));
+      // The guest and its images are gone; its row could not be removed without Postgres, and the error says so.
+      expect(await nodesWithDomain(d, name)).toEqual([]);
+      expect(err).toMatch(/row|inventory/i);
+    } finally {
+      await ensurePostgres(p, hostByName("db"));
+    }
+    expect((await inventoryRow(cloud, name))?.state).toBe("creating");
+    const created = await host.create(await host.check({}, { ...base, cloud, name }).then((c) => c.inputs));
+    const answer = await eventually("the guest", () => httpGet(created.properties.ip as string).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200);
+    expect(answer.body.trim()).toBe(name);
+    expect((await inventoryRow(cloud, name))?.state).toBe("running");
+    await host.delete(name, created.properties);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
+  });
+
+  it("makes a VM with one OSD down, and the cluster is whole again once it returns", async () => {
+    const o = cephOptions(p);
+    const osd = findCephProcesses(cephFiles(p), o.ns).find((x) => x.type === "osd" && x.id === "2");
+    expect(osd).toBeDefined();
+    // SIGTERM: the OSD tells the monitors it is going, as a stopped service does.
+    process.kill(osd!.pid, "SIGTERM");
+    try {
+      await eventually("osd.2 marked down", () => cephHealth(o), (h) => h.osdsUp === o.osds - 1, 120_000, 1000);
+      const name = vmName("osd");
+      const created = await host.create(await checked(name));
+      const answer = await eventually("the guest", () => httpGet(created.properties.ip as string).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200);
+      expect(answer.body.trim()).toBe(name);
+      await host.delete(name, created.properties);
+      expect(await leftovers(d, cloud, name)).toEqual([]);
+    } finally {
+      await ensureCeph(o);
+    }
+    const h = await cephHealth(o);
+    expect([h.osdsUp, h.osdsIn]).toEqual([o.osds, o.osds]);
+    expect(h.pgsActive).toBe(h.pgsTotal);
+  });
+});

@@ -34,6 +34,25 @@ async function setState(r: CommandRunner, name: string, from: VmState, to: VmSta
 }
 
 /**
+ * The node the domain is on now: the recorded one, else any other. State can
+ * lag behind the nodes: a live migration is peer-to-peer, so it completes
+ * even when the provider that asked for it dies, and the next `pulumi up`
+ * still names the old node (seen in the lab: "failed to get domain").
+ */
+async function currentNode(cloud: ResolvedCloudSpec, access: CloudAccess, name: string, recorded: string): Promise<string> {
+  const unreachable: string[] = [];
+  for (const node of [recorded, ...cloud.nodes.map((n) => n.name).filter((n) => n !== recorded)]) {
+    try {
+      if ((await access.onNode(node, (r) => domainState(r, name))) !== undefined) return node;
+    } catch (e) {
+      unreachable.push(`${node}: ${(e as Error).message}`);
+    }
+  }
+  const asked = unreachable.length > 0 ? `; cannot ask ${unreachable.join("; ")}` : "";
+  throw new Error(`updating VM ${name}: its domain is on no reachable node (refresh drops a VM that is gone)${asked}`);
+}
+
+/**
  * Applies exactly what diffVm decided, in its order: grow the disk live;
  * change vCPUs/memory live where they fit the domain's maximums, otherwise
  * restart the guest around the change (with new maximums); live-migrate to
@@ -41,13 +60,15 @@ async function setState(r: CommandRunner, name: string, from: VmState, to: VmSta
  */
 export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, olds: VmRecord, news: VmInputs): Promise<VmRecord> {
   const started = new Date();
-  const diff = diffVm(olds, news);
-  if (diff.replaces.length > 0) {
-    throw new Error(`updating VM ${olds.name}: ${diff.replaces.join(", ")} cannot change in place (the VM must be replaced)`);
+  const early = diffVm(olds, news);
+  if (early.replaces.length > 0) {
+    throw new Error(`updating VM ${olds.name}: ${early.replaces.join(", ")} cannot change in place (the VM must be replaced)`);
   }
   const name = olds.name;
   const rbd = { id: cloud.ceph.clientName, volume: `${cloud.ceph.pool}/${rootImageName(name)}` };
-  let node = olds.node;
+  let node = await currentNode(cloud, access, name, olds.node);
+  // From where the domain is now: a migration that already happened is not done twice.
+  const diff = node === olds.node ? early : diffVm({ ...olds, node }, news);
   let maxVcpus = olds.maxVcpus;
   let maxMemoryMiB = olds.maxMemoryMiB;
   const toState: VmState = news.state ?? "running";

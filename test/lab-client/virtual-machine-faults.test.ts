@@ -8,7 +8,8 @@ import { labPaths } from "../../lab/paths";
 import { sshdDir } from "../../lab/sshd";
 import { hostByName } from "../../lab/topology";
 import { cacheKey } from "../../lib/vm/inventory";
-import { assertInManagerNamespace, httpGet, rbdOnNode } from "../helpers/lab-client";
+import { run } from "../../lab/exec";
+import { assertInManagerNamespace, httpGet, rbdOnNode, virsh } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, redisGet, scrub, withPg } from "../helpers/vm-lab";
 
@@ -17,7 +18,8 @@ import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, redisG
  * inventory's cache (Redis) hung at create and at refresh; what a create
  * that died leaves (a 'creating' row, its domain and images) taken over by
  * the next one as soon as its name's lock is free, a live one refused; the
- * provider host killed mid-create and the create run again. Each case audits
+ * provider host killed mid-create and the create run again; killed during a
+ * live migration and the same update run again. Each case audits
  * domains, images, rows and keys.
  */
 
@@ -141,6 +143,31 @@ describe("VirtualMachine faults", () => {
     expect((await eventually("the guest", () => httpGet(created.properties.ip as string).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200)).body.trim()).toBe(name);
     expect(await nodesWithDomain(d, name)).toEqual([created.properties.node]);
     await host.delete(name, created.properties);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
+  });
+
+  it("converges when the provider is killed in the middle of a live migration: the same update run again finishes it", async () => {
+    const name = vmName("mig");
+    const c = await create(name);
+    const created = await host.create({ ...c.inputs, node: d.nodes[0].name });
+    const olds = created.properties;
+    const news = { ...c.inputs, node: d.nodes[1].name };
+    const source = d.nodes[0].libvirtUri;
+    const moving = host.update(name, olds, news).catch((e: Error) => e.message);
+    // Kill it once the source node reports the migration job under way.
+    await eventually("the migration job", () => run(virsh(source, "domjobinfo", name), { allowFail: true }), (r) => /Job type:\s+Unbounded/.test(r.stdout), 60_000, 50);
+    await host.kill();
+    await moving;
+    // libvirt's p2p migration may finish without its client: either way the rerun converges.
+    process.stdout.write(`  provider killed mid-migration; domain then on: ${(await nodesWithDomain(d, name)).join(", ") || "(moving)"}\n`);
+    host = await startProviderHost(serializeProvider("VirtualMachine"));
+    // The engine's state still says node1: the next `pulumi up` sends the same update.
+    const updated = await host.update(name, olds, news);
+    expect(updated.node).toBe(d.nodes[1].name);
+    expect(await nodesWithDomain(d, name)).toEqual([d.nodes[1].name]);
+    const answer = await eventually("the guest", () => httpGet(updated.ip as string).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200);
+    expect(answer.body.trim()).toBe(name);
+    await host.delete(name, updated);
     expect(await leftovers(d, cloud, name)).toEqual([]);
   });
 

@@ -130,6 +130,20 @@ describe("create() refuses before making anything", () => {
     const err = await failCreate(vmName("away"), { node: "node2" }, away);
     expect(err).toMatch(/node node2 is unreachable: cannot reach node2 \(root@10\.77\.0\.99:22\): /);
   });
+
+  it("a node whose host key is not the one known_hosts lists (a swapped key), naming the node", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "err-hostkey-"));
+    try {
+      await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
+      const other = fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+      const node1 = cloud.nodes.find((n) => n.name === "node1")!.ssh.host;
+      const swapped = { ...cloud, knownHosts: cloud.knownHosts!.split("\n").map((l) => (l.startsWith(`${node1} `) ? `${node1} ${other}` : l)).join("\n") };
+      const err = await failCreate(vmName("hostkey"), { node: "node1" }, swapped);
+      expect(err).toMatch(/node node1 is unreachable: cannot reach node1 \(root@10\.77\.0\.21:22\): host key not in knownHosts/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("a create that fails part-way removes what it made", () => {

@@ -23,7 +23,7 @@ export function renderBridgeSetupScript(o: BridgeOptions): string {
     back.push(`route replace default via ${o.gateway} dev ${o.nic}`);
   }
   const steps = [
-    aptInstallStep(o.backend === "ifupdown" ? ["iproute2", "iputils-ping", "bridge-utils"] : ["iproute2", "iputils-ping"]),
+    aptInstallStep(o.backend === "ifupdown" ? ["iproute2", "iputils-ping", "bridge-utils", "ifupdown"] : ["iproute2", "iputils-ping"]),
     `if ip -o -4 address show dev ${br} 2>/dev/null | grep -F ${quote(` ${cidr} `)} >/dev/null; then`,
     `  echo ${quote(`kvm-cloud: ${cidr} is already on ${o.bridge}`)}`,
     "else",
@@ -52,6 +52,11 @@ export function renderBridgeSetupScript(o: BridgeOptions): string {
     steps.push(ifupdownMainFileStep(o.nic));
   }
   steps.push(...files.map((f) => writeFileStep(f.path, f.content, { mode: f.mode })));
+  if (o.backend === "networkd") {
+    // Debian 12 ships systemd-networkd disabled: without this the bridge is gone after a reboot.
+    // Enabled, not started: applying it now is what could cut this session off.
+    steps.push("systemctl enable systemd-networkd.service >/dev/null 2>&1");
+  }
   return bashScript(`bridge ${o.bridge} over ${o.nic} carrying ${cidr} (${o.backend})`, steps);
 }
 

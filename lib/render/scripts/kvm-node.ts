@@ -20,7 +20,6 @@ export const KVM_PACKAGES = [
   "ceph-common",
   // The VM provider builds each NoCloud seed ISO on the node.
   "genisoimage",
-  "prometheus-node-exporter",
   "openssh-client",
   "openssh-server",
 ] as const;
@@ -28,26 +27,43 @@ export const KVM_PACKAGES = [
 export type SecurityDriver = "apparmor" | "selinux" | "none";
 export const SECURITY_DRIVERS: readonly SecurityDriver[] = ["apparmor", "selinux", "none"];
 
+/**
+ * Packages and libvirtd. Not the node exporter: Monitoring installs it on
+ * every host bound to that host's own address; enabling it here too (on
+ * every address) made the result depend on which script ran last.
+ */
 export function renderKvmPackagesScript(): string {
-  return bashScript("KVM node packages, libvirtd and the node exporter", [
-    aptInstallStep([...KVM_PACKAGES]),
-    enableServiceStep("libvirtd.service"),
-    enableServiceStep("prometheus-node-exporter.service"),
-  ]);
+  return bashScript("KVM node packages and libvirtd", [aptInstallStep([...KVM_PACKAGES]), enableServiceStep("libvirtd.service")]);
 }
 
-/** QEMU's security driver in /etc/libvirt/qemu.conf; libvirtd restarts only when it changes. */
+/** A shell test that the host's kernel runs the security driver (none needs nothing). */
+const DRIVER_PRESENT: Record<SecurityDriver, string> = {
+  apparmor: '[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]',
+  selinux: "[ -d /sys/fs/selinux ]",
+  none: "true",
+};
+
+/**
+ * QEMU's security driver in /etc/libvirt/qemu.conf; libvirtd restarts only
+ * when it changes. A driver the host's kernel does not run is refused before
+ * anything changes (libvirtd would die on it: "Security driver apparmor not
+ * enabled"), and libvirtd must be running when the script ends, also on a
+ * rerun that changes nothing.
+ */
 export function renderLibvirtQemuConfScript(o: { securityDriver: SecurityDriver }): string {
   check(SECURITY_DRIVERS.includes(o.securityDriver), "securityDriver", o.securityDriver, SECURITY_DRIVERS.map((d) => `"${d}"`).join(", "));
   const want = `security_driver = "${o.securityDriver}"`;
   return bashScript(`libvirt QEMU security driver ${o.securityDriver}`, [
     "conf=/etc/libvirt/qemu.conf",
     '[ -f "$conf" ] || { echo "kvm-cloud: $conf missing (libvirt-daemon-system not installed?)" >&2; exit 1; }',
+    `${DRIVER_PRESENT[o.securityDriver]} || { echo ${quote(`kvm-cloud: securityDriver "${o.securityDriver}" is not enabled in the host kernel; use "none" or enable it`)} >&2; exit 1; }`,
     `if ! grep -qxF ${quote(want)} "$conf"; then`,
     "  sed -i -E '/^security_driver[[:space:]]*=/d' \"$conf\"",
     `  printf '%s\\n' ${quote(want)} >> "$conf"`,
     "  systemctl restart libvirtd.service",
     "fi",
+    "systemctl start libvirtd.service",
+    "systemctl is-active --quiet libvirtd.service || { journalctl -u libvirtd.service -n 20 --no-pager >&2 || true; echo 'kvm-cloud: libvirtd is not running' >&2; exit 1; }",
   ]);
 }
 

@@ -1,0 +1,74 @@
+import * as fs from "fs";
+import { readLabDescription } from "../../lab/description";
+import { renderKvmPackagesScript, renderLibvirtQemuConfScript } from "../../lib/render/scripts/kvm-node";
+import { hostKeyLine } from "../../lib/transport/known-hosts";
+import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
+import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+
+/**
+ * KvmNode's libvirt scripts on a bare Debian host (the lab's `lb`, whose
+ * kernel has no AppArmor), through the RemoteCommand provider in Pulumi's
+ * dynamic-provider host: libvirtd comes up from the packages script; the
+ * default security driver "apparmor" is refused before anything changes
+ * (it used to restart libvirtd into "Security driver apparmor not enabled"
+ * and still report success); "none" is set once and libvirtd keeps running.
+ */
+
+jest.setTimeout(5 * 60_000);
+
+const d = readLabDescription();
+const address = d.hosts.lb.address;
+let host: ProviderHost;
+let connection: Record<string, unknown>;
+
+const onHost = (argv: string[]) => ssh(d, address, argv, { allowFail: true, timeoutMs: 30_000 });
+const activeSince = async () => (await onHost(["systemctl", "show", "-p", "ActiveEnterTimestampMonotonic", "--value", "libvirtd"])).stdout.trim();
+
+async function runScript(script: string) {
+  const checked = await host.check({}, { connection, script });
+  expect(checked.failures).toEqual([]);
+  return host.create(checked.inputs);
+}
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  host = await startProviderHost(serializeProvider("RemoteCommand"));
+  connection = {
+    host: address,
+    privateKey: fs.readFileSync(d.ssh.privateKeyPath, "utf8"),
+    hostKey: hostKeyLine(fs.readFileSync(d.ssh.knownHostsPath, "utf8"), address, 22),
+  };
+}, 120_000);
+
+afterAll(async () => {
+  // Leave the host as the other suites expect it: nothing but what they start.
+  await onHost(["systemctl", "disable", "--now", "libvirtd.service", "libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket"]);
+  await host?.stop();
+});
+
+describe("KvmNode's libvirt scripts on a bare host", () => {
+  it("starts libvirtd from the packages script", async () => {
+    await runScript(renderKvmPackagesScript());
+    expect((await onHost(["systemctl", "is-active", "libvirtd"])).stdout.trim()).toBe("active");
+    expect((await onHost(["virsh", "-c", "qemu:///system", "version"])).stdout).toMatch(/Running hypervisor: QEMU/);
+  });
+
+  it("refuses a security driver the host kernel does not run, before changing anything", async () => {
+    const before = (await onHost(["cat", "/etc/libvirt/qemu.conf"])).stdout;
+    const since = await activeSince();
+    await expect(runScript(renderLibvirtQemuConfScript({ securityDriver: "apparmor" }))).rejects.toThrow(
+      /script "libvirt QEMU security driver apparmor" on root@10\.77\.0\.4:22 failed \(exit 1\): kvm-cloud: securityDriver "apparmor" is not enabled in the host kernel/,
+    );
+    expect((await onHost(["cat", "/etc/libvirt/qemu.conf"])).stdout).toBe(before);
+    expect(await activeSince()).toBe(since);
+  });
+
+  it("sets \"none\" once, libvirtd running after it, and a rerun restarts nothing", async () => {
+    await runScript(renderLibvirtQemuConfScript({ securityDriver: "none" }));
+    expect((await onHost(["grep", "-x", 'security_driver = "none"', "/etc/libvirt/qemu.conf"])).code).toBe(0);
+    expect((await onHost(["systemctl", "is-active", "libvirtd"])).stdout.trim()).toBe("active");
+    const since = await activeSince();
+    await runScript(renderLibvirtQemuConfScript({ securityDriver: "none" }));
+    expect(await activeSince()).toBe(since);
+  });
+});

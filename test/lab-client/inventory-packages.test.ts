@@ -1,5 +1,4 @@
 import * as crypto from "crypto";
-import * as fs from "fs";
 import Redis from "ioredis";
 import { Client } from "pg";
 import { readLabDescription } from "../../lab/description";
@@ -7,9 +6,8 @@ import { renderInventorySchema } from "../../lib/render/inventory-schema";
 import { renderSchemaApplyScript } from "../../lib/render/scripts/inventory-host";
 import { renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../../lib/render/scripts/inventory-packages";
 import { stdinPayload } from "../../lib/render/scripts/script";
-import { hostKeyLine } from "../../lib/transport/known-hosts";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 
 /**
  * InventoryDatabase's packages runtime on a bare Debian host (the lab's
@@ -28,8 +26,7 @@ const address = d.hosts.lb.address;
 const pgPassword = crypto.randomBytes(12).toString("hex");
 const redisPassword = crypto.randomBytes(12).toString("hex");
 const options = { bindAddress: "0.0.0.0", postgresPort: 5432, redisPort: 6379, user: "kvmcloud", database: "kvmcloud", postgresVersion: 15 };
-let host: ProviderHost;
-let connection: Record<string, unknown>;
+let commands: RemoteCommands;
 let services: { id: string; properties: Record<string, any> } | undefined;
 
 const onHost = (argv: string[]) => ssh(d, address, argv, { allowFail: true, timeoutMs: 30_000 });
@@ -60,25 +57,14 @@ async function redisPing(password: string): Promise<string> {
   }
 }
 
-async function command(props: Record<string, unknown>) {
-  const checked = await host.check({}, { connection, ...props });
-  expect(checked.failures).toEqual([]);
-  return host.create(checked.inputs);
-}
-
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("RemoteCommand"));
-  connection = {
-    host: address,
-    privateKey: fs.readFileSync(d.ssh.privateKeyPath, "utf8"),
-    hostKey: hostKeyLine(fs.readFileSync(d.ssh.knownHostsPath, "utf8"), address, 22),
-  };
+  commands = await remoteCommandsTo(d, address);
 }, 120_000);
 
 afterAll(async () => {
-  if (services) await host.delete(services.id, services.properties).catch(() => undefined);
-  await host?.stop();
+  if (services) await commands.host.delete(services.id, services.properties).catch(() => undefined);
+  await commands?.host.stop();
 });
 
 describe("the inventory from Debian's packages on a bare host", () => {
@@ -88,7 +74,7 @@ describe("the inventory from Debian's packages on a bare host", () => {
 
   it("brings up Postgres and Redis that a client on the network reaches with the passwords, and only with them", async () => {
     const t0 = Date.now();
-    services = await command({
+    services = await commands.run({
       script: renderInventoryPackagesScript(options),
       stdin: stdinPayload([pgPassword, redisPassword]),
       deleteScript: renderInventoryPackagesRemoveScript(15),
@@ -104,7 +90,7 @@ describe("the inventory from Debian's packages on a bare host", () => {
   });
 
   it("applies the schema as the inventory user, who then owns and uses its tables", async () => {
-    await command({ script: renderSchemaApplyScript({ port: 5432, user: "kvmcloud", database: "kvmcloud" }), stdin: renderInventorySchema() });
+    await commands.run({ script: renderSchemaApplyScript({ port: 5432, user: "kvmcloud", database: "kvmcloud" }), stdin: renderInventorySchema() });
     const owners = await query(pgUrl(pgPassword), "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
     expect(owners.length).toBeGreaterThanOrEqual(2);
     expect(owners.every((t) => t.tableowner === "kvmcloud")).toBe(true);
@@ -114,12 +100,12 @@ describe("the inventory from Debian's packages on a bare host", () => {
   it("restarts nothing when the same script runs again", async () => {
     const since = async (unit: string) => (await onHost(["systemctl", "show", "-p", "ActiveEnterTimestampMonotonic", "--value", unit])).stdout.trim();
     const before = [await since("postgresql@15-main"), await since("redis-server")];
-    await host.update(services!.id, services!.properties, { ...services!.properties, script: `${services!.properties.script}\n# again\n` });
+    await commands.host.update(services!.id, services!.properties, { ...services!.properties, script: `${services!.properties.script}\n# again\n` });
     expect([await since("postgresql@15-main"), await since("redis-server")]).toEqual(before);
   });
 
   it("stops both services on delete", async () => {
-    await host.delete(services!.id, services!.properties);
+    await commands.host.delete(services!.id, services!.properties);
     services = undefined;
     for (const unit of ["postgresql@15-main", "redis-server"]) expect((await onHost(["systemctl", "is-active", unit])).stdout.trim()).not.toBe("active");
   });

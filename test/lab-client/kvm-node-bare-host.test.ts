@@ -1,9 +1,7 @@
-import * as fs from "fs";
 import { readLabDescription } from "../../lab/description";
 import { renderKvmPackagesScript, renderLibvirtQemuConfScript } from "../../lib/render/scripts/kvm-node";
-import { hostKeyLine } from "../../lib/transport/known-hosts";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 
 /**
  * KvmNode's libvirt scripts on a bare Debian host (the lab's `lb`, whose
@@ -18,32 +16,22 @@ jest.setTimeout(5 * 60_000);
 
 const d = readLabDescription();
 const address = d.hosts.lb.address;
-let host: ProviderHost;
-let connection: Record<string, unknown>;
+let commands: RemoteCommands;
 
 const onHost = (argv: string[]) => ssh(d, address, argv, { allowFail: true, timeoutMs: 30_000 });
 const activeSince = async () => (await onHost(["systemctl", "show", "-p", "ActiveEnterTimestampMonotonic", "--value", "libvirtd"])).stdout.trim();
 
-async function runScript(script: string) {
-  const checked = await host.check({}, { connection, script });
-  expect(checked.failures).toEqual([]);
-  return host.create(checked.inputs);
-}
+const runScript = (script: string) => commands.run({ script });
 
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("RemoteCommand"));
-  connection = {
-    host: address,
-    privateKey: fs.readFileSync(d.ssh.privateKeyPath, "utf8"),
-    hostKey: hostKeyLine(fs.readFileSync(d.ssh.knownHostsPath, "utf8"), address, 22),
-  };
+  commands = await remoteCommandsTo(d, address);
 }, 120_000);
 
 afterAll(async () => {
   // Leave the host as the other suites expect it: nothing but what they start.
   await onHost(["systemctl", "disable", "--now", "libvirtd.service", "libvirtd.socket", "libvirtd-ro.socket", "libvirtd-admin.socket"]);
-  await host?.stop();
+  await commands?.host.stop();
 });
 
 describe("KvmNode's libvirt scripts on a bare host", () => {

@@ -1,0 +1,109 @@
+import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import type { CommandResult } from "../../lib/transport/command-runner";
+import type { CloudAccess } from "../../lib/vm/cloud-access";
+import { updateVm } from "../../lib/vm/vm-update";
+import type { VmRecord } from "../../lib/vm/vm-record";
+
+/**
+ * updateVm over fake nodes and a fake inventory: it starts from the node the
+ * domain is on now (a migration that finished after its provider died is not
+ * attempted again from the old node), migrates from there when it must, and
+ * says so when no node has the domain.
+ */
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
+const cloud = validateCloudSpec({
+  nodes: [
+    { name: "node1", ssh: { host: "192.0.2.21", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.21/system" },
+    { name: "node2", ssh: { host: "192.0.2.22", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.22/system" },
+  ],
+  ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
+  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+  inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
+});
+
+const olds = {
+  name: "web-1", stack: "dev", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: "libvirt-pool/base@v1", node: "node1", state: "running",
+  maxVcpus: 2, maxMemoryMiB: 384, ip: "192.0.2.100", mac: "52:54:00:00:00:01", domainUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c7",
+  sshAuthorizedKeys: [], fqdn: "web-1.cloud.example", disk: "libvirt-pool/web-1-root", createdAt: "2026-12-01T00:00:00Z",
+} as unknown as VmRecord;
+
+/** Nodes that know which domains they hold and answer virsh like libvirt; a migration moves the domain. */
+function fakeCloud(holder: Record<string, string | undefined>) {
+  const calls: string[] = [];
+  const recorded: Array<Record<string, unknown>> = [];
+  const ok = (stdout = ""): CommandResult => ({ stdout, stderr: "", code: 0 });
+  const access: CloudAccess = {
+    onNode: async (node, fn) =>
+      fn({
+        target: node,
+        async run(argv) {
+          const verb = argv[4];
+          calls.push(`${node}: ${verb}`);
+          const name = argv[argv.indexOf("--domain") + 1];
+          if (holder[name] !== node) return { stdout: "", stderr: `error: failed to get domain '${name}'`, code: 1 };
+          if (verb === "domstate") return ok("running\n");
+          if (verb === "migrate") holder[name] = argv[argv.length - 1].includes("192.0.2.22") ? "node2" : "node1";
+          return ok();
+        },
+      }),
+    onDhcp: async () => {
+      throw new Error("not used");
+    },
+    withInventory: async (fn) => fn({ sql: { query: fakeSql(recorded) }, cache: { set: async () => "OK", get: async () => null, del: async () => 1 } }),
+    lockVm: async () => {
+      throw new Error("not used");
+    },
+  };
+  return { access, calls, recorded };
+}
+
+/** The inventory's UPDATE ... RETURNING answers with the row it was given; other statements with nothing. */
+function fakeSql(recorded: Array<Record<string, unknown>>) {
+  return async (text: string, params: unknown[] = []) => {
+    if (!text.startsWith("UPDATE")) return { rows: [], rowCount: 0 };
+    const [name, vcpus, memory_mib, disk_gib, node, ip, state, domain_uuid] = params;
+    const row = { name, stack: "dev", vcpus, memory_mib, disk_gib, image: "i", node, mac: "m", ip, state, domain_uuid, created_at: 0, updated_at: 0 };
+    recorded.push(row);
+    return { rows: [row], rowCount: 1 };
+  };
+}
+
+describe("updateVm", () => {
+  it("migrates from the recorded node when the domain is there", async () => {
+    const { access, calls } = fakeCloud({ "web-1": "node1" });
+    const r = await updateVm(cloud, access, olds, { ...olds, node: "node2" } as never);
+    expect(r.node).toBe("node2");
+    expect(calls).toContain("node1: migrate");
+  });
+
+  it("finishes at once when an earlier migration already moved the domain (state still names the old node)", async () => {
+    const { access, calls, recorded } = fakeCloud({ "web-1": "node2" });
+    const r = await updateVm(cloud, access, olds, { ...olds, node: "node2" } as never);
+    expect(r.node).toBe("node2");
+    expect(calls.filter((c) => c.endsWith("migrate"))).toEqual([]);
+    expect(calls[0]).toBe("node1: domstate");
+    expect(recorded.map((x) => x.node)).toEqual(["node2"]);
+  });
+
+  it("applies other changes on the node the domain is on, for a VM not pinned to a node", async () => {
+    const { access, calls } = fakeCloud({ "web-1": "node2" });
+    const r = await updateVm(cloud, access, olds, { ...olds, node: undefined, state: "suspended" } as never);
+    expect(r.node).toBe("node2");
+    expect(calls).toContain("node2: suspend");
+  });
+
+  it("moves a VM pinned to node1 back there from where it is now", async () => {
+    const { access, calls } = fakeCloud({ "web-1": "node2" });
+    const r = await updateVm(cloud, access, olds, { ...olds, state: "suspended" } as never);
+    expect(r.node).toBe("node1");
+    expect(calls).toEqual(expect.arrayContaining(["node2: migrate", "node1: suspend"]));
+  });
+
+  it("says so when no node has the domain", async () => {
+    const { access } = fakeCloud({});
+    await expect(updateVm(cloud, access, olds, { ...olds, node: "node2" } as never)).rejects.toThrow(
+      "updating VM web-1: its domain is on no reachable node (refresh drops a VM that is gone)",
+    );
+  });
+});

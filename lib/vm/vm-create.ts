@@ -29,10 +29,13 @@ const GiB = 2 ** 30;
  * someone else's and refused.
  */
 async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: VmInputs, lock: VmLock) {
+  if (args.node !== undefined) findNode(cloud, args.node);
+  // The DHCP host's leases depend on nothing else here: read them meanwhile.
+  const leases = access.onDhcp((r) => readLeases(r, cloud.dhcp.leaseFile));
+  leases.catch(() => undefined); // awaited below; a refusal before then must not go unhandled
   // Read over the lock's own session: no second inventory connection (nor a wait on a hung cache).
   const recorded = await getVm(lock.sql, args.name);
   const deadCreate = recorded?.state === "creating";
-  if (args.node !== undefined) findNode(cloud, args.node);
   const survey = await surveyNodes(cloud, access);
   if (args.node !== undefined) {
     const pinned = survey.find((s) => s.name === args.node)!;
@@ -57,7 +60,7 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   });
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });
-  const leaseMacs = (await access.onDhcp((r) => readLeases(r, cloud.dhcp.leaseFile))).map((l) => l.mac);
+  const leaseMacs = (await leases).map((l) => l.mac);
   if (leftImages.length > 0 && !deadCreate) {
     throw new ValidationError("name", args.name, `a name whose RBD images do not exist yet (${leftImages.map((i) => `${cloud.ceph.pool}/${i}`).join(", ")} exist and no VM record claims them; remove them or pick another name)`);
   }

@@ -54,9 +54,10 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   // One connection: the image's size, and the VM's own images a create that died may have left
   // (taken over only with that create's 'creating' row; see deadCreate).
   const { size, leftImages } = await access.onNode(probe, async (r) => {
-    const left: string[] = [];
-    for (const img of [rootImageName(args.name), seedImageName(args.name)]) if (await rbdExists(r, rbdClient, img)) left.push(img);
-    return { size: await rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image), leftImages: left };
+    // Three channels of one SSH connection at once: each rbd start-up costs a Ceph client's handshake.
+    const mine = [rootImageName(args.name), seedImageName(args.name)];
+    const [exist, size] = await Promise.all([Promise.all(mine.map((img) => rbdExists(r, rbdClient, img))), rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image)]);
+    return { size, leftImages: mine.filter((_, i) => exist[i]) };
   });
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });

@@ -128,12 +128,14 @@ describe("VirtualMachine faults", () => {
     }
   });
 
-  it("converges when the provider is killed in the middle of a create: the next create takes over", async () => {
-    const name = vmName("killed");
+  it.each([
+    ["once its root image exists", "clone", (name: string) => eventually("the dead create's first image", () => rbdImages(d), (imgs) => imgs.includes(`${name}-root`), 60_000, 100)],
+    ["while its guest boots", "boot", (name: string) => eventually("the dead create's domain", () => nodesWithDomain(d, name), (n) => n.length === 1, 120_000, 100)],
+  ])("converges when the provider is killed in the middle of a create, %s: the next create takes over", async (_when, tagName, made) => {
+    const name = vmName(`killed-${tagName}`);
     const c = await create(name);
     const doomed = c.create().catch((e: Error) => e.message);
-    // Kill it once it has made something: its root image exists.
-    await eventually("the dead create's first image", () => rbdImages(d), (imgs) => imgs.includes(`${name}-root`), 60_000, 100);
+    await made(name);
     await host.kill();
     expect(await doomed).toMatch(/./);
     expect((await inventoryRow(cloud, name))?.state).toBe("creating");

@@ -191,19 +191,21 @@ describe("the rendered config in a real haproxy on 127.0.0.1", () => {
             bindAddress: "127.0.0.1",
             port: front,
             servers: backendPorts.map((port, i) => ({ name: `b${i}`, address: "127.0.0.1", port })),
-            healthCheck: { httpPath: "/", intervalMs: 200, rise: 1, fall: 1 },
+            // fall 3: one check slowed by a busy machine must not take a backend out mid-test.
+            healthCheck: { httpPath: "/", intervalMs: 500, rise: 1, fall: 3 },
           },
         ],
         stats: { bindAddress: "127.0.0.1", port: statsPort, auth: { user: "ops", password: STATS_PASSWORD } },
       }),
     );
     haproxy = spawn("haproxy", ["-db", "-f", file], { stdio: "ignore" });
-    // Bounded wait for the listener: at most 50 tries, 100 ms apart.
-    for (let i = 0; i < 50; i++) {
-      if (await get(front, "/").then(() => true, () => false)) return;
+    // Bounded wait until both backends are up by HAProxy's own count: at most 100 tries, 100 ms apart.
+    const bothUp = () => get(statsPort, "/metrics").then((m) => /^haproxy_backend_active_servers\{proxy="web"\} 2$/m.test(m.body), () => false);
+    for (let i = 0; i < 100; i++) {
+      if (await bothUp()) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error("haproxy did not start listening within 5 s");
+    throw new Error("haproxy did not report both backends up within 10 s");
   });
 
   afterAll(async () => {

@@ -34,13 +34,19 @@ export const INVENTORY_DEFAULTS = {
 } as const;
 
 const IMAGE = /^[a-z0-9][a-z0-9._\/:@-]{0,254}$/;
-const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** A PostgreSQL role or database name the scripts use unquoted by SQL. */
+export const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The host's PostgreSQL major version (packages runtime). */
+export function checkPostgresVersion(field: string, v: unknown): void {
+  check(Number.isInteger(v) && (v as number) >= 11 && (v as number) <= 30, field, v, "an integer 11-30 (the host's PostgreSQL major version)");
+}
 
 /** Pure: throws a ValidationError naming the first bad field; fields left undefined are not checked. */
 export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, prefix = ""): void {
   const f = (name: string) => `${prefix}${name}`;
   if (o.runtime !== undefined) check(INVENTORY_RUNTIMES.includes(o.runtime), f("runtime"), o.runtime, INVENTORY_RUNTIMES.map((r) => `"${r}"`).join(" or "));
-  if (o.postgresVersion !== undefined) check(Number.isInteger(o.postgresVersion) && o.postgresVersion >= 11 && o.postgresVersion <= 30, f("postgresVersion"), o.postgresVersion, "an integer 11-30 (the host's PostgreSQL major version)");
+  if (o.postgresVersion !== undefined) checkPostgresVersion(f("postgresVersion"), o.postgresVersion);
   for (const key of ["postgresImage", "redisImage"] as const) {
     const v = o[key];
     if (v !== undefined) check(typeof v === "string" && IMAGE.test(v), f(key), v, "a Docker image reference like postgres:15");

@@ -1,5 +1,6 @@
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
+import { PG_NAME } from "../../validate/inventory-database";
 import { aptInstallStep, bashScript, enableServiceStep } from "./script";
 
 /**
@@ -24,7 +25,6 @@ export interface SchemaApplyOptions {
 }
 
 const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * Applies the SQL on stdin with psql inside the container, over its local

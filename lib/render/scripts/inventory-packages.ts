@@ -1,5 +1,6 @@
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
+import { checkPostgresVersion, PG_NAME, validateInventoryDatabaseOptions } from "../../validate/inventory-database";
 import { checkIPv4 } from "../../validate/network";
 import { redisConfBody } from "../redis-conf";
 import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
@@ -24,15 +25,11 @@ export interface InventoryPackagesOptions {
   readonly tries?: number;
 }
 
-const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
 function checkOptions(o: InventoryPackagesOptions): void {
   checkIPv4("bindAddress", o.bindAddress);
-  for (const key of ["postgresPort", "redisPort"] as const) check(Number.isInteger(o[key]) && o[key] >= 1 && o[key] <= 65535, key, o[key], "an integer port 1-65535");
-  check(o.postgresPort !== o.redisPort, "redisPort", o.redisPort, `a port other than postgresPort ${o.postgresPort}`);
+  // Ports, the database name and the version by the component's own rules (one place).
+  validateInventoryDatabaseOptions({ postgresPort: o.postgresPort, redisPort: o.redisPort, database: o.database, postgresVersion: o.postgresVersion });
   check(typeof o.user === "string" && PG_NAME.test(o.user), "user", o.user, "a PostgreSQL role name of [a-z0-9_]");
-  check(typeof o.database === "string" && PG_NAME.test(o.database), "database", o.database, "a PostgreSQL database name of [a-z0-9_]");
-  check(Number.isInteger(o.postgresVersion) && o.postgresVersion >= 11 && o.postgresVersion <= 30, "postgresVersion", o.postgresVersion, "an integer 11-30 (the host's PostgreSQL major version)");
 }
 
 /** A bounded wait for a command to succeed; the script fails naming the service otherwise. */
@@ -96,7 +93,7 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
 
 /** On delete: both services stop; the packages and their data stay (the inventory outlives the component). */
 export function renderInventoryPackagesRemoveScript(postgresVersion: number): string {
-  check(Number.isInteger(postgresVersion) && postgresVersion >= 11 && postgresVersion <= 30, "postgresVersion", postgresVersion, "an integer 11-30");
+  checkPostgresVersion("postgresVersion", postgresVersion);
   return bashScript("stop the kvm-cloud inventory services (data kept)", [
     `systemctl disable --now ${quote(`postgresql@${postgresVersion}-main.service`)} redis-server.service >/dev/null 2>&1 || true`,
   ]);

@@ -96,15 +96,14 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     let redis: pulumi.CustomResource;
     if ((args.runtime ?? d.runtime) === "packages") {
       redis = this.packagedServices(name, args, bind, user, database, postgresPassword, redisPassword);
-      const script = pulumi
-        .all([this.postgresPort, user, database])
-        .apply(([port, u, db]) => renderSchemaApplyScript({ port, user: u, database: db }));
-      this.schema = new RemoteCommand(`${name}-schema`, { connection: args.connection, script, stdin: renderInventorySchema() }, { parent: this, dependsOn: [redis] });
+      const script = pulumi.all([this.postgresPort, user, database]).apply(([port, u, db]) => renderSchemaApplyScript({ port, user: u, database: db }));
+      this.schema = this.applySchema(name, args, script, redis);
     } else {
       const provider = this.dockerProvider(name, args);
       const postgres = this.postgresContainer(name, args, provider, bind, user, database, postgresPassword);
       redis = this.redisContainer(name, args, provider, bind, redisPassword);
-      this.schema = this.applySchema(name, args, postgres, user, database);
+      const script = pulumi.all([postgres.name, user, database]).apply(([container, u, db]) => renderSchemaApplyScript({ container, user: u, database: db }));
+      this.schema = this.applySchema(name, args, script, postgres);
     }
 
     // Through the schema's and the container's ids: whoever uses a URL waits until it works.
@@ -212,8 +211,8 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     );
   }
 
-  private applySchema(name: string, args: InventoryDatabaseArgs, postgres: docker.Container, user: pulumi.Output<string>, database: pulumi.Output<string>): RemoteCommand {
-    const script = pulumi.all([postgres.name, user, database]).apply(([container, u, db]) => renderSchemaApplyScript({ container, user: u, database: db }));
+  /** psql with the schema on stdin, after `postgres` (its container, or the packages' services). */
+  private applySchema(name: string, args: InventoryDatabaseArgs, script: pulumi.Output<string>, postgres: pulumi.Resource): RemoteCommand {
     return new RemoteCommand(
       `${name}-schema`,
       // The SQL travels on stdin: a changed schema text runs psql again (an update).

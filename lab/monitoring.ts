@@ -53,6 +53,8 @@ export function monitoringFiles(p: LabPaths) {
     prometheusYml: path.join(dir, "prometheus.yml"),
     rules: path.join(dir, "kvm-cloud.rules.yml"),
     tsdb: path.join(dir, "prometheus-data"),
+    /** The exporter's bundle (lib/exporter/bundle.ts), as the Monitoring component ships it. */
+    exporterBundle: path.join(dir, "kvm-cloud-exporter.js"),
     /** Digest of what the running exporter was started with (spec and code). */
     exporterStamp: path.join(dir, "exporter.digest"),
   };
@@ -65,9 +67,7 @@ export function monitoringFiles(p: LabPaths) {
  */
 function exporterDigest(root: string, specText: string): string {
   const h = crypto.createHash("sha256").update(specText);
-  const bundle = exporterBundle(root);
-  for (const f of bundle.files) h.update(`${f.path}\0`).update(f.content);
-  return h.update(bundle.packageJson).digest("hex");
+  return h.update(exporterBundle(root).sha256).digest("hex");
 }
 
 /** Pure: where the lab's Prometheus and exporter answer (inside kcl-mgr). */
@@ -115,7 +115,8 @@ function daemons(p: LabPaths): Daemon[] {
     name: "kvm-cloud exporter",
     host: mgr,
     argv: [
-      process.execPath, "-r", "ts-node/register/transpile-only", "lib/exporter/main.ts",
+      // The same single-file bundle the Monitoring component ships.
+      process.execPath, f.exporterBundle,
       "--cloud-spec", f.cloudSpec,
       "--dhcp-range", `${DHCP.rangeStart}-${DHCP.rangeEnd}`,
       "--listen", `${mgr.address}:${MONITORING.exporterPort}`,
@@ -183,6 +184,7 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
 
   const specText = JSON.stringify(cloudSpecFromLab(d), null, 2) + "\n";
   writeIfChanged(f.cloudSpec, specText, 0o600);
+  writeIfChanged(f.exporterBundle, exporterBundle(p.root).content, 0o644);
   // A running exporter started from another spec or older code is restarted.
   const digest = exporterDigest(p.root, specText);
   const exporterChanged = writeIfChanged(f.exporterStamp, digest + "\n");

@@ -1,78 +1,53 @@
-import * as fs from "fs";
-import { builtinModules } from "module";
+import * as crypto from "crypto";
+import * as esbuild from "esbuild";
 import * as path from "path";
-import * as ts from "typescript";
 
 /**
- * The kvm-cloud exporter as files for a plain `node` container: every module
- * lib/exporter/main.ts reaches through relative imports, transpiled to
- * CommonJS, plus a package.json naming the npm packages they require at the
- * versions this repo uses. Deterministic, so an unchanged exporter never
- * replaces its container.
+ * The kvm-cloud exporter as one self-contained JavaScript file: main.ts, every
+ * module it imports and the npm packages they need (pg, ioredis, prom-client,
+ * ssh2), bundled by esbuild for Node.js 18 (Debian 12's `nodejs`). The
+ * monitoring host runs it with plain `node`: no npm install, no registry, no
+ * lockfile to drift from this repo's. ssh2's and pg's optional native addons
+ * stay out (both fall back to JavaScript when they are missing).
+ * Deterministic, so an unchanged exporter never restarts its service.
  */
-export interface BundleFile {
-  /** Path inside the bundle directory, e.g. "lib/exporter/main.js". */
-  readonly path: string;
+export interface ExporterBundle {
+  /** File name on the host, e.g. "kvm-cloud-exporter.js". */
+  readonly fileName: string;
   readonly content: string;
+  /** sha256 of content, hex. */
+  readonly sha256: string;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const EXPORTER_ENTRY = "lib/exporter/main.ts";
-/** The bundle's entry point, relative to its directory. */
-export const EXPORTER_MAIN = "lib/exporter/main.js";
+export const EXPORTER_FILE = "kvm-cloud-exporter.js";
+/** The oldest Node.js the bundle runs on: Debian 12's package. */
+export const EXPORTER_NODE_TARGET = "node18";
 
-const BUILTIN = new Set(builtinModules);
+const cache = new Map<string, ExporterBundle>();
 
-function isBuiltin(spec: string): boolean {
-  return spec.startsWith("node:") || BUILTIN.has(spec.split("/")[0]);
-}
-
-/** The package a bare import names ("@scope/pkg/x" -> "@scope/pkg"). */
-function packageOf(spec: string): string {
-  const parts = spec.split("/");
-  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
-}
-
-function resolveRelative(fromFile: string, spec: string, root: string): string {
-  const base = path.resolve(path.dirname(path.join(root, fromFile)), spec);
-  for (const candidate of [`${base}.ts`, path.join(base, "index.ts")]) {
-    if (fs.existsSync(candidate)) return path.relative(root, candidate);
-  }
-  throw new Error(`exporter bundle: ${fromFile} imports ${spec}, which is no .ts file under ${root}`);
-}
-
-export function exporterBundle(root = REPO_ROOT, entry = EXPORTER_ENTRY): { files: BundleFile[]; packageJson: string } {
-  const seen = new Set<string>();
-  const packages = new Set<string>();
-  const queue = [entry];
-  while (queue.length > 0) {
-    const file = queue.shift()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    const text = fs.readFileSync(path.join(root, file), "utf8");
-    // readImportFiles + detectJavaScriptImports: `import`, `export from` and `require()` alike.
-    for (const imp of ts.preProcessFile(text, true, true).importedFiles) {
-      const spec = imp.fileName;
-      if (spec.startsWith(".")) queue.push(resolveRelative(file, spec, root));
-      else if (!isBuiltin(spec)) packages.add(packageOf(spec));
-    }
-  }
-  const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
-  const deps: Record<string, string> = {};
-  for (const p of [...packages].sort()) {
-    const version = manifest.dependencies?.[p];
-    // Type-only packages (@types/...) never reach the transpiled code's require().
-    if (p.startsWith("@types/")) continue;
-    if (version === undefined) throw new Error(`exporter bundle: the exporter requires ${p}, which is not a dependency in package.json`);
-    deps[p] = version;
-  }
-  const files = [...seen].sort().map((file) => ({
-    path: file.replace(/\.ts$/, ".js"),
-    content: ts.transpileModule(fs.readFileSync(path.join(root, file), "utf8"), {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020, esModuleInterop: true, sourceMap: false },
-    }).outputText,
-  }));
-  const packageJson = JSON.stringify({ name: "kvm-cloud-exporter", private: true, main: EXPORTER_MAIN, dependencies: deps }, null, 2) + "\n";
-  return { files, packageJson };
+export function exporterBundle(root = REPO_ROOT, entry = EXPORTER_ENTRY): ExporterBundle {
+  const key = `${root}\0${entry}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const r = esbuild.buildSync({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    target: EXPORTER_NODE_TARGET,
+    format: "cjs",
+    minify: true,
+    legalComments: "none",
+    write: false,
+    logLevel: "silent",
+    // Optional native parts, each required inside a try by its package.
+    external: ["pg-native", "cpu-features", "*.node"],
+  });
+  if (r.errors.length > 0) throw new Error(`exporter bundle: ${r.errors.map((e) => e.text).join("; ")}`);
+  const content = r.outputFiles[0].text;
+  const bundle = { fileName: EXPORTER_FILE, content, sha256: crypto.createHash("sha256").update(content).digest("hex") };
+  cache.set(key, bundle);
+  return bundle;
 }

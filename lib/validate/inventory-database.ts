@@ -2,11 +2,12 @@ import { checkPassword } from "../render/redis-conf";
 import { check } from "./errors";
 import { checkIPv4 } from "./network";
 
-/** The inventory database's plain settings, as validated before anything is registered. */
-/** How Postgres and Redis run on the database host. */
-export type InventoryRuntime = "docker" | "packages";
-export const INVENTORY_RUNTIMES: readonly InventoryRuntime[] = ["docker", "packages"];
+import { checkHostRuntime, DEFAULT_HOST_RUNTIME, HostRuntime } from "./host-runtime";
 
+/** How Postgres and Redis run on the database host. */
+export type InventoryRuntime = HostRuntime;
+
+/** The inventory database's plain settings, as validated before anything is registered. */
 export interface InventoryDatabaseOptions {
   readonly runtime?: InventoryRuntime;
   readonly postgresVersion?: number;
@@ -22,7 +23,7 @@ export interface InventoryDatabaseOptions {
 }
 
 export const INVENTORY_DEFAULTS = {
-  runtime: "docker" as InventoryRuntime,
+  runtime: DEFAULT_HOST_RUNTIME,
   postgresVersion: 15,
   postgresImage: "postgres:15",
   postgresPort: 5432,
@@ -45,7 +46,7 @@ export function checkPostgresVersion(field: string, v: unknown): void {
 /** Pure: throws a ValidationError naming the first bad field; fields left undefined are not checked. */
 export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, prefix = ""): void {
   const f = (name: string) => `${prefix}${name}`;
-  if (o.runtime !== undefined) check(INVENTORY_RUNTIMES.includes(o.runtime), f("runtime"), o.runtime, INVENTORY_RUNTIMES.map((r) => `"${r}"`).join(" or "));
+  if (o.runtime !== undefined) checkHostRuntime(f("runtime"), o.runtime);
   if (o.postgresVersion !== undefined) checkPostgresVersion(f("postgresVersion"), o.postgresVersion);
   for (const key of ["postgresImage", "redisImage"] as const) {
     const v = o[key];

@@ -1,13 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { Monitoring, MonitoringArgs } from "../../components/monitoring";
-import { EXPORTER_MAIN } from "../../lib/exporter/bundle";
+import { EXPORTER_FILE } from "../../lib/exporter/bundle";
 import { CloudSpec } from "../../lib/cloud/cloud-spec";
 import { readDashboardText } from "../../lib/exporter/dashboard";
 import { renderAlertRules } from "../../lib/render/alert-rules";
 import { PROMETHEUS_DATASOURCE_UID } from "../../lib/render/grafana-provisioning";
 import { installComponentMocks } from "../helpers/component-mocks";
-import { isWrappedSecret, plainInputsText, Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { isWrappedSecret, plainInputsText, Registered, REMOTE_COMMAND, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import * as zlib from "zlib";
+import { exporterBundle } from "../../lib/exporter/bundle";
 
 /**
  * Monitoring under Pulumi's mocks: Prometheus, Grafana and the exporter as
@@ -127,16 +129,18 @@ describe("Monitoring", () => {
     expect(reg.some((r) => r.type.includes("GeneratedPassword"))).toBe(false);
   });
 
-  it("ships the exporter's code and the CloudSpec (secret, 0400) to a node container that runs it", async () => {
+  it("ships the exporter's one-file bundle and the CloudSpec (secret, 0400) to a node container that runs it", async () => {
     const { reg } = await build(args());
     const e = byName(reg, "mon-exporter");
     expect(isWrappedSecret(e.inputs.uploads)).toBe(true);
     const spec = upload(e, "/etc/kvm-cloud/cloud.json");
     expect(spec.permissions).toBe("0400");
     expect(JSON.parse(spec.content).inventory.postgresUrl).toContain(PG_PASSWORD);
-    expect(uploads(e).map((u) => u.file)).toEqual(expect.arrayContaining([`/opt/kvm-cloud-exporter/${EXPORTER_MAIN}`, "/opt/kvm-cloud-exporter/package.json"]));
+    // One bundled file: the container installs nothing at start.
+    expect(uploads(e).map((u) => u.file).sort()).toEqual([`/opt/kvm-cloud-exporter/${EXPORTER_FILE}`, "/etc/kvm-cloud/cloud.json"].sort());
     const cmd = (e.inputs.command as string[]).join(" ");
-    expect(cmd).toContain(`exec node ${EXPORTER_MAIN}`);
+    expect(cmd).toContain(`node /opt/kvm-cloud-exporter/${EXPORTER_FILE}`);
+    expect(cmd).not.toContain("npm");
     expect(cmd).toContain("--dhcp-range 192.0.2.100-192.0.2.200");
     // The exporter is reached on the component's network only: no published port.
     expect(e.inputs.ports).toBeUndefined();
@@ -156,7 +160,48 @@ describe("Monitoring", () => {
     expect(isWrappedSecret(conn) || isWrappedSecret(conn.privateKey)).toBe(true);
   });
 
+  describe('with runtime "packages"', () => {
+    it("runs Debian's Prometheus and the exporter under systemd through RemoteCommands, with no Docker and no Grafana", async () => {
+      const { reg, m } = await build(args({ runtime: "packages", bindAddress: "192.0.2.50" }));
+      expect(reg.filter((r) => r.type.startsWith("docker:"))).toEqual([]);
+      expect(reg.some((r) => r.type.includes("GeneratedPassword"))).toBe(false);
+      for (const n of ["mon-prometheus", "mon-exporter"]) expect(byName(reg, n).type).toBe(REMOTE_COMMAND);
+      const prom = String(byName(reg, "mon-prometheus").inputs.script);
+      expect(prom).toContain("--web.listen-address=192.0.2.50:9090");
+      expect(prom).toContain("promtool check rules");
+      // Prometheus scrapes the exporter and itself on the host: the exporter listens on loopback only.
+      const config = parse(await valueOf(m.prometheusConfig));
+      const targets = (job: string) => config.scrape_configs.find((j: { job_name: string }) => j.job_name === job).static_configs.flatMap((c: { targets: string[] }) => c.targets);
+      expect(targets("kvmcloud")).toEqual(["127.0.0.1:9810"]);
+      expect(targets("prometheus")).toEqual(["192.0.2.50:9090"]);
+      expect(await valueOf(m.grafanaUrl)).toBeUndefined();
+      expect(await valueOf(m.grafanaAdminPassword)).toBeUndefined();
+      expect(JSON.parse(await valueOf(m.grafanaDashboard)).title).toBe(JSON.parse(readDashboardText()).title);
+    });
+
+    it("sends the CloudSpec and the bundle on the exporter's stdin, a secret, and nowhere else", async () => {
+      const { reg } = await build(args({ runtime: "packages" }));
+      const e = byName(reg, "mon-exporter");
+      expect(isWrappedSecret(e.inputs.stdin)).toBe(true);
+      const [specLine, bundleB64] = String(unwrapSecrets(e.inputs.stdin)).split("\n");
+      expect(JSON.parse(Buffer.from(specLine, "base64").toString()).inventory.postgresUrl).toContain(PG_PASSWORD);
+      expect(zlib.gunzipSync(Buffer.from(bundleB64, "base64")).toString()).toBe(exporterBundle().content);
+      expect(String(e.inputs.script)).toContain("--dhcp-range 192.0.2.100-192.0.2.200 --listen 127.0.0.1:9810");
+      for (const r of reg) {
+        expect([r.name, plainInputsText(r).includes(PG_PASSWORD)]).toEqual([r.name, false]);
+      }
+    });
+
+    it.each(["grafanaImage", "grafanaPort", "grafanaAdminPassword", "dockerSshOptions", "installDocker"] as const)("refuses %s, a Docker runtime setting, before registering anything", (key) => {
+      const reg = installComponentMocks();
+      const value = { grafanaImage: "grafana/grafana:11", grafanaPort: 3001, grafanaAdminPassword: "pw-123456789012", dockerSshOptions: ["-i", "k"], installDocker: false }[key];
+      expect(() => new Monitoring("mon", args({ runtime: "packages", [key]: value }))).toThrow(new RegExp(`${key}: .*unset with runtime "packages"`));
+      expect(reg.filter((r) => r.type !== "kvmcloud:index:Monitoring")).toEqual([]);
+    });
+  });
+
   it.each<[string, Partial<MonitoringArgs>, RegExp]>([
+    ["an unknown runtime", { runtime: "podman" as never }, /runtime: "podman".*"docker" or "packages"/],
     ["a host name that is no DNS label", { hosts: [{ name: "Node_1", address: "192.0.2.21" }] }, /hosts\[0\]\.name: "Node_1"/],
     ["two hosts of one name", { hosts: [{ name: "n", address: "192.0.2.21" }, { name: "n", address: "192.0.2.22" }] }, /hosts\[1\]\.name: "n".*no other host/],
     ["a DHCP range backwards", { dhcpRange: { start: "192.0.2.200", end: "192.0.2.100" } }, /dhcpRange: "192.0.2.200-192.0.2.100".*start <= end/],

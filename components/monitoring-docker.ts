@@ -1,0 +1,113 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { readDashboardText } from "../lib/exporter/dashboard";
+import { exporterBundle } from "../lib/exporter/bundle";
+import { DEFAULT_EXPORTER_PORT } from "../lib/exporter/options";
+import { renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../lib/render/grafana-provisioning";
+import { PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../lib/render/scripts/monitoring-packages";
+import { dockerHostProvider } from "./docker-host";
+import type { MonitoringArgs } from "./monitoring";
+
+/**
+ * Monitoring's Docker runtime: Prometheus, Grafana and the kvm-cloud exporter
+ * as containers on one network of their own, through @pulumi/docker over SSH.
+ * Data volumes outlive the component (retainOnDelete).
+ */
+
+const GRAFANA_DASHBOARDS = "/etc/grafana/dashboards/kvm-cloud";
+const GRAFANA_PASSWORD_FILE = "/etc/grafana/admin-password";
+const EXPORTER_DIR = "/opt/kvm-cloud-exporter";
+const CLOUD_SPEC_FILE = "/etc/kvm-cloud/cloud.json";
+/** Grafana's user in its official image. */
+const GRAFANA_UID = "472";
+
+/** Where Prometheus reaches the exporter: containers on the component's network reach each other by name. */
+export function dockerExporterTarget(name: string): string {
+  return `${name}-exporter:${DEFAULT_EXPORTER_PORT}`;
+}
+
+export interface MonitoringContainersInput {
+  readonly prometheusConfig: pulumi.Output<string>;
+  readonly rules: pulumi.Output<string>;
+  /** The CloudSpec as JSON: a secret. */
+  readonly spec: pulumi.Output<string>;
+  readonly range: pulumi.Output<string>;
+  readonly grafanaAdminPassword: pulumi.Output<string>;
+}
+
+export function monitoringContainers(parent: pulumi.Resource, name: string, args: MonitoringArgs, i: MonitoringContainersInput): void {
+  const provider = dockerHostProvider(name, args, parent);
+  const o = { parent, provider };
+  const network = new docker.Network(`${name}-net`, { name: `${name}-net` }, o);
+  const networksAdvanced = [{ name: network.name }];
+
+  const bundle = exporterBundle();
+  const exporterImage = new docker.RemoteImage(`${name}-exporter-image`, { name: args.exporterImage ?? "node:20-bookworm-slim", keepLocally: true }, o);
+  new docker.Container(
+    `${name}-exporter`,
+    {
+      name: `${name}-exporter`,
+      image: exporterImage.imageId,
+      restart: "unless-stopped",
+      networksAdvanced,
+      uploads: [
+        { file: `${EXPORTER_DIR}/${bundle.fileName}`, content: bundle.content },
+        // The spec holds SSH keys and the inventory's password: readable by root only.
+        { file: CLOUD_SPEC_FILE, content: i.spec, permissions: "0400" },
+      ],
+      command: [
+        "node", `${EXPORTER_DIR}/${bundle.fileName}`,
+        "--cloud-spec", CLOUD_SPEC_FILE,
+        "--dhcp-range", i.range,
+        "--listen", `0.0.0.0:${DEFAULT_EXPORTER_PORT}`,
+      ],
+    },
+    o,
+  );
+
+  const prometheusImage = new docker.RemoteImage(`${name}-prometheus-image`, { name: args.prometheusImage ?? "prom/prometheus:v2.53.2", keepLocally: true }, o);
+  const prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `${name}-prometheus-data` }, { ...o, retainOnDelete: true });
+  const prometheus = new docker.Container(
+    `${name}-prometheus`,
+    {
+      name: `${name}-prometheus`,
+      image: prometheusImage.imageId,
+      restart: "unless-stopped",
+      networksAdvanced,
+      uploads: [
+        { file: PROMETHEUS_CONFIG, content: i.prometheusConfig },
+        { file: PROMETHEUS_RULES, content: i.rules },
+      ],
+      command: [`--config.file=${PROMETHEUS_CONFIG}`, "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=30d"],
+      volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }],
+      ports: [{ internal: 9090, external: args.prometheusPort ?? 9090, ip: args.bindAddress ?? "0.0.0.0" }],
+    },
+    o,
+  );
+
+  const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: args.grafanaImage ?? "grafana/grafana:11.2.2", keepLocally: true }, o);
+  const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `${name}-grafana-data` }, { ...o, retainOnDelete: true });
+  const datasource = pulumi
+    .all([prometheus.name, args.scrapeIntervalSeconds])
+    .apply(([host, scrape]) => renderGrafanaDatasource({ prometheusUrl: `http://${host}:9090`, scrapeIntervalSeconds: scrape }));
+  new docker.Container(
+    `${name}-grafana`,
+    {
+      name: `${name}-grafana`,
+      image: grafanaImage.imageId,
+      restart: "unless-stopped",
+      networksAdvanced,
+      // The password comes from a file, not the environment `docker inspect` shows.
+      envs: [`GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_PASSWORD_FILE}`, "GF_USERS_ALLOW_SIGN_UP=false", `GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH=${GRAFANA_DASHBOARDS}/kvm-cloud.json`],
+      uploads: [
+        { file: "/etc/grafana/provisioning/datasources/kvm-cloud.yaml", content: datasource },
+        { file: "/etc/grafana/provisioning/dashboards/kvm-cloud.yaml", content: renderGrafanaDashboardProvider({ path: GRAFANA_DASHBOARDS }) },
+        { file: `${GRAFANA_DASHBOARDS}/kvm-cloud.json`, content: readDashboardText() },
+        { file: GRAFANA_PASSWORD_FILE, content: i.grafanaAdminPassword, owner: GRAFANA_UID, permissions: "0400" },
+      ],
+      volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }],
+      ports: [{ internal: 3000, external: args.grafanaPort ?? 3000, ip: args.bindAddress ?? "0.0.0.0" }],
+    },
+    o,
+  );
+}

@@ -1,0 +1,123 @@
+import * as zlib from "zlib";
+import { cloudSpecFromLab } from "../../lab/cloud-spec";
+import { readLabDescription } from "../../lab/description";
+import { DHCP } from "../../lab/topology";
+import { exporterBundle } from "../../lib/exporter/bundle";
+import { renderAlertRules } from "../../lib/render/alert-rules";
+import { renderPrometheusConfig } from "../../lib/render/prometheus-config";
+import {
+  exporterStdin,
+  PROMETHEUS_RULES,
+  renderExporterServiceRemoveScript,
+  renderExporterServiceScript,
+  renderPrometheusPackagesRemoveScript,
+  renderPrometheusPackagesScript,
+} from "../../lib/render/scripts/monitoring-packages";
+import { PACKAGES_EXPORTER_TARGET } from "../../components/monitoring-packages";
+import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
+import { PrometheusApi } from "../helpers/prometheus-api";
+import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
+import { eventually } from "../helpers/vm-lab";
+
+/**
+ * Monitoring's packages runtime on a bare Debian host (the lab's `lb`:
+ * systemd and sshd only), through the RemoteCommand provider in Pulumi's own
+ * dynamic-provider host, with the component's rendered scripts: the kvm-cloud
+ * exporter runs from its one bundled file under systemd (no npm, no registry,
+ * not as root) and reaches the lab's real cloud; Debian's Prometheus scrapes
+ * it; a second run restarts nothing; delete stops both and removes the spec.
+ */
+
+jest.setTimeout(10 * 60_000);
+
+const d = readLabDescription();
+const address = d.hosts.lb.address;
+const [exporterAddress, exporterPort] = PACKAGES_EXPORTER_TARGET.split(":");
+const prom = new PrometheusApi(`http://${address}:9090`);
+let commands: RemoteCommands;
+const made: Array<{ id: string; properties: Record<string, any> }> = [];
+
+const onHost = (argv: string[]) => ssh(d, address, argv, { allowFail: true, timeoutMs: 30_000 });
+const active = async (unit: string) => (await onHost(["systemctl", "is-active", unit])).stdout.trim();
+const since = async (unit: string) => (await onHost(["systemctl", "show", "-p", "ActiveEnterTimestampMonotonic", "--value", unit])).stdout.trim();
+const exporterProps = () => ({
+  script: renderExporterServiceScript({ dhcpRange: { start: DHCP.rangeStart, end: DHCP.rangeEnd }, listenAddress: exporterAddress, port: Number(exporterPort) }),
+  stdin: exporterStdin(JSON.stringify(cloudSpecFromLab(d)), zlib.gzipSync(exporterBundle().content, { level: 9 })),
+  deleteScript: renderExporterServiceRemoveScript(),
+});
+const prometheusProps = () => ({
+  script: renderPrometheusPackagesScript({
+    config: renderPrometheusConfig({
+      scrapeIntervalSeconds: 5,
+      ruleFiles: [PROMETHEUS_RULES],
+      prometheus: { host: "monitoring", address: `${address}:9090` },
+      nodeExporters: [],
+      cephManagers: [],
+      haproxy: [],
+      kvmcloudExporters: [{ host: "monitoring", address: PACKAGES_EXPORTER_TARGET }],
+    }),
+    rules: renderAlertRules({}),
+    listenAddress: "0.0.0.0",
+    port: 9090,
+  }),
+  deleteScript: renderPrometheusPackagesRemoveScript(),
+});
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  commands = await remoteCommandsTo(d, address);
+}, 120_000);
+
+afterAll(async () => {
+  for (const m of made.reverse()) await commands.host.delete(m.id, m.properties).catch(() => undefined);
+  await commands?.host.stop();
+});
+
+describe("monitoring from Debian's packages on a bare host", () => {
+  it("starts with neither Prometheus nor the exporter running", async () => {
+    expect(await active("prometheus")).not.toBe("active");
+    expect(await active("kvm-cloud-exporter")).not.toBe("active");
+  });
+
+  it("runs the exporter's bundle under systemd as a user of its own, with the spec readable by root only", async () => {
+    const t0 = Date.now();
+    made.push(await commands.run({ ...exporterProps(), timeoutSeconds: 300 }));
+    process.stdout.write(`  [monitoring packages] exporter up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    expect(await active("kvm-cloud-exporter")).toBe("active");
+    const pid = (await onHost(["systemctl", "show", "-p", "MainPID", "--value", "kvm-cloud-exporter"])).stdout.trim();
+    expect((await onHost(["stat", "-c", "%U", `/proc/${pid}`])).stdout.trim()).not.toBe("root");
+    expect((await onHost(["stat", "-c", "%a %U", "/etc/kvm-cloud/cloud.json"])).stdout.trim()).toBe("400 root");
+    // Nothing was installed from a registry: one file, no node_modules.
+    expect((await onHost(["ls", "-A", "/opt/kvm-cloud-exporter"])).stdout.trim()).toBe("kvm-cloud-exporter.js");
+  });
+
+  it("has Debian's Prometheus scrape it, and the exporter sees the lab's nodes and inventory", async () => {
+    const t0 = Date.now();
+    made.push(await commands.run({ ...prometheusProps(), timeoutSeconds: 300 }));
+    process.stdout.write(`  [monitoring packages] prometheus up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const up = await eventually("the exporter's series in Prometheus", () => prom.query("kvmcloud_node_up").catch(() => []), (r) => r.length === d.nodes.length, 120_000, 2000);
+    expect(up.map((s) => s.metric.node).sort()).toEqual(d.nodes.map((n) => n.name).sort());
+    const sources = await eventually(
+      "every source up",
+      () => prom.query("kvmcloud_scrape_source_up").catch(() => []),
+      (r) => r.length > 0 && r.every((s) => s.value[1] === "1"),
+      120_000,
+      2000,
+    );
+    expect([...new Set(sources.map((s) => s.metric.source))].sort()).toEqual(["ceph", "dhcp", "inventory", "libvirt", "operations"]);
+    expect((await prom.query('up{job="kvmcloud"}')).map((s) => s.value[1])).toEqual(["1"]);
+  });
+
+  it("restarts nothing when the same scripts run again", async () => {
+    const before = [await since("prometheus"), await since("kvm-cloud-exporter")];
+    for (const m of made) await commands.host.update(m.id, m.properties, { ...m.properties, script: `${m.properties.script}\n# again\n` });
+    expect([await since("prometheus"), await since("kvm-cloud-exporter")]).toEqual(before);
+  });
+
+  it("stops both on delete and removes the exporter's spec", async () => {
+    for (const m of made.splice(0).reverse()) await commands.host.delete(m.id, m.properties);
+    expect(await active("prometheus")).not.toBe("active");
+    expect(await active("kvm-cloud-exporter")).not.toBe("active");
+    expect((await onHost(["test", "-e", "/etc/kvm-cloud/cloud.json"])).code).not.toBe(0);
+  });
+});

@@ -4,6 +4,7 @@ import { Monitoring, MonitoredHost } from "../components/monitoring";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
 import { CloudConfig } from "../lib/cloud/cloud-config";
 import { StackConfig, StackFrontend, StackVm, validateStackConfig } from "../lib/cloud/stack-config";
+import { DEFAULT_HOST_RUNTIME } from "../lib/validate/host-runtime";
 import { frontendsLoadBalancer } from "./frontends";
 
 /**
@@ -57,7 +58,7 @@ export function wholeCloud(config: pulumi.Config) {
   });
 
   // ---- Monitoring ----------------------------------------------------------
-  // Prometheus, Grafana and the kvm-cloud exporter on the database host; a node
+  // Prometheus, the kvm-cloud exporter (and Grafana with Docker) on the database host; a node
   // exporter on every host; the Ceph managers and HAProxy scraped too.
   const c = stack.cloud;
   const monitoredHosts: MonitoredHost[] = [
@@ -67,9 +68,12 @@ export function wholeCloud(config: pulumi.Config) {
     { name: "database", address: c.database.address, connection: cloud.connections.database },
     ...(c.loadBalancer ? [{ name: "lb", address: c.loadBalancer.address, connection: cloud.connections.loadBalancer }] : []),
   ];
+  // The database host's runtime serves the monitoring beside the inventory too.
+  const runtime = c.database.runtime ?? DEFAULT_HOST_RUNTIME;
   const monitoring = new Monitoring("monitoring", {
+    runtime,
     connection: cloud.connections.database,
-    dockerSshOptions: c.database.dockerSshOptions ? [...c.database.dockerSshOptions] : undefined,
+    dockerSshOptions: runtime === "docker" && c.database.dockerSshOptions ? [...c.database.dockerSshOptions] : undefined,
     address: c.database.address,
     cloud: cloud.cloud,
     dhcpRange: cloud.dns.range,
@@ -90,7 +94,7 @@ export function wholeCloud(config: pulumi.Config) {
       haproxyStats: loadBalancer?.statsUrl,
       haproxyMetrics: loadBalancer?.metricsUrl,
     },
-    /** Grafana's `admin` password: a secret output. */
+    /** Grafana's `admin` password: a secret output (none with the packages runtime). */
     grafanaAdminPassword: monitoring.grafanaAdminPassword,
     baseImage: cloud.imageSpec,
     nodes: pulumi.all(cloud.nodes.map((n) => pulumi.all({ name: n.name, address: n.address, libvirtUri: n.libvirtUri }))),

@@ -71,9 +71,12 @@ export interface CloudConfig {
       readonly dnsServers?: readonly string[];
     }
   >;
-  /** The database (and monitoring) host: Postgres and Redis, in Docker or from Debian's packages. */
+  /** The database (and monitoring) host: Postgres, Redis and the monitoring, in Docker or from Debian's packages. */
   readonly database: CloudHost & {
-    /** "docker" or "packages" (Debian's postgresql and redis-server under systemd). Default "docker". */
+    /**
+     * "docker" or "packages" (Debian's postgresql, redis-server and prometheus
+     * and the kvm-cloud exporter under systemd; no Grafana). Default "docker".
+     */
     readonly runtime?: InventoryRuntime;
     /** PostgreSQL major version of the host's package (packages runtime). Default 15. */
     readonly postgresVersion?: number;
@@ -81,7 +84,7 @@ export interface CloudConfig {
     readonly redisPort?: number;
     /** Default "kvmcloud". */
     readonly database?: string;
-    /** Extra ssh options for the Docker provider (e.g. ["-i", "~/.ssh/kvmcloud"]). */
+    /** Extra ssh options for the Docker provider (e.g. ["-i", "~/.ssh/kvmcloud"]); runtime "docker" only. */
     readonly dockerSshOptions?: readonly string[];
   };
   /** The load balancer host (the stack puts a LoadBalancer there). Default: none. */
@@ -215,6 +218,9 @@ export function validateCloudConfig(c: CloudConfig): void {
 
   checkHost("database", c.database);
   within("database.", () => validateInventoryDatabaseOptions({ runtime: c.database.runtime, postgresVersion: c.database.postgresVersion, postgresPort: c.database.postgresPort, redisPort: c.database.redisPort, database: c.database.database }));
+  if (c.database.runtime === "packages") {
+    check(c.database.dockerSshOptions === undefined, "database.dockerSshOptions", c.database.dockerSshOptions, 'unset with runtime "packages" (no Docker provider runs)');
+  }
   if (c.loadBalancer !== undefined) checkLoadBalancerHost("loadBalancer", c.loadBalancer);
 
   const img = c.baseImage;

@@ -2,20 +2,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { cloudStdout, installComponentMocks } from "../helpers/component-mocks";
 import { stackFileConfig } from "../helpers/dev-config";
-import { Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { Registered, REMOTE_COMMAND, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { writtenFile } from "../helpers/written-file";
 
 /**
- * The stack's Monitoring under Pulumi's mocks with Pulumi.dev.yaml: every
- * host's node exporter, the Ceph manager and the load balancer's HAProxy in
+ * The stack's Monitoring under Pulumi's mocks with Pulumi.dev.yaml (runtime
+ * "packages") and with its database host switched to "docker": every host's
+ * node exporter, the Ceph manager and the load balancer's HAProxy in
  * Prometheus' config, the exporter fed the stack's CloudSpec, and the URLs
- * and the Grafana password as outputs.
+ * (and with Docker the Grafana password) as outputs.
  */
 jest.setTimeout(60_000);
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nh5-stack-key\n-----END OPENSSH PRIVATE KEY-----\n";
 
-async function loadDevStack(): Promise<{ reg: Registered[]; stack: Record<string, any> }> {
-  const config = stackFileConfig("dev");
+async function loadDevStack(runtime: "docker" | "packages"): Promise<{ reg: Registered[]; stack: Record<string, any> }> {
+  const config = stackFileConfig("dev") as Record<string, any>;
+  config["kvm-cloud:cloud"] = { ...config["kvm-cloud:cloud"], database: { ...config["kvm-cloud:cloud"].database, runtime } };
   const text = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   pulumi.runtime.setAllConfig({ ...text, "kvm-cloud:sshPrivateKey": KEY }, ["kvm-cloud:sshPrivateKey"]);
   const reg = installComponentMocks({ stdoutFor: cloudStdout });
@@ -28,20 +31,58 @@ async function loadDevStack(): Promise<{ reg: Registered[]; stack: Record<string
   return { reg, stack };
 }
 
-describe("stacks/index.ts: monitoring", () => {
+type Jobs = Record<string, string[]>;
+function jobs(prometheusYml: string): Jobs {
+  const config = parse(prometheusYml);
+  return Object.fromEntries(
+    (config.scrape_configs as Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>).map((j) => [j.job_name, j.static_configs.flatMap((s) => s.targets).sort()]),
+  );
+}
+const EVERY_HOST = ["192.0.2.1", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.21", "192.0.2.22", "192.0.2.3", "192.0.2.4"].map((a) => `${a}:9100`).sort();
+
+describe("stacks/index.ts: monitoring (Pulumi.dev.yaml, runtime packages)", () => {
   let loaded: { reg: Registered[]; stack: Record<string, any> };
   beforeAll(async () => {
-    loaded = await loadDevStack();
+    loaded = await loadDevStack("packages");
+  });
+
+  it("has Prometheus on the database host scrape every host's node exporter, the Ceph manager, HAProxy and the exporter beside it", () => {
+    const prom = loaded.reg.find((r) => r.name === "monitoring-prometheus")!;
+    expect(prom.type).toBe(REMOTE_COMMAND);
+    expect((unwrapSecrets(prom.inputs.connection) as { host: string }).host).toBe("192.0.2.3");
+    const targets = jobs(writtenFile(String(prom.inputs.script), "/etc/prometheus/prometheus.yml"));
+    expect(targets.node).toEqual(EVERY_HOST);
+    expect(targets.ceph).toEqual(["192.0.2.11:9283"]);
+    expect(targets.haproxy).toEqual(["192.0.2.4:8404"]);
+    expect(targets.kvmcloud).toEqual(["127.0.0.1:9810"]);
+    expect(loaded.reg.filter((r) => r.type.startsWith("docker:") || r.type === "pulumi:providers:docker")).toEqual([]);
+  });
+
+  it("gives the exporter the stack's CloudSpec on stdin and its DHCP range", () => {
+    const exp = loaded.reg.find((r) => r.name === "monitoring-exporter")!;
+    const spec = JSON.parse(Buffer.from(String(unwrapSecrets(exp.inputs.stdin)).split("\n")[0], "base64").toString());
+    expect(spec.nodes.map((n: { name: string }) => n.name)).toEqual(["node1", "node2"]);
+    expect(String(exp.inputs.script)).toMatch(/--dhcp-range 192\.0\.2\.100-192\.0\.2\.200/);
+  });
+
+  it("outputs the Prometheus URL, and no Grafana", async () => {
+    expect(await valueOf(loaded.stack.monitoringUrls.prometheus)).toBe("http://192.0.2.3:9090");
+    expect(await valueOf(loaded.stack.monitoringUrls.grafana)).toBeUndefined();
+    expect(await valueOf(loaded.stack.grafanaAdminPassword)).toBeUndefined();
+  });
+});
+
+describe("stacks/index.ts: monitoring (database runtime docker)", () => {
+  let loaded: { reg: Registered[]; stack: Record<string, any> };
+  beforeAll(async () => {
+    loaded = await loadDevStack("docker");
   });
 
   it("scrapes every host's node exporter, the Ceph manager, HAProxy and the exporter", () => {
     const prom = loaded.reg.find((r) => r.name === "monitoring-prometheus")!;
     const uploads = unwrapSecrets(prom.inputs.uploads) as Array<{ file: string; content: string }>;
-    const config = parse(uploads.find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content);
-    const targets = Object.fromEntries(
-      (config.scrape_configs as Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>).map((j) => [j.job_name, j.static_configs.flatMap((s) => s.targets).sort()]),
-    );
-    expect(targets.node).toEqual(["192.0.2.1", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.21", "192.0.2.22", "192.0.2.3", "192.0.2.4"].map((a) => `${a}:9100`).sort());
+    const targets = jobs(uploads.find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content);
+    expect(targets.node).toEqual(EVERY_HOST);
     expect(targets.ceph).toEqual(["192.0.2.11:9283"]);
     expect(targets.haproxy).toEqual(["192.0.2.4:8404"]);
     expect(targets.kvmcloud).toEqual(["monitoring-exporter:9810"]);

@@ -46,6 +46,8 @@ describe("validateCloudConfig", () => {
     ["an unknown network backend", cloudWith((c) => (c.nodes[0].networkBackend = "nmcli")), /^nodes\[0\]\.networkBackend: "nmcli" .*ifupdown, networkd, netplan/],
     ["an unknown security driver", cloudWith((c) => (c.nodes[0].securityDriver = "grsec")), /^nodes\[0\]\.securityDriver: "grsec"/],
     ["one port for Postgres and Redis", cloudWith((c) => Object.assign(c.database, { postgresPort: 7000, redisPort: 7000 })), /^database\.redisPort: 7000/],
+    ["an unknown database runtime", cloudWith((c) => Object.assign(c.database, { runtime: "podman" })), /^database\.runtime: "podman" is not allowed; expected "docker" or "packages"/],
+    ["Docker ssh options with the packages runtime", cloudWith((c) => Object.assign(c.database, { runtime: "packages", dockerSshOptions: ["-i", "k"] })), /^database\.dockerSshOptions: .*unset with runtime "packages"/],
     ["a load balancer without an address", cloudWith((c) => delete c.loadBalancer.address), /^loadBalancer\.address: undefined/],
     ["an image imported on an unknown node", cloudWith((c) => (c.baseImage.node = "node3")), /^baseImage\.node: "node3" .*node1, node2/],
     ["an image with a bad checksum", cloudWith((c) => (c.baseImage.sha256 = "xyz")), /^baseImage\.sha256: "xyz" .*64 lower-case hex/],

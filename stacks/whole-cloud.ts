@@ -94,8 +94,8 @@ export function wholeCloud(config: pulumi.Config) {
       haproxyStats: loadBalancer?.statsUrl,
       haproxyMetrics: loadBalancer?.metricsUrl,
     },
-    /** Grafana's `admin` password: a secret output (none with the packages runtime). */
-    grafanaAdminPassword: monitoring.grafanaAdminPassword,
+    /** Grafana's `admin` password: a secret output (Docker runtime only: packages have no Grafana). */
+    ...(runtime === "docker" ? { grafanaAdminPassword: monitoring.grafanaAdminPassword } : {}),
     baseImage: cloud.imageSpec,
     nodes: pulumi.all(cloud.nodes.map((n) => pulumi.all({ name: n.name, address: n.address, libvirtUri: n.libvirtUri }))),
     dhcp: { domain: cloud.dns.domain, range: cloud.dns.range, leaseFile: cloud.dns.leaseFile },

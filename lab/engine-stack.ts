@@ -34,26 +34,46 @@ export interface EngineStack {
   resources(): Promise<Array<Record<string, any>>>;
 }
 
-export async function createEngineStack(dir: string, stack: string): Promise<EngineStack> {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(path.join(dir, "backend"), { recursive: true });
-  fs.mkdirSync(path.join(dir, "home"), { recursive: true });
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: kvm-cloud\nruntime: nodejs\ndescription: kvm-cloud under the real engine (tests)\n");
-  const passphrase = crypto.randomBytes(16).toString("hex");
+export interface EngineStackOptions {
+  /**
+   * Keep a stack made by an earlier call in `dir` (its state, config and
+   * passphrase, kept in `dir`, mode 0600), so that the next `up` changes only
+   * what changed. Default false: `dir` starts empty.
+   */
+  readonly keep?: boolean;
+  /** A lab namespace every engine command runs in (the hosts it reaches exist only there). Default: the caller's. */
+  readonly netns?: string;
+}
+
+export async function createEngineStack(dir: string, stack: string, o: EngineStackOptions = {}): Promise<EngineStack> {
+  const passphraseFile = path.join(dir, "passphrase");
+  const kept = o.keep === true && fs.existsSync(passphraseFile) && fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`));
+  if (!kept) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(path.join(dir, "backend"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "home"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: kvm-cloud\nruntime: nodejs\ndescription: kvm-cloud under the real engine (tests)\n");
+    fs.writeFileSync(passphraseFile, crypto.randomBytes(16).toString("hex"), { mode: 0o600 });
+  }
+  const passphrase = fs.readFileSync(passphraseFile, "utf8").trim();
   const env = engineEnv({
     ...process.env,
     PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
     PULUMI_HOME: path.join(dir, "home"),
     PULUMI_CONFIG_PASSPHRASE: passphrase,
   });
+  const inNs = (argv: string[]) => (o.netns ? ["ip", "netns", "exec", o.netns, ...argv] : argv);
   const configFile = path.join(dir, `Pulumi.${stack}.yaml`);
   const s: EngineStack = {
     dir,
     stack,
     env,
-    pulumi: (args, opts = {}) => run(["pulumi", ...args, "--stack", stack, "--non-interactive"], { ...opts, cwd: dir, env }),
-    program: (op, flags = [], opts = {}) => run([...RUNNER, op, "--stack", stack, "--cwd", dir, ...flags], { ...opts, cwd: dir, env }),
-    startUp: () => spawn(RUNNER[0], [...RUNNER.slice(1), "up", "--stack", stack, "--cwd", dir], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] }),
+    pulumi: (args, opts = {}) => run(inNs(["pulumi", ...args, "--stack", stack, "--non-interactive"]), { ...opts, cwd: dir, env }),
+    program: (op, flags = [], opts = {}) => run(inNs([...RUNNER, op, "--stack", stack, "--cwd", dir, ...flags]), { ...opts, cwd: dir, env }),
+    startUp: () => {
+      const argv = inNs([...RUNNER, "up", "--stack", stack, "--cwd", dir]);
+      return spawn(argv[0], argv.slice(1), { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    },
     setConfig(values) {
       const doc = (parse(fs.readFileSync(configFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
       doc.config = { ...(doc.config ?? {}), ...values };
@@ -67,7 +87,9 @@ export async function createEngineStack(dir: string, stack: string): Promise<Eng
       return state.deployment.resources ?? [];
     },
   };
-  await run(["pulumi", "stack", "init", stack, "--non-interactive"], { cwd: dir, env });
-  fs.writeFileSync(configFile, stringify({ config: {} }));
+  if (!kept) {
+    await run(["pulumi", "stack", "init", stack, "--non-interactive"], { cwd: dir, env });
+    fs.writeFileSync(configFile, stringify({ config: {} }));
+  }
   return s;
 }

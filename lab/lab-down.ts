@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as path from "path";
 import { stopBareHost } from "./bare-host";
 import { releaseMountNamespace, releaseMountNamespaceDir } from "./host-exec";
 import { deleteNamespace, killNamespaceProcesses, labNamespaces } from "./netns";
@@ -36,6 +35,5 @@ export async function labDown(log: Log = console.log, p: LabPaths = labPaths()):
   // Every image, key and database of the lab lives here: removing it is the
   // last step so a failed kill above can be retried with the state intact.
   fs.rmSync(p.state, { recursive: true, force: true });
-  fs.rmSync(path.dirname(p.pgData), { recursive: true, force: true });
   log(`lab is down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { baseImageHealthy } from "./base-image";
 import { cephArgv, cephHealth } from "./ceph";
-import { postgresHealthy, redisHealthy } from "./database";
+import { postgresHealthy, redisHealthy } from "./inventory";
 import { readLabDescription } from "./description";
 import { dnsmasqHealthy } from "./dnsmasq";
 import { inNetns, run } from "./exec";
@@ -58,8 +58,6 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
   const dns = hostByName("dns");
   const db = hostByName("db");
   out.push(await probe("dnsmasq", () => dnsmasqHealthy(p, dns), `DHCP and DNS on ${dns.address}`));
-  out.push(await probe("postgres", () => postgresHealthy(p, db), `SELECT 1 on ${db.address}`));
-  out.push(await probe("redis", () => redisHealthy(p, db), `PING on ${db.address}`));
   let cephDetail = "";
   out.push(
     await probe("ceph", async () => {
@@ -71,6 +69,8 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
   );
   const d = fs.existsSync(p.description) ? readLabDescription(p.description) : undefined;
   if (d) {
+    out.push(await probe("postgres", () => postgresHealthy(d.inventory.postgresUrl, db), `SELECT 1 on ${db.address}`));
+    out.push(await probe("redis", () => redisHealthy(d.inventory.redisUrl, db), `PING on ${db.address}`));
     const rbd = (...args: string[]) => cephArgv(cephOptions(p), "rbd", ...args);
     out.push(await probe("base image", () => baseImageHealthy(rbd, d.baseImage.spec), `${d.baseImage.spec} protected`));
     for (const n of NODES) {

@@ -4,10 +4,10 @@ import * as path from "path";
 import { ensureBareHost } from "./bare-host";
 import { ensureBaseImage } from "./base-image";
 import { cephArgv, ensureCeph } from "./ceph";
-import { ensureDatabase, postgresUrl, redisUrl } from "./database";
 import { LabDescription, writeLabDescription } from "./description";
 import { dnsmasqFiles, ensureDnsmasq } from "./dnsmasq";
 import { buildGuestImage } from "./guest-image";
+import { ensureInventory } from "./inventory";
 import { ensureKvmNode, nodeCapacity } from "./kvm-node";
 import { ensureMonitoring, MONITORING, monitoringUrls } from "./monitoring";
 import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
@@ -63,18 +63,24 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const dns = hostByName("dns");
   const db = hostByName("db");
   // Ceph takes longest; the small services and the guest image are made meanwhile.
-  const [ceph, image] = await Promise.all([
+  const [ceph, services] = await Promise.all([
     step(log, "ceph", () => ensureCeph(cephOptions(p, log))),
     (async () => {
       await step(log, "dnsmasq", async () => {
         await ensureDnsmasq(p, dns);
         await ensureSshd(p, dns, publicKey);
       });
-      await step(log, "database", () => ensureDatabase(p, db));
       for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
-      return step(log, "guest image", () => buildGuestImage(p.images));
+      // The product builds the inventory on the bare db host; the guest image is made meanwhile.
+      const knownHosts = await ensureKnownHosts(p, BARE_HOSTS);
+      const [inventory, guest] = await Promise.all([
+        step(log, "inventory", () => ensureInventory(p, knownHosts, log)),
+        step(log, "guest image", () => buildGuestImage(p.images)),
+      ]);
+      return { inventory, guest };
     })(),
   ]);
+  const { inventory, guest: image } = services;
   const rbd = (...args: string[]) => cephArgv(cephOptions(p), "rbd", ...args);
   await step(log, "base image", () =>
     ensureBaseImage(rbd, { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, diskPath: image.diskPath, hash: image.hash }),
@@ -135,7 +141,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       bridge: "br0",
       ...capacities[n.name],
     })),
-    inventory: { host: db.address, namespace: db.ns, postgresUrl: postgresUrl(p, db), redisUrl: redisUrl(p, db) },
+    inventory: { host: db.address, namespace: db.ns, postgresUrl: inventory.postgresUrl, redisUrl: inventory.redisUrl },
     baseImage: {
       pool: CEPH.pool,
       image: CEPH.baseImage,

@@ -3,16 +3,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { exporterBundle } from "../lib/exporter/bundle";
 import { alertRules, renderAlertRules } from "../lib/render/alert-rules";
-import { renderInventorySchema } from "../lib/render/inventory-schema";
 import { renderPrometheusConfig } from "../lib/render/prometheus-config";
 import { cloudSpecFromLab } from "./cloud-spec";
-import { databaseFiles } from "./database";
 import { LabDescription } from "./description";
 import { inNetns, run, waitFor } from "./exec";
-import { onHost } from "./host-exec";
 import { alive, Daemon, ensureDaemon, stopDaemon } from "./lab-daemon";
 import { LabPaths } from "./paths";
-import { DHCP, HOSTS, hostByName, POSTGRES } from "./topology";
+import { DHCP, HOSTS, hostByName } from "./topology";
 
 /** Hosts whose daemons the lab runs itself; bare hosts get theirs from the stack. */
 const LAB_RUN_HOSTS = HOSTS.filter((h) => !h.bare);
@@ -158,17 +155,6 @@ export async function labHttpGet(d: LabDescription, url: string, timeoutSeconds 
   return { ok: r.code === 0, body: r.stdout, error: r.stderr.trim().split("\n").pop() ?? "" };
 }
 
-async function applyInventorySchema(p: LabPaths): Promise<void> {
-  const db = hostByName("db");
-  const pw = fs.readFileSync(databaseFiles(p).postgresPassword, "utf8").trim();
-  const url = `postgres://${POSTGRES.user}@${db.address}:${POSTGRES.port}/${POSTGRES.database}`;
-  await run(onHost(db, ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-", url]), {
-    input: renderInventorySchema(),
-    timeoutMs: 30_000,
-    env: { ...process.env, PGCONNECT_TIMEOUT: "5", PGPASSWORD: pw },
-  });
-}
-
 /**
  * Makes (or mends) the lab's monitoring. Idempotent: running daemons are kept;
  * a changed config is reloaded (Prometheus, SIGHUP) or restarts the exporter.
@@ -177,8 +163,6 @@ export async function ensureMonitoring(p: LabPaths, d: LabDescription, log: (l: 
   const f = monitoringFiles(p);
   fs.mkdirSync(f.tsdb, { recursive: true, mode: 0o700 });
   fs.chmodSync(f.dir, 0o700);
-  // The exporter's tables, so that its inventory source answers before any VM exists.
-  await applyInventorySchema(p);
   const all = daemons(p);
   const byName = (n: string) => all.find((x) => x.name === n)!;
 

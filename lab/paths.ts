@@ -12,16 +12,10 @@ export interface LabPaths {
   readonly secrets: string;
   readonly ceph: string;
   readonly dns: string;
-  readonly db: string;
   readonly images: string;
   readonly nodes: string;
   /** Directory of persisted mount namespaces (a private bind mount). */
   readonly mountNamespaces: string;
-  /**
-   * PostgreSQL's data directory. Outside the checkout: the postgres user must
-   * walk every directory above it, and a checkout may sit under a 0700 one.
-   */
-  readonly pgData: string;
 }
 
 export function labPaths(state = process.env.KVMCLOUD_LAB_STATE ?? path.resolve(__dirname, ".state")): LabPaths {
@@ -33,11 +27,9 @@ export function labPaths(state = process.env.KVMCLOUD_LAB_STATE ?? path.resolve(
     secrets: path.join(state, "secrets"),
     ceph: path.join(state, "ceph"),
     dns: path.join(state, "dns"),
-    db: path.join(state, "db"),
     images: path.join(state, "images"),
     nodes: path.join(state, "nodes"),
     mountNamespaces: "/run/kvm-cloud-lab/mntns",
-    pgData: "/var/lib/kvm-cloud-lab/postgres",
   };
 }
 

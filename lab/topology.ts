@@ -58,7 +58,8 @@ export const CEPH_MON_ADDRESSES = ["10.77.0.11", "10.77.0.12", "10.77.0.13"] as 
 export const HOSTS: readonly LabHost[] = [
   host("dns", "dns", "10.77.0.1", { sshd: true }),
   host("mgr", "manager", "10.77.0.2"),
-  host("db", "db", "10.77.0.3"),
+  // Its Postgres and Redis come from the product's InventoryDatabase (lab/inventory.ts).
+  host("db", "db", "10.77.0.3", { bare: true }),
   host("ceph", "ceph", CEPH_MON_ADDRESSES[0], { extraAddresses: CEPH_MON_ADDRESSES.slice(1) }),
   host("node1", "node", "10.77.0.21", { ownMounts: true, sshd: true }),
   host("node2", "node", "10.77.0.22", { ownMounts: true, sshd: true }),

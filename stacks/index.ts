@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { INVENTORY_HOST_KEY, inventoryOnly } from "./inventory-only";
 import { CLOUD_SPEC_KEY, vmsOnCloud } from "./vms-on-cloud";
 import { wholeCloud } from "./whole-cloud";
 
@@ -6,8 +7,16 @@ import { wholeCloud } from "./whole-cloud";
  * The kvm-cloud program. A stack with `kvm-cloud:cloud` builds the whole
  * cloud on its hosts and puts its VMs on it (whole-cloud.ts); a stack with
  * `kvm-cloud:cloudSpec` puts VMs on a cloud that already runs
- * (vms-on-cloud.ts). Config keys: README, "Stack configuration".
+ * (vms-on-cloud.ts); a stack with `kvm-cloud:inventoryHost` makes only the
+ * inventory database (inventory-only.ts). Config keys: README, "Stack
+ * configuration".
  */
 const config = new pulumi.Config("kvm-cloud");
 
-export = pulumi.runtime.getConfig(CLOUD_SPEC_KEY) !== undefined ? vmsOnCloud(config) : wholeCloud(config);
+function program() {
+  if (pulumi.runtime.getConfig(CLOUD_SPEC_KEY) !== undefined) return vmsOnCloud(config);
+  if (pulumi.runtime.getConfig(INVENTORY_HOST_KEY) !== undefined) return inventoryOnly(config);
+  return wholeCloud(config);
+}
+
+export = program();

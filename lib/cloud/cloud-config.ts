@@ -127,6 +127,19 @@ export function checkHost(field: string, h: CloudHost | undefined): void {
   if (h!.port !== undefined) check(Number.isInteger(h!.port) && h!.port >= 1 && h!.port <= 65535, `${field}.port`, h!.port, "an integer port 1-65535");
 }
 
+/** The database host's section (CloudConfig.database; a stack's `kvm-cloud:inventoryHost`). */
+export type DatabaseHost = CloudConfig["database"];
+
+/** The database host: where it is, how its services run, their ports and names. */
+export function checkDatabaseHost(field: string, h: DatabaseHost | undefined): void {
+  check(typeof h === "object" && h !== null, field, h, `a "${field}" section`);
+  checkHost(field, h);
+  validateInventoryDatabaseOptions({ runtime: h!.runtime, postgresVersion: h!.postgresVersion, postgresPort: h!.postgresPort, redisPort: h!.redisPort, database: h!.database }, `${field}.`);
+  if (h!.runtime === "packages") {
+    check(h!.dockerSshOptions === undefined, `${field}.dockerSshOptions`, h!.dockerSshOptions, 'unset with runtime "packages" (no Docker provider runs)');
+  }
+}
+
 /** The load balancer host: where it is and its stats port. */
 export function checkLoadBalancerHost(field: string, h: LoadBalancerHost | undefined): void {
   checkHost(field, h);
@@ -216,11 +229,7 @@ export function validateCloudConfig(c: CloudConfig): void {
     check(["apparmor", "selinux", "none"].includes(driver), `${f}.securityDriver`, driver, '"apparmor", "selinux" or "none"');
   });
 
-  checkHost("database", c.database);
-  within("database.", () => validateInventoryDatabaseOptions({ runtime: c.database.runtime, postgresVersion: c.database.postgresVersion, postgresPort: c.database.postgresPort, redisPort: c.database.redisPort, database: c.database.database }));
-  if (c.database.runtime === "packages") {
-    check(c.database.dockerSshOptions === undefined, "database.dockerSshOptions", c.database.dockerSshOptions, 'unset with runtime "packages" (no Docker provider runs)');
-  }
+  checkDatabaseHost("database", c.database);
   if (c.loadBalancer !== undefined) checkLoadBalancerHost("loadBalancer", c.loadBalancer);
 
   const img = c.baseImage;

@@ -1,11 +1,10 @@
 import * as crypto from "crypto";
 import { Client } from "pg";
-import { databaseFiles } from "../../lab/database";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
-import { labPaths } from "../../lab/paths";
 import { POSTGRES } from "../../lab/topology";
 import { OPERATIONS_TABLE, renderInventorySchema, VM_TABLE } from "../../lib/render/inventory-schema";
+import { createThrowawayDatabase, dropThrowawayDatabase } from "../helpers/db-host";
 import { assertInManagerNamespace } from "../helpers/lab-client";
 
 /**
@@ -26,12 +25,6 @@ const url = (() => {
 })();
 let client: Client | undefined;
 
-/** psql as the postgres superuser over the lab's local socket: only to make and drop the throwaway database. */
-function superuserSql(sql: string) {
-  const socketDir = databaseFiles(labPaths()).pgSocketDir;
-  return run(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", socketDir, "-p", String(POSTGRES.port), "-U", "postgres", "-d", "postgres", "-c", sql]);
-}
-
 /** The component's psql invocation (lib/render/scripts/inventory-host.ts), over TCP as the inventory's role. */
 function applySchema() {
   return run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", url, "-f", "-"], { input: renderInventorySchema() });
@@ -39,12 +32,12 @@ function applySchema() {
 
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  await superuserSql(`CREATE DATABASE ${database} OWNER ${POSTGRES.user}`);
+  await createThrowawayDatabase(d, database, POSTGRES.user);
 });
 
 afterAll(async () => {
   await client?.end().catch(() => undefined);
-  await superuserSql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await dropThrowawayDatabase(d, database);
 });
 
 const vm = {

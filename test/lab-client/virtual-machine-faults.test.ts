@@ -2,13 +2,13 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
-import { databaseFiles } from "../../lab/database";
 import { readLabDescription } from "../../lab/description";
 import { labPaths } from "../../lab/paths";
 import { sshdDir } from "../../lab/sshd";
 import { hostByName } from "../../lab/topology";
 import { cacheKey } from "../../lib/vm/inventory";
 import { run } from "../../lab/exec";
+import { withRedisHung } from "../helpers/db-host";
 import { assertInManagerNamespace, httpGet, rbdOnNode, virsh } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, redisGet, scrub, withPg } from "../helpers/vm-lab";
@@ -32,24 +32,12 @@ const vmName = (what: string) => `flt-${what}-${tag}`;
 const base = { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest" };
 let host: ProviderHost;
 const made: string[] = [];
-const redisPid = () => Number(fs.readFileSync(databaseFiles(labPaths()).redisPid, "utf8").trim());
 
 async function create(name: string) {
   made.push(name);
   const checked = await host.check({}, { ...base, cloud, name });
   expect(checked.failures).toEqual([]);
   return { inputs: checked.inputs, create: () => host.create(checked.inputs) };
-}
-
-/** Runs f with Redis stopped (SIGSTOP: it accepts connections and never answers, the worst case), then resumes it. */
-async function withRedisHung<T>(f: () => Promise<T>): Promise<T> {
-  const pid = redisPid();
-  process.kill(pid, "SIGSTOP");
-  try {
-    return await f();
-  } finally {
-    process.kill(pid, "SIGCONT");
-  }
 }
 
 async function insertCreatingRow(name: string, ageSeconds: number): Promise<void> {
@@ -78,14 +66,14 @@ describe("VirtualMachine faults", () => {
     const name = vmName("redis");
     const c = await create(name);
     const t0 = Date.now();
-    const created = await withRedisHung(c.create);
+    const created = await withRedisHung(d, c.create);
     process.stdout.write(`  create with Redis hung: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const ip = created.properties.ip as string;
     expect((await eventually("the guest", () => httpGet(ip).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200)).body.trim()).toBe(name);
     expect((await inventoryRow(cloud, name))?.state).toBe("running");
     expect(await redisGet(cloud, cacheKey(name))).toBeNull();
     // Refresh with Redis hung still finds the VM (the cache is only a hint)...
-    const hungRead = await withRedisHung(() => host.read(name, created.properties));
+    const hungRead = await withRedisHung(d, () => host.read(name, created.properties));
     expect(hungRead.id).toBe(name);
     expect(hungRead.properties.node).toBe(created.properties.node);
     // ...and the first refresh that reaches Redis writes the key.

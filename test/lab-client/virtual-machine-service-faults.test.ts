@@ -4,14 +4,11 @@ import { cephHealth, ensureCeph } from "../../lab/ceph";
 import { findCephProcesses } from "../../lab/ceph-daemons";
 import { cephFiles } from "../../lab/ceph-files";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
-import { databaseFiles, ensurePostgres } from "../../lab/database";
 import { readLabDescription } from "../../lab/description";
 import { dnsmasqFiles } from "../../lab/dnsmasq";
-import { run } from "../../lab/exec";
-import { onHost } from "../../lab/host-exec";
 import { cephOptions } from "../../lab/lab-up";
 import { labPaths } from "../../lab/paths";
-import { hostByName } from "../../lab/topology";
+import { startPostgres, stopPostgres } from "../helpers/db-host";
 import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
@@ -44,18 +41,13 @@ async function checked(name: string, spec = cloud) {
   return c.inputs;
 }
 
-/** Postgres of the lab's db host stopped at once (`-m immediate`: as a crash would), then started again. */
-async function stopPostgres(): Promise<void> {
-  await run(onHost(hostByName("db"), ["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", databaseFiles(p).pgData, "stop", "-m", "immediate", "-w"]), { timeoutMs: 60_000 });
-}
-
 beforeAll(async () => {
   assertInManagerNamespace(d);
   host = await startProviderHost(serializeProvider("VirtualMachine"));
 });
 
 afterAll(async () => {
-  await ensurePostgres(p, hostByName("db"));
+  await startPostgres(d);
   await host?.stop();
   for (const n of made) await scrub(d, cloud, n);
 });
@@ -87,7 +79,7 @@ describe("VirtualMachine create while a service fails", () => {
     try {
       // The domain exists once the guest is booting: the create is past its inventory reservation.
       await eventually("the guest's domain", () => nodesWithDomain(d, name), (n) => n.length === 1, 120_000, 200);
-      await stopPostgres();
+      await stopPostgres(d);
       const err = await pending;
       process.stdout.write(`  create with Postgres stopped said:\n${err}\n`);
       expect(err).toMatch(new RegExp(`creating VM ${name} failed at step`));
@@ -95,7 +87,7 @@ describe("VirtualMachine create while a service fails", () => {
       expect(await nodesWithDomain(d, name)).toEqual([]);
       expect(err).toMatch(/row|inventory/i);
     } finally {
-      await ensurePostgres(p, hostByName("db"));
+      await startPostgres(d);
     }
     expect((await inventoryRow(cloud, name))?.state).toBe("creating");
     const created = await host.create(await host.check({}, { ...base, cloud, name }).then((c) => c.inputs));

@@ -40,7 +40,7 @@ describe("lab:down", () => {
   it("leaves no lab process running", () => {
     const rootNet = fs.readlinkSync("/proc/self/ns/net"); // this test runs in the root namespace
     const left = processes().filter(
-      (x) => x.cmdline.includes(p.state) || x.cmdline.includes(p.mountNamespaces) || x.cmdline.includes(p.pgData) || (DAEMONS.includes(x.comm) && x.netns !== rootNet),
+      (x) => x.cmdline.includes(p.state) || x.cmdline.includes(p.mountNamespaces) || (DAEMONS.includes(x.comm) && x.netns !== rootNet),
     );
     expect(left).toEqual([]);
   });
@@ -48,7 +48,6 @@ describe("lab:down", () => {
   it("removes its files and mounts", () => {
     expect(fs.existsSync(p.state)).toBe(false);
     expect(fs.existsSync(p.mountNamespaces)).toBe(false);
-    expect(fs.existsSync(p.pgData)).toBe(false);
     const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8");
     expect(mounts.includes(p.state)).toBe(false);
     expect(mounts.includes("kvm-cloud-lab")).toBe(false);

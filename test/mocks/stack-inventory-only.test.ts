@@ -1,0 +1,64 @@
+import * as pulumi from "@pulumi/pulumi";
+import { installComponentMocks } from "../helpers/component-mocks";
+import { isWrappedSecret, plainInputsText, REMOTE_COMMAND, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+
+/**
+ * stacks/index.ts with `kvm-cloud:inventoryHost`: the inventory alone on one
+ * database host (the lab's way to have the product build its inventory). The
+ * InventoryDatabase's packages runtime over SSH with the host key from
+ * knownHosts, secret URLs as outputs, and bad config failing naming the
+ * field before anything is registered.
+ */
+jest.setTimeout(60_000);
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ninventory-only-key\n-----END OPENSSH PRIVATE KEY-----\n";
+/** A well-formed ed25519 key blob: type and 32 key bytes, each length-prefixed. */
+const blob = (parts: Buffer[]) => Buffer.concat(parts.flatMap((b) => [Buffer.from([0, 0, 0, b.length]), b]));
+const HOST_KEY = `ssh-ed25519 ${blob([Buffer.from("ssh-ed25519"), Buffer.alloc(32, 7)]).toString("base64")}`;
+
+function load(config: Record<string, unknown>) {
+  const text = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  pulumi.runtime.setAllConfig({ ...text, "kvm-cloud:sshPrivateKey": KEY }, ["kvm-cloud:sshPrivateKey"]);
+  const reg = installComponentMocks({ stdoutFor: () => undefined });
+  let stack: Record<string, any> = {};
+  const run = () => jest.isolateModules(() => (stack = require("../../stacks/index")));
+  return { reg, run, stack: () => stack };
+}
+
+const good = {
+  "kvm-cloud:inventoryHost": { address: "192.0.2.3", runtime: "packages" },
+  "kvm-cloud:knownHosts": `192.0.2.3 ${HOST_KEY}\n`,
+};
+
+describe("stacks/index.ts with an inventoryHost", () => {
+  it("registers only the InventoryDatabase, from Debian's packages, reached with the host's key", async () => {
+    const l = load(good);
+    l.run();
+    await settle();
+    expect([...new Set(l.reg.map((r) => r.type))].sort()).toEqual(["kvmcloud:index:InventoryDatabase", "pulumi-nodejs:dynamic/kvmcloud:GeneratedPassword", REMOTE_COMMAND].sort());
+    const services = l.reg.find((r) => r.name === "inventory-services")!;
+    expect(String(services.inputs.script)).toContain("postgresql");
+    const conn = unwrapSecrets(services.inputs.connection) as Record<string, unknown>;
+    expect(conn).toMatchObject({ host: "192.0.2.3", port: 22, user: "root", hostKey: HOST_KEY });
+    // The key travels only inside secrets.
+    const conns = l.reg.filter((r) => r.type === REMOTE_COMMAND).map((r) => r.inputs.connection as Record<string, unknown>);
+    expect(conns.every((c) => isWrappedSecret(c) || isWrappedSecret(c.privateKey))).toBe(true);
+    expect(l.reg.filter((r) => r.type !== REMOTE_COMMAND && plainInputsText(r).includes("inventory-only-key"))).toEqual([]);
+    const urls = l.stack().inventory;
+    expect(await pulumi.isSecret(urls.postgresUrl)).toBe(true);
+    expect(await valueOf(urls.postgresUrl)).toMatch(/^postgres:\/\/kvmcloud:.+@192\.0\.2\.3:5432\/kvmcloud$/);
+    expect(await valueOf(urls.redisUrl)).toMatch(/^redis:\/\/:.+@192\.0\.2\.3:6379\/0$/);
+    expect(isWrappedSecret(services.inputs.stdin)).toBe(true);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ["an unknown runtime", { ...good, "kvm-cloud:inventoryHost": { address: "192.0.2.3", runtime: "podman" } }, /^inventoryHost\.runtime: "podman" .*"docker" or "packages"/],
+    ["an address that is no IPv4", { ...good, "kvm-cloud:inventoryHost": { address: "db.example" } }, /^inventoryHost\.address: "db\.example"/],
+    ["a host knownHosts does not list", { ...good, "kvm-cloud:knownHosts": `192.0.2.9 ${HOST_KEY}\n` }, /^knownHosts: "192\.0\.2\.3" .*none for 192\.0\.2\.3:22/],
+  ])("%s fails with the field named, before anything is registered", async (_what, config, message) => {
+    const l = load(config);
+    expect(() => l.run()).toThrow(message);
+    await settle();
+    expect(l.reg).toHaveLength(0);
+  });
+});

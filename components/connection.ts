@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { requireHostKey } from "../lib/transport/known-hosts";
 
 /** SSH access to a host that a component sets up. */
 export interface HostConnection {
@@ -16,4 +17,23 @@ export interface HostConnection {
    * `knownHosts` to have every connection checked).
    */
   readonly hostKey?: pulumi.Input<string>;
+}
+
+/**
+ * The connection to a host of the stack's config: its own user and port, else
+ * the config's `ssh` defaults, else root on 22; the host key from known_hosts
+ * text when given (a host it does not list is an error naming it).
+ */
+export function connectionTo(
+  h: { readonly address: string; readonly user?: string; readonly port?: number },
+  o: { readonly defaults?: { readonly user?: string; readonly port?: number }; readonly privateKey: pulumi.Input<string>; readonly knownHosts?: string },
+): HostConnection {
+  const port = h.port ?? o.defaults?.port ?? 22;
+  return {
+    host: h.address,
+    port,
+    user: h.user ?? o.defaults?.user ?? "root",
+    privateKey: pulumi.secret(o.privateKey),
+    hostKey: requireHostKey(o.knownHosts, h.address, port),
+  };
 }

@@ -106,9 +106,36 @@ function nspawnPid(h: LabHost): number | undefined {
   return undefined;
 }
 
-/** Boots the host unless it runs, and waits (bounded) until its sshd answers on its address. */
+/**
+ * Whether the running host sits in the namespace now named /run/netns/<ns>:
+ * a namespace deleted and made again under a running host leaves it in the
+ * old one, alive but unreachable.
+ */
+function inCurrentNamespace(nspawn: number, h: LabHost): boolean {
+  let ino: number;
+  try {
+    ino = fs.statSync(`/run/netns/${h.ns}`).ino;
+  } catch {
+    return false;
+  }
+  // The host's init is nspawn's child; nspawn itself stays in the root namespace.
+  for (const task of fs.readdirSync(`/proc/${nspawn}/task`)) {
+    for (const child of fs.readFileSync(`/proc/${nspawn}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) {
+      try {
+        if (fs.readlinkSync(`/proc/${child}/ns/net`) === `net:[${ino}]`) return true;
+      } catch {
+        // gone while we looked
+      }
+    }
+  }
+  return false;
+}
+
+/** Boots the host unless it runs (in its current namespace), and waits (bounded) until its sshd answers on its address. */
 export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string, timeoutMs = 120_000): Promise<void> {
   const f = bareHostFiles(p, h);
+  const running = nspawnPid(h);
+  if (running !== undefined && !inCurrentNamespace(running, h)) await stopBareHost(h);
   if (nspawnPid(h) === undefined) {
     fs.mkdirSync(f.work, { recursive: true, mode: 0o700 });
     // The upper layer's top is the host's `/`: other users (postgres, redis) must traverse it.

@@ -1,9 +1,8 @@
 import * as fs from "fs";
 import { baseImageHealthy } from "./base-image";
 import { cephArgv, cephHealth } from "./ceph";
-import { postgresHealthy, redisHealthy } from "./inventory";
+import { dnsmasqHealthy, postgresHealthy, redisHealthy } from "./services";
 import { readLabDescription } from "./description";
-import { dnsmasqHealthy } from "./dnsmasq";
 import { inNetns, run } from "./exec";
 import { labSshArgv } from "./ssh-client";
 import { kvmNodeHealthy } from "./kvm-node";
@@ -57,7 +56,7 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
   }
   const dns = hostByName("dns");
   const db = hostByName("db");
-  out.push(await probe("dnsmasq", () => dnsmasqHealthy(p, dns), `DHCP and DNS on ${dns.address}`));
+  out.push(await probe("dnsmasq", () => dnsmasqHealthy(dns), `DHCP and DNS on ${dns.address}`));
   let cephDetail = "";
   out.push(
     await probe("ceph", async () => {

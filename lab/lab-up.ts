@@ -5,9 +5,8 @@ import { ensureBareHost } from "./bare-host";
 import { ensureBaseImage } from "./base-image";
 import { cephArgv, ensureCeph } from "./ceph";
 import { LabDescription, writeLabDescription } from "./description";
-import { dnsmasqFiles, ensureDnsmasq } from "./dnsmasq";
 import { buildGuestImage } from "./guest-image";
-import { ensureInventory } from "./inventory";
+import { ensureServices } from "./services";
 import { ensureKvmNode, nodeCapacity } from "./kvm-node";
 import { ensureMonitoring, MONITORING, monitoringUrls } from "./monitoring";
 import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
@@ -66,21 +65,17 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const [ceph, services] = await Promise.all([
     step(log, "ceph", () => ensureCeph(cephOptions(p, log))),
     (async () => {
-      await step(log, "dnsmasq", async () => {
-        await ensureDnsmasq(p, dns);
-        await ensureSshd(p, dns, publicKey);
-      });
       for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
-      // The product builds the inventory on the bare db host; the guest image is made meanwhile.
+      // The product builds dnsmasq and the inventory on the bare hosts; the guest image is made meanwhile.
       const knownHosts = await ensureKnownHosts(p, BARE_HOSTS);
-      const [inventory, guest] = await Promise.all([
-        step(log, "inventory", () => ensureInventory(p, knownHosts, log)),
+      const [built, guest] = await Promise.all([
+        step(log, "services", () => ensureServices(p, knownHosts, log)),
         step(log, "guest image", () => buildGuestImage(p.images)),
       ]);
-      return { inventory, guest };
+      return { built, guest };
     })(),
   ]);
-  const { inventory, guest: image } = services;
+  const { built, guest: image } = services;
   const rbd = (...args: string[]) => cephArgv(cephOptions(p), "rbd", ...args);
   await step(log, "base image", () =>
     ensureBaseImage(rbd, { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, diskPath: image.diskPath, hash: image.hash }),
@@ -118,7 +113,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       rangeStart: DHCP.rangeStart,
       rangeEnd: DHCP.rangeEnd,
       domain: DHCP.domain,
-      leaseFile: dnsmasqFiles(p).leaseFile,
+      leaseFile: built.dhcp.leaseFile,
       bridge: "br0",
     },
     ceph: {
@@ -141,7 +136,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       bridge: "br0",
       ...capacities[n.name],
     })),
-    inventory: { host: db.address, namespace: db.ns, postgresUrl: inventory.postgresUrl, redisUrl: inventory.redisUrl },
+    inventory: { host: db.address, namespace: db.ns, postgresUrl: built.inventory.postgresUrl, redisUrl: built.inventory.redisUrl },
     baseImage: {
       pool: CEPH.pool,
       image: CEPH.baseImage,

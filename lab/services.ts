@@ -1,50 +1,71 @@
 import * as fs from "fs";
 import * as path from "path";
+import { prefixToNetmask } from "../lib/validate/network";
+import type { ServicesConfig } from "../stacks/services";
 import { createEngineStack } from "./engine-stack";
-import { run } from "./exec";
+import { run, succeeds } from "./exec";
 import { onHost } from "./host-exec";
+import { hostDevice } from "./netns";
 import { LabPaths } from "./paths";
-import { hostByName, LabHost, POSTGRES, REDIS } from "./topology";
+import { DHCP, hostByName, LabHost, POSTGRES, PREFIX_LENGTH, REDIS } from "./topology";
 
 /**
- * The lab's inventory, built by the product: `pulumi up` of the kvm-cloud
- * program with `kvm-cloud:inventoryHost` (stacks/inventory-only.ts), under the
- * real engine run inside the manager namespace, puts the InventoryDatabase
- * component's packages runtime (Debian's PostgreSQL and Redis under systemd,
- * the schema applied) on the bare Debian host `db`. The stack lives in the
- * state directory, so a second lab:up is a no-change `up`; its outputs are the
- * URLs the lab's description hands to every client.
+ * The lab's dnsmasq host and inventory, built by the product: `pulumi up` of
+ * the kvm-cloud program with `kvm-cloud:services` (stacks/services.ts), under
+ * the real engine run inside the manager namespace, puts the DnsmasqServer
+ * component on the bare Debian host `dns` and InventoryDatabase's packages
+ * runtime (Debian's PostgreSQL and Redis under systemd, the schema applied) on
+ * the bare host `db`. The stack lives in the state directory, so a second
+ * lab:up is a no-change `up`; its outputs go into the lab's description.
  */
 
-export const INVENTORY_STACK = "labinventory";
+export const SERVICES_STACK = "labservices";
 
-export function inventoryStackDir(p: LabPaths): string {
-  return path.join(p.state, "engine", "inventory");
+export function servicesStackDir(p: LabPaths): string {
+  return path.join(p.state, "engine", "services");
 }
 
-export interface LabInventory {
-  readonly postgresUrl: string;
-  readonly redisUrl: string;
-}
-
-export async function ensureInventory(p: LabPaths, knownHostsFile: string, log: (l: string) => void = () => undefined): Promise<LabInventory> {
+/** Pure: the lab's `kvm-cloud:services`, from its fixed topology. */
+export function labServicesConfig(): ServicesConfig {
+  const dns = hostByName("dns");
   const db = hostByName("db");
-  const mgr = hostByName("mgr");
-  const s = await createEngineStack(inventoryStackDir(p), INVENTORY_STACK, { keep: true, netns: mgr.ns });
+  return {
+    ssh: { user: "root" },
+    network: {
+      gateway: dns.address,
+      netmask: prefixToNetmask(PREFIX_LENGTH),
+      domain: DHCP.domain,
+      dhcpRange: { start: DHCP.rangeStart, end: DHCP.rangeEnd },
+      leaseTime: DHCP.leaseTime,
+    },
+    dns: { address: dns.address, interface: hostDevice(dns) },
+    database: { address: db.address, runtime: "packages", postgresPort: POSTGRES.port, redisPort: REDIS.port, database: POSTGRES.database },
+  };
+}
+
+export interface LabServices {
+  readonly dhcp: { readonly host: string; readonly domain: string; readonly range: { start: string; end: string }; readonly leaseFile: string };
+  readonly inventory: { readonly postgresUrl: string; readonly redisUrl: string };
+}
+
+export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (l: string) => void = () => undefined): Promise<LabServices> {
+  const s = await createEngineStack(servicesStackDir(p), SERVICES_STACK, { keep: true, netns: hostByName("mgr").ns });
   // The key's text goes through stdin, never a command line.
   await s.pulumi(["config", "set", "--secret", "kvm-cloud:sshPrivateKey"], { input: fs.readFileSync(p.sshKey, "utf8") });
-  s.setConfig({
-    "kvm-cloud:inventoryHost": { address: db.address, runtime: "packages", postgresPort: POSTGRES.port, redisPort: REDIS.port, database: POSTGRES.database },
-    "kvm-cloud:knownHosts": fs.readFileSync(knownHostsFile, "utf8"),
-  });
+  s.setConfig({ "kvm-cloud:services": labServicesConfig(), "kvm-cloud:knownHosts": fs.readFileSync(knownHostsFile, "utf8") });
   const r = await s.program("up", [], { timeoutMs: 900_000, allowFail: true });
   if (r.code !== 0) {
-    throw new Error(`pulumi up of the inventory stack (${inventoryStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
+    throw new Error(`pulumi up of the services stack (${servicesStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
   }
   const changes = /Resources:\n((?:\s+.+\n)+)/.exec(r.stdout)?.[1].trim().replace(/\s+/g, " ") ?? "";
-  log(`inventory: pulumi up on ${db.name}: ${changes}`);
-  const out = JSON.parse((await s.pulumi(["stack", "output", "inventory", "--json", "--show-secrets"])).stdout) as LabInventory;
-  return out;
+  log(`services: pulumi up on dns and db: ${changes}`);
+  return JSON.parse((await s.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as LabServices;
+}
+
+/** A real DNS query from the dns host's namespace proves dnsmasq answers, not just that it lives. */
+export async function dnsmasqHealthy(h: LabHost = hostByName("dns")): Promise<string | undefined> {
+  const ok = await succeeds(onHost(h, ["busybox", "nslookup", "localhost", h.address]), { timeoutMs: 5000 });
+  return ok ? undefined : `dnsmasq on ${h.address} does not answer DNS`;
 }
 
 /** SELECT 1 as the inventory user, from a client in the db host's namespace. */

@@ -56,9 +56,9 @@ function host(name: string, role: HostRole, address: string, extra: Partial<LabH
 export const CEPH_MON_ADDRESSES = ["10.77.0.11", "10.77.0.12", "10.77.0.13"] as const;
 
 export const HOSTS: readonly LabHost[] = [
-  host("dns", "dns", "10.77.0.1", { sshd: true }),
+  // Its dnsmasq and the inventory come from the product's components (lab/services.ts).
+  host("dns", "dns", "10.77.0.1", { bare: true }),
   host("mgr", "manager", "10.77.0.2"),
-  // Its Postgres and Redis come from the product's InventoryDatabase (lab/inventory.ts).
   host("db", "db", "10.77.0.3", { bare: true }),
   host("ceph", "ceph", CEPH_MON_ADDRESSES[0], { extraAddresses: CEPH_MON_ADDRESSES.slice(1) }),
   host("node1", "node", "10.77.0.21", { ownMounts: true, sshd: true }),

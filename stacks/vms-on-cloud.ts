@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { checkLoadBalancerHost, LoadBalancerHost } from "../lib/cloud/cloud-config";
 import { StackFrontend, StackVm, validateStackFrontends, validateStackVms } from "../lib/cloud/stack-config";
-import { requireHostKey } from "../lib/transport/known-hosts";
 import { check, ValidationError } from "../lib/validate/errors";
 import { parseImageSpec } from "../lib/validate/vm-args";
+import { connectionTo } from "../components/connection";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
 import { frontendsLoadBalancer } from "./frontends";
 
@@ -46,8 +46,8 @@ export function vmsOnCloud(config: pulumi.Config) {
   const lb = config.getObject<LoadBalancerHost>("loadBalancer");
   if (lb !== undefined) checkLoadBalancerHost("loadBalancer", lb);
   validateStackFrontends(frontends, vms.map((v) => v.name), lb, "loadBalancer");
-  const lbPort = lb?.port ?? 22;
-  const lbKey = lb === undefined ? undefined : requireHostKey(cloud.knownHosts, lb.address, lbPort);
+  // The host key is looked up (and a host known_hosts lacks refused) before anything is registered.
+  const lbConnection = lb && connectionTo(lb, { privateKey: config.requireSecret("sshPrivateKey"), knownHosts: cloud.knownHosts });
 
   const secretSpec = pulumi.secret(spec);
   const made = vms.map(
@@ -65,7 +65,7 @@ export function vmsOnCloud(config: pulumi.Config) {
       }),
   );
   const loadBalancer = frontendsLoadBalancer({
-    connection: lb && { host: lb.address, port: lbPort, user: lb.user ?? "root", privateKey: config.requireSecret("sshPrivateKey"), hostKey: lbKey },
+    connection: lbConnection,
     statsPort: lb?.statsPort,
     statsPassword: config.getSecret("lbStatsPassword"),
     frontends,

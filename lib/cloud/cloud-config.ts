@@ -152,7 +152,7 @@ export function checkLoadBalancerHost(field: string, h: LoadBalancerHost | undef
  * to DnsmasqServer), so the validator and the Cloud component read the
  * config the same way.
  */
-export function dnsmasqSettings(c: CloudConfig) {
+export function dnsmasqSettings(c: DnsSections) {
   const n = c.network;
   return {
     interface: c.dns.interface,
@@ -168,13 +168,11 @@ export function dnsmasqSettings(c: CloudConfig) {
   };
 }
 
-/** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
-export function validateCloudConfig(c: CloudConfig): void {
-  check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
-  for (const key of ["network", "dns", "ceph", "nodes", "database", "baseImage"] as const) {
-    check(c[key] !== undefined && c[key] !== null, key, c[key], `a "${key}" section (see README: Stack configuration)`);
-  }
-  if (c.ssh !== undefined) checkHost("ssh", { address: "192.0.2.1", ...c.ssh });
+/** The sections the dnsmasq host is built from. */
+export type DnsSections = Pick<CloudConfig, "network" | "dns">;
+
+/** The dnsmasq host and the VM network it serves, checked as dnsmasq will take them. */
+export function checkDnsSections(c: DnsSections): void {
   checkHost("dns", c.dns);
   check(typeof c.dns.interface === "string", "dns.interface", c.dns.interface, "the dnsmasq host's interface on the VM network, like eth0");
   const n = c.network;
@@ -201,6 +199,16 @@ export function validateCloudConfig(c: CloudConfig): void {
   if (c.dns.natInterface !== undefined) {
     check(typeof c.dns.natInterface === "string" && c.dns.natInterface !== c.dns.interface, "dns.natInterface", c.dns.natInterface, `the uplink, not the VM interface ${c.dns.interface}`);
   }
+}
+
+/** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
+export function validateCloudConfig(c: CloudConfig): void {
+  check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
+  for (const key of ["network", "dns", "ceph", "nodes", "database", "baseImage"] as const) {
+    check(c[key] !== undefined && c[key] !== null, key, c[key], `a "${key}" section (see README: Stack configuration)`);
+  }
+  if (c.ssh !== undefined) checkHost("ssh", { address: "192.0.2.1", ...c.ssh });
+  checkDnsSections(c);
 
   check(Array.isArray(c.ceph.hosts) && c.ceph.hosts.length > 0, "ceph.hosts", c.ceph.hosts, "a non-empty list of Ceph hosts { name, address, devices }");
   c.ceph.hosts.forEach((h, i) => checkHost(`ceph.hosts[${i}]`, h));

@@ -4,9 +4,10 @@ import { ssh } from "./lab-client";
 import { eventually } from "./vm-lab";
 
 /**
- * The lab's database host as the tests handle it: a bare Debian host whose
- * Postgres and Redis the InventoryDatabase component runs under systemd
- * (lab/inventory.ts), reached over SSH from the manager namespace.
+ * The lab's service hosts as the tests handle them: bare Debian hosts whose
+ * dnsmasq (DnsmasqServer) and Postgres and Redis (InventoryDatabase) the
+ * product runs under systemd (lab/services.ts), reached over SSH from the
+ * manager namespace.
  */
 
 const PG_UNIT = "postgresql@15-main.service";
@@ -14,6 +15,25 @@ const REDIS_UNIT = "redis-server.service";
 
 export function onDb(d: LabDescription, argv: readonly string[], allowFail = false): Promise<RunResult> {
   return ssh(d, d.hosts.db.address, argv, { allowFail, timeoutMs: 60_000 });
+}
+
+export function onDns(d: LabDescription, argv: readonly string[], allowFail = false): Promise<RunResult> {
+  return ssh(d, d.hosts.dns.address, argv, { allowFail, timeoutMs: 60_000 });
+}
+
+/** Runs f with a unit's processes stopped (SIGSTOP: they accept connections and never answer, the worst case), then resumes them. */
+async function withUnitHung<T>(on: (argv: readonly string[]) => Promise<RunResult>, unit: string, f: () => Promise<T>): Promise<T> {
+  await on(["systemctl", "kill", "--signal=SIGSTOP", unit]);
+  try {
+    return await f();
+  } finally {
+    await on(["systemctl", "kill", "--signal=SIGCONT", unit]);
+  }
+}
+
+/** Runs f with the DHCP host's dnsmasq hung. */
+export function withDnsmasqHung<T>(d: LabDescription, f: () => Promise<T>): Promise<T> {
+  return withUnitHung((argv) => onDns(d, argv), "dnsmasq.service", f);
 }
 
 /** psql as the postgres superuser on the host (only to make and drop throwaway databases). */
@@ -51,12 +71,7 @@ export async function startPostgres(d: LabDescription): Promise<void> {
   await eventually("Postgres to accept connections", async () => (await onDb(d, ["pg_isready", "-q"], true)).code, (c) => c === 0, 60_000, 500);
 }
 
-/** Runs f with Redis stopped (SIGSTOP: it accepts connections and never answers, the worst case), then resumes it. */
-export async function withRedisHung<T>(d: LabDescription, f: () => Promise<T>): Promise<T> {
-  await onDb(d, ["systemctl", "kill", "--signal=SIGSTOP", REDIS_UNIT]);
-  try {
-    return await f();
-  } finally {
-    await onDb(d, ["systemctl", "kill", "--signal=SIGCONT", REDIS_UNIT]);
-  }
+/** Runs f with Redis hung. */
+export function withRedisHung<T>(d: LabDescription, f: () => Promise<T>): Promise<T> {
+  return withUnitHung((argv) => onDb(d, argv), REDIS_UNIT, f);
 }

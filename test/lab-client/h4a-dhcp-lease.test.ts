@@ -4,16 +4,20 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readLabDescription } from "../../lab/description";
-import { dnsmasqFiles, renderLabDnsmasqConf } from "../../lab/dnsmasq";
 import { run } from "../../lab/exec";
-import { labPaths } from "../../lab/paths";
-import { hostByName, SWITCH_BRIDGE, SWITCH_NS } from "../../lab/topology";
+import { labServicesConfig } from "../../lab/services";
+import { SWITCH_BRIDGE, SWITCH_NS } from "../../lab/topology";
+import { DEFAULT_LEASE_FILE } from "../../components/dnsmasq-server";
+import { dnsmasqSettings } from "../../lib/cloud/cloud-config";
+import { renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
 import { parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
 import { ipToInt } from "../../lib/validate/network";
 import { assertInManagerNamespace } from "../helpers/lab-client";
+import { onDns } from "../helpers/service-hosts";
 
 /**
- * The lab's dnsmasq, running the text renderDnsmasqConf renders, hands a
+ * The lab's dnsmasq (the DnsmasqServer component on the bare host `dns`),
+ * running the text renderDnsmasqConf renders, hands a
  * fresh client a lease inside the configured range with the router, DNS
  * server and domain it was given, records it in the lease file and serves
  * the client's name under the domain (expand-hosts + dhcp-fqdn). The client
@@ -33,6 +37,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "h4a-dhcp-"));
 const hook = path.join(tmp, "udhcpc.sh");
 let client: ChildProcess | undefined;
 let clientLog = "";
+
+/** The lease file on the dns host, as the provider reads it. */
+async function leases() {
+  return parseDnsmasqLeases((await onDns(d, ["cat", d.dhcp.leaseFile])).stdout);
+}
 
 /**
  * udhcpc in the foreground of a child process, kept running: with -q it exits
@@ -92,7 +101,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseAndStop();
   client?.kill("SIGKILL");
-  const left = parseDnsmasqLeases(fs.readFileSync(d.dhcp.leaseFile, "utf8")).filter((e) => e.mac === MAC);
+  const left = (await leases().catch(() => [])).filter((e) => e.mac === MAC);
   if (left.length > 0) {
     console.warn(`h4a-dhcp: lease of ${MAC} still in ${d.dhcp.leaseFile} after release`);
   }
@@ -102,9 +111,11 @@ afterAll(async () => {
 });
 
 describe("the lab's dnsmasq with the rendered config", () => {
-  it("runs exactly the text the renderer makes", () => {
-    const p = labPaths();
-    expect(fs.readFileSync(dnsmasqFiles(p).config, "utf8")).toBe(renderLabDnsmasqConf(p, hostByName("dns")));
+  it("runs exactly the text the renderer makes from the lab's stack config", async () => {
+    const c = labServicesConfig();
+    const expected = renderDnsmasqConf({ ...dnsmasqSettings({ dns: c.dns!, network: c.network! }), leaseTime: c.network!.leaseTime ?? "12h", leaseFile: DEFAULT_LEASE_FILE, authoritative: true });
+    expect((await onDns(d, ["cat", "/etc/dnsmasq.d/kvmcloud.conf"])).stdout).toBe(expected);
+    expect(d.dhcp.leaseFile).toBe(DEFAULT_LEASE_FILE);
   });
 
   it("leases a fresh client an address inside the range, with router, DNS and domain", async () => {
@@ -119,8 +130,8 @@ describe("the lab's dnsmasq with the rendered config", () => {
     expect(lease.domain).toBe(d.dhcp.domain);
   });
 
-  it("records the lease with the client's MAC and hostname in the lease file", () => {
-    const entries = parseDnsmasqLeases(fs.readFileSync(d.dhcp.leaseFile, "utf8"));
+  it("records the lease with the client's MAC and hostname in the lease file", async () => {
+    const entries = await leases();
     expect(entries.find((e) => e.mac === MAC)).toMatchObject({ ip: lease.ip, hostname: HOSTNAME });
     for (const e of entries) {
       // Every dynamic lease the lab handed out so far is inside the range too.
@@ -139,7 +150,7 @@ describe("the lab's dnsmasq with the rendered config", () => {
     const deadline = Date.now() + 5000;
     let still = true;
     while (still && Date.now() < deadline) {
-      still = parseDnsmasqLeases(fs.readFileSync(d.dhcp.leaseFile, "utf8")).some((e) => e.mac === MAC);
+      still = (await leases()).some((e) => e.mac === MAC);
       if (still) await new Promise((res) => setTimeout(res, 200));
     }
     expect(still).toBe(false);

@@ -4,7 +4,7 @@ import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { POSTGRES } from "../../lab/topology";
 import { OPERATIONS_TABLE, renderInventorySchema, VM_TABLE } from "../../lib/render/inventory-schema";
-import { createThrowawayDatabase, dropThrowawayDatabase } from "../helpers/db-host";
+import { createThrowawayDatabase, dropThrowawayDatabase } from "../helpers/service-hosts";
 import { assertInManagerNamespace } from "../helpers/lab-client";
 
 /**

@@ -8,7 +8,7 @@ import { sshdDir } from "../../lab/sshd";
 import { hostByName } from "../../lab/topology";
 import { cacheKey } from "../../lib/vm/inventory";
 import { run } from "../../lab/exec";
-import { withRedisHung } from "../helpers/db-host";
+import { withRedisHung } from "../helpers/service-hosts";
 import { assertInManagerNamespace, httpGet, rbdOnNode, virsh } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, redisGet, scrub, withPg } from "../helpers/vm-lab";

@@ -1,14 +1,12 @@
 import * as crypto from "crypto";
-import * as fs from "fs";
 import { cephHealth, ensureCeph } from "../../lab/ceph";
 import { findCephProcesses } from "../../lab/ceph-daemons";
 import { cephFiles } from "../../lab/ceph-files";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
-import { dnsmasqFiles } from "../../lab/dnsmasq";
 import { cephOptions } from "../../lab/lab-up";
 import { labPaths } from "../../lab/paths";
-import { startPostgres, stopPostgres } from "../helpers/db-host";
+import { startPostgres, stopPostgres, withDnsmasqHung } from "../helpers/service-hosts";
 import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
@@ -56,15 +54,8 @@ describe("VirtualMachine create while a service fails", () => {
   it("fails on its lease bound with dnsmasq hung, naming the MAC and the setting, and leaves nothing", async () => {
     const name = vmName("dhcp");
     const inputs = await checked(name, { ...cloud, leaseTimeoutSeconds: 20 });
-    const pid = Number(fs.readFileSync(dnsmasqFiles(p).pidFile, "utf8").trim());
-    process.kill(pid, "SIGSTOP");
     const t0 = Date.now();
-    let err: string;
-    try {
-      err = await host.create(inputs).then(() => "", (e: Error) => e.message);
-    } finally {
-      process.kill(pid, "SIGCONT");
-    }
+    const err = await withDnsmasqHung(d, () => host.create(inputs).then(() => "", (e: Error) => e.message));
     const seconds = (Date.now() - t0) / 1000;
     process.stdout.write(`  create with dnsmasq hung failed after ${seconds.toFixed(1)} s\n`);
     expect(err).toMatch(/no DHCP lease for MAC 52:54:00(:[0-9a-f]{2}){3} in \S+ after 20 s \(cloud\.leaseTimeoutSeconds\)/);

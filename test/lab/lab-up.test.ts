@@ -1,6 +1,5 @@
 import * as fs from "fs";
 import { readLabDescription } from "../../lab/description";
-import { dnsmasqFiles } from "../../lab/dnsmasq";
 import { output, run } from "../../lab/exec";
 import { labDown } from "../../lab/lab-down";
 import { labStatus } from "../../lab/lab-status";
@@ -95,11 +94,12 @@ describe("lab:up", () => {
   it("mends a half-killed lab", async () => {
     // What a killed run or a crash leaves: dead daemons with pid files and
     // sockets behind, and a namespace gone.
-    await run(["kill", "-KILL", fs.readFileSync(dnsmasqFiles(p).pidFile, "utf8").trim()]);
-    // Redis on the bare db host runs under systemd, which restarts it (Restart=always): the host's own mend.
-    const redis = (await daemonsIn("kcl-db")).filter((x) => x.startsWith("redis-server:"));
-    expect(redis).toHaveLength(1);
-    await run(["kill", "-KILL", redis[0].split(":")[1]]);
+    // dnsmasq and Redis on the bare hosts run under systemd, which restarts them (the components ask for it): the hosts' own mend.
+    for (const [ns, comm] of [["kcl-dns", "dnsmasq"], ["kcl-db", "redis-server"]]) {
+      const found = (await daemonsIn(ns)).filter((x) => x.startsWith(`${comm}:`));
+      expect(found).toHaveLength(1);
+      await run(["kill", "-KILL", found[0].split(":")[1]]);
+    }
     // Short-lived processes (an SSH session of a scrape) may exit between the listing and the kill.
     for (const pid of await pidsIn("kcl-node2")) {
       try {

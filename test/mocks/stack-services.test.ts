@@ -3,11 +3,12 @@ import { installComponentMocks } from "../helpers/component-mocks";
 import { isWrappedSecret, plainInputsText, REMOTE_COMMAND, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
 
 /**
- * stacks/index.ts with `kvm-cloud:inventoryHost`: the inventory alone on one
- * database host (the lab's way to have the product build its inventory). The
- * InventoryDatabase's packages runtime over SSH with the host key from
- * knownHosts, secret URLs as outputs, and bad config failing naming the
- * field before anything is registered.
+ * stacks/index.ts with `kvm-cloud:services`: some of the cloud's services on
+ * their hosts (the lab's way to have the product build its dnsmasq host and
+ * inventory). DnsmasqServer and InventoryDatabase (packages runtime) over SSH
+ * with the host keys from knownHosts, the CloudSpec's dhcp and (secret)
+ * inventory as outputs, and bad config failing naming the field before
+ * anything is registered.
  */
 jest.setTimeout(60_000);
 
@@ -25,21 +26,29 @@ function load(config: Record<string, unknown>) {
   return { reg, run, stack: () => stack };
 }
 
+const network = { gateway: "192.0.2.1", netmask: "255.255.255.0", domain: "cloud.example", dhcpRange: { start: "192.0.2.100", end: "192.0.2.200" } };
 const good = {
-  "kvm-cloud:inventoryHost": { address: "192.0.2.3", runtime: "packages" },
-  "kvm-cloud:knownHosts": `192.0.2.3 ${HOST_KEY}\n`,
+  "kvm-cloud:services": { ssh: { user: "admin" }, network, dns: { address: "192.0.2.1", interface: "eth0" }, database: { address: "192.0.2.3", runtime: "packages" } },
+  "kvm-cloud:knownHosts": `192.0.2.1 ${HOST_KEY}\n192.0.2.3 ${HOST_KEY}\n`,
 };
+const withServices = (services: Record<string, unknown>) => ({ ...good, "kvm-cloud:services": services });
 
-describe("stacks/index.ts with an inventoryHost", () => {
-  it("registers only the InventoryDatabase, from Debian's packages, reached with the host's key", async () => {
+describe("stacks/index.ts with services", () => {
+  it("registers only the dnsmasq host and the inventory, each reached with its host's key", async () => {
     const l = load(good);
     l.run();
     await settle();
-    expect([...new Set(l.reg.map((r) => r.type))].sort()).toEqual(["kvmcloud:index:InventoryDatabase", "pulumi-nodejs:dynamic/kvmcloud:GeneratedPassword", REMOTE_COMMAND].sort());
-    const services = l.reg.find((r) => r.name === "inventory-services")!;
+    expect([...new Set(l.reg.map((r) => r.type))].sort()).toEqual(
+      ["kvmcloud:index:DnsmasqServer", "kvmcloud:index:InventoryDatabase", "pulumi-nodejs:dynamic/kvmcloud:GeneratedPassword", REMOTE_COMMAND].sort(),
+    );
+    const services = l.reg.find((r) => r.name === "kvmcloud-inventory-services")!;
     expect(String(services.inputs.script)).toContain("postgresql");
-    const conn = unwrapSecrets(services.inputs.connection) as Record<string, unknown>;
-    expect(conn).toMatchObject({ host: "192.0.2.3", port: 22, user: "root", hostKey: HOST_KEY });
+    expect(unwrapSecrets(services.inputs.connection)).toMatchObject({ host: "192.0.2.3", port: 22, user: "admin", hostKey: HOST_KEY });
+    const dnsmasq = l.reg.find((r) => r.name === "kvmcloud-dns-dnsmasq")!;
+    expect(String(dnsmasq.inputs.script)).toContain("dhcp-range=192.0.2.100,192.0.2.200");
+    expect(unwrapSecrets(dnsmasq.inputs.connection)).toMatchObject({ host: "192.0.2.1", user: "admin", hostKey: HOST_KEY });
+    expect(await valueOf(l.stack().dhcp.leaseFile)).toBe("/var/lib/misc/dnsmasq.kvmcloud.leases");
+    expect(await valueOf(l.stack().dhcp.range)).toEqual({ start: "192.0.2.100", end: "192.0.2.200" });
     // The key travels only inside secrets.
     const conns = l.reg.filter((r) => r.type === REMOTE_COMMAND).map((r) => r.inputs.connection as Record<string, unknown>);
     expect(conns.every((c) => isWrappedSecret(c) || isWrappedSecret(c.privateKey))).toBe(true);
@@ -52,9 +61,12 @@ describe("stacks/index.ts with an inventoryHost", () => {
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
-    ["an unknown runtime", { ...good, "kvm-cloud:inventoryHost": { address: "192.0.2.3", runtime: "podman" } }, /^inventoryHost\.runtime: "podman" .*"docker" or "packages"/],
-    ["an address that is no IPv4", { ...good, "kvm-cloud:inventoryHost": { address: "db.example" } }, /^inventoryHost\.address: "db\.example"/],
-    ["a host knownHosts does not list", { ...good, "kvm-cloud:knownHosts": `192.0.2.9 ${HOST_KEY}\n` }, /^knownHosts: "192\.0\.2\.3" .*none for 192\.0\.2\.3:22/],
+    ["no service", withServices({ network }), /^services: .*at least one of "dns" or "database"/],
+    ["an unknown runtime", withServices({ database: { address: "192.0.2.3", runtime: "podman" } }), /^database\.runtime: "podman" .*"docker" or "packages"/],
+    ["an address that is no IPv4", withServices({ database: { address: "db.example" } }), /^database\.address: "db\.example"/],
+    ["dns without its network", withServices({ dns: { address: "192.0.2.1", interface: "eth0" } }), /^network: undefined .*the "network" section/],
+    ["a DHCP range outside the network", withServices({ network: { ...network, dhcpRange: { start: "198.51.100.1", end: "198.51.100.9" } }, dns: { address: "192.0.2.1", interface: "eth0" } }), /^network\.dhcpRange/],
+    ["a host knownHosts does not list", { ...good, "kvm-cloud:knownHosts": `192.0.2.1 ${HOST_KEY}\n` }, /^knownHosts: "192\.0\.2\.3" .*none for 192\.0\.2\.3:22/],
   ])("%s fails with the field named, before anything is registered", async (_what, config, message) => {
     const l = load(config);
     expect(() => l.run()).toThrow(message);

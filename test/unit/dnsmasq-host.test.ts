@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { DnsmasqConfig, renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
 import { networkCidr, renderNatRuleset } from "../../lib/render/nftables-nat";
-import { renderDnsmasqSetupScript, renderNatUnit, renderRoutingScript } from "../../lib/render/scripts/dnsmasq-host";
+import { DNSMASQ_DROP_IN, renderDnsmasqSetupScript, renderNatUnit, renderRoutingScript } from "../../lib/render/scripts/dnsmasq-host";
+import { writtenFile } from "../helpers/written-file";
 import { remoteInvocation, stdinPayload, writeFileStep } from "../../lib/render/scripts/script";
 import { shellcheck } from "../helpers/shellcheck";
 
@@ -96,6 +97,15 @@ describe("renderNatRuleset", () => {
 });
 
 describe("dnsmasq host scripts", () => {
+  it("has systemd restart a dnsmasq that dies (Debian's unit never does), with a drop-in systemd's verifier accepts", () => {
+    const dropIn = writtenFile(renderDnsmasqSetupScript({ dnsmasq: base }), DNSMASQ_DROP_IN);
+    expect(dropIn).toMatch(/^Restart=on-failure$/m);
+    // Verified as part of a unit: a drop-in alone is no unit file.
+    const unit = `[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n${dropIn.replace(/^\[Service\]\n/m, "")}`;
+    const r = withFile("kcl-dnsmasq-check.service", unit, (f) => spawnSync("systemd-analyze", ["verify", "--man=no", f], { encoding: "utf8", timeout: 30_000 }));
+    expect((r.stdout + r.stderr).split("\n").filter((l) => l.includes("kcl-dnsmasq-check"))).toEqual([]);
+  });
+
   const scripts: Array<[string, string]> = [
     ["setup", renderDnsmasqSetupScript({ dnsmasq: base })],
     ["routing with NAT", renderRoutingScript({ sourceCidr: "192.0.2.0/24", outInterface: "eth1" })],

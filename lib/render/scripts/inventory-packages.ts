@@ -73,6 +73,8 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
     writeFileStep(`${pgConf}/conf.d/kvmcloud.conf`, `# Rendered by kvm-cloud.\nlisten_addresses = '${o.bindAddress === "0.0.0.0" ? "*" : o.bindAddress}'\nport = ${o.postgresPort}\n`, { onChange: ["pg_changed=1"] }),
     // pg_hba.conf has no include directory before PostgreSQL 16: one managed line.
     `grep -qxF ${quote(hba)} ${quote(`${pgConf}/pg_hba.conf`)} || { printf '%s\\n' ${quote(hba)} >> ${quote(`${pgConf}/pg_hba.conf`)}; pg_changed=1; }`,
+    // Debian's unit never restarts a crashed Postgres; a deliberate stop stays stopped.
+    writeFileStep("/etc/systemd/system/postgresql@.service.d/kvmcloud.conf", "# Rendered by kvm-cloud.\n[Service]\nRestart=on-failure\nRestartSec=2\n", { onChange: ["systemctl daemon-reload"] }),
     `systemctl enable ${quote(pgUnit)} >/dev/null 2>&1`,
     `if [ "$pg_changed" = 1 ]; then systemctl restart ${quote(pgUnit)}; else systemctl start ${quote(pgUnit)}; fi`,
     waitStep("PostgreSQL", `${asPostgres} pg_isready -q -p ${o.postgresPort}`, tries),

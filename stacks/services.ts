@@ -1,0 +1,69 @@
+import * as pulumi from "@pulumi/pulumi";
+import { connectionTo } from "../components/connection";
+import { DnsmasqServer } from "../components/dnsmasq-server";
+import { InventoryDatabase } from "../components/inventory-database";
+import { checkDatabaseHost, checkDnsSections, checkHost, CloudConfig, DatabaseHost, dnsmasqSettings } from "../lib/cloud/cloud-config";
+import { check } from "../lib/validate/errors";
+
+/**
+ * Some of the cloud's services on their hosts, for a cloud whose other parts
+ * were built by other means (the lab's, until the whole stack builds it):
+ * `kvm-cloud:services` holds any of the whole config's `dns` (with the
+ * `network` it serves) and `database` sections, shaped and checked as there,
+ * and `ssh` defaults. Hosts are reached with the secret `kvm-cloud:sshPrivateKey`
+ * and checked against `kvm-cloud:knownHosts` when given. The outputs are what
+ * a CloudSpec takes from them.
+ */
+export const SERVICES_KEY = "kvm-cloud:services";
+
+export interface ServicesConfig {
+  readonly ssh?: CloudConfig["ssh"];
+  readonly network?: CloudConfig["network"];
+  readonly dns?: CloudConfig["dns"];
+  readonly database?: DatabaseHost;
+}
+
+export function validateServicesConfig(s: ServicesConfig): void {
+  check(typeof s === "object" && s !== null, "services", s, "an object with dns (and network) and/or database");
+  check(s.dns !== undefined || s.database !== undefined, "services", Object.keys(s), 'at least one of "dns" or "database"');
+  if (s.ssh !== undefined) checkHost("ssh", { address: "192.0.2.1", ...s.ssh });
+  if (s.dns !== undefined) {
+    check(typeof s.network === "object" && s.network !== null, "network", s.network, 'the "network" section the dns host serves');
+    checkDnsSections({ dns: s.dns, network: s.network! });
+  }
+  if (s.database !== undefined) checkDatabaseHost("database", s.database);
+}
+
+export function services(config: pulumi.Config) {
+  const s = config.requireObject<ServicesConfig>("services");
+  validateServicesConfig(s);
+  const knownHosts = config.get("knownHosts");
+  const privateKey = config.requireSecret("sshPrivateKey");
+  const conn = (h: { address: string; user?: string; port?: number }) => connectionTo(h, { defaults: s.ssh, privateKey, knownHosts });
+  // Every host's key is looked up before anything is registered.
+  const dnsConnection = s.dns && conn(s.dns);
+  const dbConnection = s.database && conn(s.database);
+
+  const dns =
+    s.dns && new DnsmasqServer("kvmcloud-dns", { connection: dnsConnection!, ...dnsmasqSettings({ dns: s.dns, network: s.network! }), natInterface: s.dns.natInterface });
+  const db = s.database;
+  const inventory =
+    db &&
+    new InventoryDatabase("kvmcloud-inventory", {
+      runtime: db.runtime,
+      postgresVersion: db.postgresVersion,
+      postgresPort: db.postgresPort,
+      redisPort: db.redisPort,
+      database: db.database,
+      dockerSshOptions: db.dockerSshOptions ? [...db.dockerSshOptions] : undefined,
+      connection: dbConnection!,
+      postgresPassword: config.getSecret("postgresPassword"),
+      redisPassword: config.getSecret("redisPassword"),
+    });
+  return {
+    /** The DHCP host's settings, as a CloudSpec's `dhcp` takes them. */
+    dhcp: dns && { host: dns.address, domain: dns.domain, range: dns.range, leaseFile: dns.leaseFile },
+    /** Inventory URLs carry passwords: secret outputs (`pulumi stack output --show-secrets`). */
+    inventory: inventory && { postgresUrl: inventory.postgresUrl, redisUrl: inventory.redisUrl },
+  };
+}

@@ -161,6 +161,7 @@ export class Cloud extends pulumi.ComponentResource {
         postgresPort: db.postgresPort,
         redisPort: db.redisPort,
         database: db.database,
+        allowedClients: db.allowedClients,
         postgresPassword: args.postgresPassword,
         redisPassword: args.redisPassword,
       },

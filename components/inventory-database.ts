@@ -36,6 +36,14 @@ export interface InventoryDatabaseArgs extends DockerHostArgs {
   readonly redisPort?: pulumi.Input<number>;
   /** Default: generated once and kept in state. A secret. */
   readonly redisPassword?: pulumi.Input<string>;
+  /**
+   * Networks (CIDR) allowed to reach Postgres and Redis (packages runtime):
+   * pg_hba admits the inventory's role from these only and an nftables table
+   * resets any other source, e.g. the guests, which share the network.
+   * Include the host that runs Pulumi (the VM provider connects from there)
+   * and the monitoring host. Default: any source (passwords only).
+   */
+  readonly allowedClients?: readonly string[];
 }
 
 const REDIS_CONF = "/usr/local/etc/redis/redis.conf";
@@ -56,6 +64,7 @@ function knownOptions(args: InventoryDatabaseArgs): InventoryDatabaseOptions {
     redisPort: plain(args.redisPort),
     redisPassword: plain(args.redisPassword),
     bindAddress: plain(args.bindAddress),
+    allowedClients: args.allowedClients,
   };
 }
 
@@ -143,7 +152,7 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     const script = pulumi
       .all([bind, this.postgresPort, this.redisPort, user, database])
       .apply(([bindAddress, postgresPort, redisPort, u, db]) =>
-        renderInventoryPackagesScript({ bindAddress, postgresPort, redisPort, user: u, database: db, postgresVersion: version }),
+        renderInventoryPackagesScript({ bindAddress, postgresPort, redisPort, user: u, database: db, postgresVersion: version, allowedClients: args.allowedClients }),
       );
     return new RemoteCommand(
       `${name}-services`,

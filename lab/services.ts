@@ -39,7 +39,15 @@ export function labServicesConfig(): ServicesConfig {
       leaseTime: DHCP.leaseTime,
     },
     dns: { address: dns.address, interface: hostDevice(dns) },
-    database: { address: db.address, runtime: "packages", postgresPort: POSTGRES.port, redisPort: REDIS.port, database: POSTGRES.database },
+    database: {
+      address: db.address,
+      runtime: "packages",
+      postgresPort: POSTGRES.port,
+      redisPort: REDIS.port,
+      database: POSTGRES.database,
+      // Pulumi, the provider, the tests and the exporter run in mgr; the guests share the segment and are kept out.
+      allowedClients: [`${hostByName("mgr").address}/32`, `${db.address}/32`],
+    },
   };
 }
 

@@ -56,6 +56,7 @@ export function services(config: pulumi.Config) {
       redisPort: db.redisPort,
       database: db.database,
       dockerSshOptions: db.dockerSshOptions ? [...db.dockerSshOptions] : undefined,
+      allowedClients: db.allowedClients,
       connection: dbConnection!,
       postgresPassword: config.getSecret("postgresPassword"),
       redisPassword: config.getSecret("redisPassword"),

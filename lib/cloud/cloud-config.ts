@@ -84,6 +84,11 @@ export interface CloudConfig {
     readonly redisPort?: number;
     /** Default "kvmcloud". */
     readonly database?: string;
+    /**
+     * Networks (CIDR) allowed to reach Postgres and Redis; runtime "packages"
+     * only. Include where Pulumi runs and the nodes' network. Default: any.
+     */
+    readonly allowedClients?: readonly string[];
     /** Extra ssh options for the Docker provider (e.g. ["-i", "~/.ssh/kvmcloud"]); runtime "docker" only. */
     readonly dockerSshOptions?: readonly string[];
   };
@@ -134,7 +139,10 @@ export type DatabaseHost = CloudConfig["database"];
 export function checkDatabaseHost(field: string, h: DatabaseHost | undefined): void {
   check(typeof h === "object" && h !== null, field, h, `a "${field}" section`);
   checkHost(field, h);
-  validateInventoryDatabaseOptions({ runtime: h!.runtime, postgresVersion: h!.postgresVersion, postgresPort: h!.postgresPort, redisPort: h!.redisPort, database: h!.database }, `${field}.`);
+  validateInventoryDatabaseOptions(
+    { runtime: h!.runtime, postgresVersion: h!.postgresVersion, postgresPort: h!.postgresPort, redisPort: h!.redisPort, database: h!.database, allowedClients: h!.allowedClients },
+    `${field}.`,
+  );
   if (h!.runtime === "packages") {
     check(h!.dockerSshOptions === undefined, `${field}.dockerSshOptions`, h!.dockerSshOptions, 'unset with runtime "packages" (no Docker provider runs)');
   }

@@ -25,3 +25,9 @@ export function networkCidr(address: string, netmask: string): string {
   const size = 2 ** (32 - prefix);
   return `${intToIp(Math.floor(ipToInt(address) / size) * size)}/${prefix}`;
 }
+
+/** A list of networks allowed to reach a service: at least one, each in CIDR form. */
+export function checkClientNetworks(field: string, allowed: unknown): void {
+  check(Array.isArray(allowed) && allowed.length > 0, field, allowed, "a non-empty list of networks in CIDR form, like 10.0.0.2/32");
+  (allowed as unknown[]).forEach((c, i) => checkCidr(`${field}[${i}]`, c));
+}

@@ -1,5 +1,6 @@
 import { checkPassword } from "../render/redis-conf";
 import { check } from "./errors";
+import { checkClientNetworks } from "./cidr";
 import { checkIPv4 } from "./network";
 
 import { checkHostRuntime, DEFAULT_HOST_RUNTIME, HostRuntime } from "./host-runtime";
@@ -20,6 +21,7 @@ export interface InventoryDatabaseOptions {
   readonly redisPort?: number;
   readonly redisPassword?: string;
   readonly bindAddress?: string;
+  readonly allowedClients?: readonly string[];
 }
 
 export const INVENTORY_DEFAULTS = {
@@ -66,4 +68,9 @@ export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, pr
   if (o.postgresPassword !== undefined) checkPassword(f("postgresPassword"), o.postgresPassword);
   if (o.redisPassword !== undefined) checkPassword(f("redisPassword"), o.redisPassword);
   if (o.bindAddress !== undefined) checkIPv4(f("bindAddress"), o.bindAddress);
+  if (o.allowedClients !== undefined) {
+    checkClientNetworks(f("allowedClients"), o.allowedClients);
+    // Docker publishes ports through its own forwarding rules, past an input filter.
+    check((o.runtime ?? INVENTORY_DEFAULTS.runtime) === "packages", f("allowedClients"), o.allowedClients, 'unset unless runtime is "packages" (Docker\'s published ports bypass the host\'s input filter)');
+  }
 }

@@ -108,7 +108,18 @@ describe("InventoryDatabase", () => {
     expect(await valueOf(db.redisUrl)).toBe("redis://:generated-inv-redis-password-0123456789@192.0.2.30:16379/0");
   });
 
+  it("admits only the allowed networks with the packages runtime: pg_hba block and the nftables table", async () => {
+    const { reg } = await build({ ...args, runtime: "packages", allowedClients: ["192.0.2.2/32", "198.51.100.0/24"] });
+    const script = String(named(reg, "inv-services").inputs.script);
+    expect(script).toContain("host kvmcloud kvmcloud 192.0.2.2/32 scram-sha-256");
+    expect(script).toContain("host kvmcloud kvmcloud 198.51.100.0/24 scram-sha-256");
+    expect(script).toContain("elements = { 192.0.2.2/32, 198.51.100.0/24 }");
+    expect(script).toContain("systemctl enable --now kvmcloud-inventory-clients.service");
+  });
+
   it.each<[string, Partial<InventoryDatabaseArgs>, RegExp]>([
+    ["allowed clients with Docker", { allowedClients: ["192.0.2.2/32"] }, /^allowedClients: .*unset unless runtime is "packages"/],
+    ["an allowed client that is no network", { runtime: "packages", allowedClients: ["192.0.2.2"] }, /^allowedClients\[0\]: "192.0.2.2"/],
     ["an unknown runtime", { runtime: "podman" as never }, /^runtime: "podman" is not allowed; expected "docker" or "packages"/],
     ["a bad Postgres version", { runtime: "packages", postgresVersion: 9 }, /^postgresVersion: 9/],
     ["a short password", { redisPassword: "short" }, /^redisPassword: "\[secret\]"/],

@@ -1,6 +1,7 @@
 import { DnsmasqConfig, renderDnsmasqConf } from "../dnsmasq-conf";
 import { NatOptions, renderNatRuleset } from "../nftables-nat";
 import { quote } from "../../shell";
+import { NftablesTable, nftablesTableSteps, removeNftablesTableSteps, renderNftablesUnit } from "./nftables-table";
 import { aptInstallStep, bashScript, checkAbsolutePath, enableServiceStep, writeFileStep } from "./script";
 
 /**
@@ -37,50 +38,19 @@ export function renderDnsmasqSetupScript(o: DnsmasqHostOptions): string {
   ]);
 }
 
+const NAT_TABLE: NftablesTable = { table: "ip kvmcloud_nat", rulesPath: NAT_RULES_PATH, unit: NAT_UNIT, description: "NAT for the VM network" };
+
 /** Pure: the oneshot unit that loads the NAT table at boot. */
 export function renderNatUnit(): string {
-  return [
-    "[Unit]",
-    "Description=kvm-cloud: NAT for the VM network",
-    "Wants=network-pre.target",
-    "Before=network-pre.target",
-    "",
-    "[Service]",
-    "Type=oneshot",
-    "RemainAfterExit=yes",
-    `ExecStart=/usr/sbin/nft -f ${NAT_RULES_PATH}`,
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
-  ].join("\n");
+  return renderNftablesUnit(NAT_TABLE);
 }
 
 /** Forwarding on (now and at boot) and the masquerade table loaded (now and at boot). */
 export function renderRoutingScript(nat: NatOptions | undefined): string {
   const steps = [
-    aptInstallStep(["nftables"]),
     writeFileStep("/etc/sysctl.d/60-kvmcloud-forward.conf", "net.ipv4.ip_forward = 1\n"),
     "sysctl -q -w net.ipv4.ip_forward=1",
   ];
-  if (nat) {
-    const rules = renderNatRuleset(nat);
-    steps.push(
-      writeFileStep(NAT_RULES_PATH, rules, { check: (tmp) => `nft -c -f ${tmp}` }),
-      writeFileStep(`/etc/systemd/system/${NAT_UNIT}`, renderNatUnit(), { onChange: ["systemctl daemon-reload"] }),
-      enableServiceStep(NAT_UNIT),
-      // Loaded on every run: the file replaces the whole table, so this also repairs a flushed ruleset.
-      `nft -f ${NAT_RULES_PATH}`,
-    );
-  } else {
-    steps.push(
-      `if [ -e /etc/systemd/system/${NAT_UNIT} ]; then`,
-      `  systemctl disable --now ${NAT_UNIT} >/dev/null 2>&1 || true`,
-      `  rm -f /etc/systemd/system/${NAT_UNIT} ${NAT_RULES_PATH}`,
-      "  systemctl daemon-reload",
-      "fi",
-      "nft delete table ip kvmcloud_nat 2>/dev/null || true",
-    );
-  }
+  steps.push(...(nat ? nftablesTableSteps(NAT_TABLE, renderNatRuleset(nat)) : removeNftablesTableSteps(NAT_TABLE)));
   return bashScript(nat ? `IP forwarding and NAT out of ${nat.outInterface} for the VM network` : "IP forwarding for the VM network (no NAT)", steps);
 }

@@ -3,7 +3,12 @@ import { check } from "../../validate/errors";
 import { checkPostgresVersion, PG_NAME, validateInventoryDatabaseOptions } from "../../validate/inventory-database";
 import { checkIPv4 } from "../../validate/network";
 import { redisConfBody } from "../redis-conf";
+import { checkClientNetworks, renderClientFilter } from "../nftables-clients";
+import { NftablesTable, nftablesTableSteps, removeNftablesTableSteps } from "./nftables-table";
 import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
+
+const HBA_BEGIN = "# kvm-cloud begin";
+const HBA_END = "# kvm-cloud end";
 
 /**
  * The inventory from the distribution's packages: Debian's PostgreSQL and
@@ -23,13 +28,27 @@ export interface InventoryPackagesOptions {
   readonly postgresVersion: number;
   /** Bounded waits for each service (tries, 1 s apart; default 60). */
   readonly tries?: number;
+  /**
+   * Networks (CIDR) allowed to reach Postgres and Redis: pg_hba admits the
+   * inventory's role from these only, and an nftables table answers any other
+   * source with a reset (the guests share the network). Default: any.
+   */
+  readonly allowedClients?: readonly string[];
 }
+
+export const CLIENTS_TABLE: NftablesTable = {
+  table: "inet kvmcloud_clients",
+  rulesPath: "/etc/kvmcloud/inventory-clients.nft",
+  unit: "kvmcloud-inventory-clients.service",
+  description: "who may reach the inventory's Postgres and Redis",
+};
 
 function checkOptions(o: InventoryPackagesOptions): void {
   checkIPv4("bindAddress", o.bindAddress);
   // Ports, the database name and the version by the component's own rules (one place).
   validateInventoryDatabaseOptions({ postgresPort: o.postgresPort, redisPort: o.redisPort, database: o.database, postgresVersion: o.postgresVersion });
   check(typeof o.user === "string" && PG_NAME.test(o.user), "user", o.user, "a PostgreSQL role name of [a-z0-9_]");
+  if (o.allowedClients !== undefined) checkClientNetworks("allowedClients", o.allowedClients);
 }
 
 /** A bounded wait for a command to succeed; the script fails naming the service otherwise. */
@@ -55,7 +74,10 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
   check(Number.isInteger(tries) && tries >= 1 && tries <= 1000, "tries", tries, "an integer 1-1000");
   const pgUnit = `postgresql@${o.postgresVersion}-main.service`;
   const pgConf = `/etc/postgresql/${o.postgresVersion}/main`;
-  const hba = `host ${o.database} ${o.user} 0.0.0.0/0 scram-sha-256`;
+  const hbaLines = (o.allowedClients ?? ["0.0.0.0/0"]).map((c) => `host ${o.database} ${o.user} ${c} scram-sha-256`);
+  const hbaFile = `${pgConf}/pg_hba.conf`;
+  // Rewritten as one managed block; the single line older versions appended goes too.
+  const hbaAwk = `$0 == legacy { next } /^${HBA_BEGIN}$/ { skip = 1 } !skip { print } /^${HBA_END}$/ { skip = 0 }`;
   const asPostgres = "runuser -u postgres --";
   const sql = [
     "SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \\gexec",
@@ -71,8 +93,9 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
     `[ -d ${quote(pgConf)} ] || pg_createcluster ${o.postgresVersion} main`,
     "pg_changed=0",
     writeFileStep(`${pgConf}/conf.d/kvmcloud.conf`, `# Rendered by kvm-cloud.\nlisten_addresses = '${o.bindAddress === "0.0.0.0" ? "*" : o.bindAddress}'\nport = ${o.postgresPort}\n`, { onChange: ["pg_changed=1"] }),
-    // pg_hba.conf has no include directory before PostgreSQL 16: one managed line.
-    `grep -qxF ${quote(hba)} ${quote(`${pgConf}/pg_hba.conf`)} || { printf '%s\\n' ${quote(hba)} >> ${quote(`${pgConf}/pg_hba.conf`)}; pg_changed=1; }`,
+    // pg_hba.conf has no include directory before PostgreSQL 16: one managed block.
+    `{ awk -v legacy=${quote(`host ${o.database} ${o.user} 0.0.0.0/0 scram-sha-256`)} ${quote(hbaAwk)} ${quote(hbaFile)}; printf '%s\\n' ${[HBA_BEGIN, ...hbaLines, HBA_END].map(quote).join(" ")}; } > ${quote(`${hbaFile}.kvmcloud-new`)}`,
+    `if cmp -s ${quote(`${hbaFile}.kvmcloud-new`)} ${quote(hbaFile)}; then rm -f ${quote(`${hbaFile}.kvmcloud-new`)}; else chown postgres:postgres ${quote(`${hbaFile}.kvmcloud-new`)}; chmod 0640 ${quote(`${hbaFile}.kvmcloud-new`)}; mv -f ${quote(`${hbaFile}.kvmcloud-new`)} ${quote(hbaFile)}; pg_changed=1; fi`,
     // Debian's unit never restarts a crashed Postgres; a deliberate stop stays stopped.
     writeFileStep("/etc/systemd/system/postgresql@.service.d/kvmcloud.conf", "# Rendered by kvm-cloud.\n[Service]\nRestart=on-failure\nRestartSec=2\n", { onChange: ["systemctl daemon-reload"] }),
     `systemctl enable ${quote(pgUnit)} >/dev/null 2>&1`,
@@ -90,6 +113,9 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
     'if [ "$redis_changed" = 1 ]; then systemctl restart redis-server.service; else systemctl start redis-server.service; fi',
     runningStep("redis-server.service"),
     waitStep("Redis", `REDISCLI_AUTH="$redis_password" redis-cli -h ${o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress} -p ${o.redisPort} --no-auth-warning ping 2>/dev/null | grep PONG >/dev/null`, tries),
+    ...(o.allowedClients
+      ? nftablesTableSteps(CLIENTS_TABLE, renderClientFilter({ allowed: o.allowedClients, ports: [o.postgresPort, o.redisPort], table: "kvmcloud_clients" }))
+      : removeNftablesTableSteps(CLIENTS_TABLE)),
   ]);
 }
 

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ensureBareHost } from "./bare-host";
 import { ensureBaseImage } from "./base-image";
-import { cephArgv, ensureCeph } from "./ceph";
+import { cephArgv, CephLab, ensureCeph } from "./ceph";
 import { LabDescription, writeLabDescription } from "./description";
 import { buildGuestImage } from "./guest-image";
 import { ensureServices } from "./services";
@@ -13,7 +13,7 @@ import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
 import { ensureKnownHosts, ensureLabKey, ensureSshd } from "./sshd";
-import { BARE_HOSTS, CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, NODES, SWITCH_NS } from "./topology";
+import { BARE_HOSTS, CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, LabHost, NODES, SWITCH_NS } from "./topology";
 
 export type Log = (line: string) => void;
 
@@ -36,6 +36,20 @@ function secretUuid(p: LabPaths): string {
     fs.writeFileSync(file, crypto.randomUUID(), { mode: 0o600 });
   }
   return fs.readFileSync(file, "utf8").trim();
+}
+
+/** A KVM node made, or mended after its processes died: libvirtd with the cephx secret and pool, and its sshd. */
+export async function ensureNode(p: LabPaths, n: LabHost, ceph: CephLab, publicKey: string): Promise<void> {
+  await ensureKvmNode(p, n, {
+    cephConf: ceph.clientConfigPath,
+    clientName: CEPH.client,
+    clientKeyring: ceph.clientKeyringPath,
+    clientKey: ceph.clientKey,
+    secretUuid: secretUuid(p),
+    pool: CEPH.pool,
+    monitors: [...CEPH_MON_ADDRESSES],
+  });
+  await ensureSshd(p, n, publicKey);
 }
 
 async function step<T>(log: Log, name: string, f: () => Promise<T>): Promise<T> {
@@ -82,20 +96,10 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   );
   const uuid = secretUuid(p);
   const monitors = [...CEPH_MON_ADDRESSES];
-  const nodeCeph = {
-    cephConf: ceph.clientConfigPath,
-    clientName: CEPH.client,
-    clientKeyring: ceph.clientKeyringPath,
-    clientKey: ceph.clientKey,
-    secretUuid: uuid,
-    pool: CEPH.pool,
-    monitors,
-  };
   const capacities: Record<string, { vcpus: number; memoryMiB: number }> = {};
   for (const n of NODES) {
     await step(log, `kvm ${n.name}`, async () => {
-      await ensureKvmNode(p, n, nodeCeph);
-      await ensureSshd(p, n, publicKey);
+      await ensureNode(p, n, ceph, publicKey);
       capacities[n.name] = await nodeCapacity(n);
     });
   }

@@ -6,10 +6,20 @@
  * there before, so an undo never removes something older.
  */
 export class UndoLog {
-  private readonly entries: Array<{ what: string; undo: () => Promise<void> }> = [];
+  private readonly entries: Array<{ what: string; undo: () => Promise<void>; claim: boolean }> = [];
 
   record(what: string, undo: () => Promise<void>): void {
-    this.entries.push({ what, undo });
+    this.entries.push({ what, undo, claim: false });
+  }
+
+  /**
+   * A record that claims what the newer steps made (e.g. the VM's inventory
+   * row): undone only when every newer undo succeeded. Otherwise it stays, so
+   * that whatever could not be removed is still claimed, and the next run can
+   * find it and take it over.
+   */
+  recordClaim(what: string, undo: () => Promise<void>): void {
+    this.entries.push({ what, undo, claim: true });
   }
 
   /** Undoes everything, newest first, going on past failures. */
@@ -17,6 +27,10 @@ export class UndoLog {
     const removed: string[] = [];
     const left: Array<{ what: string; why: string }> = [];
     for (const e of [...this.entries].reverse()) {
+      if (e.claim && left.length > 0) {
+        left.push({ what: e.what, why: "kept: it claims what could not be removed, for the next run to take over" });
+        continue;
+      }
       try {
         await e.undo();
         removed.push(e.what);

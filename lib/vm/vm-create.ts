@@ -6,6 +6,7 @@ import { renderMetaData, renderUserData } from "../render/cloud-init";
 import { renderDomainXml } from "../render/domain-xml";
 import { ValidationError } from "../validate/errors";
 import { parseImageSpec, validateVmArgs } from "../validate/vm-args";
+import { CommandRunner } from "../transport/command-runner";
 import { CloudAccess, VmLock } from "./cloud-access";
 import { cacheKey, deleteVmRow, getVm, logOperation, recordVm, reserveVm } from "./inventory";
 import { readLeases, waitForLease } from "./lease-watch";
@@ -94,6 +95,18 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
   const disk = rootImageName(args.name);
   const seed = seedImageName(args.name);
   let lock: VmLock | undefined;
+  /** RBD is shared: when the node that made an image is gone, any other node's Ceph client removes it. */
+  const onCephClient = async (first: string, fn: (r: CommandRunner) => Promise<void>): Promise<void> => {
+    let firstError: Error | undefined;
+    for (const n of [first, ...cloud.nodes.map((x) => x.name).filter((x) => x !== first)]) {
+      try {
+        return await access.onNode(n, fn);
+      } catch (e) {
+        firstError ??= e as Error;
+      }
+    }
+    throw firstError!;
+  };
   try {
     lock = await timed("lock", () => access.lockVm(args.name));
     if (!lock.held) throw new Error(`another create of ${args.name} is running now (it holds the name's lock); nothing was done`);
@@ -117,7 +130,8 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
         ),
       ),
     );
-    undo.record("inventory row", () => access.withInventory((inv) => deleteVmRow(inv.sql, args.name)));
+    // The 'creating' row stays while anything it claims is left (a node died): the next create takes that over.
+    undo.recordClaim("inventory row", () => access.withInventory((inv) => deleteVmRow(inv.sql, args.name)));
     if (pre.leftDomainOn || pre.leftImages.length > 0) {
       // What the dead create left, removed under the name's lock before anything new is made.
       await timed("take-over", async () => {
@@ -135,14 +149,14 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
       // Undo is recorded before each step: a step that times out may still have made its thing.
       // Preflight made sure no image of these names existed, so removing them touches nothing older.
       await timed("clone", async () => {
-        undo.record(`RBD image ${cloud.ceph.pool}/${disk}`, () => access.onNode(row.node, (r2) => removeImage(r2, rbdClient, disk)));
+        undo.record(`RBD image ${cloud.ceph.pool}/${disk}`, () => onCephClient(row.node, (r2) => removeImage(r2, rbdClient, disk)));
         await cloneImage(r, rbdClient, args.image, disk);
         if (args.diskGiB * GiB > pre.imageSizeBytes) await resizeImage(r, rbdClient, disk, args.diskGiB);
       });
       await timed("seed", async () => {
         const metaData = renderMetaData({ instanceId: `${args.name}-${row.mac.replace(/:/g, "")}`, hostname: args.name });
         const userData = renderUserData({ hostname: args.name, fqdn, sshAuthorizedKeys: args.sshAuthorizedKeys ?? [], extra: args.userData });
-        undo.record(`RBD image ${cloud.ceph.pool}/${seed}`, () => access.onNode(row.node, (r2) => removeImage(r2, rbdClient, seed)));
+        undo.record(`RBD image ${cloud.ceph.pool}/${seed}`, () => onCephClient(row.node, (r2) => removeImage(r2, rbdClient, seed)));
         await importSeed(r, rbdClient, seed, { metaData, userData });
       });
       const id = await timed("define", async () => {

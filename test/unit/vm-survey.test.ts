@@ -53,4 +53,24 @@ describe("undo log", () => {
     const e = new VmOperationError("web-1", "boot-to-lease", new Error("no lease"), r.removed, r.left);
     expect(e.message).toBe('creating VM web-1 failed at step "boot-to-lease": no lease\nremoved domain, disk; could NOT remove seed (rbd: connection refused)');
   });
+
+  it("keeps a claim while anything newer is left, and removes it when all is gone", async () => {
+    const done: string[] = [];
+    const failing = new UndoLog();
+    failing.recordClaim("row", async () => void done.push("row"));
+    failing.record("domain", async () => {
+      throw new Error("cannot reach node2");
+    });
+    failing.record("disk", async () => void done.push("disk"));
+    const r = await failing.undoAll();
+    expect(done).toEqual(["disk"]);
+    expect(r.left.map((l) => l.what)).toEqual(["domain", "row"]);
+    expect(r.left[1].why).toMatch(/^kept: it claims what could not be removed/);
+
+    const clean = new UndoLog();
+    clean.recordClaim("row", async () => void done.push("row"));
+    clean.record("disk", async () => void done.push("disk again"));
+    expect((await clean.undoAll()).left).toEqual([]);
+    expect(done).toEqual(["disk", "disk again", "row"]);
+  });
 });

@@ -1,5 +1,6 @@
 import { check } from "../validate/errors";
 import { checkClientNetworks } from "../validate/cidr";
+import { tablePreamble } from "./nftables";
 
 export { checkClientNetworks } from "../validate/cidr";
 
@@ -25,11 +26,8 @@ export function renderClientFilter(o: ClientFilterOptions): string {
   check(Array.isArray(o.ports) && o.ports.length > 0, "ports", o.ports, "a non-empty list of TCP ports");
   o.ports.forEach((p, i) => check(Number.isInteger(p) && p >= 1 && p <= 65535, `ports[${i}]`, p, "an integer port 1-65535"));
   const table = o.table ?? "kvmcloud_clients";
-  check(/^[a-z][a-z0-9_]{0,30}$/.test(table), "table", table, "an nftables table name of [a-z0-9_] starting with a letter");
   return [
-    "# Rendered by kvm-cloud; applied as one transaction with nft -f.",
-    `table inet ${table}`,
-    `delete table inet ${table}`,
+    ...tablePreamble("inet", table),
     `table inet ${table} {`,
     "  set allowed {",
     // auto-merge: overlapping networks in the list are one range, not an error.

@@ -1,5 +1,6 @@
 import { check } from "../validate/errors";
 import { checkCidr } from "../validate/cidr";
+import { tablePreamble } from "./nftables";
 
 export { networkCidr } from "../validate/cidr";
 
@@ -24,11 +25,8 @@ export function renderNatRuleset(o: NatOptions): string {
   checkCidr("sourceCidr", o.sourceCidr);
   check(IFNAME.test(o.outInterface), "outInterface", o.outInterface, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
   const table = o.table ?? "kvmcloud_nat";
-  check(/^[a-z][a-z0-9_]{0,30}$/.test(table), "table", table, "an nftables table name of [a-z0-9_] starting with a letter");
   return [
-    "# Rendered by kvm-cloud; applied as one transaction with nft -f.",
-    `table ip ${table}`,
-    `delete table ip ${table}`,
+    ...tablePreamble("ip", table),
     `table ip ${table} {`,
     "  chain postrouting {",
     "    type nat hook postrouting priority srcnat; policy accept;",

@@ -1,13 +1,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { createEngineStack, EngineStack } from "../../lab/engine-stack";
 import { run } from "../../lab/exec";
-import { cloudStdout, installComponentMocks } from "../helpers/component-mocks";
-import { stackFileConfig } from "../helpers/dev-config";
-import { settle, valueOf } from "../helpers/pulumi-mocks";
+import { loadDevStack } from "../helpers/dev-stack";
 
 /**
  * `pulumi preview` of the dev stack (Pulumi.dev.yaml) under the real Pulumi
@@ -43,15 +40,7 @@ function planned(stdout: string): string[] {
 }
 
 async function underMocks(): Promise<string[]> {
-  const text = Object.fromEntries(Object.entries(stackFileConfig("dev")).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  pulumi.runtime.setAllConfig({ ...text, "kvm-cloud:sshPrivateKey": KEY }, ["kvm-cloud:sshPrivateKey"]);
-  const reg = installComponentMocks({ stdoutFor: cloudStdout });
-  let stack: Record<string, any> = {};
-  jest.isolateModules(() => {
-    stack = require("../../stacks/index");
-  });
-  await valueOf(stack.monitoringUrls.prometheus);
-  await settle();
+  const { reg } = await loadDevStack();
   return [...new Set(reg.map((r) => `${r.type} ${r.name}`))].sort();
 }
 

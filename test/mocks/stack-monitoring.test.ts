@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { cloudStdout, installComponentMocks } from "../helpers/component-mocks";
-import { stackFileConfig } from "../helpers/dev-config";
-import { Registered, REMOTE_COMMAND, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
+import { loadDevStack } from "../helpers/dev-stack";
+import { Registered, REMOTE_COMMAND, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
 import { writtenFile } from "../helpers/written-file";
 
 /**
@@ -14,21 +13,11 @@ import { writtenFile } from "../helpers/written-file";
  */
 jest.setTimeout(60_000);
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nh5-stack-key\n-----END OPENSSH PRIVATE KEY-----\n";
 
-async function loadDevStack(runtime: "docker" | "packages"): Promise<{ reg: Registered[]; stack: Record<string, any> }> {
-  const config = stackFileConfig("dev") as Record<string, any>;
-  config["kvm-cloud:cloud"] = { ...config["kvm-cloud:cloud"], database: { ...config["kvm-cloud:cloud"].database, runtime } };
-  const text = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  pulumi.runtime.setAllConfig({ ...text, "kvm-cloud:sshPrivateKey": KEY }, ["kvm-cloud:sshPrivateKey"]);
-  const reg = installComponentMocks({ stdoutFor: cloudStdout });
-  let stack: Record<string, any> = {};
-  jest.isolateModules(() => {
-    stack = require("../../stacks/index");
+function loadWith(runtime: "docker" | "packages") {
+  return loadDevStack((config) => {
+    config["kvm-cloud:cloud"] = { ...config["kvm-cloud:cloud"], database: { ...config["kvm-cloud:cloud"].database, runtime } };
   });
-  await valueOf(stack.monitoringUrls.prometheus);
-  await settle();
-  return { reg, stack };
 }
 
 type Jobs = Record<string, string[]>;
@@ -43,7 +32,7 @@ const EVERY_HOST = ["192.0.2.1", "192.0.2.11", "192.0.2.12", "192.0.2.13", "192.
 describe("stacks/index.ts: monitoring (Pulumi.dev.yaml, runtime packages)", () => {
   let loaded: { reg: Registered[]; stack: Record<string, any> };
   beforeAll(async () => {
-    loaded = await loadDevStack("packages");
+    loaded = await loadWith("packages");
   });
 
   it("has Prometheus on the database host scrape every host's node exporter, the Ceph manager, HAProxy and the exporter beside it", () => {
@@ -76,7 +65,7 @@ describe("stacks/index.ts: monitoring (Pulumi.dev.yaml, runtime packages)", () =
 describe("stacks/index.ts: monitoring (database runtime docker)", () => {
   let loaded: { reg: Registered[]; stack: Record<string, any> };
   beforeAll(async () => {
-    loaded = await loadDevStack("docker");
+    loaded = await loadWith("docker");
   });
 
   it("scrapes every host's node exporter, the Ceph manager, HAProxy and the exporter", () => {

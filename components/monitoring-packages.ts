@@ -51,7 +51,7 @@ export function monitoringServices(parent: pulumi.Resource, name: string, args: 
       connection: args.connection,
       script: pulumi
         .all([i.prometheusConfig, i.rules, args.bindAddress ?? "0.0.0.0", args.prometheusPort ?? 9090])
-        .apply(([config, rules, listenAddress, p]) => renderPrometheusPackagesScript({ config, rules, listenAddress, port: p })),
+        .apply(([config, rules, listenAddress, p]) => renderPrometheusPackagesScript({ config, rules, listenAddress, port: p, allowedClients: args.allowedClients })),
       deleteScript: renderPrometheusPackagesRemoveScript(),
     },
     { parent },

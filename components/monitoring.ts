@@ -9,6 +9,7 @@ import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterS
 import { localAddress, PROMETHEUS_RULES } from "../lib/render/scripts/monitoring-packages";
 import { check } from "../lib/validate/errors";
 import { checkHostRuntime, DEFAULT_HOST_RUNTIME, HostRuntime } from "../lib/validate/host-runtime";
+import { checkClientNetworks } from "../lib/validate/cidr";
 import { checkDnsLabel, checkIPv4, ipToInt } from "../lib/validate/network";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
@@ -61,6 +62,11 @@ export interface MonitoringArgs extends DockerHostArgs {
   readonly exporterImage?: pulumi.Input<string>;
   /** Default 9090. */
   readonly prometheusPort?: pulumi.Input<number>;
+  /**
+   * Networks (CIDR) allowed to reach Prometheus (packages runtime): an
+   * nftables table resets any other source, e.g. the guests. Default: any.
+   */
+  readonly allowedClients?: readonly string[];
   /** Default 3000. */
   readonly grafanaPort?: pulumi.Input<number>;
   /** Grafana's admin password, applied when Grafana first starts (default: generated once, kept in state). A secret. */
@@ -69,6 +75,8 @@ export interface MonitoringArgs extends DockerHostArgs {
 
 /** Settings only the Docker runtime has: given with "packages", they are refused rather than ignored. */
 const DOCKER_ONLY = ["prometheusImage", "grafanaImage", "exporterImage", "grafanaPort", "grafanaAdminPassword", "dockerSshOptions", "installDocker"] as const;
+/** Settings only the packages runtime has (Docker's published ports bypass the host's input filter). */
+const PACKAGES_ONLY = ["allowedClients"] as const;
 
 function checkHosts(hosts: readonly MonitoredHost[]): void {
   check(Array.isArray(hosts), "hosts", typeof hosts, "a plain list of { name, address, connection? } (it decides which resources exist)");
@@ -148,6 +156,11 @@ export class Monitoring extends pulumi.ComponentResource {
     if (runtime === "packages") {
       for (const key of DOCKER_ONLY) {
         check(args[key] === undefined, key, "[given]", 'unset with runtime "packages" (a Docker runtime setting; Debian packages no Grafana)');
+      }
+      if (args.allowedClients !== undefined) checkClientNetworks("allowedClients", args.allowedClients);
+    } else {
+      for (const key of PACKAGES_ONLY) {
+        check(args[key] === undefined, key, "[given]", 'unset unless runtime is "packages" (Docker\'s published ports bypass the host\'s input filter)');
       }
     }
     checkHosts(args.hosts ?? []);

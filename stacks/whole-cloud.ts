@@ -74,6 +74,8 @@ export function wholeCloud(config: pulumi.Config) {
     runtime,
     connection: cloud.connections.database,
     dockerSshOptions: runtime === "docker" && c.database.dockerSshOptions ? [...c.database.dockerSshOptions] : undefined,
+    // The hosts admitted to the inventory are the ones admitted to Prometheus beside it.
+    allowedClients: runtime === "packages" ? c.database.allowedClients : undefined,
     address: c.database.address,
     cloud: cloud.cloud,
     dhcpRange: cloud.dns.range,

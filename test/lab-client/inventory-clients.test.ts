@@ -1,9 +1,7 @@
-import * as crypto from "crypto";
 import Redis from "ioredis";
 import { Client } from "pg";
 import { readLabDescription } from "../../lab/description";
-import { run } from "../../lab/exec";
-import { PREFIX_LENGTH, SWITCH_BRIDGE, SWITCH_NS } from "../../lab/topology";
+import { GuestLikeClient, guestLikeClient } from "../helpers/guest-like-client";
 import { assertInManagerNamespace } from "../helpers/lab-client";
 import { onDb } from "../helpers/service-hosts";
 
@@ -18,43 +16,25 @@ import { onDb } from "../helpers/service-hosts";
 jest.setTimeout(120_000);
 
 const d = readLabDescription();
-const tag = crypto.randomBytes(3).toString("hex");
-const NS = `kic-${tag}`;
-const SW_END = `kic-s${tag}`;
-const CLIENT_END = `kic-c${tag}`;
-// In the DHCP range's network, outside the range dnsmasq hands out: where a guest could put itself.
-const GUEST_ADDRESS = "10.77.100.252";
 const db = new URL(d.inventory.postgresUrl);
 const redis = new URL(d.inventory.redisUrl);
+let guest: GuestLikeClient;
 
 beforeAll(async () => {
   assertInManagerNamespace(d);
-  await run(["ip", "netns", "add", NS]);
-  await run(["ip", "-n", SWITCH_NS, "link", "add", SW_END, "type", "veth", "peer", "name", CLIENT_END, "netns", NS]);
-  await run(["ip", "-n", SWITCH_NS, "link", "set", SW_END, "master", SWITCH_BRIDGE, "up"]);
-  await run(["ip", "-n", NS, "addr", "add", `${GUEST_ADDRESS}/${PREFIX_LENGTH}`, "dev", CLIENT_END]);
-  await run(["ip", "-n", NS, "link", "set", CLIENT_END, "up"]);
-  await run(["ip", "-n", NS, "link", "set", "lo", "up"]);
+  guest = await guestLikeClient();
 });
 
 afterAll(async () => {
-  await run(["ip", "-n", SWITCH_NS, "link", "del", SW_END], { allowFail: true });
-  await run(["ip", "netns", "del", NS], { allowFail: true });
+  await guest?.close();
 });
-
-/** What a TCP connect from the guest-like namespace to the db host gets: "connected" or the error code. */
-async function fromGuest(port: string): Promise<string> {
-  const js = `const s=require('net').connect({host:${JSON.stringify(db.hostname)},port:${port},timeout:5000});s.on('connect',()=>{console.log('connected');s.destroy()});s.on('error',(e)=>console.log(e.code));s.on('timeout',()=>{console.log('TIMEOUT');s.destroy()});`;
-  return (await run(["ip", "netns", "exec", NS, process.execPath, "-e", js], { timeoutMs: 20_000 })).stdout.trim();
-}
 
 describe("who may reach the inventory", () => {
   it("resets a machine at a guest's address on Postgres' and Redis' ports, and it reaches the DNS host as before", async () => {
-    expect(await fromGuest(db.port || "5432")).toBe("ECONNREFUSED");
-    expect(await fromGuest(redis.port || "6379")).toBe("ECONNREFUSED");
+    expect(await guest.connect(db.hostname, Number(db.port || 5432))).toBe("ECONNREFUSED");
+    expect(await guest.connect(redis.hostname, Number(redis.port || 6379))).toBe("ECONNREFUSED");
     // The namespace itself works: the same client reaches dnsmasq's DNS port on the dns host.
-    const js = `const s=require('net').connect({host:${JSON.stringify(d.dhcp.host)},port:53,timeout:5000});s.on('connect',()=>{console.log('connected');s.destroy()});s.on('error',(e)=>console.log(e.code));`;
-    expect((await run(["ip", "netns", "exec", NS, process.execPath, "-e", js], { timeoutMs: 20_000 })).stdout.trim()).toBe("connected");
+    expect(await guest.connect(d.dhcp.host, 53)).toBe("connected");
   });
 
   it("still serves the manager, where Pulumi, the provider and the exporter run", async () => {

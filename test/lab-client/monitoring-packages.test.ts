@@ -14,24 +14,29 @@ import {
   renderPrometheusPackagesScript,
 } from "../../lib/render/scripts/monitoring-packages";
 import { PACKAGES_EXPORTER_TARGET } from "../../components/monitoring-packages";
+import { guestLikeClient } from "../helpers/guest-like-client";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
 import { PrometheusApi } from "../helpers/prometheus-api";
 import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 import { eventually } from "../helpers/vm-lab";
 
 /**
- * Monitoring's packages runtime on a bare Debian host (the lab's `lb`:
- * systemd and sshd only), through the RemoteCommand provider in Pulumi's own
+ * Monitoring's packages runtime on the bare Debian host the reference
+ * topology puts it on, the database host (the lab's `db`: systemd, sshd and
+ * the inventory, which admits only the manager and itself), through the
+ * RemoteCommand provider in Pulumi's own
  * dynamic-provider host, with the component's rendered scripts: the kvm-cloud
  * exporter runs from its one bundled file under systemd (no npm, no registry,
  * not as root) and reaches the lab's real cloud; Debian's Prometheus scrapes
- * it; a second run restarts nothing; delete stops both and removes the spec.
+ * it and admits only the manager (a machine at a guest's address is reset); a
+ * second run restarts nothing; delete stops both and removes the spec and
+ * the filter.
  */
 
 jest.setTimeout(10 * 60_000);
 
 const d = readLabDescription();
-const address = d.hosts.lb.address;
+const address = d.hosts.db.address;
 const [exporterAddress, exporterPort] = PACKAGES_EXPORTER_TARGET.split(":");
 const prom = new PrometheusApi(`http://${address}:9090`);
 let commands: RemoteCommands;
@@ -59,6 +64,8 @@ const prometheusProps = () => ({
     rules: renderAlertRules({}),
     listenAddress: "0.0.0.0",
     port: 9090,
+    // The tests' manager reads it; a guest on the segment must not.
+    allowedClients: [`${d.hosts.mgr.address}/32`],
   }),
   deleteScript: renderPrometheusPackagesRemoveScript(),
 });
@@ -108,16 +115,29 @@ describe("monitoring from Debian's packages on a bare host", () => {
     expect((await prom.query('up{job="kvmcloud"}')).map((s) => s.value[1])).toEqual(["1"]);
   });
 
+  it("resets a machine at a guest's address on Prometheus' port, and serves the manager", async () => {
+    const guest = await guestLikeClient();
+    try {
+      expect(await guest.connect(address, 9090)).toBe("ECONNREFUSED");
+      // sshd on the same host is not guarded: the namespace reaches it.
+      expect(await guest.connect(address, 22)).toBe("connected");
+    } finally {
+      await guest.close();
+    }
+    expect((await prom.query("up")).length).toBeGreaterThan(0);
+  });
+
   it("restarts nothing when the same scripts run again", async () => {
     const before = [await since("prometheus"), await since("kvm-cloud-exporter")];
     for (const m of made) await commands.host.update(m.id, m.properties, { ...m.properties, script: `${m.properties.script}\n# again\n` });
     expect([await since("prometheus"), await since("kvm-cloud-exporter")]).toEqual(before);
   });
 
-  it("stops both on delete and removes the exporter's spec", async () => {
+  it("stops both on delete, removes the exporter's spec and Prometheus' filter", async () => {
     for (const m of made.splice(0).reverse()) await commands.host.delete(m.id, m.properties);
     expect(await active("prometheus")).not.toBe("active");
     expect(await active("kvm-cloud-exporter")).not.toBe("active");
     expect((await onHost(["test", "-e", "/etc/kvm-cloud/cloud.json"])).code).not.toBe(0);
+    expect((await onHost(["nft", "list", "table", "inet", "kvmcloud_prometheus"])).code).not.toBe(0);
   });
 });

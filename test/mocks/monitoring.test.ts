@@ -202,6 +202,8 @@ describe("Monitoring", () => {
 
   it.each<[string, Partial<MonitoringArgs>, RegExp]>([
     ["an unknown runtime", { runtime: "podman" as never }, /runtime: "podman".*"docker" or "packages"/],
+    ["allowed clients with Docker", { allowedClients: ["192.0.2.2/32"] }, /allowedClients: .*unset unless runtime is "packages"/],
+    ["an allowed client that is no network", { runtime: "packages", allowedClients: ["192.0.2.2"] }, /allowedClients\[0\]: "192.0.2.2"/],
     ["a host name that is no DNS label", { hosts: [{ name: "Node_1", address: "192.0.2.21" }] }, /hosts\[0\]\.name: "Node_1"/],
     ["two hosts of one name", { hosts: [{ name: "n", address: "192.0.2.21" }, { name: "n", address: "192.0.2.22" }] }, /hosts\[1\]\.name: "n".*no other host/],
     ["a DHCP range backwards", { dhcpRange: { start: "192.0.2.200", end: "192.0.2.100" } }, /dhcpRange: "192.0.2.200-192.0.2.100".*start <= end/],

@@ -52,6 +52,15 @@ describe("renderPrometheusPackagesScript", () => {
     expect(shellcheck(renderExporterServiceRemoveScript())).toBe("");
   });
 
+  it("guards Prometheus' port with an nftables table only when allowed clients are given, and the remove script drops it", () => {
+    const guarded = renderPrometheusPackagesScript({ ...prometheus, allowedClients: ["192.0.2.2/32"] });
+    expect(guarded).toContain("elements = { 192.0.2.2/32 }");
+    expect(guarded).toMatch(/tcp dport \{ 9090 \} ip saddr != @allowed reject with tcp reset/);
+    expect(shellcheck(guarded)).toBe("");
+    expect(renderPrometheusPackagesScript(prometheus)).toContain("nft delete table inet kvmcloud_prometheus");
+    expect(renderPrometheusPackagesRemoveScript()).toContain("nft delete table inet kvmcloud_prometheus");
+  });
+
   it("writes rules and config that promtool accepts, reloading on change only", () => {
     const script = renderPrometheusPackagesScript(prometheus);
     const files = step(script, "install -d -m 0755 /etc/prometheus/rules", "install -d -m 0755 /etc/default");
@@ -79,6 +88,7 @@ describe("renderPrometheusPackagesScript", () => {
     [{ port: 0 }, /port: 0 .*1-65535/],
     [{ retentionDays: 0 }, /retentionDays: 0 .*1-3650/],
     [{ config: "global: {}\n" }, /config: .*rule_files name \/etc\/prometheus\/rules\/kvm-cloud.rules.yml/],
+    [{ allowedClients: ["10.0.0.2"] }, /allowedClients\[0\]: "10.0.0.2"/],
   ])("refuses %j naming the field", (change, msg) => {
     expect(() => renderPrometheusPackagesScript({ ...prometheus, ...change })).toThrow(msg);
   });

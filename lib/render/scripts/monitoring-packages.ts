@@ -1,6 +1,9 @@
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
 import { checkIPv4 } from "../../validate/network";
+import { checkClientNetworks } from "../../validate/cidr";
+import { renderClientFilter } from "../nftables-clients";
+import { NftablesTable, nftablesTableSteps, removeNftablesTableSteps } from "./nftables-table";
 import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
 
 /**
@@ -63,7 +66,16 @@ export interface PrometheusPackagesOptions {
   readonly retentionDays?: number;
   /** Bounded wait for /-/ready (tries, 1 s apart; default 60). */
   readonly tries?: number;
+  /** Networks (CIDR) allowed to reach Prometheus' port; any other source is reset (nftables). Default: any. */
+  readonly allowedClients?: readonly string[];
 }
+
+export const PROMETHEUS_CLIENTS_TABLE: NftablesTable = {
+  table: "inet kvmcloud_prometheus",
+  rulesPath: "/etc/kvmcloud/prometheus-clients.nft",
+  unit: "kvmcloud-prometheus-clients.service",
+  description: "who may reach Prometheus",
+};
 
 /**
  * Prometheus: rules and config checked by promtool before they replace the
@@ -78,6 +90,7 @@ export function renderPrometheusPackagesScript(o: PrometheusPackagesOptions): st
   const tries = o.tries ?? 60;
   checkTries(tries);
   check(typeof o.config === "string" && o.config.includes(PROMETHEUS_RULES), "config", "[prometheus.yml]", `a prometheus.yml whose rule_files name ${PROMETHEUS_RULES}`);
+  if (o.allowedClients !== undefined) checkClientNetworks("allowedClients", o.allowedClients);
   const args = `--web.listen-address=${o.listenAddress}:${o.port} --storage.tsdb.retention.time=${retention}d`;
   return bashScript(`Prometheus from Debian's package on ${o.listenAddress}:${o.port}`, [
     aptInstallStep(["prometheus"]),
@@ -93,12 +106,15 @@ export function renderPrometheusPackagesScript(o: PrometheusPackagesOptions): st
     "else systemctl start prometheus.service; fi",
     httpReadyStep("Prometheus", localAddress(o.listenAddress), o.port, "/-/ready", tries),
     runningStep("prometheus.service"),
+    ...(o.allowedClients
+      ? nftablesTableSteps(PROMETHEUS_CLIENTS_TABLE, renderClientFilter({ allowed: o.allowedClients, ports: [o.port], table: "kvmcloud_prometheus" }))
+      : removeNftablesTableSteps(PROMETHEUS_CLIENTS_TABLE)),
   ]);
 }
 
-/** On delete: Prometheus stops; the package and its data stay. */
+/** On delete: Prometheus stops and its filter goes; the package and its data stay. */
 export function renderPrometheusPackagesRemoveScript(): string {
-  return bashScript("stop Prometheus (data kept)", ["systemctl disable --now prometheus.service >/dev/null 2>&1 || true"]);
+  return bashScript("stop Prometheus (data kept)", ["systemctl disable --now prometheus.service >/dev/null 2>&1 || true", ...removeNftablesTableSteps(PROMETHEUS_CLIENTS_TABLE)]);
 }
 
 export interface ExporterServiceOptions {

@@ -1,11 +1,9 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
-import { ensureCeph } from "../../lab/ceph";
+import * as path from "path";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { output, run } from "../../lab/exec";
-import { cephOptions, ensureNode } from "../../lab/lab-up";
-import { labPaths } from "../../lab/paths";
 import { hostByName } from "../../lab/topology";
 import { assertInManagerNamespace, domainsOn, httpGet } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
@@ -26,7 +24,6 @@ jest.setTimeout(15 * 60_000);
 
 const d = readLabDescription();
 const cloud = { ...cloudSpecFromLab(d), leaseTimeoutSeconds: 30 };
-const p = labPaths();
 const victim = d.nodes[1].name;
 const name = `nodeflt-${crypto.randomBytes(3).toString("hex")}`;
 let host: ProviderHost;
@@ -38,9 +35,18 @@ async function killNode(): Promise<number> {
   return pids.length;
 }
 
+/**
+ * lab:up, the lab's own mend, run where it always runs: the machine's mount
+ * and network namespaces, those of the process that started this one with
+ * `ip netns exec` (a node's persisted mount namespace cannot be remade from
+ * this test's own mount namespace).
+ */
 async function mendNode(): Promise<void> {
-  const ceph = await ensureCeph(cephOptions(p));
-  await ensureNode(p, hostByName(victim), ceph, fs.readFileSync(`${p.sshKey}.pub`, "utf8").trim());
+  const ns = (kind: string, pid: number | "self") => fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
+  if (ns("net", process.ppid) === ns("net", "self")) throw new Error("mending the node needs the machine's namespaces: run this test with ip netns exec (see test/run-all.sh)");
+  const ROOT = path.resolve(__dirname, "../..");
+  const lab = [process.execPath, path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "lab/cli.ts"), "up"];
+  await run(["nsenter", `--mount=/proc/${process.ppid}/ns/mnt`, `--net=/proc/${process.ppid}/ns/net`, "--", ...lab], { cwd: ROOT, timeoutMs: 600_000 });
 }
 
 beforeAll(async () => {
@@ -49,8 +55,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await mendNode();
   await host?.stop();
+  await mendNode();
   await scrub(d, cloud, name);
 });
 

@@ -55,7 +55,7 @@ describe("who may reach the inventory", () => {
   });
 
   it("keeps the rule in the host's own nftables table and pg_hba block", async () => {
-    const table = (await onDb(d, ["nft", "list", "table", "inet", "kvmcloud_clients"])).stdout;
+    const table = (await onDb(d, ["nft", "list", "table", "inet", "kvmcloud_inventory"])).stdout;
     // nft merges the two adjacent /32s (auto-merge) into one range.
     expect(table).toMatch(/elements = \{ 10\.77\.0\.2\/31 \}/);
     const hba = (await onDb(d, ["cat", "/etc/postgresql/15/main/pg_hba.conf"])).stdout;

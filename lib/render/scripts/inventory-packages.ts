@@ -3,8 +3,8 @@ import { check } from "../../validate/errors";
 import { checkPostgresVersion, PG_NAME, validateInventoryDatabaseOptions } from "../../validate/inventory-database";
 import { checkIPv4 } from "../../validate/network";
 import { redisConfBody } from "../redis-conf";
-import { checkClientNetworks, renderClientFilter } from "../nftables-clients";
-import { NftablesTable, nftablesTableSteps, removeNftablesTableSteps } from "./nftables-table";
+import { checkClientNetworks } from "../nftables-clients";
+import { clientFilterSteps, clientFilterTable } from "./nftables-table";
 import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
 
 const HBA_BEGIN = "# kvm-cloud begin";
@@ -36,12 +36,7 @@ export interface InventoryPackagesOptions {
   readonly allowedClients?: readonly string[];
 }
 
-export const CLIENTS_TABLE: NftablesTable = {
-  table: "inet kvmcloud_clients",
-  rulesPath: "/etc/kvmcloud/inventory-clients.nft",
-  unit: "kvmcloud-inventory-clients.service",
-  description: "who may reach the inventory's Postgres and Redis",
-};
+export const CLIENTS_TABLE = clientFilterTable("inventory", "who may reach the inventory's Postgres and Redis");
 
 function checkOptions(o: InventoryPackagesOptions): void {
   checkIPv4("bindAddress", o.bindAddress);
@@ -113,9 +108,7 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
     'if [ "$redis_changed" = 1 ]; then systemctl restart redis-server.service; else systemctl start redis-server.service; fi',
     runningStep("redis-server.service"),
     waitStep("Redis", `REDISCLI_AUTH="$redis_password" redis-cli -h ${o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress} -p ${o.redisPort} --no-auth-warning ping 2>/dev/null | grep PONG >/dev/null`, tries),
-    ...(o.allowedClients
-      ? nftablesTableSteps(CLIENTS_TABLE, renderClientFilter({ allowed: o.allowedClients, ports: [o.postgresPort, o.redisPort], table: "kvmcloud_clients" }))
-      : removeNftablesTableSteps(CLIENTS_TABLE)),
+    ...clientFilterSteps(CLIENTS_TABLE, o.allowedClients, [o.postgresPort, o.redisPort]),
   ]);
 }
 

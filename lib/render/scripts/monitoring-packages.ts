@@ -2,8 +2,7 @@ import { quote } from "../../shell";
 import { check } from "../../validate/errors";
 import { checkIPv4 } from "../../validate/network";
 import { checkClientNetworks } from "../../validate/cidr";
-import { renderClientFilter } from "../nftables-clients";
-import { NftablesTable, nftablesTableSteps, removeNftablesTableSteps } from "./nftables-table";
+import { clientFilterSteps, clientFilterTable, removeNftablesTableSteps } from "./nftables-table";
 import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
 
 /**
@@ -70,12 +69,7 @@ export interface PrometheusPackagesOptions {
   readonly allowedClients?: readonly string[];
 }
 
-export const PROMETHEUS_CLIENTS_TABLE: NftablesTable = {
-  table: "inet kvmcloud_prometheus",
-  rulesPath: "/etc/kvmcloud/prometheus-clients.nft",
-  unit: "kvmcloud-prometheus-clients.service",
-  description: "who may reach Prometheus",
-};
+export const PROMETHEUS_CLIENTS_TABLE = clientFilterTable("prometheus", "who may reach Prometheus");
 
 /**
  * Prometheus: rules and config checked by promtool before they replace the
@@ -106,9 +100,7 @@ export function renderPrometheusPackagesScript(o: PrometheusPackagesOptions): st
     "else systemctl start prometheus.service; fi",
     httpReadyStep("Prometheus", localAddress(o.listenAddress), o.port, "/-/ready", tries),
     runningStep("prometheus.service"),
-    ...(o.allowedClients
-      ? nftablesTableSteps(PROMETHEUS_CLIENTS_TABLE, renderClientFilter({ allowed: o.allowedClients, ports: [o.port], table: "kvmcloud_prometheus" }))
-      : removeNftablesTableSteps(PROMETHEUS_CLIENTS_TABLE)),
+    ...clientFilterSteps(PROMETHEUS_CLIENTS_TABLE, o.allowedClients, [o.port]),
   ]);
 }
 

@@ -1,4 +1,5 @@
 import { quote } from "../../shell";
+import { renderClientFilter } from "../nftables-clients";
 import { check } from "../../validate/errors";
 import { aptInstallStep, checkAbsolutePath, enableServiceStep, writeFileStep } from "./script";
 
@@ -68,4 +69,16 @@ export function removeNftablesTableSteps(t: NftablesTable): string[] {
     "fi",
     `if command -v nft >/dev/null; then nft delete table ${t.table} 2>/dev/null || true; fi`,
   ];
+}
+
+/** The table that guards one service's ports on a host (renderClientFilter), by the service's short name. */
+export function clientFilterTable(service: string, description: string): NftablesTable {
+  check(/^[a-z][a-z0-9]{0,15}$/.test(service), "service", service, "a short lower-case service name");
+  return { table: `inet kvmcloud_${service}`, rulesPath: `/etc/kvmcloud/${service}-clients.nft`, unit: `kvmcloud-${service}-clients.service`, description };
+}
+
+/** Script steps: the service's ports guarded when allowed networks are given; otherwise no guard left behind. */
+export function clientFilterSteps(t: NftablesTable, allowed: readonly string[] | undefined, ports: readonly number[]): string[] {
+  if (allowed === undefined) return removeNftablesTableSteps(t);
+  return nftablesTableSteps(t, renderClientFilter({ allowed, ports, table: t.table.replace(/^inet /, "") }));
 }

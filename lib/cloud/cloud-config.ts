@@ -4,7 +4,7 @@ import { validateBaseImageOptions } from "../render/scripts/base-image";
 import { CephClusterSettings, planCephCluster } from "../validate/ceph-cluster";
 import { check, ValidationError } from "../validate/errors";
 import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
-import { checkDnsLabel, checkIPv4 } from "../validate/network";
+import { checkDnsLabel, checkIPv4, checkPort } from "../validate/network";
 
 /**
  * One description of a whole kvm-cloud: which host does what, the VM network,
@@ -129,7 +129,7 @@ export function checkHost(field: string, h: CloudHost | undefined): void {
   check(typeof h === "object" && h !== null, field, h, "a host { address, user?, port? }");
   checkIPv4(`${field}.address`, h!.address);
   if (h!.user !== undefined) check(/^[a-z_][a-z0-9_-]{0,31}$/.test(h!.user), `${field}.user`, h!.user, "a Unix user name (root or a passwordless-sudo user)");
-  if (h!.port !== undefined) check(Number.isInteger(h!.port) && h!.port >= 1 && h!.port <= 65535, `${field}.port`, h!.port, "an integer port 1-65535");
+  if (h!.port !== undefined) checkPort(`${field}.port`, h!.port);
 }
 
 /** The database host's section (CloudConfig.database; a stack's `kvm-cloud:inventoryHost`). */
@@ -152,7 +152,7 @@ export function checkDatabaseHost(field: string, h: DatabaseHost | undefined): v
 export function checkLoadBalancerHost(field: string, h: LoadBalancerHost | undefined): void {
   checkHost(field, h);
   const p = h!.statsPort;
-  if (p !== undefined) check(Number.isInteger(p) && p >= 1 && p <= 65535, `${field}.statsPort`, p, "an integer port 1-65535");
+  if (p !== undefined) checkPort(`${field}.statsPort`, p);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { check, ValidationError } from "../validate/errors";
-import { isIPv4 } from "../validate/network";
+import { checkPort, isIPv4 } from "../validate/network";
 
 /**
  * haproxy.cfg for kvm-cloud's load balancer: one frontend + backend pair per
@@ -90,10 +90,6 @@ const UNIX_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
 // Rendered inside single quotes (haproxy's strong quoting: `#`, `$`, `"` and `\` stay literal), so only `'` is refused.
 const PASSWORD = /^[!-&(-~]{8,128}$/;
-
-function checkPort(field: string, v: unknown): void {
-  check(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, field, v, "an integer port 1-65535");
-}
 
 function checkRange(field: string, v: unknown, lo: number, hi: number): void {
   check(Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi, field, v, `an integer ${lo}-${hi}`);

@@ -1,8 +1,7 @@
 import { check } from "../validate/errors";
+import { checkPort } from "../validate/network";
 import { checkClientNetworks } from "../validate/cidr";
 import { tablePreamble } from "./nftables";
-
-export { checkClientNetworks } from "../validate/cidr";
 
 /**
  * Who may reach a host's service ports: TCP to those ports from any source
@@ -24,7 +23,7 @@ export interface ClientFilterOptions {
 export function renderClientFilter(o: ClientFilterOptions): string {
   checkClientNetworks("allowed", o.allowed);
   check(Array.isArray(o.ports) && o.ports.length > 0, "ports", o.ports, "a non-empty list of TCP ports");
-  o.ports.forEach((p, i) => check(Number.isInteger(p) && p >= 1 && p <= 65535, `ports[${i}]`, p, "an integer port 1-65535"));
+  o.ports.forEach((p, i) => checkPort(`ports[${i}]`, p));
   const table = o.table ?? "kvmcloud_clients";
   return [
     ...tablePreamble("inet", table),

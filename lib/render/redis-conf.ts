@@ -1,4 +1,5 @@
 import { check, ValidationError } from "../validate/errors";
+import { checkPort } from "../validate/network";
 
 /**
  * redis.conf for the inventory's Redis. The password is in the file (not on
@@ -32,7 +33,7 @@ export function renderRedisConf(c: RedisConfig): string {
  */
 export function redisConfBody(c: Omit<RedisConfig, "password"> & { readonly bind?: string; readonly pidFile?: string }): string {
   const port = c.port ?? 6379;
-  check(Number.isInteger(port) && port >= 1 && port <= 65535, "port", port, "an integer port 1-65535");
+  checkPort("port", port);
   const dir = c.dir ?? "/data";
   check(/^\/[A-Za-z0-9._\/-]*$/.test(dir), "dir", dir, "an absolute path of [A-Za-z0-9._/-]");
   if (c.pidFile !== undefined) check(/^\/[A-Za-z0-9._\/-]*$/.test(c.pidFile), "pidFile", c.pidFile, "an absolute path of [A-Za-z0-9._/-]");

@@ -1,7 +1,7 @@
 import { checkPassword } from "../render/redis-conf";
 import { check } from "./errors";
 import { checkClientNetworks } from "./cidr";
-import { checkIPv4 } from "./network";
+import { checkIPv4, checkPort } from "./network";
 
 import { checkHostRuntime, DEFAULT_HOST_RUNTIME, HostRuntime } from "./host-runtime";
 
@@ -56,7 +56,7 @@ export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, pr
   }
   for (const key of ["postgresPort", "redisPort"] as const) {
     const v = o[key];
-    if (v !== undefined) check(Number.isInteger(v) && v >= 1 && v <= 65535, f(key), v, "an integer port 1-65535");
+    if (v !== undefined) checkPort(f(key), v);
   }
   if (o.postgresPort !== undefined && o.redisPort !== undefined) {
     check(o.postgresPort !== o.redisPort, f("redisPort"), o.redisPort, `a port other than postgresPort ${o.postgresPort}`);

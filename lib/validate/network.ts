@@ -72,3 +72,8 @@ export function checkDnsLabel(field: string, v: unknown): asserts v is string {
 export function checkDomain(field: string, v: unknown): asserts v is string {
   check(isDomain(v), field, v, "a DNS domain of dot-separated labels of [a-z0-9-], like lab.kvmcloud");
 }
+
+/** A TCP/UDP port: an integer 1-65535. */
+export function checkPort(field: string, v: unknown): void {
+  check(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, field, v, "an integer port 1-65535");
+}

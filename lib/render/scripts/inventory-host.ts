@@ -1,5 +1,6 @@
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
+import { checkPort } from "../../validate/network";
 import { PG_NAME } from "../../validate/inventory-database";
 import { aptInstallStep, bashScript, enableServiceStep } from "./script";
 
@@ -34,7 +35,7 @@ const CONTAINER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export function renderSchemaApplyScript(o: SchemaApplyOptions): string {
   if (o.container !== undefined) check(typeof o.container === "string" && CONTAINER.test(o.container), "container", o.container, "a Docker container name of [A-Za-z0-9_.-]");
   const port = o.port ?? 5432;
-  check(Number.isInteger(port) && port >= 1 && port <= 65535, "port", port, "an integer port 1-65535");
+  checkPort("port", port);
   check(typeof o.user === "string" && PG_NAME.test(o.user), "user", o.user, "a PostgreSQL role name of [a-z0-9_]");
   check(typeof o.database === "string" && PG_NAME.test(o.database), "database", o.database, "a PostgreSQL database name of [a-z0-9_]");
   const tries = o.tries ?? 60;

@@ -3,7 +3,7 @@ import { check } from "../../validate/errors";
 import { checkPostgresVersion, PG_NAME, validateInventoryDatabaseOptions } from "../../validate/inventory-database";
 import { checkIPv4 } from "../../validate/network";
 import { redisConfBody } from "../redis-conf";
-import { checkClientNetworks } from "../nftables-clients";
+import { checkClientNetworks } from "../../validate/cidr";
 import { clientFilterSteps, clientFilterTable } from "./nftables-table";
 import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
 

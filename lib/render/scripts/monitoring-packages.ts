@@ -1,6 +1,6 @@
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
-import { checkIPv4 } from "../../validate/network";
+import { checkIPv4, checkPort } from "../../validate/network";
 import { checkClientNetworks } from "../../validate/cidr";
 import { clientFilterSteps, clientFilterTable, removeNftablesTableSteps } from "./nftables-table";
 import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
@@ -19,10 +19,6 @@ const PROMETHEUS_DEFAULTS = "/etc/default/prometheus";
 export const EXPORTER_UNIT = "kvm-cloud-exporter.service";
 const EXPORTER_DIR = "/opt/kvm-cloud-exporter";
 const EXPORTER_SPEC = "/etc/kvm-cloud/cloud.json";
-
-function checkPort(field: string, v: unknown): void {
-  check(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, field, v, "an integer port 1-65535");
-}
 
 function checkTries(tries: number): void {
   check(Number.isInteger(tries) && tries >= 1 && tries <= 1000, "tries", tries, "an integer 1-1000");

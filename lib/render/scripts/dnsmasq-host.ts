@@ -2,7 +2,7 @@ import { DnsmasqConfig, renderDnsmasqConf } from "../dnsmasq-conf";
 import { NatOptions, renderNatRuleset } from "../nftables-nat";
 import { quote } from "../../shell";
 import { NftablesTable, nftablesTableSteps, removeNftablesTableSteps, renderNftablesUnit } from "./nftables-table";
-import { aptInstallStep, bashScript, checkAbsolutePath, enableServiceStep, writeFileStep } from "./script";
+import { aptInstallStep, bashScript, checkAbsolutePath, dropInPath, enableServiceStep, restartOnFailureStep, serviceRunningStep, writeFileStep } from "./script";
 
 /**
  * The dnsmasq host's scripts: dnsmasq itself with the rendered config, and the
@@ -12,7 +12,7 @@ import { aptInstallStep, bashScript, checkAbsolutePath, enableServiceStep, write
 export const DNSMASQ_PACKAGES = ["dnsmasq", "nftables"] as const;
 export const NAT_RULES_PATH = "/etc/kvmcloud/nat.nft";
 export const NAT_UNIT = "kvmcloud-nat.service";
-export const DNSMASQ_DROP_IN = "/etc/systemd/system/dnsmasq.service.d/kvmcloud.conf";
+export const DNSMASQ_DROP_IN = dropInPath("dnsmasq.service");
 
 export interface DnsmasqHostOptions {
   readonly dnsmasq: DnsmasqConfig;
@@ -31,10 +31,10 @@ export function renderDnsmasqSetupScript(o: DnsmasqHostOptions): string {
     `install -d -m 0755 ${quote(leaseDir)}`,
     // A config dnsmasq rejects must never replace a working one.
     writeFileStep(path, conf, { check: (tmp) => `dnsmasq --test --conf-file=${tmp} >&2`, onChange: ["systemctl restart dnsmasq"] }),
-    // Debian's unit never restarts dnsmasq: a crash would leave the VM network without DHCP and DNS.
-    writeFileStep(DNSMASQ_DROP_IN, "# Rendered by kvm-cloud.\n[Service]\nRestart=on-failure\nRestartSec=2\n", { onChange: ["systemctl daemon-reload"] }),
+    // A crash would otherwise leave the VM network without DHCP and DNS.
+    restartOnFailureStep("dnsmasq.service"),
     enableServiceStep("dnsmasq.service"),
-    "systemctl is-active --quiet dnsmasq || { journalctl -u dnsmasq -n 20 --no-pager >&2 || true; exit 1; }",
+    serviceRunningStep("dnsmasq.service"),
   ]);
 }
 

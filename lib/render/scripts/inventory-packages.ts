@@ -5,7 +5,7 @@ import { checkIPv4 } from "../../validate/network";
 import { redisConfBody } from "../redis-conf";
 import { checkClientNetworks } from "../../validate/cidr";
 import { clientFilterSteps, clientFilterTable } from "./nftables-table";
-import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
+import { aptInstallStep, bashScript, readLineStep, restartOnFailureStep, serviceRunningStep, writeFileStep } from "./script";
 
 const HBA_BEGIN = "# kvm-cloud begin";
 const HBA_END = "# kvm-cloud end";
@@ -58,11 +58,6 @@ function waitStep(what: string, probe: string, tries: number): string {
   ].join("\n");
 }
 
-/** A service the script (re)started must run afterwards: otherwise the script fails with its journal. */
-function runningStep(unit: string): string {
-  return `systemctl is-active --quiet ${quote(unit)} || { journalctl -u ${quote(unit)} -n 20 --no-pager >&2 || true; echo ${quote(`kvm-cloud: ${unit} is not running`)} >&2; exit 1; }`;
-}
-
 export function renderInventoryPackagesScript(o: InventoryPackagesOptions): string {
   checkOptions(o);
   const tries = o.tries ?? 60;
@@ -91,12 +86,11 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
     // pg_hba.conf has no include directory before PostgreSQL 16: one managed block.
     `{ awk -v legacy=${quote(`host ${o.database} ${o.user} 0.0.0.0/0 scram-sha-256`)} ${quote(hbaAwk)} ${quote(hbaFile)}; printf '%s\\n' ${[HBA_BEGIN, ...hbaLines, HBA_END].map(quote).join(" ")}; } > ${quote(`${hbaFile}.kvmcloud-new`)}`,
     `if cmp -s ${quote(`${hbaFile}.kvmcloud-new`)} ${quote(hbaFile)}; then rm -f ${quote(`${hbaFile}.kvmcloud-new`)}; else chown postgres:postgres ${quote(`${hbaFile}.kvmcloud-new`)}; chmod 0640 ${quote(`${hbaFile}.kvmcloud-new`)}; mv -f ${quote(`${hbaFile}.kvmcloud-new`)} ${quote(hbaFile)}; pg_changed=1; fi`,
-    // Debian's unit never restarts a crashed Postgres; a deliberate stop stays stopped.
-    writeFileStep("/etc/systemd/system/postgresql@.service.d/kvmcloud.conf", "# Rendered by kvm-cloud.\n[Service]\nRestart=on-failure\nRestartSec=2\n", { onChange: ["systemctl daemon-reload"] }),
+    restartOnFailureStep("postgresql@.service"),
     `systemctl enable ${quote(pgUnit)} >/dev/null 2>&1`,
     `if [ "$pg_changed" = 1 ]; then systemctl restart ${quote(pgUnit)}; else systemctl start ${quote(pgUnit)}; fi`,
     waitStep("PostgreSQL", `${asPostgres} pg_isready -q -p ${o.postgresPort}`, tries),
-    runningStep(pgUnit),
+    serviceRunningStep(pgUnit),
     // The password travels as a psql variable set by printf (a shell builtin: never in `ps`), quoted by psql (%L).
     `printf '\\\\set pw %s\\n%s\\n' "$pg_password" ${quote(sql)} | ${asPostgres} psql -X -q -v ON_ERROR_STOP=1 -p ${o.postgresPort} -d postgres -v role=${o.user} -v db=${o.database}`,
     "redis_changed=0",
@@ -106,7 +100,7 @@ export function renderInventoryPackagesScript(o: InventoryPackagesOptions): stri
     "if cmp -s /etc/redis/.redis.conf.kvmcloud-new /etc/redis/redis.conf; then rm -f /etc/redis/.redis.conf.kvmcloud-new; else mv -f /etc/redis/.redis.conf.kvmcloud-new /etc/redis/redis.conf; redis_changed=1; fi",
     "systemctl enable redis-server.service >/dev/null 2>&1",
     'if [ "$redis_changed" = 1 ]; then systemctl restart redis-server.service; else systemctl start redis-server.service; fi',
-    runningStep("redis-server.service"),
+    serviceRunningStep("redis-server.service"),
     waitStep("Redis", `REDISCLI_AUTH="$redis_password" redis-cli -h ${o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress} -p ${o.redisPort} --no-auth-warning ping 2>/dev/null | grep PONG >/dev/null`, tries),
     ...clientFilterSteps(CLIENTS_TABLE, o.allowedClients, [o.postgresPort, o.redisPort]),
   ]);

@@ -4,7 +4,7 @@ import { renderCephSecretXml } from "../libvirt-secret";
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
 import { UUID } from "../../validate/network";
-import { aptInstallStep, bashScript, enableServiceStep, readLineStep, writeFileStep, writeKeyringStep } from "./script";
+import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep, writeKeyringStep } from "./script";
 
 /**
  * Scripts that make a host a KVM node: packages, libvirt's QEMU settings, the
@@ -63,7 +63,7 @@ export function renderLibvirtQemuConfScript(o: { securityDriver: SecurityDriver 
     "  systemctl restart libvirtd.service",
     "fi",
     "systemctl start libvirtd.service",
-    "systemctl is-active --quiet libvirtd.service || { journalctl -u libvirtd.service -n 20 --no-pager >&2 || true; echo 'kvm-cloud: libvirtd is not running' >&2; exit 1; }",
+    serviceRunningStep("libvirtd.service"),
   ]);
 }
 

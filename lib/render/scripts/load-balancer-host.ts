@@ -1,5 +1,5 @@
 import { quote } from "../../shell";
-import { aptInstallStep, bashScript, enableServiceStep } from "./script";
+import { aptInstallStep, bashScript, enableServiceStep, serviceRunningStep } from "./script";
 
 /**
  * The load balancer host's scripts. The rendered haproxy.cfg arrives on
@@ -31,7 +31,7 @@ export function renderHaproxySetupScript(configPath = HAPROXY_CONFIG_PATH): stri
     "  systemctl reload-or-restart haproxy",
     "fi",
     enableServiceStep("haproxy.service"),
-    "systemctl is-active --quiet haproxy || { journalctl -u haproxy -n 20 --no-pager >&2 || true; exit 1; }",
+    serviceRunningStep("haproxy.service"),
   ]);
 }
 

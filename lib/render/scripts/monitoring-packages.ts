@@ -3,7 +3,7 @@ import { check } from "../../validate/errors";
 import { checkIPv4, checkPort } from "../../validate/network";
 import { checkClientNetworks } from "../../validate/cidr";
 import { clientFilterSteps, clientFilterTable, removeNftablesTableSteps } from "./nftables-table";
-import { aptInstallStep, bashScript, readLineStep, writeFileStep } from "./script";
+import { aptInstallStep, bashScript, readLineStep, serviceRunningStep, writeFileStep } from "./script";
 
 /**
  * Monitoring from the distribution's packages, the other choice to Docker
@@ -43,11 +43,6 @@ function httpReadyStep(what: string, address: string, port: number, urlPath: str
     "done",
     `[ "$ready" = 1 ] || { echo ${quote(`kvm-cloud: ${what} did not answer on ${address}:${port}${urlPath} after ${tries} tries`)} >&2; exit 1; }`,
   ].join("\n");
-}
-
-/** A service the script (re)started must run afterwards: otherwise the script fails with its journal. */
-function runningStep(unit: string): string {
-  return `systemctl is-active --quiet ${quote(unit)} || { journalctl -u ${quote(unit)} -n 20 --no-pager >&2 || true; echo ${quote(`kvm-cloud: ${unit} is not running`)} >&2; exit 1; }`;
 }
 
 export interface PrometheusPackagesOptions {
@@ -95,7 +90,7 @@ export function renderPrometheusPackagesScript(o: PrometheusPackagesOptions): st
     'elif [ "$reload" = 1 ] && systemctl is-active --quiet prometheus.service; then systemctl reload prometheus.service',
     "else systemctl start prometheus.service; fi",
     httpReadyStep("Prometheus", localAddress(o.listenAddress), o.port, "/-/ready", tries),
-    runningStep("prometheus.service"),
+    serviceRunningStep("prometheus.service"),
     ...clientFilterSteps(PROMETHEUS_CLIENTS_TABLE, o.allowedClients, [o.port]),
   ]);
 }
@@ -170,7 +165,7 @@ export function renderExporterServiceScript(o: ExporterServiceOptions): string {
     `systemctl enable ${EXPORTER_UNIT} >/dev/null 2>&1`,
     `if [ "$changed" = 1 ]; then systemctl restart ${EXPORTER_UNIT}; else systemctl start ${EXPORTER_UNIT}; fi`,
     httpReadyStep("the kvm-cloud exporter", localAddress(o.listenAddress), o.port, "/healthz", tries),
-    runningStep(EXPORTER_UNIT),
+    serviceRunningStep(EXPORTER_UNIT),
   ]);
 }
 

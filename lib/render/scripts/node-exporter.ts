@@ -1,6 +1,6 @@
 import { check } from "../../validate/errors";
 import { checkIPv4 } from "../../validate/network";
-import { aptInstallStep, bashScript, enableServiceStep, writeFileStep } from "./script";
+import { aptInstallStep, bashScript, enableServiceStep, serviceRunningStep, writeFileStep } from "./script";
 
 /**
  * Debian's prometheus-node-exporter on a kvm-cloud host, bound to the address
@@ -20,7 +20,7 @@ export function renderNodeExporterScript(o: { readonly listenAddress: string; re
     aptInstallStep(["prometheus-node-exporter"]),
     writeFileStep(DEFAULTS_FILE, defaults, { onChange: ["systemctl restart prometheus-node-exporter.service"] }),
     enableServiceStep("prometheus-node-exporter.service"),
-    "systemctl is-active --quiet prometheus-node-exporter || { journalctl -u prometheus-node-exporter -n 20 --no-pager >&2 || true; exit 1; }",
+    serviceRunningStep("prometheus-node-exporter.service"),
   ]);
 }
 

@@ -88,6 +88,26 @@ export function aptInstallStep(packages: readonly string[]): string {
   ].join("\n");
 }
 
+/** A service the script (re)started must run afterwards: otherwise the script fails with its journal. */
+export function serviceRunningStep(unit: string): string {
+  check(/^[A-Za-z0-9@_.:-]+$/.test(unit), "unit", unit, "a systemd unit name");
+  return `systemctl is-active --quiet ${quote(unit)} || { journalctl -u ${quote(unit)} -n 20 --no-pager >&2 || true; echo ${quote(`kvm-cloud: ${unit} is not running`)} >&2; exit 1; }`;
+}
+
+/** Where kvm-cloud's drop-in for a unit (or a template, like postgresql@.service) lives. */
+export function dropInPath(unit: string): string {
+  check(/^[A-Za-z0-9@_.:-]+\.service$/.test(unit), "unit", unit, "a systemd service name");
+  return `/etc/systemd/system/${unit}.d/kvmcloud.conf`;
+}
+
+/**
+ * systemd restarts the service after a crash (Debian's units for dnsmasq and
+ * PostgreSQL never do); a deliberate stop stays stopped.
+ */
+export function restartOnFailureStep(unit: string): string {
+  return writeFileStep(dropInPath(unit), "# Rendered by kvm-cloud.\n[Service]\nRestart=on-failure\nRestartSec=2\n", { onChange: ["systemctl daemon-reload"] });
+}
+
 /** Enables and starts a systemd unit (no-op when already so). */
 export function enableServiceStep(unit: string): string {
   check(/^[A-Za-z0-9@_.:-]+$/.test(unit), "unit", unit, "a systemd unit name");

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connectionTo } from "../components/connection";
 import { DnsmasqServer } from "../components/dnsmasq-server";
 import { InventoryDatabase } from "../components/inventory-database";
-import { checkDatabaseHost, checkDnsSections, checkHost, CloudConfig, DatabaseHost, dnsmasqSettings } from "../lib/cloud/cloud-config";
+import { checkDatabaseHost, checkDnsSections, checkSshDefaults, CloudConfig, DatabaseHost, dnsmasqSettings } from "../lib/cloud/cloud-config";
 import { check } from "../lib/validate/errors";
 
 /**
@@ -26,7 +26,7 @@ export interface ServicesConfig {
 export function validateServicesConfig(s: ServicesConfig): void {
   check(typeof s === "object" && s !== null, "services", s, "an object with dns (and network) and/or database");
   check(s.dns !== undefined || s.database !== undefined, "services", Object.keys(s), 'at least one of "dns" or "database"');
-  if (s.ssh !== undefined) checkHost("ssh", { address: "192.0.2.1", ...s.ssh });
+  checkSshDefaults(s.ssh);
   if (s.dns !== undefined) {
     check(typeof s.network === "object" && s.network !== null, "network", s.network, 'the "network" section the dns host serves');
     checkDnsSections({ dns: s.dns, network: s.network! });

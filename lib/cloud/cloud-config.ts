@@ -132,6 +132,12 @@ export function checkHost(field: string, h: CloudHost | undefined): void {
   if (h!.port !== undefined) checkPort(`${field}.port`, h!.port);
 }
 
+/** The config's `ssh` defaults (user, port), checked by the same rules as a host's own. */
+export function checkSshDefaults(ssh: CloudConfig["ssh"]): void {
+  // A placeholder address: only user and port are the defaults' to check.
+  if (ssh !== undefined) checkHost("ssh", { address: "192.0.2.1", ...ssh });
+}
+
 /** The database host's section (CloudConfig.database; a stack's `kvm-cloud:inventoryHost`). */
 export type DatabaseHost = CloudConfig["database"];
 
@@ -215,7 +221,7 @@ export function validateCloudConfig(c: CloudConfig): void {
   for (const key of ["network", "dns", "ceph", "nodes", "database", "baseImage"] as const) {
     check(c[key] !== undefined && c[key] !== null, key, c[key], `a "${key}" section (see README: Stack configuration)`);
   }
-  if (c.ssh !== undefined) checkHost("ssh", { address: "192.0.2.1", ...c.ssh });
+  checkSshDefaults(c.ssh);
   checkDnsSections(c);
 
   check(Array.isArray(c.ceph.hosts) && c.ceph.hosts.length > 0, "ceph.hosts", c.ceph.hosts, "a non-empty list of Ceph hosts { name, address, devices }");

@@ -25,6 +25,7 @@ export function renderClientFilter(o: ClientFilterOptions): string {
   check(Array.isArray(o.ports) && o.ports.length > 0, "ports", o.ports, "a non-empty list of TCP ports");
   o.ports.forEach((p, i) => checkPort(`ports[${i}]`, p));
   const table = o.table ?? "kvmcloud_clients";
+  const ports = [...o.ports].sort((a, b) => a - b).join(", ");
   return [
     ...tablePreamble("inet", table),
     `table inet ${table} {`,
@@ -37,9 +38,9 @@ export function renderClientFilter(o: ClientFilterOptions): string {
     "    type filter hook input priority filter; policy accept;",
     // Loopback stays open: the host's own tools (psql as postgres, redis-cli) use it.
     '    iifname "lo" accept',
-    `    tcp dport { ${[...o.ports].sort((a, b) => a - b).join(", ")} } ip saddr != @allowed reject with tcp reset`,
+    `    tcp dport { ${ports} } ip saddr != @allowed reject with tcp reset`,
     // IPv6 clients are not in the list: none gets in.
-    `    tcp dport { ${[...o.ports].sort((a, b) => a - b).join(", ")} } meta nfproto ipv6 reject with tcp reset`,
+    `    tcp dport { ${ports} } meta nfproto ipv6 reject with tcp reset`,
     "  }",
     "}",
     "",

@@ -79,9 +79,8 @@ async function parallel(): Promise<void> {
         await create(`bench-p${n}x${i + 1}-${tag}`);
         each.push(Date.now() - s);
       }),
-    );
+    ).finally(() => clearInterval(sampler));
     const total = Date.now() - t0;
-    clearInterval(sampler);
     const longestScrape = await promValue(`max_over_time(scrape_duration_seconds{job="kvmcloud"}[${Math.ceil(total / 1000) + 5}s])`);
     rows.push([String(n), secs(total), secs(total / n), secs(each.reduce((a, b) => a + b, 0) / n), secs(Math.max(...each)), peakLoad.toFixed(2), longestScrape]);
     await removeAll();

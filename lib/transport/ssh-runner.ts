@@ -40,7 +40,24 @@ function where(t: SshTarget): string {
   return `${t.user ?? "root"}@${t.host}:${t.port ?? 22}`;
 }
 
-async function connect(t: SshTarget): Promise<Client> {
+/** A failed handshake, and whether trying again may help. */
+class HandshakeFailed extends Error {
+  constructor(
+    why: string,
+    readonly transient: boolean,
+  ) {
+    super(why);
+  }
+}
+
+/**
+ * A peer that hangs up before the handshake is what sshd does to connections
+ * beyond its MaxStartups (default 10:30:100): many VMs created at once open
+ * that many logins to one host. Refusals, timeouts and failed logins are not.
+ */
+const DROPPED_EARLY = /Connection lost before handshake|ECONNRESET|closed before the SSH handshake/;
+
+function connectOnce(t: SshTarget, readyTimeout: number): Promise<Client> {
   // Required here, not at module load: this module is captured into the
   // serialized dynamic provider, which must not carry a live library.
   const { Client } = require("ssh2") as typeof import("ssh2");
@@ -52,7 +69,7 @@ async function connect(t: SshTarget): Promise<Client> {
     port,
     username: t.user ?? "root",
     privateKey: t.privateKey,
-    readyTimeout: t.connectTimeoutMs ?? 10_000,
+    readyTimeout,
     keepaliveInterval: 5_000,
     keepaliveCountMax: 3,
     ...(t.knownHosts !== undefined
@@ -74,25 +91,47 @@ async function connect(t: SshTarget): Promise<Client> {
     // Kept for the client's whole life: ssh2 may emit more than one error
     // (e.g. "Connection lost before handshake" after a timeout), and an
     // unhandled one would take the whole process down.
-    const fail = (why: string) => {
+    const fail = (why: string, transient: boolean) => {
       client.end();
       if (settled) return;
       settled = true;
-      reject(new HostUnreachable(t.label, where(t), why));
+      reject(new HandshakeFailed(why, transient));
     };
     client.on("error", (e: Error & { level?: string }) =>
-      fail(
-        hostKeyRejected
-          ? "host key not in knownHosts (refusing to connect)"
-          : e.level === "client-authentication"
-            ? "authentication with the given private key failed"
-            : e.message,
-      ),
+      hostKeyRejected
+        ? fail("host key not in knownHosts (refusing to connect)", false)
+        : e.level === "client-authentication"
+          ? fail("authentication with the given private key failed", false)
+          : fail(e.message, DROPPED_EARLY.test(e.message)),
     );
     // A peer that hangs up mid-handshake may end the socket without any error event.
-    client.on("close", () => fail("connection closed before the SSH handshake finished"));
+    client.on("close", () => fail("connection closed before the SSH handshake finished", true));
     client.connect(config);
   });
+}
+
+/** Attempts at one login when the host keeps dropping us early; all within connectTimeoutMs. */
+const HANDSHAKE_ATTEMPTS = 6;
+
+async function connect(t: SshTarget): Promise<Client> {
+  const budget = t.connectTimeoutMs ?? 10_000;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const left = budget - (Date.now() - started);
+    try {
+      return await connectOnce(t, Math.max(1000, left));
+    } catch (e) {
+      const f = e as HandshakeFailed;
+      // Jittered, so logins dropped together do not all come back together.
+      const pause = Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random());
+      const more = f.transient && attempt < HANDSHAKE_ATTEMPTS && Date.now() - started + pause < budget;
+      if (!more) {
+        const tries = attempt > 1 ? ` (after ${attempt} attempts in ${Date.now() - started} ms)` : "";
+        throw new HostUnreachable(t.label, where(t), f.message + tries);
+      }
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
 }
 
 /** Grace between the remote bound's TERM and KILL, and for its exit status to travel back. */

@@ -47,7 +47,8 @@ async function listening(port: number, ms: number): Promise<void> {
   }
 }
 
-export async function startLoopbackSshd(): Promise<LoopbackSshd> {
+/** options: sshd settings that take the place of the lab's (e.g. { MaxStartups: "1" }). */
+export async function startLoopbackSshd(options: Record<string, string> = {}): Promise<LoopbackSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmcloud-ssh-"));
   const home = path.join(dir, "home");
   fs.mkdirSync(home, { mode: 0o700 });
@@ -57,10 +58,12 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
   if (process.getuid?.() === 0) fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const port = await freePort();
   const config = path.join(dir, "sshd_config");
-  fs.writeFileSync(
-    config,
-    renderSshdConfig({ address: "127.0.0.1", port, hostKey: path.join(dir, "host"), authorizedKeys: path.join(dir, "authorized_keys"), pidFile: path.join(dir, "sshd.pid"), home }),
-  );
+  const rendered = renderSshdConfig({ address: "127.0.0.1", port, hostKey: path.join(dir, "host"), authorizedKeys: path.join(dir, "authorized_keys"), pidFile: path.join(dir, "sshd.pid"), home });
+  // In place of the rendered line, not beside it: sshd keeps the first value of some
+  // keywords and the last of others (MaxStartups), and -o does not override the file.
+  const replaced = new Set(Object.keys(options).map((k) => k.toLowerCase()));
+  const kept = rendered.split("\n").filter((l) => !replaced.has(l.split(" ")[0].toLowerCase()));
+  fs.writeFileSync(config, [...Object.entries(options).map(([k, v]) => `${k} ${v}`), ...kept].join("\n"));
   const sshd: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
   await listening(port, 10_000);
   const hostKey = keyLine(path.join(dir, "host.pub"));

@@ -1,4 +1,5 @@
 import * as crypto from "crypto";
+import * as fs from "fs";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { cloudAccess } from "../../lib/vm/cloud-access";
@@ -26,7 +27,7 @@ const tag = crypto.randomBytes(3).toString("hex");
 const COUNT = 16;
 const names = Array.from({ length: COUNT }, (_, i) => `par${i + 1}-${tag}`);
 const prom = new PrometheusApi(d.monitoring?.prometheusUrl ?? "http://prometheus-not-in-lab-description");
-const loadAverage = () => Number(require("fs").readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+const loadAverage = () => Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 let host: ProviderHost;
 
 beforeAll(async () => {
@@ -55,15 +56,15 @@ it(`creates ${COUNT} VMs in parallel with distinct MACs and IPs, splitting them 
   let peakLoad = loadAverage();
   const sampler = setInterval(() => (peakLoad = Math.max(peakLoad, loadAverage())), 1000);
   const t0 = Date.now();
+  // A failed create must not leave the sampler running past the suite.
   const results = await Promise.all(
     names.map(async (name) => {
       const checked = await host.check({}, { cloud, name, vcpus: 1, memoryMiB, diskGiB: 1, image: d.baseImage.spec, stack: "labtest" });
       expect(checked.failures).toEqual([]);
       return (await host.create(checked.inputs)).properties;
     }),
-  );
+  ).finally(() => clearInterval(sampler));
   const seconds = Math.ceil((Date.now() - t0) / 1000);
-  clearInterval(sampler);
   // Prometheus' own view of the exporter over the creates: the longest scrape and how many it got.
   const window = `${seconds + 5}s`;
   const [longest] = await prom.query(`max_over_time(scrape_duration_seconds{job="kvmcloud"}[${window}])`);

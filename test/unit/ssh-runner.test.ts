@@ -69,6 +69,34 @@ describe("the ssh2 runner against a real sshd", () => {
     }
   }, 20_000);
 
+  it("logs in many times at once to an sshd that drops logins beyond its MaxStartups", async () => {
+    // MaxStartups 2: sshd drops every third login still in its handshake, as a
+    // busy host's default 10:30:100 does to the 16 creates of one `pulumi up`.
+    const busy = await startLoopbackSshd({ MaxStartups: "2" });
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => withSsh({ ...busy.target, connectTimeoutMs: 15_000 }, (run) => run.run(["echo", String(i)]))),
+      );
+      const failed = results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason));
+      expect(failed).toEqual([]);
+      expect(results.map((r) => (r as PromiseFulfilledResult<{ stdout: string }>).value.stdout.trim()).sort()).toEqual(["0", "1", "2", "3", "4", "5", "6", "7"]);
+    } finally {
+      busy.stop();
+    }
+  }, 40_000);
+
+  it("does not retry a refused login", async () => {
+    const t0 = Date.now();
+    const other = await startLoopbackSshd();
+    try {
+      // The other sshd's client key is not ours: the login fails once, quickly, and says why.
+      await expect(withSsh({ ...other.target, privateKey: target.privateKey }, (run) => run.run(["true"]))).rejects.toThrow(/authentication with the given private key failed$/);
+      expect(Date.now() - t0).toBeLessThan(4000);
+    } finally {
+      other.stop();
+    }
+  }, 20_000);
+
   it("refuses a host whose key is not the known one", async () => {
     const knownHosts = `[127.0.0.1]:${target.port} ${sshd.otherHostKey()}\n`;
     await expect(withSsh({ ...target, knownHosts }, (run) => run.run(["true"]))).rejects.toThrow(/host key not in knownHosts/);

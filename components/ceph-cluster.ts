@@ -7,6 +7,7 @@ import {
   renderCephHostConfigScript,
   renderCephMgrScript,
   renderCephMonScript,
+  renderCephFileOsdScript,
   renderCephOsdScript,
   renderCephPackagesScript,
 } from "../lib/render/scripts/ceph-daemons";
@@ -25,6 +26,8 @@ export interface CephClusterHostArgs {
   readonly address: string;
   /** Whole block devices for OSDs, one OSD each; their data is lost. Default none. */
   readonly devices?: readonly string[];
+  /** Files for OSDs (made sparse, of osdFileSizeGiB), one OSD each; for hosts without a spare disk. Default none. */
+  readonly osdFiles?: readonly string[];
 }
 
 /**
@@ -74,7 +77,7 @@ export class CephCluster extends pulumi.ComponentResource {
       configs.set(h.name, new RemoteCommand(part(h.name, "config"), {
         connection: h.connection,
         script: this.fsid.apply((fsid) =>
-          renderCephHostConfigScript({ fsid, monitors: plan.monitors, publicNetwork: plan.publicNetwork, osdPoolDefaultSize: plan.replicaSize }),
+          renderCephHostConfigScript({ fsid, monitors: plan.monitors, publicNetwork: plan.publicNetwork, osdPoolDefaultSize: plan.replicaSize, extra: plan.confOverrides }),
         ),
         stdin: secrets.apply((s) => stdinPayload([s.adminKey, s.bootstrapOsdKey])),
       }, { parent: this, dependsOn: [packages.get(h.name)!] }));
@@ -124,7 +127,7 @@ export class CephCluster extends pulumi.ComponentResource {
     return out;
   }
 
-  /** One resource per OSD; a host's OSDs are made one after another (ceph-volume and LVM are not made for parallel runs). */
+  /** One resource per OSD; a host's OSDs are made one after another (ceph-volume, LVM and `osd new` ids are not made for parallel runs). */
   private createOsds(name: string, plan: CephPlan, hosts: Map<string, CephClusterHostArgs>, after: pulumi.Resource[]): RemoteCommand[] {
     const last = new Map<string, RemoteCommand>();
     const all: RemoteCommand[] = [];
@@ -133,7 +136,7 @@ export class CephCluster extends pulumi.ComponentResource {
       const i = index.get(o.host) ?? 0;
       index.set(o.host, i + 1);
       const previous = last.get(o.host);
-      const osd = new RemoteCommand(`${name}-${o.host}-osd-${i}`, { connection: hosts.get(o.host)!.connection, script: renderCephOsdScript({ device: o.device }) }, {
+      const osd = new RemoteCommand(`${name}-${o.host}-osd-${i}`, { connection: hosts.get(o.host)!.connection, script: "device" in o ? renderCephOsdScript({ device: o.device }) : renderCephFileOsdScript({ file: o.file, sizeGiB: plan.osdFileSizeGiB }) }, {
         parent: this,
         dependsOn: previous ? [...after, previous] : after,
       });

@@ -120,7 +120,7 @@ export class Cloud extends pulumi.ComponentResource {
     const { hosts, ...rest } = c.ceph;
     return new CephCluster(
       `${name}-ceph`,
-      { ...rest, hosts: hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [], connection: this.connections.ceph[h.name] })) },
+      { ...rest, hosts: hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [], osdFiles: h.osdFiles, connection: this.connections.ceph[h.name] })) },
       { parent: this },
     );
   }

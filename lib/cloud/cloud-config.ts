@@ -54,7 +54,7 @@ export interface CloudConfig {
     readonly natInterface?: string;
   };
   readonly ceph: CephClusterSettings & {
-    readonly hosts: ReadonlyArray<CloudHost & { readonly name: string; readonly devices?: readonly string[] }>;
+    readonly hosts: ReadonlyArray<CloudHost & { readonly name: string; readonly devices?: readonly string[]; readonly osdFiles?: readonly string[] }>;
   };
   readonly nodes: ReadonlyArray<
     CloudHost & {
@@ -226,7 +226,7 @@ export function validateCloudConfig(c: CloudConfig): void {
 
   check(Array.isArray(c.ceph.hosts) && c.ceph.hosts.length > 0, "ceph.hosts", c.ceph.hosts, "a non-empty list of Ceph hosts { name, address, devices }");
   c.ceph.hosts.forEach((h, i) => checkHost(`ceph.hosts[${i}]`, h));
-  within("ceph.", () => planCephCluster({ ...c.ceph, hosts: c.ceph.hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [] })) }));
+  within("ceph.", () => planCephCluster({ ...c.ceph, hosts: c.ceph.hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [], osdFiles: h.osdFiles })) }));
 
   check(Array.isArray(c.nodes) && c.nodes.length > 0, "nodes", c.nodes, "a non-empty list of KVM nodes");
   const names = new Set<string>();

@@ -107,18 +107,22 @@ function checkPath(field: string, value: string | undefined): void {
   }
 }
 
-function checkExtra(extra: CephConfOptions["extra"]): void {
+/** Further settings per section are checked by the name the caller knows them by (field). */
+export function checkCephConfExtra(extra: CephConfOptions["extra"], field = "extra"): void {
+  if (extra !== undefined && (typeof extra !== "object" || extra === null || Array.isArray(extra))) {
+    fail(field, extra, `an object of sections (${SECTIONS.join(", ")}) holding settings`);
+  }
   for (const [section, settings] of Object.entries(extra ?? {})) {
     if (!SECTIONS.includes(section as CephConfSection)) {
-      fail("extra", section, SECTIONS.join(", "));
+      fail(field, section, SECTIONS.join(", "));
     }
     for (const [key, value] of Object.entries(settings ?? {})) {
       if (!KEY.test(key)) {
-        fail(`extra.${section} key`, key, "lower-case letters, digits, '_' and ' '");
+        fail(`${field}.${section} key`, key, "lower-case letters, digits, '_' and ' '");
       }
       const ok = typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)) || (typeof value === "string" && !UNSAFE_VALUE.test(value));
       if (!ok) {
-        fail(`extra.${section}.${key}`, value, "a boolean, a finite number or a one-line string without '#', ';' or '\\'");
+        fail(`${field}.${section}.${key}`, value, "a boolean, a finite number or a one-line string without '#', ';' or '\\'");
       }
     }
   }
@@ -159,7 +163,7 @@ export function renderCephConf(opts: CephConfOptions): string {
   checkPath("dataDir", opts.dataDir);
   checkPath("runDir", opts.runDir);
   checkPath("logDir", opts.logDir);
-  checkExtra(opts.extra);
+  checkCephConfExtra(opts.extra);
 
   const global: Lines = [
     ["fsid", opts.fsid],

@@ -1,4 +1,4 @@
-import { CephMonitor } from "../render/ceph-conf";
+import { CephConfOptions, CephMonitor, checkCephConfExtra } from "../render/ceph-conf";
 import { checkCidr, inCidr } from "./cidr";
 import { check } from "./errors";
 import { checkIPv4 } from "./network";
@@ -15,6 +15,12 @@ export interface CephHostSpec {
   readonly address: string;
   /** Whole block devices given to BlueStore, one OSD each (wiped!). */
   readonly devices: readonly string[];
+  /**
+   * Files made for BlueStore, one OSD each, of osdFileSizeGiB (sparse). For
+   * hosts without a spare disk, such as test beds and containers: an OSD on a
+   * file shares the host's disk, so it is no production layout. Default none.
+   */
+  readonly osdFiles?: readonly string[];
 }
 
 /** The cluster's settings besides its hosts; the component's args and the stack config share them. */
@@ -33,16 +39,22 @@ export interface CephClusterSettings {
   readonly replicaSize?: number;
   /** cephx user for libvirt, without `client.`. Default "libvirt". */
   readonly clientName?: string;
+  /** Size of each file-backed OSD (hosts' osdFiles), created sparse. Default 10 GiB. */
+  readonly osdFileSizeGiB?: number;
+  /**
+   * Further ceph.conf settings per section (global, mon, mgr, osd, client),
+   * after and over the rendered ones, e.g. `{ osd: { osd_memory_target: 1073741824 } }`.
+   * Default none.
+   */
+  readonly confOverrides?: CephConfOptions["extra"];
 }
 
 export interface CephClusterSpec extends CephClusterSettings {
   readonly hosts: readonly CephHostSpec[];
 }
 
-export interface CephOsdSpec {
-  readonly host: string;
-  readonly device: string;
-}
+/** One OSD: on a whole device, or on a file of the plan's osdFileSizeGiB. */
+export type CephOsdSpec = { readonly host: string; readonly device: string } | { readonly host: string; readonly file: string };
 
 export interface CephPlan {
   readonly monitors: readonly CephMonitor[];
@@ -54,10 +66,13 @@ export interface CephPlan {
   readonly pgCount: number;
   readonly replicaSize: number;
   readonly clientName: string;
+  readonly osdFileSizeGiB: number;
+  readonly confOverrides: NonNullable<CephConfOptions["extra"]>;
 }
 
 const NAME = /^[a-z0-9]{1,32}$/;
 const DEVICE = /^\/dev\/[A-Za-z0-9_.\/-]+$/;
+const OSD_FILE = /^\/[A-Za-z0-9_.\/-]+$/;
 export const POOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Checks a cluster spec (each error names the field, value and what is allowed) and lays out its daemons. */
@@ -80,6 +95,13 @@ export function planCephCluster(s: CephClusterSpec): CephPlan {
       check(!devices.has(d), `${f}.devices[${j}]`, d, "a device listed once per host");
       devices.add(d);
     });
+    const files = h.osdFiles ?? [];
+    check(Array.isArray(files), `${f}.osdFiles`, files, "a list of absolute file paths like /var/lib/ceph/osd-files/0.img (may be empty)");
+    files.forEach((file, j) => {
+      check(typeof file === "string" && OSD_FILE.test(file) && !file.split("/").includes("..") && !file.startsWith("/dev/"), `${f}.osdFiles[${j}]`, file,
+        "an absolute file path of [A-Za-z0-9_./-] outside /dev, like /var/lib/ceph/osd-files/0.img");
+      check(files.indexOf(file) === j, `${f}.osdFiles[${j}]`, file, "a file listed once per host");
+    });
     names.add(h.name);
     addresses.add(h.address);
   });
@@ -93,14 +115,20 @@ export function planCephCluster(s: CephClusterSpec): CephPlan {
   check(POOL_NAME.test(pool), "pool", pool, "a pool name of 1-64 characters [A-Za-z0-9_.-]");
   const pgCount = s.pgCount ?? 32;
   check(Number.isInteger(pgCount) && pgCount >= 1 && pgCount <= 32768 && (pgCount & (pgCount - 1)) === 0, "pgCount", pgCount, "a power of two from 1 to 32768");
-  const osds = s.hosts.flatMap((h) => h.devices.map((device) => ({ host: h.name, device })));
-  const osdHosts = s.hosts.filter((h) => h.devices.length > 0).length;
+  const osds: CephOsdSpec[] = s.hosts.flatMap((h) => [
+    ...h.devices.map((device) => ({ host: h.name, device })),
+    ...(h.osdFiles ?? []).map((file) => ({ host: h.name, file })),
+  ]);
+  const osdHosts = new Set(osds.map((o) => o.host)).size;
+  const osdFileSizeGiB = s.osdFileSizeGiB ?? 10;
+  check(Number.isInteger(osdFileSizeGiB) && osdFileSizeGiB >= 1 && osdFileSizeGiB <= 65536, "osdFileSizeGiB", osdFileSizeGiB, "an integer from 1 to 65536");
   const replicaSize = s.replicaSize ?? 3;
   check(Number.isInteger(replicaSize) && replicaSize >= 1 && replicaSize <= 10, "replicaSize", replicaSize, "an integer from 1 to 10");
   check(replicaSize <= osdHosts, "replicaSize", replicaSize,
-    `at most ${osdHosts}, the number of hosts with OSD devices (replicas go to distinct hosts)`);
+    `at most ${osdHosts}, the number of hosts with OSD devices or files (replicas go to distinct hosts)`);
   const clientName = s.clientName ?? "libvirt";
   check(/^[a-z0-9_-]{1,32}$/.test(clientName), "clientName", clientName, "a cephx user without the client. prefix, [a-z0-9_-]");
+  checkCephConfExtra(s.confOverrides, "confOverrides");
   return {
     monitors: s.hosts.slice(0, monitors).map((h) => ({ name: h.name, address: h.address })),
     managers: s.hosts.slice(0, managers).map((h) => h.name),
@@ -110,5 +138,7 @@ export function planCephCluster(s: CephClusterSpec): CephPlan {
     pgCount,
     replicaSize,
     clientName,
+    osdFileSizeGiB,
+    confOverrides: s.confOverrides ?? {},
   };
 }

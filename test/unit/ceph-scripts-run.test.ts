@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseCephBootstrap } from "../../lib/parse/ceph-bootstrap";
 import { renderCephBootstrapScript } from "../../lib/render/scripts/ceph-bootstrap";
-import { renderCephHostConfigScript, renderCephMgrScript, renderCephMonScript } from "../../lib/render/scripts/ceph-daemons";
+import { renderCephFileOsdScript, renderCephHostConfigScript, renderCephMgrScript, renderCephMonScript } from "../../lib/render/scripts/ceph-daemons";
 
 /**
  * The Ceph bootstrap, host-config and monitor scripts run for real (real
@@ -111,7 +111,7 @@ function scratchHost(dir: string, address: string): string {
   });
 });
 
-(isRoot ? describe : describe.skip)("a one-monitor cluster from the scripts, with its manager (root: private namespaces)", () => {
+(isRoot ? describe : describe.skip)("a one-monitor cluster from the scripts, with its manager and an OSD on a file (root: private namespaces)", () => {
   let dir: string;
   let out = "";
   const file = (n: string) => path.join(dir, n);
@@ -123,6 +123,10 @@ function scratchHost(dir: string, address: string): string {
     fs.writeFileSync(file("bootstrap.sh"), renderCephBootstrapScript({ monitors: mon }));
     fs.writeFileSync(file("mon.sh"), renderCephMonScript({ id: "a" }));
     fs.writeFileSync(file("mgr.sh"), renderCephMgrScript({ id: "a" }));
+    // On the test's own disk, not the tmpfs: BlueStore opens its block with O_DIRECT, which tmpfs refuses.
+    // The OSD runs as ceph, which must pass through the scratch directory to its file.
+    fs.chmodSync(dir, 0o711);
+    fs.writeFileSync(file("osd.sh"), renderCephFileOsdScript({ file: file("osd-files/0.img"), sizeGiB: 1 }));
     fs.writeFileSync(file("config.tmpl"), renderCephHostConfigScript({ fsid: "00000000-0000-4000-8000-000000000000", monitors: mon, publicNetwork: "10.77.0.0/16" }));
     // Daemons are stopped by pid before the namespace goes: nothing outlives the test.
     const driver = `
@@ -145,6 +149,14 @@ function scratchHost(dir: string, address: string): string {
       timeout 60 bash ${file("mgr.sh")} > ${file("mgr2.txt")} 2>&1
       ceph-mgr -f -i a --setuser ceph --setgroup ceph & pids+=($!)
       echo "$!" >> ${file("pids")}
+      timeout 180 bash ${file("osd.sh")} > ${file("osd1.txt")} 2>&1
+      timeout 60 bash ${file("osd.sh")} > ${file("osd2.txt")} 2>&1
+      ceph-osd -f -i 0 --setuser ceph --setgroup ceph & pids+=($!)
+      echo "$!" >> ${file("pids")}
+      for _ in $(seq 90); do ceph --connect-timeout 10 osd stat -f json > ${file("osd-stat.json")}; grep -q '"num_up_osds":1' ${file("osd-stat.json")} && break; sleep 1; done
+      ls /var/lib/ceph/osd/ceph-0 > ${file("osd-dir.txt")}
+      stat -c '%a %U' /var/lib/ceph/osd/ceph-0/keyring ${file("osd-files/0.img")} > ${file("osd-modes.txt")}
+      ceph --connect-timeout 10 auth get osd.0 -f json > ${file("osd-auth.json")}
       ceph --connect-timeout 10 auth get mgr.a -f json > ${file("mgr-auth.json")}
       ceph --connect-timeout 10 auth ls -f json > ${file("auth.json")}
       ceph --connect-timeout 10 mon dump -f json > ${file("mon-dump.json")}
@@ -182,9 +194,21 @@ function scratchHost(dir: string, address: string): string {
     expect(read("systemctl.log")).toContain("enable --now ceph-mgr@a.service");
   });
 
+  it("makes a BlueStore OSD on a sparse file once, with its own key, and it comes up", () => {
+    expect(read("osd1.txt")).toMatch(/^kvm-cloud: created osd\.0 on .*osd-files\/0\.img\n$/);
+    expect(read("osd2.txt")).toBe("");
+    expect(JSON.parse(read("osd-stat.json"))).toMatchObject({ num_osds: 1, num_up_osds: 1, num_in_osds: 1 });
+    expect(read("osd-dir.txt").split("\n")).toEqual(expect.arrayContaining(["block", "keyring", "mkfs_done", "kvmcloud-osd-file"]));
+    expect(read("osd-modes.txt").trim().split("\n")).toEqual(["600 ceph", "600 ceph"]);
+    expect(fs.statSync(file("osd-files/0.img")).size).toBe(1024 ** 3);
+    const [osd] = JSON.parse(read("osd-auth.json")) as Array<{ caps: Record<string, string> }>;
+    expect(osd.caps).toEqual({ mgr: "allow profile osd", mon: "allow profile osd", osd: "allow *" });
+    expect(read("systemctl.log")).toContain("enable --now ceph-osd@0");
+  });
+
   it("leaves no daemon running", () => {
     const pids = read("pids").trim().split("\n").map(Number);
-    expect(pids).toHaveLength(2);
+    expect(pids).toHaveLength(3);
     const alive = pids.filter((pid) => {
       try {
         return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");

@@ -2,6 +2,7 @@ import { parseCephBootstrap } from "../../lib/parse/ceph-bootstrap";
 import { renderCephBootstrapScript } from "../../lib/render/scripts/ceph-bootstrap";
 import {
   cephPackages,
+  renderCephFileOsdScript,
   renderCephHostConfigScript,
   renderCephMgrScript,
   renderCephMonScript,
@@ -29,6 +30,7 @@ describe("Ceph host scripts", () => {
     ["mon", renderCephMonScript({ id: "b" })],
     ["mgr", renderCephMgrScript({ id: "a" })],
     ["osd", renderCephOsdScript({ device: "/dev/disk/by-id/virtio-h4a_disk-1" })],
+    ["osd on a file", renderCephFileOsdScript({ file: "/var/lib/ceph/osd-files/0.img", sizeGiB: 10 })],
     ["pool", renderCephPoolScript({ pool: "libvirt-pool", pgCount: 32, replicaSize: 3, clientName: "libvirt" })],
     ["pool, one replica", renderCephPoolScript({ pool: "p", pgCount: 8, replicaSize: 1, clientName: "libvirt" })],
   ];
@@ -68,6 +70,8 @@ describe("Ceph host scripts", () => {
   it.each<[string, () => string, RegExp]>([
     ["a mon id with a dash", () => renderCephMonScript({ id: "mon-a" }), /id: "mon-a" is not allowed/],
     ["a device outside /dev", () => renderCephOsdScript({ device: "/dev/../etc/passwd" }), /device: "\/dev\/..\/etc\/passwd"/],
+    ["an OSD file under /dev", () => renderCephFileOsdScript({ file: "/dev/sdb", sizeGiB: 1 }), /file: "\/dev\/sdb" is not allowed; expected an absolute file path outside \/dev/],
+    ["an OSD file of 0 GiB", () => renderCephFileOsdScript({ file: "/srv/osd.img", sizeGiB: 0 }), /sizeGiB: 0/],
     ["a pool name with a space", () => renderCephPoolScript({ pool: "a b", pgCount: 8, replicaSize: 3, clientName: "libvirt" }), /pool: "a b"/],
   ])("rejects %s", (_what, fn, message) => {
     expect(fn).toThrow(message);
@@ -89,6 +93,25 @@ describe("planCephCluster", () => {
     expect([p.pool, p.pgCount, p.replicaSize, p.clientName]).toEqual(["libvirt-pool", 32, 3, "libvirt"]);
   });
 
+  it("adds one OSD per file, counts hosts with files for the replicas and fills the file size and overrides", () => {
+    const files: CephClusterSpec = {
+      publicNetwork: "10.0.0.0/24",
+      hosts: ["a", "b", "c"].map((n, i) => ({ name: n, address: `10.0.0.${11 + i}`, devices: [], osdFiles: [`/var/lib/ceph/osd-files/${n}.img`] })),
+    };
+    const p = planCephCluster(files);
+    expect(p.osds).toEqual([
+      { host: "a", file: "/var/lib/ceph/osd-files/a.img" },
+      { host: "b", file: "/var/lib/ceph/osd-files/b.img" },
+      { host: "c", file: "/var/lib/ceph/osd-files/c.img" },
+    ]);
+    expect([p.replicaSize, p.osdFileSizeGiB, p.confOverrides]).toEqual([3, 10, {}]);
+    const mixed = planCephCluster({ ...spec, osdFileSizeGiB: 2, confOverrides: { osd: { osd_memory_target: 939524096 } }, hosts: spec.hosts.map((h, i) => (i === 3 ? { ...h, osdFiles: ["/srv/osd.img"] } : h)) });
+    expect(mixed.osds).toHaveLength(7);
+    expect(mixed.osds[6]).toEqual({ host: "d", file: "/srv/osd.img" });
+    expect([mixed.osdFileSizeGiB, mixed.confOverrides]).toEqual([2, { osd: { osd_memory_target: 939524096 } }]);
+    expect(planCephCluster({ ...spec, replicaSize: 4, hosts: spec.hosts.map((h, i) => (i === 3 ? { ...h, osdFiles: ["/srv/osd.img"] } : h)) }).replicaSize).toBe(4);
+  });
+
   it.each([1, 3, 5])("accepts %i monitors", (monitors) => {
     expect(planCephCluster({ ...spec, monitors }).monitors).toHaveLength(monitors);
   });
@@ -102,6 +125,11 @@ describe("planCephCluster", () => {
     [{ publicNetwork: "10.0.0.1/24" }, /publicNetwork: "10.0.0.1\/24"/],
     [{ pool: "" }, /pool: ""/],
     [{ clientName: "client.libvirt" }, /clientName: "client.libvirt"/],
+    [{ osdFileSizeGiB: 0 }, /osdFileSizeGiB: 0 is not allowed; expected an integer from 1 to 65536/],
+    [{ confOverrides: { osdd: { a: 1 } } as never }, /confOverrides is "osdd"; allowed: global, mon, mgr, osd, client/],
+    [{ confOverrides: { osd: { "a#b": 1 } } }, /confOverrides.osd key is "a#b"/],
+    [{ hosts: [{ name: "a", address: "10.0.0.11", devices: [], osdFiles: ["osd.img"] }] }, /hosts\[0\]\.osdFiles\[0\]: "osd.img" is not allowed; expected an absolute file path/],
+    [{ hosts: [{ name: "a", address: "10.0.0.11", devices: [], osdFiles: ["/srv/a.img", "/srv/a.img"] }] }, /hosts\[0\]\.osdFiles\[1\]: "\/srv\/a.img" .*listed once/],
   ])("rejects %j naming the field and what is allowed", (patch, message) => {
     expect(() => planCephCluster({ ...spec, ...patch })).toThrow(message);
   });

@@ -120,3 +120,58 @@ export function renderCephOsdScript(o: { device: string }): string {
     "ceph-volume lvm activate --all",
   ]);
 }
+
+/** Where a file-backed OSD keeps the path of its file; written before mkfs, so a retry finds a half-made OSD. */
+const OSD_FILE_MARKER = "kvmcloud-osd-file";
+
+/**
+ * One OSD with BlueStore on a sparse file, the way Ceph's own vstart makes
+ * them (ceph-volume takes block devices only): `osd new` as bootstrap-osd with
+ * the new key on stdin, the data dir with `block` pointing at the file, mkfs,
+ * then systemd. An OSD already made on the file is only started; one whose mkfs
+ * did not finish is made again under the same id; a file that exists without
+ * being ours is refused, never overwritten.
+ */
+export function renderCephFileOsdScript(o: { file: string; sizeGiB: number }): string {
+  check(/^\/[A-Za-z0-9_.\/-]+$/.test(o.file) && !o.file.split("/").includes("..") && !o.file.startsWith("/dev/"), "file", o.file, "an absolute file path outside /dev");
+  check(Number.isInteger(o.sizeGiB) && o.sizeGiB >= 1, "sizeGiB", o.sizeGiB, "a whole number of GiB, at least 1");
+  const file = quote(o.file);
+  return bashScript(`Ceph OSD on the file ${o.file}`, [
+    waitForCephStep(),
+    `file=${file}`,
+    "dir=",
+    "said=$(mktemp)",
+    "trap 'rm -f \"$said\"' EXIT",
+    `for m in /var/lib/ceph/osd/ceph-*/${OSD_FILE_MARKER}; do`,
+    '  [ -e "$m" ] && [ "$(cat "$m")" = "$file" ] && dir=$(dirname "$m") && break',
+    "done",
+    'if [ -z "$dir" ]; then',
+    `  [ ! -e "$file" ] || { echo ${quote(`kvm-cloud: ${o.file} exists but holds no OSD made here; refusing to overwrite it`)} >&2; exit 1; }`,
+    "  uuid=$(cat /proc/sys/kernel/random/uuid)",
+    "  secret=$(ceph-authtool --gen-print-key)",
+    // The key travels on stdin; `osd new` registers the OSD with it and the standard caps.
+    // Both tools chatter on stderr when all is well (a keyring search, mkfs's
+    // "unparsable uuid" of the empty dir): their words are shown only on failure.
+    `  id=$(printf '{"cephx_secret": "%s"}' "$secret" | ceph --connect-timeout 30 --name client.bootstrap-osd --keyring /var/lib/ceph/bootstrap-osd/ceph.keyring osd new "$uuid" -i - 2>"$said") || { cat "$said" >&2; exit 1; }`,
+    `  [[ "$id" =~ ^[0-9]+$ ]] || { echo "kvm-cloud: ceph osd new answered '$id', not an OSD id" >&2; exit 1; }`,
+    "  dir=/var/lib/ceph/osd/ceph-$id",
+    '  install -d -o ceph -g ceph -m 0750 "$dir" "$(dirname "$file")"',
+    '  printf \'%s\\n\' "$uuid" > "$dir/kvmcloud-osd-uuid"',
+    `  printf '%s\\n' "$file" > "$dir/${OSD_FILE_MARKER}"`,
+    '  ( umask 077 && printf \'[osd.%s]\\n\\tkey = %s\\n\' "$id" "$secret" > "$dir/keyring" )',
+    "  unset secret",
+    `  truncate -s ${o.sizeGiB}G "$file"`,
+    '  chown ceph:ceph "$file" "$dir/keyring"',
+    '  chmod 0600 "$file"',
+    '  ln -sfn "$file" "$dir/block"',
+    "fi",
+    'id=${dir##*/ceph-}',
+    'if [ ! -e "$dir/mkfs_done" ]; then',
+    '  ceph-osd --cluster ceph -i "$id" --mkfs --osd-uuid "$(cat "$dir/kvmcloud-osd-uuid")" --osd-objectstore bluestore --setuser ceph --setgroup ceph >"$said" 2>&1 || { cat "$said" >&2; exit 1; }',
+    '  chown -R ceph:ceph "$dir"',
+    '  echo "kvm-cloud: created osd.$id on $file"',
+    "fi",
+    enableServiceStep("ceph-osd.target"),
+    'systemctl enable --now "ceph-osd@$id" >/dev/null',
+  ]);
+}

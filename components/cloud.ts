@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
+import { cephClusterShape, CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { BaseImage } from "./base-image";
 import { requireHostKey } from "../lib/transport/known-hosts";
@@ -117,12 +117,8 @@ export class Cloud extends pulumi.ComponentResource {
   }
 
   private cephCluster(name: string, c: CloudConfig): CephCluster {
-    const { hosts, ...rest } = c.ceph;
-    return new CephCluster(
-      `${name}-ceph`,
-      { ...rest, hosts: hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [], osdFiles: h.osdFiles, connection: this.connections.ceph[h.name] })) },
-      { parent: this },
-    );
+    const shape = cephClusterShape(c.ceph);
+    return new CephCluster(`${name}-ceph`, { ...shape, hosts: shape.hosts.map((h) => ({ ...h, connection: this.connections.ceph[h.name] })) }, { parent: this });
   }
 
   private kvmNodes(name: string, c: CloudConfig): KvmNode[] {

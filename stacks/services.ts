@@ -1,16 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { connectionTo } from "../components/connection";
+import { CephCluster } from "../components/ceph-cluster";
 import { DnsmasqServer } from "../components/dnsmasq-server";
 import { InventoryDatabase } from "../components/inventory-database";
-import { checkDatabaseHost, checkDnsSections, checkSshDefaults, CloudConfig, DatabaseHost, dnsmasqSettings } from "../lib/cloud/cloud-config";
+import { cephClusterShape, checkCephSection, checkDatabaseHost, checkDnsSections, checkSshDefaults, CloudConfig, DatabaseHost, dnsmasqSettings } from "../lib/cloud/cloud-config";
 import { check } from "../lib/validate/errors";
 
 /**
  * Some of the cloud's services on their hosts, for a cloud whose other parts
  * were built by other means (the lab's, until the whole stack builds it):
  * `kvm-cloud:services` holds any of the whole config's `dns` (with the
- * `network` it serves) and `database` sections, shaped and checked as there,
- * and `ssh` defaults. Hosts are reached with the secret `kvm-cloud:sshPrivateKey`
+ * `network` it serves), `database` and `ceph` sections, shaped and checked as
+ * there, and `ssh` defaults. Hosts are reached with the secret `kvm-cloud:sshPrivateKey`
  * and checked against `kvm-cloud:knownHosts` when given. The outputs are what
  * a CloudSpec takes from them.
  */
@@ -21,17 +22,19 @@ export interface ServicesConfig {
   readonly network?: CloudConfig["network"];
   readonly dns?: CloudConfig["dns"];
   readonly database?: DatabaseHost;
+  readonly ceph?: CloudConfig["ceph"];
 }
 
 export function validateServicesConfig(s: ServicesConfig): void {
-  check(typeof s === "object" && s !== null, "services", s, "an object with dns (and network) and/or database");
-  check(s.dns !== undefined || s.database !== undefined, "services", Object.keys(s), 'at least one of "dns" or "database"');
+  check(typeof s === "object" && s !== null, "services", s, "an object with any of dns (and network), database and ceph");
+  check(s.dns !== undefined || s.database !== undefined || s.ceph !== undefined, "services", Object.keys(s), 'at least one of "dns", "database" or "ceph"');
   checkSshDefaults(s.ssh);
   if (s.dns !== undefined) {
     check(typeof s.network === "object" && s.network !== null, "network", s.network, 'the "network" section the dns host serves');
     checkDnsSections({ dns: s.dns, network: s.network! });
   }
   if (s.database !== undefined) checkDatabaseHost("database", s.database);
+  if (s.ceph !== undefined) checkCephSection(s.ceph);
 }
 
 export function services(config: pulumi.Config) {
@@ -43,6 +46,7 @@ export function services(config: pulumi.Config) {
   // Every host's key is looked up before anything is registered.
   const dnsConnection = s.dns && conn(s.dns);
   const dbConnection = s.database && conn(s.database);
+  const cephConnections = s.ceph && new Map(s.ceph.hosts.map((h) => [h.name, conn(h)]));
 
   const dns =
     s.dns && new DnsmasqServer("kvmcloud-dns", { connection: dnsConnection!, ...dnsmasqSettings({ dns: s.dns, network: s.network! }), natInterface: s.dns.natInterface });
@@ -61,10 +65,15 @@ export function services(config: pulumi.Config) {
       postgresPassword: config.getSecret("postgresPassword"),
       redisPassword: config.getSecret("redisPassword"),
     });
+  const cephShape = s.ceph && cephClusterShape(s.ceph);
+  const ceph =
+    cephShape && new CephCluster("kvmcloud-ceph", { ...cephShape, hosts: cephShape.hosts.map((h) => ({ ...h, connection: cephConnections!.get(h.name)! })) });
   return {
     /** The DHCP host's settings, as a CloudSpec's `dhcp` takes them. */
     dhcp: dns && { host: dns.address, domain: dns.domain, range: dns.range, leaseFile: dns.leaseFile },
     /** Inventory URLs carry passwords: secret outputs (`pulumi stack output --show-secrets`). */
     inventory: inventory && { postgresUrl: inventory.postgresUrl, redisUrl: inventory.redisUrl },
+    /** The cluster as KVM nodes and a CloudSpec need it; the client's key is a secret. */
+    ceph: ceph && { fsid: ceph.fsid, monitors: ceph.monitorAddresses, pool: ceph.pool, clientName: ceph.clientName, clientKey: ceph.clientKey },
   };
 }

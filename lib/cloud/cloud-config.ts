@@ -1,7 +1,7 @@
 import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
 import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
 import { validateBaseImageOptions } from "../render/scripts/base-image";
-import { CephClusterSettings, planCephCluster } from "../validate/ceph-cluster";
+import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
 import { check, ValidationError } from "../validate/errors";
 import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
 import { checkDnsLabel, checkIPv4, checkPort } from "../validate/network";
@@ -215,6 +215,19 @@ export function checkDnsSections(c: DnsSections): void {
   }
 }
 
+/** The `ceph` section's cluster, host connections left out: what CephCluster takes besides them. */
+export function cephClusterShape(ceph: CloudConfig["ceph"]): CephClusterSpec {
+  const { hosts, ...settings } = ceph;
+  return { ...settings, hosts: hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [], osdFiles: h.osdFiles })) };
+}
+
+/** The `ceph` section: its hosts reachable, its cluster a valid plan. */
+export function checkCephSection(ceph: CloudConfig["ceph"]): void {
+  check(typeof ceph === "object" && ceph !== null && Array.isArray(ceph.hosts) && ceph.hosts.length > 0, "ceph.hosts", ceph?.hosts, "a non-empty list of Ceph hosts { name, address, devices?, osdFiles? }");
+  ceph.hosts.forEach((h, i) => checkHost(`ceph.hosts[${i}]`, h));
+  within("ceph.", () => planCephCluster(cephClusterShape(ceph)));
+}
+
 /** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
 export function validateCloudConfig(c: CloudConfig): void {
   check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
@@ -224,9 +237,7 @@ export function validateCloudConfig(c: CloudConfig): void {
   checkSshDefaults(c.ssh);
   checkDnsSections(c);
 
-  check(Array.isArray(c.ceph.hosts) && c.ceph.hosts.length > 0, "ceph.hosts", c.ceph.hosts, "a non-empty list of Ceph hosts { name, address, devices }");
-  c.ceph.hosts.forEach((h, i) => checkHost(`ceph.hosts[${i}]`, h));
-  within("ceph.", () => planCephCluster({ ...c.ceph, hosts: c.ceph.hosts.map((h) => ({ name: h.name, address: h.address, devices: h.devices ?? [], osdFiles: h.osdFiles })) }));
+  checkCephSection(c.ceph);
 
   check(Array.isArray(c.nodes) && c.nodes.length > 0, "nodes", c.nodes, "a non-empty list of KVM nodes");
   const names = new Set<string>();

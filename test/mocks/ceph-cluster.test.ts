@@ -109,14 +109,27 @@ describe("CephCluster", () => {
     expect(String(byName(reg, "ceph-pool").inputs.script)).toContain("--yes-i-really-mean-it");
   });
 
+  it("makes OSDs on files where hosts have no spare disk, with the ceph.conf overrides on every host", async () => {
+    const files = [1, 2, 3].map((n) => ({ ...host(n, []), osdFiles: [`/var/lib/ceph/osd-files/ceph${n}.img`] }));
+    const { reg } = await build({ hosts: files, publicNetwork: "10.0.0.0/24", osdFileSizeGiB: 2, confOverrides: { mon: { mon_data_avail_warn: 10 } } });
+    const osd = String(byName(reg, "ceph-ceph2-osd-0").inputs.script);
+    expect(osd).toContain("file=/var/lib/ceph/osd-files/ceph2.img");
+    expect(osd).toContain('truncate -s 2G "$file"');
+    expect(osd).not.toContain("ceph-volume");
+    const config = String(byName(reg, "ceph-ceph3-config").inputs.script);
+    expect(config).toMatch(/\[mon\][^[]*mon_data_avail_warn = 10/);
+  });
+
   it.each<[string, Partial<CephClusterArgs>, RegExp]>([
     ["2 monitors", { monitors: 2 }, /monitors: 2 is not allowed; expected an odd number from 1 to 3/],
     ["more monitors than hosts", { monitors: 5 }, /monitors: 5 .* from 1 to 3/],
-    ["more replicas than OSD hosts", { replicaSize: 4 }, /replicaSize: 4 .*at most 3, the number of hosts with OSD devices/],
+    ["more replicas than OSD hosts", { replicaSize: 4 }, /replicaSize: 4 .*at most 3, the number of hosts with OSD devices or files/],
     ["a PG count that is no power of two", { pgCount: 100 }, /pgCount: 100 .*power of two/],
     ["a device outside /dev", { hosts: [host(1, ["/tmp/disk"]), host(2), host(3)] }, /hosts\[0\]\.devices\[0\]: "\/tmp\/disk"/],
     ["an address outside the public network", { hosts: [host(1), host(2), { ...host(3), address: "10.9.0.13" }] }, /hosts\[2\]\.address: "10.9.0.13".*inside publicNetwork/],
     ["two hosts of one name", { hosts: [host(1), host(2), { ...host(3), name: "ceph1" }] }, /hosts\[2\]\.name: "ceph1"/],
+    ["an OSD file that is a device", { hosts: [{ ...host(1, []), osdFiles: ["/dev/vdb"] }, host(2), host(3)] }, /hosts\[0\]\.osdFiles\[0\]: "\/dev\/vdb" .*outside \/dev/],
+    ["an unknown ceph.conf section", { confOverrides: { mds: { a: 1 } } as never }, /confOverrides is "mds"; allowed: global, mon, mgr, osd, client/],
     ["a pool given as an Output", { pool: pulumi.output("x") as unknown as string }, /must be a plain value/],
   ])("fails on %s before registering anything", async (_what, patch, message) => {
     const reg = installMocks(stdout);

@@ -17,10 +17,10 @@ const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ninventory-only-key\n-----END O
 const blob = (parts: Buffer[]) => Buffer.concat(parts.flatMap((b) => [Buffer.from([0, 0, 0, b.length]), b]));
 const HOST_KEY = `ssh-ed25519 ${blob([Buffer.from("ssh-ed25519"), Buffer.alloc(32, 7)]).toString("base64")}`;
 
-function load(config: Record<string, unknown>) {
+function load(config: Record<string, unknown>, stdoutFor: (name: string) => string | undefined = () => undefined) {
   const text = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   pulumi.runtime.setAllConfig({ ...text, "kvm-cloud:sshPrivateKey": KEY }, ["kvm-cloud:sshPrivateKey"]);
-  const reg = installComponentMocks({ stdoutFor: () => undefined });
+  const reg = installComponentMocks({ stdoutFor });
   let stack: Record<string, any> = {};
   const run = () => jest.isolateModules(() => (stack = require("../../stacks/index")));
   return { reg, run, stack: () => stack };
@@ -60,8 +60,38 @@ describe("stacks/index.ts with services", () => {
     expect(isWrappedSecret(services.inputs.stdin)).toBe(true);
   });
 
+  it("builds the Ceph cluster of the ceph section and gives its client key only as a secret", async () => {
+    const ceph = {
+      publicNetwork: "192.0.2.0/24",
+      osdFileSizeGiB: 2,
+      hosts: [1, 2, 3].map((n) => ({ name: `ceph${n}`, address: `192.0.2.1${n}`, osdFiles: ["/var/lib/ceph/osd-files/0.img"] })),
+    };
+    const knownHosts = [1, 2, 3].map((n) => `192.0.2.1${n} ${HOST_KEY}\n`).join("");
+    // What the first monitor's bootstrap and the pool script print on a real host.
+    const key = (what: string) => `AQAAAAAAAAAAABAA${what.padEnd(22, "A")}==`;
+    const printed = (name: string) =>
+      name.endsWith("-bootstrap")
+        ? `fsid=4a0e8b1c-2d3f-4a5b-8c6d-7e8f9a0b1c2d\nmon_key=${key("mon")}\nadmin_key=${key("admin")}\nbootstrap_osd_key=${key("osd")}\nmonmap=AAECAw==\n`
+        : name.endsWith("-pool")
+          ? key("client")
+          : undefined;
+    const l = load({ "kvm-cloud:services": { ceph }, "kvm-cloud:knownHosts": knownHosts }, printed);
+    l.run();
+    await settle();
+    expect([...new Set(l.reg.map((r) => r.type))].sort()).toEqual(["kvmcloud:index:CephCluster", REMOTE_COMMAND].sort());
+    const osds = l.reg.filter((r) => /-osd-\d$/.test(r.name));
+    expect(osds.map((r) => r.name).sort()).toEqual(["kvmcloud-ceph-ceph1-osd-0", "kvmcloud-ceph-ceph2-osd-0", "kvmcloud-ceph-ceph3-osd-0"]);
+    expect(unwrapSecrets(osds[1].inputs.connection)).toMatchObject({ host: "192.0.2.12", hostKey: HOST_KEY });
+    expect(await valueOf(l.stack().ceph.monitors)).toEqual(["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
+    expect(await valueOf(l.stack().ceph.pool)).toBe("libvirt-pool");
+    expect(await pulumi.isSecret(l.stack().ceph.clientKey)).toBe(true);
+    expect(await valueOf(l.stack().ceph.clientKey)).toBe(key("client"));
+    expect(l.stack().dhcp).toBeUndefined();
+  });
+
   it.each<[string, Record<string, unknown>, RegExp]>([
-    ["no service", withServices({ network }), /^services: .*at least one of "dns" or "database"/],
+    ["no service", withServices({ network }), /^services: .*at least one of "dns", "database" or "ceph"/],
+    ["a Ceph host with a bad OSD file", withServices({ ceph: { publicNetwork: "192.0.2.0/24", replicaSize: 1, monitors: 1, hosts: [{ name: "c1", address: "192.0.2.11", osdFiles: ["osd.img"] }] } }), /^ceph\.hosts\[0\]\.osdFiles\[0\]: "osd\.img"/],
     ["an unknown runtime", withServices({ database: { address: "192.0.2.3", runtime: "podman" } }), /^database\.runtime: "podman" .*"docker" or "packages"/],
     ["an address that is no IPv4", withServices({ database: { address: "db.example" } }), /^database\.address: "db\.example"/],
     ["dns without its network", withServices({ dns: { address: "192.0.2.1", interface: "eth0" } }), /^network: undefined .*the "network" section/],

@@ -2,9 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { cephClusterShape, CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
 import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { BaseImage } from "./base-image";
-import { requireHostKey } from "../lib/transport/known-hosts";
 import { CephCluster } from "./ceph-cluster";
-import { HostConnection } from "./connection";
+import { connectionTo, HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";
 import { InventoryDatabase } from "./inventory-database";
 import { KvmNode } from "./kvm-node";
@@ -62,10 +61,11 @@ export class Cloud extends pulumi.ComponentResource {
   constructor(name: string, args: CloudArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Before super(): a bad config must fail before anything is registered.
     validateCloudConfig(args.config);
-    if (typeof args.knownHosts === "string") Cloud.hostKeys(args.config, args.knownHosts);
+    // Also before super(): a host that plain knownHosts does not list fails here.
+    const connections = Cloud.connectionsOf(args);
     super("kvmcloud:index:Cloud", name, {}, opts);
     const c = args.config;
-    this.connections = this.makeConnections(args);
+    this.connections = connections;
     this.dns = this.dnsServer(name, c);
     this.ceph = this.cephCluster(name, c);
     this.nodes = this.kvmNodes(name, c);
@@ -77,28 +77,9 @@ export class Cloud extends pulumi.ComponentResource {
     this.registerOutputs({ cloud: this.cloud, imageSpec: this.imageSpec });
   }
 
-  /** Each host's key from known_hosts, by address; a host it does not list is an error naming it. */
-  private static hostKeys(c: CloudConfig, knownHosts: string): Map<string, string> {
-    const keys = new Map<string, string>();
-    for (const h of [c.dns, c.database, ...(c.loadBalancer ? [c.loadBalancer] : []), ...c.ceph.hosts, ...c.nodes]) {
-      const port = h.port ?? c.ssh?.port ?? 22;
-      keys.set(`${h.address}:${port}`, requireHostKey(knownHosts, h.address, port)!);
-    }
-    return keys;
-  }
-
-  private makeConnections(args: CloudArgs): CloudConnections {
+  private static connectionsOf(args: CloudArgs): CloudConnections {
     const c = args.config;
-    const conn = (h: CloudHost): HostConnection => {
-      const port = h.port ?? c.ssh?.port ?? 22;
-      return {
-        host: h.address,
-        user: h.user ?? c.ssh?.user ?? "root",
-        port,
-        privateKey: pulumi.secret(args.sshPrivateKey),
-        hostKey: args.knownHosts === undefined ? undefined : pulumi.output(args.knownHosts).apply((k) => Cloud.hostKeys(c, k).get(`${h.address}:${port}`)!),
-      };
-    };
+    const conn = (h: CloudHost) => connectionTo(h, { defaults: c.ssh, privateKey: args.sshPrivateKey, knownHosts: args.knownHosts });
     return {
       dns: conn(c.dns),
       database: conn(c.database),

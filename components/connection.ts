@@ -22,18 +22,20 @@ export interface HostConnection {
 /**
  * The connection to a host of the stack's config: its own user and port, else
  * the config's `ssh` defaults, else root on 22; the host key from known_hosts
- * text when given (a host it does not list is an error naming it).
+ * text when given (a host it does not list is an error naming it: at once for
+ * plain text, when the Output resolves otherwise).
  */
 export function connectionTo(
   h: { readonly address: string; readonly user?: string; readonly port?: number },
-  o: { readonly defaults?: { readonly user?: string; readonly port?: number }; readonly privateKey: pulumi.Input<string>; readonly knownHosts?: string },
+  o: { readonly defaults?: { readonly user?: string; readonly port?: number }; readonly privateKey: pulumi.Input<string>; readonly knownHosts?: pulumi.Input<string> },
 ): HostConnection {
   const port = h.port ?? o.defaults?.port ?? 22;
+  const known = o.knownHosts;
   return {
     host: h.address,
     port,
     user: h.user ?? o.defaults?.user ?? "root",
     privateKey: pulumi.secret(o.privateKey),
-    hostKey: requireHostKey(o.knownHosts, h.address, port),
+    hostKey: known === undefined || typeof known === "string" ? requireHostKey(known, h.address, port) : pulumi.output(known).apply((k) => requireHostKey(k, h.address, port)!),
   };
 }

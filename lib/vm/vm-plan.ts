@@ -1,6 +1,6 @@
 import { CloudSpec, validateCloudSpec } from "../cloud/cloud-spec";
 import { diffVm, VmAction, VmCurrent } from "../operations/vm-diff";
-import { CheckFailure, containsUnknown, UNKNOWN } from "../engine/unknown";
+import { CheckFailure, containsUnknown } from "../engine/unknown";
 import { ValidationError } from "../validate/errors";
 import { validateVmArgs } from "../validate/vm-args";
 import { growthLimits } from "./vm-record";

@@ -42,11 +42,25 @@ export async function resizeImage(r: CommandRunner, c: RbdClient, image: string,
   await r.run(rbd(c, "resize", "--no-progress", "--size", `${gib}G`, `${c.pool}/${image}`));
 }
 
-/** Removes an image; one that is already gone is fine. */
-export async function removeImage(r: CommandRunner, c: RbdClient, image: string): Promise<void> {
-  const res = await r.run(rbd(c, "rm", "--no-progress", `${c.pool}/${image}`), { allowFail: true });
-  if (res.code !== 0 && !NOT_FOUND.test(res.stderr)) {
-    throw new Error(`rbd rm ${c.pool}/${image} on ${r.target}: ${res.stderr.trim()}`);
+const WATCHED = /still has watchers/;
+
+/**
+ * Removes an image; one that is already gone is fine. An image that a client
+ * still watches is tried again for a while: a QEMU whose node died holds its
+ * watch until the OSDs time it out (osd_client_watch_timeout, 30 s by
+ * default), and the undo of a create on that node comes here at once.
+ */
+export async function removeImage(r: CommandRunner, c: RbdClient, image: string, o: { watchedForMs?: number; pauseMs?: number } = {}): Promise<void> {
+  const until = Date.now() + (o.watchedForMs ?? 45_000);
+  for (;;) {
+    const res = await r.run(rbd(c, "rm", "--no-progress", `${c.pool}/${image}`), { allowFail: true });
+    if (res.code === 0 || NOT_FOUND.test(res.stderr)) return;
+    const watched = WATCHED.test(res.stderr);
+    if (!watched || Date.now() >= until) {
+      const waited = watched ? ` (still watched after ${o.watchedForMs ?? 45_000} ms: a live client must close it first)` : "";
+      throw new Error(`rbd rm ${c.pool}/${image} on ${r.target}: ${res.stderr.trim()}${waited}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, o.pauseMs ?? 3000));
   }
 }
 

@@ -97,15 +97,16 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
   let lock: VmLock | undefined;
   /** RBD is shared: when the node that made an image is gone, any other node's Ceph client removes it. */
   const onCephClient = async (first: string, fn: (r: CommandRunner) => Promise<void>): Promise<void> => {
-    let firstError: Error | undefined;
+    const errors: string[] = [];
     for (const n of [first, ...cloud.nodes.map((x) => x.name).filter((x) => x !== first)]) {
       try {
         return await access.onNode(n, fn);
       } catch (e) {
-        firstError ??= e as Error;
+        errors.push((e as Error).message);
       }
     }
-    throw firstError!;
+    // Every node's reason: the first is often only "the node is dead", the next why the image stayed.
+    throw new Error(errors.join("; then "));
   };
   try {
     lock = await timed("lock", () => access.lockVm(args.name));

@@ -3,7 +3,7 @@ import { stopBareHost } from "./bare-host";
 import { releaseMountNamespace, releaseMountNamespaceDir } from "./host-exec";
 import { deleteNamespace, killNamespaceProcesses, labNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
-import { BARE_HOSTS, hostByName, NODES, SWITCH_NS } from "./topology";
+import { BARE_HOSTS, HOSTS, NODES, SWITCH_NS } from "./topology";
 import { Log } from "./lab-up";
 
 /**
@@ -22,8 +22,8 @@ export async function labDown(log: Log = console.log, p: LabPaths = labPaths()):
   }
   // Node exporters (every namespace), Prometheus and the kvm-cloud exporter
   // (mgr) go with their namespaces; their files with the state directory.
-  for (const name of ["ceph", "db", "dns", "mgr"]) {
-    await killNamespaceProcesses(hostByName(name).ns, 10_000);
+  for (const h of HOSTS.filter((x) => x.role !== "node")) {
+    await killNamespaceProcesses(h.ns, 10_000);
   }
   for (const ns of await labNamespaces()) {
     if (ns !== SWITCH_NS) {

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { baseImageHealthy } from "./base-image";
-import { cephArgv, cephHealth } from "./ceph";
+import { cephArgv, cephHealth, cephTarget, LAB_OSDS } from "./ceph";
 import { dnsmasqHealthy, postgresHealthy, redisHealthy } from "./services";
 import { readLabDescription } from "./description";
 import { inNetns, run } from "./exec";
@@ -9,7 +9,6 @@ import { kvmNodeHealthy } from "./kvm-node";
 import { monitoringProblems } from "./monitoring";
 import { hostDevice, listNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
-import { cephOptions } from "./lab-up";
 import { HOSTS, hostByName, LabHost, NODES, SWITCH_NS } from "./topology";
 
 export interface PartStatus {
@@ -40,7 +39,7 @@ async function networkProblem(h: LabHost, namespaces: string[]): Promise<string 
 /** SSH from the manager namespace with the lab key: the path the provider takes. */
 async function sshProblem(p: LabPaths, h: LabHost): Promise<string | undefined> {
   const d = readLabDescription(p.description);
-  const r = await run(inNetns(d.managerNamespace, labSshArgv(d, h.address, ["hostname"])), { allowFail: true, timeoutMs: 15_000 });
+  const r = await run(inNetns(d.managerNamespace, labSshArgv(d.ssh, h.address, ["hostname"])), { allowFail: true, timeoutMs: 15_000 });
   return r.code === 0 ? undefined : `ssh root@${h.address} failed: ${r.stderr.trim().split("\n").pop()}`;
 }
 
@@ -60,9 +59,9 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
   let cephDetail = "";
   out.push(
     await probe("ceph", async () => {
-      const h = await cephHealth(cephOptions(p));
+      const h = await cephHealth(cephTarget(p));
       cephDetail = `${h.status}, ${h.monsInQuorum} mons in quorum, ${h.osdsUp}/${h.osdsIn} OSDs up/in`;
-      if (h.status === "HEALTH_ERR" || h.osdsUp < 3 || h.monsInQuorum < 1) return `${cephDetail}: ${h.checks.join("; ")}`;
+      if (h.status === "HEALTH_ERR" || h.osdsUp < LAB_OSDS || h.monsInQuorum < 1) return `${cephDetail}: ${h.checks.join("; ")}`;
       return undefined;
     }, () => cephDetail),
   );
@@ -70,7 +69,7 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
   if (d) {
     out.push(await probe("postgres", () => postgresHealthy(d.inventory.postgresUrl, db), `SELECT 1 on ${db.address}`));
     out.push(await probe("redis", () => redisHealthy(d.inventory.redisUrl, db), `PING on ${db.address}`));
-    const rbd = (...args: string[]) => cephArgv(cephOptions(p), "rbd", ...args);
+    const rbd = (...args: string[]) => cephArgv(cephTarget(p), "rbd", ...args);
     out.push(await probe("base image", () => baseImageHealthy(rbd, d.baseImage.spec), `${d.baseImage.spec} protected`));
     for (const n of NODES) {
       out.push(await probe(`libvirt ${n.name}`, () => kvmNodeHealthy(p, n, d.ceph), `libvirtd, cephx secret and pool on ${n.address}`));

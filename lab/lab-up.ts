@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ensureBareHost } from "./bare-host";
 import { ensureBaseImage } from "./base-image";
-import { cephArgv, CephLab, ensureCeph } from "./ceph";
+import { cephArgv, CephLab, cephTarget, ensureCephClient } from "./ceph";
 import { LabDescription, writeLabDescription } from "./description";
 import { buildGuestImage } from "./guest-image";
 import { ensureServices } from "./services";
@@ -13,21 +13,9 @@ import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
 import { ensureKnownHosts, ensureLabKey, ensureSshd } from "./sshd";
-import { BARE_HOSTS, CEPH, CEPH_MON_ADDRESSES, DHCP, HOSTS, hostByName, LabHost, NODES, SWITCH_NS } from "./topology";
+import { BARE_HOSTS, CEPH, DHCP, HOSTS, hostByName, LabHost, NODES, SWITCH_NS } from "./topology";
 
 export type Log = (line: string) => void;
-
-export function cephOptions(p: LabPaths, log?: Log) {
-  return {
-    paths: p,
-    ns: hostByName("ceph").ns,
-    monitors: CEPH_MON_ADDRESSES.map((address, i) => ({ name: String.fromCharCode(97 + i), address })),
-    osds: CEPH.osds,
-    pool: CEPH.pool,
-    client: CEPH.client,
-    log,
-  };
-}
 
 function secretUuid(p: LabPaths): string {
   const file = path.join(p.secrets, "libvirt-secret-uuid");
@@ -39,7 +27,7 @@ function secretUuid(p: LabPaths): string {
 }
 
 /** A KVM node made, or mended after its processes died: libvirtd with the cephx secret and pool, and its sshd. */
-export async function ensureNode(p: LabPaths, n: LabHost, ceph: CephLab, publicKey: string): Promise<void> {
+export async function ensureNode(p: LabPaths, n: LabHost, ceph: CephLab & { readonly monitors: readonly string[] }, publicKey: string): Promise<void> {
   await ensureKvmNode(p, n, {
     cephConf: ceph.clientConfigPath,
     clientName: CEPH.client,
@@ -47,7 +35,7 @@ export async function ensureNode(p: LabPaths, n: LabHost, ceph: CephLab, publicK
     clientKey: ceph.clientKey,
     secretUuid: secretUuid(p),
     pool: CEPH.pool,
-    monitors: [...CEPH_MON_ADDRESSES],
+    monitors: [...ceph.monitors],
   });
   await ensureSshd(p, n, publicKey);
 }
@@ -75,27 +63,21 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const publicKey = await ensureLabKey(p);
   const dns = hostByName("dns");
   const db = hostByName("db");
-  // Ceph takes longest; the small services and the guest image are made meanwhile.
-  const [ceph, services] = await Promise.all([
-    step(log, "ceph", () => ensureCeph(cephOptions(p, log))),
-    (async () => {
-      for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
-      // The product builds dnsmasq and the inventory on the bare hosts; the guest image is made meanwhile.
-      const knownHosts = await ensureKnownHosts(p, BARE_HOSTS);
-      const [built, guest] = await Promise.all([
-        step(log, "services", () => ensureServices(p, knownHosts, log)),
-        step(log, "guest image", () => buildGuestImage(p.images)),
-      ]);
-      return { built, guest };
-    })(),
+  for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
+  // The product builds dnsmasq, the inventory and Ceph on the bare hosts; the guest image is made meanwhile.
+  const knownHostsPath = await ensureKnownHosts(p, BARE_HOSTS);
+  const [built, image] = await Promise.all([
+    step(log, "services", () => ensureServices(p, knownHostsPath, log)),
+    step(log, "guest image", () => buildGuestImage(p.images)),
   ]);
-  const { built, guest: image } = services;
-  const rbd = (...args: string[]) => cephArgv(cephOptions(p), "rbd", ...args);
+  const ssh = { user: "root", privateKeyPath: p.sshKey, port: 22, knownHostsPath };
+  const ceph = { ...(await step(log, "ceph client", () => ensureCephClient(p, ssh, built.ceph, log))), monitors: built.ceph.monitors };
+  const rbd = (...args: string[]) => cephArgv(cephTarget(p), "rbd", ...args);
   await step(log, "base image", () =>
     ensureBaseImage(rbd, { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, diskPath: image.diskPath, hash: image.hash }),
   );
   const uuid = secretUuid(p);
-  const monitors = [...CEPH_MON_ADDRESSES];
+  const monitors = [...built.ceph.monitors];
   const capacities: Record<string, { vcpus: number; memoryMiB: number }> = {};
   for (const n of NODES) {
     await step(log, `kvm ${n.name}`, async () => {
@@ -103,14 +85,14 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       capacities[n.name] = await nodeCapacity(n);
     });
   }
-  await ensureKnownHosts(p, HOSTS.filter((h) => h.sshd || h.bare));
+  const allKnownHosts = await ensureKnownHosts(p, HOSTS.filter((h) => h.sshd || h.bare));
   const description: LabDescription = {
     version: 1,
     stateDir: p.state,
     network: { cidr: LAB_CIDR, gateway: dns.address, switchNamespace: SWITCH_NS },
     managerNamespace: hostByName("mgr").ns,
     hosts: Object.fromEntries(HOSTS.map((h) => [h.name, { namespace: h.ns, address: h.address }])),
-    ssh: { user: "root", privateKeyPath: p.sshKey, publicKey, port: 22, knownHostsPath: path.join(p.state, "ssh", "known_hosts") },
+    ssh: { ...ssh, publicKey, knownHostsPath: allKnownHosts },
     dhcp: {
       host: dns.address,
       namespace: dns.ns,
@@ -121,7 +103,8 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       bridge: "br0",
     },
     ceph: {
-      namespace: hostByName("ceph").ns,
+      // The lab's ceph and rbd run there, with the files below.
+      namespace: cephTarget(p).ns,
       fsid: ceph.fsid,
       monitors,
       pool: CEPH.pool,

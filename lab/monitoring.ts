@@ -8,8 +8,9 @@ import { cloudSpecFromLab } from "./cloud-spec";
 import { LabDescription } from "./description";
 import { inNetns, run, waitFor } from "./exec";
 import { alive, Daemon, ensureDaemon, stopDaemon } from "./lab-daemon";
+import { writeIfChanged } from "./write-if-changed";
 import { LabPaths } from "./paths";
-import { DHCP, HOSTS, hostByName } from "./topology";
+import { CEPH_HOSTS, DHCP, HOSTS, hostByName } from "./topology";
 
 /** Hosts whose daemons the lab runs itself; bare hosts get theirs from the stack. */
 const LAB_RUN_HOSTS = HOSTS.filter((h) => !h.bare);
@@ -83,7 +84,8 @@ export function labPrometheusFiles(rulesPath: string): { config: string; rules: 
     ruleFiles: [rulesPath],
     prometheus: { host: "mgr", address: `${mgr}:${MONITORING.prometheusPort}` },
     nodeExporters: LAB_RUN_HOSTS.map((h) => ({ host: h.name, address: `${h.address}:${MONITORING.nodeExporterPort}` })),
-    cephManagers: [{ host: "ceph", address: `${hostByName("ceph").address}:${MONITORING.cephMgrPort}` }],
+    // CephCluster puts the manager on the first Ceph host.
+    cephManagers: [{ host: CEPH_HOSTS[0].name, address: `${CEPH_HOSTS[0].address}:${MONITORING.cephMgrPort}` }],
     // The lab has no load balancer; the haproxy job is proven by promtool only.
     haproxy: [],
     kvmcloudExporters: [{ host: "mgr", address: `${mgr}:${MONITORING.exporterPort}` }],
@@ -139,14 +141,6 @@ function daemons(p: LabPaths): Daemon[] {
     logFile: path.join(f.dir, "prometheus.log"),
   };
   return [...nodeExporters, exporter, prometheus];
-}
-
-/** Writes text when it differs; says whether it did. */
-function writeIfChanged(file: string, text: string, mode = 0o644): boolean {
-  if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === text) return false;
-  fs.writeFileSync(file + ".tmp", text, { mode });
-  fs.renameSync(file + ".tmp", file);
-  return true;
 }
 
 /** GET url from inside the manager namespace (lab addresses exist nowhere else). */

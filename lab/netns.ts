@@ -81,9 +81,7 @@ export async function ensureHostNetwork(h: LabHost): Promise<void> {
   }
   await run(["ip", "-n", h.ns, "link", "set", hostSide, "up"]);
   await run(["ip", "-n", h.ns, "link", "set", dev, "up"]);
-  for (const a of [h.address, ...h.extraAddresses]) {
-    await run(["ip", "-n", h.ns, "addr", "replace", `${a}/${PREFIX_LENGTH}`, "dev", dev]);
-  }
+  await run(["ip", "-n", h.ns, "addr", "replace", `${h.address}/${PREFIX_LENGTH}`, "dev", dev]);
 }
 
 /** The device that carries a host's address (br0 on KVM nodes). */

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { CEPH_MIN_OSD_MEMORY_TARGET } from "../lib/render/ceph-conf";
 import { prefixToNetmask } from "../lib/validate/network";
 import type { ServicesConfig } from "../stacks/services";
 import { createEngineStack } from "./engine-stack";
@@ -7,15 +8,17 @@ import { run, succeeds } from "./exec";
 import { onHost } from "./host-exec";
 import { hostDevice } from "./netns";
 import { LabPaths } from "./paths";
-import { DHCP, hostByName, LabHost, POSTGRES, PREFIX_LENGTH, REDIS } from "./topology";
+import { CEPH, CEPH_HOSTS, DHCP, hostByName, LabHost, NETWORK, POSTGRES, PREFIX_LENGTH, REDIS } from "./topology";
 
 /**
- * The lab's dnsmasq host and inventory, built by the product: `pulumi up` of
- * the kvm-cloud program with `kvm-cloud:services` (stacks/services.ts), under
- * the real engine run inside the manager namespace, puts the DnsmasqServer
- * component on the bare Debian host `dns` and InventoryDatabase's packages
- * runtime (Debian's PostgreSQL and Redis under systemd, the schema applied) on
- * the bare host `db`. The stack lives in the state directory, so a second
+ * The lab's dnsmasq host, inventory and Ceph cluster, built by the product:
+ * `pulumi up` of the kvm-cloud program with `kvm-cloud:services`
+ * (stacks/services.ts), under the real engine run inside the manager
+ * namespace, puts the DnsmasqServer component on the bare Debian host `dns`,
+ * InventoryDatabase's packages runtime (Debian's PostgreSQL and Redis under
+ * systemd, the schema applied) on the bare host `db`, and CephCluster (a
+ * monitor and an OSD on a file per host, the manager on the first) on the bare
+ * hosts `ceph1`-`ceph3`. The stack lives in the state directory, so a second
  * lab:up is a no-change `up`; its outputs go into the lab's description.
  */
 
@@ -48,12 +51,29 @@ export function labServicesConfig(): ServicesConfig {
       // Pulumi, the provider, the tests and the exporter run in mgr; the guests share the segment and are kept out.
       allowedClients: [`${hostByName("mgr").address}/32`, `${db.address}/32`],
     },
+    ceph: {
+      publicNetwork: `${NETWORK}/${PREFIX_LENGTH}`,
+      pool: CEPH.pool,
+      clientName: CEPH.client,
+      osdFileSizeGiB: CEPH.osdFileSizeGiB,
+      confOverrides: {
+        // The hosts share the machine's disk, whose free share says nothing
+        // about the cluster; Ceph's default (30 %) would keep it in HEALTH_WARN.
+        mon: { mon_data_avail_warn: 10 },
+        // At Ceph's default (debug) the cluster log gains a pgmap line every
+        // few seconds, growing the hosts' disks for as long as the lab runs.
+        global: { mon_cluster_log_file_level: "info" },
+        osd: { osd_memory_target: CEPH_MIN_OSD_MEMORY_TARGET },
+      },
+      hosts: CEPH_HOSTS.map((h) => ({ name: h.name, address: h.address, osdFiles: [CEPH.osdFile] })),
+    },
   };
 }
 
 export interface LabServices {
   readonly dhcp: { readonly host: string; readonly domain: string; readonly range: { start: string; end: string }; readonly leaseFile: string };
   readonly inventory: { readonly postgresUrl: string; readonly redisUrl: string };
+  readonly ceph: { readonly fsid: string; readonly monitors: readonly string[]; readonly pool: string; readonly clientName: string; readonly clientKey: string };
 }
 
 export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (l: string) => void = () => undefined): Promise<LabServices> {
@@ -66,7 +86,7 @@ export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (
     throw new Error(`pulumi up of the services stack (${servicesStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
   }
   const changes = /Resources:\n((?:\s+.+\n)+)/.exec(r.stdout)?.[1].trim().replace(/\s+/g, " ") ?? "";
-  log(`services: pulumi up on dns and db: ${changes}`);
+  log(`services: pulumi up on dns, db and the Ceph hosts: ${changes}`);
   return JSON.parse((await s.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as LabServices;
 }
 

@@ -25,8 +25,6 @@ export interface LabHost {
   readonly ns: string;
   /** Primary address (without prefix length). */
   readonly address: string;
-  /** Extra addresses on the same interface (the Ceph monitors). */
-  readonly extraAddresses: readonly string[];
   /** Whether the host gets its own mount namespace (KVM nodes' private libvirt). */
   readonly ownMounts: boolean;
   /** Whether the host runs an sshd reachable from the manager. */
@@ -44,7 +42,6 @@ function host(name: string, role: HostRole, address: string, extra: Partial<LabH
     role,
     ns: `${PREFIX}-${name}`,
     address,
-    extraAddresses: [],
     ownMounts: false,
     sshd: false,
     bare: false,
@@ -52,15 +49,16 @@ function host(name: string, role: HostRole, address: string, extra: Partial<LabH
   };
 }
 
-/** Monitor addresses: three monitors on the Ceph host, one address each. */
-export const CEPH_MON_ADDRESSES = ["10.77.0.11", "10.77.0.12", "10.77.0.13"] as const;
 
 export const HOSTS: readonly LabHost[] = [
   // Its dnsmasq and the inventory come from the product's components (lab/services.ts).
   host("dns", "dns", "10.77.0.1", { bare: true }),
   host("mgr", "manager", "10.77.0.2"),
   host("db", "db", "10.77.0.3", { bare: true }),
-  host("ceph", "ceph", CEPH_MON_ADDRESSES[0], { extraAddresses: CEPH_MON_ADDRESSES.slice(1) }),
+  // A monitor and an OSD on a file each, the first with the manager: CephCluster on bare hosts (lab/services.ts).
+  host("ceph1", "ceph", "10.77.0.11", { bare: true }),
+  host("ceph2", "ceph", "10.77.0.12", { bare: true }),
+  host("ceph3", "ceph", "10.77.0.13", { bare: true }),
   host("node1", "node", "10.77.0.21", { ownMounts: true, sshd: true }),
   host("node2", "node", "10.77.0.22", { ownMounts: true, sshd: true }),
   host("lb", "lb", "10.77.0.4", { bare: true }),
@@ -78,6 +76,8 @@ export function hostByName(name: string): LabHost {
 
 export const NODES: readonly LabHost[] = HOSTS.filter((h) => h.role === "node");
 
+export const CEPH_HOSTS: readonly LabHost[] = HOSTS.filter((h) => h.role === "ceph");
+
 /** Addresses handed to VMs by the lab's dnsmasq. */
 export const DHCP = {
   rangeStart: "10.77.100.10",
@@ -93,7 +93,9 @@ export const REDIS = { port: 6379 } as const;
 export const CEPH = {
   pool: "libvirt-pool",
   client: "libvirt",
-  osds: 3,
+  /** Each Ceph host's OSD file, and its size: the lab shares the machine's disk. */
+  osdFile: "/var/lib/ceph/osd-files/0.img",
+  osdFileSizeGiB: 2,
   baseImage: "kvmcloud-tiny",
   baseSnapshot: "base",
 } as const;

@@ -10,7 +10,7 @@ export { httpGet } from "../../lab/http-probe";
  */
 
 export function ssh(d: LabDescription, host: string, argv: readonly string[], opts: RunOptions = {}) {
-  return run(labSshArgv(d, host, argv), opts);
+  return run(labSshArgv(d.ssh, host, argv), opts);
 }
 
 export function virsh(uri: string, ...args: string[]): string[] {

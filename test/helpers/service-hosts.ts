@@ -5,9 +5,9 @@ import { eventually } from "./vm-lab";
 
 /**
  * The lab's service hosts as the tests handle them: bare Debian hosts whose
- * dnsmasq (DnsmasqServer) and Postgres and Redis (InventoryDatabase) the
- * product runs under systemd (lab/services.ts), reached over SSH from the
- * manager namespace.
+ * dnsmasq (DnsmasqServer), Postgres and Redis (InventoryDatabase) and Ceph
+ * daemons (CephCluster) the product runs under systemd (lab/services.ts),
+ * reached over SSH from the manager namespace.
  */
 
 const PG_UNIT = "postgresql@15-main.service";
@@ -19,6 +19,13 @@ export function onDb(d: LabDescription, argv: readonly string[], allowFail = fal
 
 export function onDns(d: LabDescription, argv: readonly string[], allowFail = false): Promise<RunResult> {
   return ssh(d, d.hosts.dns.address, argv, { allowFail, timeoutMs: 60_000 });
+}
+
+/** On one of the Ceph hosts (ceph1-ceph3), whose daemons CephCluster runs under systemd. */
+export function onCephHost(d: LabDescription, name: string, argv: readonly string[], allowFail = false): Promise<RunResult> {
+  const h = d.hosts[name];
+  if (!h) throw new Error(`no lab host ${name}; the lab has ${Object.keys(d.hosts).join(", ")}`);
+  return ssh(d, h.address, argv, { allowFail, timeoutMs: 60_000 });
 }
 
 /** Runs f with a unit's processes stopped (SIGSTOP: they accept connections and never answer, the worst case), then resumes them. */

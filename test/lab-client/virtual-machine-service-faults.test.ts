@@ -1,12 +1,9 @@
 import * as crypto from "crypto";
-import { cephHealth, ensureCeph } from "../../lab/ceph";
-import { findCephProcesses } from "../../lab/ceph-daemons";
-import { cephFiles } from "../../lab/ceph-files";
+import { cephHealth, cephTarget, cephWhole, LAB_OSDS } from "../../lab/ceph";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
-import { cephOptions } from "../../lab/lab-up";
 import { labPaths } from "../../lab/paths";
-import { startPostgres, stopPostgres, withDnsmasqHung } from "../helpers/service-hosts";
+import { onCephHost, startPostgres, stopPostgres, withDnsmasqHung } from "../helpers/service-hosts";
 import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
@@ -90,13 +87,13 @@ describe("VirtualMachine create while a service fails", () => {
   });
 
   it("makes a VM with one OSD down, and the cluster is whole again once it returns", async () => {
-    const o = cephOptions(p);
-    const osd = findCephProcesses(cephFiles(p), o.ns).find((x) => x.type === "osd" && x.id === "2");
-    expect(osd).toBeDefined();
-    // SIGTERM: the OSD tells the monitors it is going, as a stopped service does.
-    process.kill(osd!.pid, "SIGTERM");
+    const t = cephTarget(p);
+    // Stopped as an operator stops it: the unit's SIGTERM lets the OSD tell the monitors it is going.
+    const osds = ["systemctl", "--no-pager", "list-units", "--state=active", "--plain", "--no-legend", "ceph-osd@*"];
+    expect((await onCephHost(d, "ceph3", osds)).stdout).toMatch(/^ceph-osd@\d+\.service/);
+    await onCephHost(d, "ceph3", ["systemctl", "stop", "ceph-osd@*"]);
     try {
-      await eventually("osd.2 marked down", () => cephHealth(o), (h) => h.osdsUp === o.osds - 1, 120_000, 1000);
+      await eventually("ceph3's OSD marked down", () => cephHealth(t), (h) => h.osdsUp === LAB_OSDS - 1, 120_000, 1000);
       const name = vmName("osd");
       const created = await host.create(await checked(name));
       const answer = await eventually("the guest", () => httpGet(created.properties.ip as string).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200);
@@ -104,10 +101,10 @@ describe("VirtualMachine create while a service fails", () => {
       await host.delete(name, created.properties);
       expect(await leftovers(d, cloud, name)).toEqual([]);
     } finally {
-      await ensureCeph(o);
+      await onCephHost(d, "ceph3", ["systemctl", "start", "ceph-osd.target"]);
     }
     // The returning OSD makes its placement groups peer again for a while: whole means all active again.
-    const h = await eventually("every placement group active", () => cephHealth(o), (x) => x.pgsTotal > 0 && x.pgsActive === x.pgsTotal, 180_000, 1000);
-    expect([h.osdsUp, h.osdsIn]).toEqual([o.osds, o.osds]);
+    const h = await eventually("a whole cluster", () => cephHealth(t), cephWhole, 180_000, 1000);
+    expect([h.osdsUp, h.osdsIn]).toEqual([LAB_OSDS, LAB_OSDS]);
   });
 });

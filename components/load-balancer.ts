@@ -11,6 +11,7 @@ import {
   validateHaproxyConfig,
 } from "../lib/render/haproxy-cfg";
 import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../lib/render/scripts/load-balancer-host";
+import { checkClientNetworks } from "../lib/validate/cidr";
 import { HostConnection } from "./connection";
 
 /** One backend server: an address (e.g. a VM's `ip` output), or a name and an address. */
@@ -44,6 +45,12 @@ export interface LoadBalancerArgs {
   readonly statsPort?: pulumi.Input<number>;
   /** Basic auth for the stats page (default none). The password is kept secret. */
   readonly statsAuth?: pulumi.Input<{ readonly user: pulumi.Input<string>; readonly password: pulumi.Input<string> }>;
+  /**
+   * Networks (CIDR) allowed to reach the stats port, e.g. Prometheus' host:
+   * an nftables table resets any other source (the frontends stay open).
+   * Default: any. Plain: it is checked before anything is registered.
+   */
+  readonly statsClients?: readonly string[];
   /** Address clients and Prometheus use in the output URLs (default: connection.host). */
   readonly address?: pulumi.Input<string>;
 }
@@ -88,6 +95,7 @@ function isPlain(v: unknown): boolean {
  * addresses that are still Outputs (VM IPs) are checked when the text renders.
  */
 function validateKnown(args: LoadBalancerArgs): void {
+  if (args.statsClients !== undefined) checkClientNetworks("statsClients", args.statsClients);
   const frontends = args.frontends as unknown;
   if (!Array.isArray(frontends) || !isPlain(args.statsPort)) return;
   const plain: PlainFrontend[] = [];
@@ -152,7 +160,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
       `${name}-haproxy`,
       {
         connection: args.connection,
-        script: renderHaproxySetupScript(),
+        script: pulumi.output(args.statsPort ?? STATS_DEFAULTS.port).apply((port) => renderHaproxySetupScript({ port, clients: args.statsClients })),
         // The config travels on stdin; a new config text runs the script again (an update).
         stdin: this.config,
         deleteScript: renderHaproxyRemoveScript(),

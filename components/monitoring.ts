@@ -67,6 +67,12 @@ export interface MonitoringArgs extends DockerHostArgs {
    * nftables table resets any other source, e.g. the guests. Default: any.
    */
   readonly allowedClients?: readonly string[];
+  /**
+   * Networks (CIDR) allowed to reach the node exporters the component installs
+   * (hosts with a connection; port 9100), e.g. Prometheus' host: an nftables
+   * table on each host resets any other source. Either runtime. Default: any.
+   */
+  readonly nodeExporterClients?: readonly string[];
   /** Default 3000. */
   readonly grafanaPort?: pulumi.Input<number>;
   /** Grafana's admin password, applied when Grafana first starts (default: generated once, kept in state). A secret. */
@@ -120,7 +126,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const address = pulumi.output(args.address ?? args.connection.host);
     const hosts = args.hosts ?? [];
 
-    this.installNodeExporters(name, hosts);
+    this.installNodeExporters(name, hosts, args.nodeExporterClients);
     this.prometheusConfig = this.renderPrometheusConfig(name, args, hosts, runtime);
     const rules = pulumi.all([args.alertPendingFor, args.dhcpFullRatio]).apply(([pendingFor, dhcpFullRatio]) => renderAlertRules({ pendingFor, dhcpFullRatio }));
     const dhcpRange = pulumi.output(args.dhcpRange).apply((r) => {
@@ -163,6 +169,7 @@ export class Monitoring extends pulumi.ComponentResource {
         check(args[key] === undefined, key, "[given]", 'unset unless runtime is "packages" (Docker\'s published ports bypass the host\'s input filter)');
       }
     }
+    if (args.nodeExporterClients !== undefined) checkClientNetworks("nodeExporterClients", args.nodeExporterClients);
     checkHosts(args.hosts ?? []);
     validateWhenKnown(args.dhcpRange, (r) => checkRange(r as { start: string; end: string }));
     validateWhenKnown(args.cloud, (c) => validateCloudSpec(c as CloudSpec));
@@ -200,14 +207,14 @@ export class Monitoring extends pulumi.ComponentResource {
       );
   }
 
-  private installNodeExporters(name: string, hosts: readonly MonitoredHost[]): void {
+  private installNodeExporters(name: string, hosts: readonly MonitoredHost[], allowedClients: readonly string[] | undefined): void {
     for (const h of hosts.filter((x) => x.connection !== undefined)) {
       new RemoteCommand(
         `${name}-node-exporter-${h.name}`,
         {
           connection: h.connection!,
           // A changed address changes the script: the update runs it again.
-          script: pulumi.output(h.address).apply((a) => renderNodeExporterScript({ listenAddress: a })),
+          script: pulumi.output(h.address).apply((a) => renderNodeExporterScript({ listenAddress: a, allowedClients })),
           deleteScript: renderNodeExporterRemoveScript(),
         },
         { parent: this },

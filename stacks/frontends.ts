@@ -11,6 +11,7 @@ import type { StackFrontend } from "../lib/cloud/stack-config";
 export function frontendsLoadBalancer(args: {
   readonly connection: HostConnection | undefined;
   readonly statsPort?: number;
+  readonly statsClients?: readonly string[];
   readonly statsPassword?: pulumi.Output<string>;
   readonly frontends: readonly StackFrontend[];
   /** Each VM's address, by VM name (names were checked against `frontends`). */
@@ -20,6 +21,7 @@ export function frontendsLoadBalancer(args: {
   return new LoadBalancer("lb", {
     connection: args.connection!,
     statsPort: args.statsPort,
+    statsClients: args.statsClients,
     statsAuth: args.statsPassword === undefined ? undefined : { user: "admin", password: args.statsPassword },
     frontends: args.frontends.map((f) => ({
       name: f.name,

@@ -67,6 +67,7 @@ export function vmsOnCloud(config: pulumi.Config) {
   const loadBalancer = frontendsLoadBalancer({
     connection: lbConnection,
     statsPort: lb?.statsPort,
+    statsClients: lb?.statsClients,
     statsPassword: config.getSecret("lbStatsPassword"),
     frontends,
     vmAddresses: new Map(made.map((vm, i) => [vms[i].name, vm.ip])),

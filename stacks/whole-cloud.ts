@@ -52,6 +52,7 @@ export function wholeCloud(config: pulumi.Config) {
   const loadBalancer = frontendsLoadBalancer({
     connection: cloud.connections.loadBalancer,
     statsPort: stack.cloud.loadBalancer?.statsPort,
+    statsClients: stack.cloud.loadBalancer?.statsClients,
     statsPassword: config.getSecret("lbStatsPassword"),
     frontends: stack.frontends,
     vmAddresses: new Map([...vms].map(([name, vm]) => [name, vm.ip])),

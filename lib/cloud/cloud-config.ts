@@ -2,6 +2,7 @@ import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
 import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
 import { validateBaseImageOptions } from "../render/scripts/base-image";
 import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
+import { checkClientNetworks } from "../validate/cidr";
 import { check, ValidationError } from "../validate/errors";
 import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
 import { checkDnsLabel, checkIPv4, checkPort } from "../validate/network";
@@ -25,6 +26,8 @@ export interface CloudHost {
 export type LoadBalancerHost = CloudHost & {
   /** HAProxy's stats and /metrics port. Default 8404. */
   readonly statsPort?: number;
+  /** Networks (CIDR) allowed to reach the stats port, e.g. Prometheus' host; any other source is reset. Default: any. */
+  readonly statsClients?: readonly string[];
 };
 
 export interface CloudConfig {
@@ -159,6 +162,7 @@ export function checkLoadBalancerHost(field: string, h: LoadBalancerHost | undef
   checkHost(field, h);
   const p = h!.statsPort;
   if (p !== undefined) checkPort(`${field}.statsPort`, p);
+  if (h!.statsClients !== undefined) checkClientNetworks(`${field}.statsClients`, h!.statsClients);
 }
 
 /**

@@ -6,6 +6,7 @@ import { readLabDescription } from "../../lab/description";
 import { createEngineStack, EngineStack } from "../../lab/engine-stack";
 import { labPaths } from "../../lab/paths";
 import { assertInManagerNamespace, httpGet, ssh } from "../helpers/lab-client";
+import { guestLikeClient } from "../helpers/guest-like-client";
 import { eventually, leftovers, scrub } from "../helpers/vm-lab";
 
 /**
@@ -44,7 +45,8 @@ beforeAll(async () => {
   s.setConfig({
     "kvm-cloud:image": d.baseImage.spec,
     "kvm-cloud:vms": names.map((name, i) => ({ name, vcpus: 1, memoryMiB: 192, diskGiB: 1, node: d.nodes[i % d.nodes.length].name })),
-    "kvm-cloud:loadBalancer": { address: lb, statsPort: 8404 },
+    // The tests' manager reads the stats (as Prometheus' host would); a guest must not.
+    "kvm-cloud:loadBalancer": { address: lb, statsPort: 8404, statsClients: [`${d.hosts.mgr.address}/32`] },
     "kvm-cloud:frontends": [{ name: "web", port: 80, vms: names, healthCheckPath: "/" }],
   });
 });
@@ -79,6 +81,17 @@ describe("the LoadBalancer component on a bare host under the real engine", () =
     );
     // Round robin: consecutive answers come from different guests.
     expect(seen.every((x, i) => i === 0 || x !== seen[i - 1])).toBe(true);
+  });
+
+  it("serves the stats port to the manager only: a machine at a guest's address is reset there, not on the frontend", async () => {
+    expect((await httpGet(lb, "/metrics", 5000, 8404)).status).toBe(200);
+    const guest = await guestLikeClient();
+    try {
+      expect(await guest.connect(lb, 8404)).toBe("ECONNREFUSED");
+      expect(await guest.connect(lb, 80)).toBe("connected");
+    } finally {
+      await guest.close();
+    }
   });
 
   it("changes nothing on a second up", async () => {

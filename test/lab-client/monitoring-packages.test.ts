@@ -1,3 +1,4 @@
+import * as net from "net";
 import * as zlib from "zlib";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
@@ -14,6 +15,7 @@ import {
   renderPrometheusPackagesScript,
 } from "../../lib/render/scripts/monitoring-packages";
 import { PACKAGES_EXPORTER_TARGET } from "../../components/monitoring-packages";
+import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../../lib/render/scripts/node-exporter";
 import { guestLikeClient } from "../helpers/guest-like-client";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
 import { PrometheusApi } from "../helpers/prometheus-api";
@@ -28,9 +30,10 @@ import { eventually } from "../helpers/vm-lab";
  * dynamic-provider host, with the component's rendered scripts: the kvm-cloud
  * exporter runs from its one bundled file under systemd (no npm, no registry,
  * not as root) and reaches the lab's real cloud; Debian's Prometheus scrapes
- * it and admits only the manager (a machine at a guest's address is reset); a
- * second run restarts nothing; delete stops both and removes the spec and
- * the filter.
+ * it and admits only the manager (a machine at a guest's address is reset),
+ * and scrapes a node exporter on ceph2 that admits only Prometheus' host; a
+ * second run restarts nothing; delete stops them and removes the spec and
+ * the filters.
  */
 
 jest.setTimeout(10 * 60_000);
@@ -39,8 +42,11 @@ const d = readLabDescription();
 const address = d.hosts.db.address;
 const [exporterAddress, exporterPort] = PACKAGES_EXPORTER_TARGET.split(":");
 const prom = new PrometheusApi(`http://${address}:9090`);
+const exporterHost = d.hosts.ceph2.address;
 let commands: RemoteCommands;
+let onExporterHost: RemoteCommands;
 const made: Array<{ id: string; properties: Record<string, any> }> = [];
+let nodeExporter: { id: string; properties: Record<string, any> } | undefined;
 
 const onHost = (argv: string[]) => ssh(d, address, argv, { allowFail: true, timeoutMs: 30_000 });
 const active = async (unit: string) => (await onHost(["systemctl", "is-active", unit])).stdout.trim();
@@ -56,7 +62,7 @@ const prometheusProps = () => ({
       scrapeIntervalSeconds: 5,
       ruleFiles: [PROMETHEUS_RULES],
       prometheus: { host: "monitoring", address: `${address}:9090` },
-      nodeExporters: [],
+      nodeExporters: [{ host: "ceph2", address: `${exporterHost}:${NODE_EXPORTER_PORT}` }],
       cephManagers: [],
       haproxy: [],
       kvmcloudExporters: [{ host: "monitoring", address: PACKAGES_EXPORTER_TARGET }],
@@ -73,11 +79,14 @@ const prometheusProps = () => ({
 beforeAll(async () => {
   assertInManagerNamespace(d);
   commands = await remoteCommandsTo(d, address);
+  onExporterHost = await remoteCommandsTo(d, exporterHost);
 }, 120_000);
 
 afterAll(async () => {
   for (const m of made.reverse()) await commands.host.delete(m.id, m.properties).catch(() => undefined);
+  if (nodeExporter) await onExporterHost.host.delete(nodeExporter.id, nodeExporter.properties).catch(() => undefined);
   await commands?.host.stop();
+  await onExporterHost?.host.stop();
 });
 
 describe("monitoring from Debian's packages on a bare host", () => {
@@ -127,6 +136,31 @@ describe("monitoring from Debian's packages on a bare host", () => {
     expect((await prom.query("up")).length).toBeGreaterThan(0);
   });
 
+  it("scrapes a node exporter that admits Prometheus' host only: the manager and a guest are reset", async () => {
+    nodeExporter = await onExporterHost.run({
+      script: renderNodeExporterScript({ listenAddress: exporterHost, allowedClients: [`${address}/32`] }),
+      deleteScript: renderNodeExporterRemoveScript(),
+      timeoutSeconds: 300,
+    });
+    const up = await eventually("ceph2's node exporter scraped", () => prom.query('up{job="node"}').catch(() => []), (r) => r.length === 1 && r[0].value[1] === "1", 60_000, 2000);
+    expect(up[0].metric.host).toBe("ceph2");
+    const guest = await guestLikeClient();
+    try {
+      expect(await guest.connect(exporterHost, NODE_EXPORTER_PORT)).toBe("ECONNREFUSED");
+      expect(await guest.connect(exporterHost, 22)).toBe("connected");
+    } finally {
+      await guest.close();
+    }
+    // This test runs in the manager's namespace, which is not Prometheus' host either.
+    const mgr = await new Promise<string>((resolve) => {
+      const sock = net.connect({ host: exporterHost, port: NODE_EXPORTER_PORT, timeout: 5000 });
+      sock.on("connect", () => (sock.destroy(), resolve("connected")));
+      sock.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      sock.on("timeout", () => (sock.destroy(), resolve("TIMEOUT")));
+    });
+    expect(mgr).toBe("ECONNREFUSED");
+  });
+
   it("restarts nothing when the same scripts run again", async () => {
     const before = [await since("prometheus"), await since("kvm-cloud-exporter")];
     for (const m of made) await commands.host.update(m.id, m.properties, { ...m.properties, script: `${m.properties.script}\n# again\n` });
@@ -139,5 +173,10 @@ describe("monitoring from Debian's packages on a bare host", () => {
     expect(await active("kvm-cloud-exporter")).not.toBe("active");
     expect((await onHost(["test", "-e", "/etc/kvm-cloud/cloud.json"])).code).not.toBe(0);
     expect((await onHost(["nft", "list", "table", "inet", "kvmcloud_prometheus"])).code).not.toBe(0);
+    await onExporterHost.host.delete(nodeExporter!.id, nodeExporter!.properties);
+    nodeExporter = undefined;
+    const onCeph2 = (argv: string[]) => ssh(d, exporterHost, argv, { allowFail: true, timeoutMs: 30_000 });
+    expect((await onCeph2(["systemctl", "is-active", "prometheus-node-exporter"])).stdout.trim()).not.toBe("active");
+    expect((await onCeph2(["nft", "list", "table", "inet", "kvmcloud_nodeexporter"])).code).not.toBe(0);
   });
 });

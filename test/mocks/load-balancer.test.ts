@@ -69,6 +69,15 @@ describe("LoadBalancer", () => {
     expect(await pulumi.isSecret(lb.config)).toBe(true);
   });
 
+  it("guards the stats port to statsClients on the host, leaving the frontends open", async () => {
+    const { reg } = await build(args({ statsPort: 9404, statsClients: ["192.0.2.2/32"] }));
+    const script = String(haproxyCommand(reg).inputs.script);
+    expect(script).toContain("elements = { 192.0.2.2/32 }");
+    expect(script).toContain("tcp dport { 9404 } ip saddr != @allowed reject with tcp reset");
+    expect(script).not.toMatch(/tcp dport \{[^}]*\b80\b/);
+    expect(String(haproxyCommand(reg).inputs.deleteScript)).toContain("nft delete table inet kvmcloud_haproxystats");
+  });
+
   it("leaves the config plain when there is no password", async () => {
     const { lb } = await build(args());
     expect(await pulumi.isSecret(lb.config)).toBe(false);
@@ -79,6 +88,7 @@ describe("LoadBalancer", () => {
     ["a frontend on the stats port", { frontends: [{ name: "web", port: 8404, backends: [pulumi.output("192.0.2.1")] }] }, /frontends\[0\]\.port: 8404 .*already bound by stats\.port/],
     ["no backends", { frontends: [{ name: "web", port: 80, backends: [] }] }, /frontends\[0\]\.servers: 0 .*at least one backend server/],
     ["a plain bad backend", { frontends: [{ name: "web", port: 80, backends: ["192.0.2.300"] }] }, /frontends\[0\]\.servers\[0\]\.address: "192.0.2.300"/],
+    ["a stats client that is no network", { statsClients: ["192.0.2.2"] }, /statsClients\[0\]: "192.0.2.2"/],
     ["a short stats password", { statsAuth: { user: "ops", password: "short" } }, /stats\.auth\.password: "\[secret\]"/],
   ])("fails on %s before registering anything", async (_what, patch, message) => {
     const reg = installComponentMocks();

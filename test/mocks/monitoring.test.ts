@@ -158,6 +158,22 @@ describe("Monitoring", () => {
     expect(create).not.toContain("h5-monitoring-key");
     const conn = byName(reg, "mon-node-exporter-node1").inputs.connection as Record<string, unknown>;
     expect(isWrappedSecret(conn) || isWrappedSecret(conn.privateKey)).toBe(true);
+    // Unguarded unless asked: a guard left by an earlier run is removed.
+    expect(create).toContain("nft delete table inet kvmcloud_nodeexporter");
+    expect(create).not.toContain("@allowed");
+  });
+
+  it("guards every node exporter it installs to nodeExporterClients, with either runtime", async () => {
+    for (const runtime of ["docker", "packages"] as const) {
+      const { reg } = await build(args({ runtime, nodeExporterClients: ["192.0.2.50/32"] }));
+      for (const n of ["node1", "node2"]) {
+        const create = String(byName(reg, `mon-node-exporter-${n}`).inputs.script);
+        expect(create).toContain("table inet kvmcloud_nodeexporter");
+        expect(create).toContain("elements = { 192.0.2.50/32 }");
+        expect(create).toContain("tcp dport { 9100 } ip saddr != @allowed reject with tcp reset");
+        expect(String(byName(reg, `mon-node-exporter-${n}`).inputs.deleteScript)).toContain("nft delete table inet kvmcloud_nodeexporter");
+      }
+    }
   });
 
   describe('with runtime "packages"', () => {
@@ -204,6 +220,7 @@ describe("Monitoring", () => {
     ["an unknown runtime", { runtime: "podman" as never }, /runtime: "podman".*"docker" or "packages"/],
     ["allowed clients with Docker", { allowedClients: ["192.0.2.2/32"] }, /allowedClients: .*unset unless runtime is "packages"/],
     ["an allowed client that is no network", { runtime: "packages", allowedClients: ["192.0.2.2"] }, /allowedClients\[0\]: "192.0.2.2"/],
+    ["a node exporter client that is no network", { nodeExporterClients: ["192.0.2.50"] }, /nodeExporterClients\[0\]: "192.0.2.50"/],
     ["a host name that is no DNS label", { hosts: [{ name: "Node_1", address: "192.0.2.21" }] }, /hosts\[0\]\.name: "Node_1"/],
     ["two hosts of one name", { hosts: [{ name: "n", address: "192.0.2.21" }, { name: "n", address: "192.0.2.22" }] }, /hosts\[1\]\.name: "n".*no other host/],
     ["a DHCP range backwards", { dhcpRange: { start: "192.0.2.200", end: "192.0.2.100" } }, /dhcpRange: "192.0.2.200-192.0.2.100".*start <= end/],

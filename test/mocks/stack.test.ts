@@ -160,6 +160,7 @@ describe("bad stack config", () => {
     ["two VMs with one name", devWith((c) => (c["kvm-cloud:vms"][1].name = "web-1")), /^vms\[1\]\.name: "web-1" .*not used by another VM/],
     ["a frontend over an unknown VM", devWith((c) => (c["kvm-cloud:frontends"][0].vms = ["web-1", "web-9"])), /^frontends\[0\]\.vms\[1\]: "web-9" .*one of the VMs: web-1, web-2, worker-1/],
     ["a frontend on the stats port", devWith((c) => (c["kvm-cloud:frontends"][0].port = 8404)), /^frontends\[0\]\.port: 8404 .*already bound by stats\.port/],
+    ["a stats client that is no network", devWith((c) => (c["kvm-cloud:cloud"].loadBalancer.statsClients = ["192.0.2.2"])), /^cloud\.loadBalancer\.statsClients\[0\]: "192\.0\.2\.2"/],
     ["frontends without a load balancer host", devWith((c) => delete c["kvm-cloud:cloud"].loadBalancer), /^cloud\.loadBalancer: undefined .*load balancer host/],
   ])("%s fails with the field named, before anything is registered", async (_what, config, message) => {
     setConfig(config);

@@ -14,7 +14,8 @@ import { shellcheck } from "../helpers/shellcheck";
  */
 describe("load balancer host scripts", () => {
   it.each([
-    ["setup", renderHaproxySetupScript()],
+    ["setup", renderHaproxySetupScript({ port: 8404 })],
+    ["setup with a stats guard", renderHaproxySetupScript({ port: 8404, clients: ["10.0.0.5/32"] })],
     ["remove", renderHaproxyRemoveScript()],
   ])("%s is shellcheck-clean", (_what, text) => {
     expect(shellcheck(text)).toBe("");
@@ -26,7 +27,7 @@ describe("load balancer host scripts", () => {
     try {
       const cfg = path.join(dir, "haproxy.cfg");
       fs.writeFileSync(cfg, current);
-      const script = renderHaproxySetupScript(cfg);
+      const script = renderHaproxySetupScript({ port: 8404 }, cfg);
       const steps = script.slice(script.indexOf("umask 027"), script.indexOf("systemctl enable")).replace("systemctl reload-or-restart haproxy", "echo reloaded");
       const r = spawnSync("bash", ["-euo", "pipefail", "-c", steps], { input: incoming, encoding: "utf8" });
       return { status: r.status, config: fs.readFileSync(cfg, "utf8"), stderr: r.stderr + r.stdout };
@@ -34,6 +35,24 @@ describe("load balancer host scripts", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
+
+  it("guards only the stats port when clients are given, and removes an old guard when not", () => {
+    const guarded = renderHaproxySetupScript({ port: 8404, clients: ["10.0.0.5/32", "10.1.0.0/24"] });
+    expect(guarded).toContain("table inet kvmcloud_haproxystats");
+    expect(guarded).toContain("elements = { 10.0.0.5/32, 10.1.0.0/24 }");
+    expect(guarded).toContain("tcp dport { 8404 } ip saddr != @allowed reject with tcp reset");
+    const open = renderHaproxySetupScript({ port: 8404 });
+    expect(open).not.toContain("@allowed");
+    expect(open).toContain("nft delete table inet kvmcloud_haproxystats");
+    expect(renderHaproxyRemoveScript()).toContain("nft delete table inet kvmcloud_haproxystats");
+  });
+
+  it.each<[Parameters<typeof renderHaproxySetupScript>[0], RegExp]>([
+    [{ port: 0 }, /statsPort: 0/],
+    [{ port: 8404, clients: ["10.0.0.5"] }, /statsClients\[0\]: "10.0.0.5"/],
+  ])("rejects %j naming the field", (bad, message) => {
+    expect(() => renderHaproxySetupScript(bad)).toThrow(message);
+  });
 
   const good = renderHaproxyCfg({ frontends: [{ name: "web", port: 8080, servers: [{ name: "a", address: "192.0.2.10", port: 80 }] }] });
   const better = good.replace("192.0.2.10", "192.0.2.11");

@@ -9,6 +9,7 @@ import { shellcheck } from "../helpers/shellcheck";
 describe("renderNodeExporterScript", () => {
   it("is shellcheck-clean", () => {
     expect(shellcheck(renderNodeExporterScript({ listenAddress: "10.0.0.21" }))).toBe("");
+    expect(shellcheck(renderNodeExporterScript({ listenAddress: "10.0.0.21", allowedClients: ["10.0.0.2/32"] }))).toBe("");
     expect(shellcheck(renderNodeExporterRemoveScript())).toBe("");
   });
 
@@ -34,6 +35,7 @@ describe("renderNodeExporterScript", () => {
   it.each([
     [{ listenAddress: "0.0.0.0; reboot" }, /listenAddress: "0.0.0.0; reboot"/],
     [{ listenAddress: "10.0.0.21", port: 70000 }, /port: 70000.*1-65535/],
+    [{ listenAddress: "10.0.0.21", allowedClients: ["10.0.0.2"] }, /allowedClients\[0\]: "10.0.0.2"/],
   ])("rejects %j naming the field", (bad, msg) => {
     expect(() => renderNodeExporterScript(bad)).toThrow(msg);
   });

@@ -1,4 +1,7 @@
 import { quote } from "../../shell";
+import { checkClientNetworks } from "../../validate/cidr";
+import { checkPort } from "../../validate/network";
+import { clientFilterSteps, clientFilterTable, removeNftablesTableSteps } from "./nftables-table";
 import { aptInstallStep, bashScript, enableServiceStep, serviceRunningStep } from "./script";
 
 /**
@@ -9,7 +12,18 @@ import { aptInstallStep, bashScript, enableServiceStep, serviceRunningStep } fro
 
 export const HAPROXY_CONFIG_PATH = "/etc/haproxy/haproxy.cfg";
 
-export function renderHaproxySetupScript(configPath = HAPROXY_CONFIG_PATH): string {
+export const HAPROXY_STATS_CLIENTS_TABLE = clientFilterTable("haproxystats", "who may reach HAProxy's stats and metrics");
+
+/** Who may reach the stats port (the frontends stay open: they are the service). */
+export interface HaproxyStatsGuard {
+  readonly port: number;
+  /** Networks (CIDR); undefined leaves the port open (and removes an old guard). */
+  readonly clients?: readonly string[];
+}
+
+export function renderHaproxySetupScript(stats: HaproxyStatsGuard, configPath = HAPROXY_CONFIG_PATH): string {
+  checkPort("statsPort", stats.port);
+  if (stats.clients !== undefined) checkClientNetworks("statsClients", stats.clients);
   const cfg = quote(configPath);
   const tmp = quote(`${configPath}.kvmcloud-new`);
   return bashScript("HAProxy with the kvm-cloud load balancer config (config on stdin)", [
@@ -32,10 +46,14 @@ export function renderHaproxySetupScript(configPath = HAPROXY_CONFIG_PATH): stri
     "fi",
     enableServiceStep("haproxy.service"),
     serviceRunningStep("haproxy.service"),
+    ...clientFilterSteps(HAPROXY_STATS_CLIENTS_TABLE, stats.clients, [stats.port]),
   ]);
 }
 
-/** On delete: HAProxy stops serving; the package and its config stay for inspection. */
+/** On delete: HAProxy stops serving and the stats guard goes; the package and its config stay for inspection. */
 export function renderHaproxyRemoveScript(): string {
-  return bashScript("stop the kvm-cloud load balancer", ["systemctl disable --now haproxy.service >/dev/null 2>&1 || true"]);
+  return bashScript("stop the kvm-cloud load balancer", [
+    "systemctl disable --now haproxy.service >/dev/null 2>&1 || true",
+    ...removeNftablesTableSteps(HAPROXY_STATS_CLIENTS_TABLE),
+  ]);
 }

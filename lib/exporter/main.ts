@@ -1,6 +1,5 @@
-import * as fs from "fs";
 import * as http from "http";
-import { CloudSpec, validateCloudSpec } from "../cloud/cloud-spec";
+import { readCloudSpecFile } from "../cloud/cloud-spec-file";
 import { connectCloud } from "./connections";
 import { OPTION_HELP, parseExporterOptions } from "./options";
 import { Exporter } from "./server";
@@ -14,17 +13,6 @@ import { Exporter } from "./server";
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
-function readSpec(file: string): CloudSpec {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    // The parser's message may quote the file's text: name the file only.
-    throw new Error(`cannot read the CloudSpec at ${file}: ${(e as NodeJS.ErrnoException).code ?? "not valid JSON"}`);
-  }
-  return validateCloudSpec(raw as CloudSpec);
-}
-
 function main(): void {
   const argv = process.argv.slice(2);
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -32,7 +20,7 @@ function main(): void {
     return;
   }
   const opts = parseExporterOptions(argv, process.env);
-  const cloud = readSpec(opts.cloudSpecFile);
+  const cloud = readCloudSpecFile(opts.cloudSpecFile);
   const { query, onHost, close } = connectCloud(cloud, opts.scrapeTimeoutMs, log);
   const exporter = new Exporter({ cloud, dhcpRange: opts.dhcpRange, onHost, query, timeoutMs: opts.scrapeTimeoutMs }, log);
   const server = http.createServer(exporter.handler());

@@ -9,7 +9,8 @@ import { OperationRow, Snapshot } from "./snapshot";
  * persistent registry. Names: `kvmcloud_` prefix, base units in the name.
  */
 
-export const OPERATIONS = ["create", "read", "update", "delete"] as const;
+// "read" stays for the rows of older releases, whose refreshes logged themselves.
+export const OPERATIONS = ["create", "read", "update", "delete", "reconcile"] as const;
 export const OUTCOMES = ["ok", "error"] as const;
 /** Seconds; VM creation under TCG takes tens of seconds, a delete a few. */
 export const OPERATION_BUCKETS = [0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];

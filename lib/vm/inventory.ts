@@ -130,7 +130,7 @@ export async function reserveVm(
   }
 }
 
-/** Brings the row in line with the VM (after create, update or a refresh that found drift). */
+/** Brings the row in line with the VM (after create, update, or a reconcile that found drift). */
 export async function recordVm(
   sql: Sql,
   v: { name: string; vcpus: number; memoryMiB: number; diskGiB: number; node: string; ip: string | null; state: string; domainUuid: string | null },
@@ -155,7 +155,7 @@ export async function deleteVmRow(sql: Sql, name: string): Promise<void> {
 /** One line of the operations log the exporter turns into counters; never fails the operation. */
 export async function logOperation(
   sql: Sql,
-  op: { vm: string; operation: "create" | "update" | "delete" | "read"; outcome: "ok" | "error"; step?: string; startedAt: Date; durationMs: number },
+  op: { vm: string; operation: "create" | "update" | "delete" | "reconcile"; outcome: "ok" | "error"; step?: string; startedAt: Date; durationMs: number },
 ): Promise<void> {
   await sql
     .query(`INSERT INTO ${OPERATIONS_TABLE} (vm, operation, outcome, step, started_at, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)`, [

@@ -1,22 +1,24 @@
 import { ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { DomainFacts } from "../parse/libvirt";
 import { CloudAccess } from "./cloud-access";
-import { cacheKey, deleteVmRow, getVm, logOperation, recordVm } from "./inventory";
+import { cacheKey } from "./inventory";
 import { domainFacts, domainState } from "./node-ops";
 import { rbdClientOf, rbdSize } from "./rbd-ops";
 import { rootImageName, VmRecord, vmStateOf } from "./vm-record";
 
 const GiB = 2 ** 30;
 
-interface Found {
+/** Where a VM's domain is, and what it is there. */
+export interface FoundVm {
   readonly node: string;
   readonly facts: DomainFacts;
+  /** virsh's word for the state, e.g. "running", "paused", "shut off". */
   readonly state: string;
   readonly diskBytes?: number;
 }
 
 /** Looks for the domain on `node`; undefined when it is not there. */
-async function lookOn(cloud: ResolvedCloudSpec, access: CloudAccess, node: string, name: string): Promise<Found | undefined> {
+async function lookOn(cloud: ResolvedCloudSpec, access: CloudAccess, node: string, name: string): Promise<FoundVm | undefined> {
   return access.onNode(node, async (r) => {
     const facts = await domainFacts(r, name);
     if (!facts) return undefined;
@@ -27,42 +29,29 @@ async function lookOn(cloud: ResolvedCloudSpec, access: CloudAccess, node: strin
 }
 
 /**
- * Refresh: where the VM really is and what it really is. The Redis cache
- * names the node to try first, then the recorded node, then every other
- * node. A VM found nowhere is gone (undefined) and leaves the inventory; its
- * RBD images are data and are left for the operator. A node that cannot be
- * asked makes the read fail rather than wrongly dropping the VM.
+ * Where a VM really is: the nodes in the order given (hints first, then
+ * every other node). `found` is undefined when no node that answered has it;
+ * `unreachable` names the nodes that could not be asked, so a caller never
+ * takes "not found" for "gone" while a node is silent.
  */
-export async function readVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: VmRecord): Promise<VmRecord | undefined> {
-  const started = new Date();
-  const cached = await access.withInventory((inv) => inv.cache.get(cacheKey(vm.name)));
+export async function findVm(cloud: ResolvedCloudSpec, access: CloudAccess, name: string, hints: readonly (string | null | undefined)[]): Promise<{ found?: FoundVm; unreachable: string[] }> {
   const names = cloud.nodes.map((n) => n.name);
-  const order = [...new Set([cached, vm.node, ...names].filter((n): n is string => n !== null && names.includes(n as string)))];
+  const order = [...new Set([...hints, ...names].filter((n): n is string => typeof n === "string" && names.includes(n)))];
   const unreachable: string[] = [];
-  let found: Found | undefined;
   for (const node of order) {
     try {
-      found = await lookOn(cloud, access, node, vm.name);
+      const found = await lookOn(cloud, access, node, name);
+      if (found) return { found, unreachable };
     } catch (e) {
       unreachable.push(`${node}: ${(e as Error).message}`);
-      continue;
     }
-    if (found) break;
   }
+  return { unreachable };
+}
 
-  if (!found) {
-    if (unreachable.length > 0) {
-      throw new Error(`refreshing VM ${vm.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);
-    }
-    await access.withInventory(async (inv) => {
-      await deleteVmRow(inv.sql, vm.name);
-      await inv.cache.del(cacheKey(vm.name));
-    });
-    return undefined;
-  }
-
-  const f = found;
-  const refreshed: VmRecord = {
+/** The record as the found domain says it is; what libvirt does not know (IP, MAC, image) is kept. */
+export function refreshedRecord(vm: VmRecord, f: FoundVm): VmRecord {
+  return {
     ...vm,
     node: f.node,
     state: vmStateOf(f.state) ?? vm.state,
@@ -73,12 +62,22 @@ export async function readVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: 
     diskGiB: f.diskBytes !== undefined ? Math.ceil(f.diskBytes / GiB) : vm.diskGiB,
     domainUuid: f.facts.uuid,
   };
-  await access.withInventory(async (inv) => {
-    if (await getVm(inv.sql, vm.name)) {
-      await recordVm(inv.sql, { ...refreshed, ip: refreshed.ip || null, state: refreshed.state ?? "running", domainUuid: refreshed.domainUuid });
-    }
-    if (cached !== f.node) await inv.cache.set(cacheKey(vm.name), f.node);
-    await logOperation(inv.sql, { vm: vm.name, operation: "read", outcome: "ok", startedAt: started, durationMs: Date.now() - started.getTime() });
-  });
-  return refreshed;
+}
+
+/**
+ * Refresh: where the VM really is and what it really is, and nothing else.
+ * It only reads: the Redis cache names the node to try first, then the
+ * recorded node, then every other node. A VM found nowhere is gone
+ * (undefined). A node that cannot be asked makes the read fail rather than
+ * wrongly dropping the VM. The inventory is mended by update, by create's
+ * take-over, or by reconcile (vm-reconcile.ts), never here.
+ */
+export async function readVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: VmRecord): Promise<VmRecord | undefined> {
+  const cached = await access.withInventory((inv) => inv.cache.get(cacheKey(vm.name)));
+  const { found, unreachable } = await findVm(cloud, access, vm.name, [cached, vm.node]);
+  if (found) return refreshedRecord(vm, found);
+  if (unreachable.length > 0) {
+    throw new Error(`refreshing VM ${vm.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);
+  }
+  return undefined;
 }

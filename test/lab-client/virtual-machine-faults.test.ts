@@ -6,7 +6,10 @@ import { readLabDescription } from "../../lab/description";
 import { labPaths } from "../../lab/paths";
 import { sshdDir } from "../../lab/sshd";
 import { hostByName } from "../../lab/topology";
+import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { cloudAccess } from "../../lib/vm/cloud-access";
 import { cacheKey } from "../../lib/vm/inventory";
+import { reconcileVms } from "../../lib/vm/vm-reconcile";
 import { run } from "../../lab/exec";
 import { withRedisHung } from "../helpers/service-hosts";
 import { assertInManagerNamespace, httpGet, rbdOnNode, virsh } from "../helpers/lab-client";
@@ -62,7 +65,7 @@ afterAll(async () => {
 });
 
 describe("VirtualMachine faults", () => {
-  it("makes the VM with Redis hung, and the next refresh mends the cache key", async () => {
+  it("makes the VM with Redis hung, and the next reconcile writes the cache key", async () => {
     const name = vmName("redis");
     const c = await create(name);
     const t0 = Date.now();
@@ -76,8 +79,11 @@ describe("VirtualMachine faults", () => {
     const hungRead = await withRedisHung(d, () => host.read(name, created.properties));
     expect(hungRead.id).toBe(name);
     expect(hungRead.properties.node).toBe(created.properties.node);
-    // ...and the first refresh that reaches Redis writes the key.
+    // ...and writes nothing (refresh only reads); reconcile, which may write, fills the key in.
     await host.read(name, created.properties);
+    expect(await redisGet(cloud, cacheKey(name))).toBeNull();
+    const mend = await reconcileVms(validateCloudSpec(cloud), cloudAccess(cloud), [name]);
+    expect([mend.mended, mend.inLine]).toEqual([[], 1]);
     expect(await redisGet(cloud, cacheKey(name))).toBe(created.properties.node);
     await host.delete(name, created.properties);
     expect(await leftovers(d, cloud, name)).toEqual([]);

@@ -3,6 +3,9 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { watchAnswers } from "../../lab/http-probe";
+import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { cloudAccess } from "../../lib/vm/cloud-access";
+import { reconcileVms } from "../../lib/vm/vm-reconcile";
 import { assertInManagerNamespace, httpGet, nodeUri, ssh, virsh } from "../helpers/lab-client";
 import { DIFF, ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, guestInfo, inventoryRow, leftovers, nodesWithDomain, redisGet, scrub, vcpuCount } from "../helpers/vm-lab";
@@ -135,7 +138,7 @@ describe("VirtualMachine through the dynamic-provider host", () => {
     expect(await redisGet(cloud, `vm:${name}`)).toBe(to);
   });
 
-  it("refresh finds a VM migrated by hand on its new node", async () => {
+  it("refresh finds a VM migrated by hand on its new node without writing; reconcile then mends the inventory", async () => {
     const from = outs.node as string;
     const to = otherNode(from);
     await run(virsh(nodeUri(d, from), "migrate", "--live", "--persistent", "--undefinesource", name, to.libvirtUri, "--migrateuri", `tcp://${to.address}`), { timeoutMs: 300_000 });
@@ -145,6 +148,10 @@ describe("VirtualMachine through the dynamic-provider host", () => {
     expect(read.properties.vcpus).toBe(2);
     expect(read.properties.memoryMiB).toBe(512);
     outs = read.properties;
+    // Refresh only reads: the inventory still says where the VM was.
+    expect(await inventoryRow(cloud, name)).toMatchObject({ node: from });
+    const mend = await reconcileVms(validateCloudSpec(cloud), cloudAccess(cloud), [name]);
+    expect(mend.mended).toEqual([`${name}: node ${from} -> ${to.name}`]);
     expect(await inventoryRow(cloud, name)).toMatchObject({ node: to.name });
     expect(await redisGet(cloud, `vm:${name}`)).toBe(to.name);
     // The program does not pin the node any more than the refreshed state: nothing to do.
@@ -177,7 +184,7 @@ describe("VirtualMachine through the dynamic-provider host", () => {
     await host.delete(name, outs);
   });
 
-  it("refresh drops a VM undefined by hand; deleting it then removes its images, row and key", async () => {
+  it("refresh drops a VM undefined by hand, reconcile its row; deleting it then removes its images and key", async () => {
     // A cloud that leaves the cephx client to its default ("libvirt", the lab's).
     const { clientName: _client, ...ceph } = cloud.ceph;
     void _client;
@@ -192,6 +199,8 @@ describe("VirtualMachine through the dynamic-provider host", () => {
     await run(virsh(uri, "undefine", gone));
     const read = await host.read(gone, created.properties);
     expect(read.id).toBe("");
+    expect(await inventoryRow(cloud, gone)).toBeDefined();
+    expect((await reconcileVms(validateCloudSpec(cloud), cloudAccess(cloud), [gone])).removed).toEqual([gone]);
     expect(await inventoryRow(cloud, gone)).toBeUndefined();
     // The disks are data: refresh leaves them for the operator; delete removes them.
     expect((await leftovers(d, cloud, gone)).sort()).toEqual([`RBD image ${gone}-root`, `RBD image ${gone}-seed`]);

@@ -1,0 +1,79 @@
+import { ResolvedCloudSpec } from "../cloud/cloud-spec";
+import { CloudAccess } from "./cloud-access";
+import { cacheKey, deleteVmRow, listVms, logOperation, recordVm, VmRow } from "./inventory";
+import { findVm } from "./vm-read";
+import { vmStateOf } from "./vm-record";
+
+/** What reconcile did, VM by VM. */
+export interface ReconcileReport {
+  /** Rows brought in line with their domain: `name: field was -> now, ...`. */
+  readonly mended: string[];
+  /** Rows removed: their domain is on no node, and every node answered. */
+  readonly removed: string[];
+  /** Rows left alone because some node could not be asked: `name: why`. */
+  readonly unknown: string[];
+  /** Rows already in line. */
+  readonly inLine: number;
+}
+
+/** The fields of a row that libvirt knows better than the inventory. */
+function changes(row: VmRow, now: { node: string; state: string; vcpus: number; memoryMiB: number; domainUuid: string | null }): string[] {
+  const out: string[] = [];
+  for (const k of ["node", "state", "vcpus", "memoryMiB", "domainUuid"] as const) {
+    if (row[k] !== now[k]) out.push(`${k} ${row[k]} -> ${now[k]}`);
+  }
+  return out;
+}
+
+/**
+ * Brings the inventory in line with what the nodes run: a row whose VM was
+ * moved, stopped or resized by hand gets the node's word, and its cache key;
+ * a row whose domain is on no node (every node answering) goes, with its key.
+ * Rows of creates in progress ('creating') are a create's to take over, and
+ * are left alone; so is any row while a node is silent. The separate step
+ * that read() is not: run by `npm run reconcile` (lib/vm/reconcile-main.ts).
+ */
+export async function reconcileVms(cloud: ResolvedCloudSpec, access: CloudAccess, only?: readonly string[]): Promise<ReconcileReport> {
+  const rows = (await access.withInventory((inv) => listVms(inv.sql))).filter((r) => r.state !== "creating" && (only === undefined || only.includes(r.name)));
+  const report = { mended: [] as string[], removed: [] as string[], unknown: [] as string[], inLine: 0 };
+  for (const row of rows) {
+    const started = new Date();
+    const cached = await access.withInventory((inv) => inv.cache.get(cacheKey(row.name)));
+    const { found, unreachable } = await findVm(cloud, access, row.name, [cached, row.node]);
+    if (!found) {
+      if (unreachable.length > 0) {
+        report.unknown.push(`${row.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);
+        continue;
+      }
+      await access.withInventory(async (inv) => {
+        await deleteVmRow(inv.sql, row.name);
+        await inv.cache.del(cacheKey(row.name));
+        await logOperation(inv.sql, { vm: row.name, operation: "reconcile", outcome: "ok", step: "removed", startedAt: started, durationMs: Date.now() - started.getTime() });
+      });
+      report.removed.push(row.name);
+      continue;
+    }
+    const now = {
+      node: found.node,
+      state: vmStateOf(found.state) ?? row.state,
+      vcpus: found.facts.vcpus,
+      memoryMiB: found.facts.memoryMiB,
+      domainUuid: found.facts.uuid,
+    };
+    const diff = changes(row, now);
+    if (diff.length === 0 && cached === found.node) {
+      report.inLine++;
+      continue;
+    }
+    await access.withInventory(async (inv) => {
+      if (diff.length > 0) {
+        await recordVm(inv.sql, { ...row, ...now });
+        await logOperation(inv.sql, { vm: row.name, operation: "reconcile", outcome: "ok", step: "mended", startedAt: started, durationMs: Date.now() - started.getTime() });
+      }
+      if (cached !== found.node) await inv.cache.set(cacheKey(row.name), found.node);
+    });
+    if (diff.length > 0) report.mended.push(`${row.name}: ${diff.join(", ")}`);
+    else report.inLine++;
+  }
+  return report;
+}

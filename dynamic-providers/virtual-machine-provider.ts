@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
-import { cloudAccess } from "../lib/vm/cloud-access";
+import { CloudAccess, operationAccess } from "../lib/vm/cloud-access";
 import { createVm } from "../lib/vm/vm-create";
 import { deleteVm } from "../lib/vm/vm-delete";
 import { checkVmInputs, planVmDiff } from "../lib/vm/vm-plan";
@@ -29,7 +29,19 @@ function split(p: Props): { given: CloudSpec; cloud: ResolvedCloudSpec; vm: VmRe
   return { given: cloud as CloudSpec, cloud: validateCloudSpec(cloud as CloudSpec), vm: vm as VmRecord };
 }
 
-/** Each method opens its own connections through cloudAccess and closes them: nothing is held between calls. */
+/**
+ * Each method opens its own connections (one SSH connection per host for the
+ * whole operation, operationAccess) and closes them: nothing is held between calls.
+ */
+async function withAccess<T>(cloud: CloudSpec, fn: (access: CloudAccess) => Promise<T>): Promise<T> {
+  const access = operationAccess(cloud);
+  try {
+    return await fn(access);
+  } finally {
+    await access.close();
+  }
+}
+
 export const virtualMachineProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Props, news: Props) {
     return checkVmInputs(olds, news);
@@ -42,13 +54,13 @@ export const virtualMachineProvider: pulumi.dynamic.ResourceProvider = {
 
   async create(inputs: Props) {
     const { given, cloud, vm } = split(inputs);
-    const made = await createVm(cloud, cloudAccess(cloud), vm as VmInputs);
+    const made = await withAccess(cloud, (access) => createVm(cloud, access, vm as VmInputs));
     return { id: made.name, outs: { ...made, cloud: given } };
   },
 
   async read(id: string, props: Props) {
     const { given, cloud, vm } = split(props);
-    const found = await readVm(cloud, cloudAccess(cloud), vm);
+    const found = await withAccess(cloud, (access) => readVm(cloud, access, vm));
     // No id tells the engine the VM is gone, so a refresh drops it from state.
     return found ? { id, props: { ...found, cloud: given } } : {};
   },
@@ -56,12 +68,12 @@ export const virtualMachineProvider: pulumi.dynamic.ResourceProvider = {
   async update(_id: string, olds: Props, news: Props) {
     const before = split(olds);
     const after = split(news);
-    const updated = await updateVm(after.cloud, cloudAccess(after.cloud), before.vm, after.vm as VmInputs);
+    const updated = await withAccess(after.cloud, (access) => updateVm(after.cloud, access, before.vm, after.vm as VmInputs));
     return { outs: { ...updated, cloud: after.given } };
   },
 
   async delete(_id: string, props: Props) {
     const { cloud, vm } = split(props);
-    await deleteVm(cloud, cloudAccess(cloud), vm);
+    await withAccess(cloud, (access) => deleteVm(cloud, access, vm));
   },
 };

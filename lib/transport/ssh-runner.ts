@@ -155,49 +155,79 @@ function execOn(client: Client, t: SshTarget, argv: readonly string[], opts: Run
   const line = commandLine(full);
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    client.exec(line, (err, stream) => {
-      if (err) {
-        reject(new HostUnreachable(t.label, where(t), `cannot start a command: ${err.message}`));
-        return;
-      }
-      const out: Buffer[] = [];
-      const errs: Buffer[] = [];
-      let closedByUs = false;
-      // The remote bound normally ends the command first; this one covers a
-      // host that stopped answering altogether.
-      const timer = setTimeout(() => {
-        closedByUs = true;
-        stream.close();
-      }, timeoutMs + (KILL_AFTER_S + 2) * 1000);
-      stream.on("data", (d: Buffer) => out.push(d));
-      stream.stderr.on("data", (d: Buffer) => errs.push(d));
-      stream.on("close", (code: number | null) => {
-        clearTimeout(timer);
-        // timeout(1) exits 124 after TERM, 137 after KILL.
-        const timedOut = closedByUs || ((code === 124 || code === 137) && Date.now() - started >= timeoutMs);
-        const stderr = Buffer.concat(errs).toString("utf8") + (timedOut ? `\n(timed out after ${timeoutMs} ms)` : "");
-        resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr, code: timedOut ? null : (code ?? null) });
+    const cannotStart = (e: Error) => reject(new HostUnreachable(t.label, where(t), `cannot start a command: ${e.message}`));
+    // On a connection that has gone, ssh2 throws ("Not connected") rather than calling back.
+    try {
+      client.exec(line, (err, stream) => {
+        if (err) {
+          cannotStart(err);
+          return;
+        }
+        const out: Buffer[] = [];
+        const errs: Buffer[] = [];
+        let closedByUs = false;
+        // The remote bound normally ends the command first; this one covers a
+        // host that stopped answering altogether.
+        const timer = setTimeout(() => {
+          closedByUs = true;
+          stream.close();
+        }, timeoutMs + (KILL_AFTER_S + 2) * 1000);
+        stream.on("data", (d: Buffer) => out.push(d));
+        stream.stderr.on("data", (d: Buffer) => errs.push(d));
+        stream.on("close", (code: number | null) => {
+          clearTimeout(timer);
+          // timeout(1) exits 124 after TERM, 137 after KILL.
+          const timedOut = closedByUs || ((code === 124 || code === 137) && Date.now() - started >= timeoutMs);
+          const stderr = Buffer.concat(errs).toString("utf8") + (timedOut ? `\n(timed out after ${timeoutMs} ms)` : "");
+          resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr, code: timedOut ? null : (code ?? null) });
+        });
+        if (opts.stdin !== undefined) stream.end(opts.stdin);
+        else stream.end();
       });
-      if (opts.stdin !== undefined) stream.end(opts.stdin);
-      else stream.end();
-    });
+    } catch (e) {
+      cannotStart(e as Error);
+    }
   });
+}
+
+/** One open SSH connection: commands run on channels of it until close(). */
+export interface SshSession {
+  readonly runner: CommandRunner;
+  /** True once the connection is gone (closed by us, the peer, or a failed keepalive). */
+  readonly closed: boolean;
+  close(): void;
+}
+
+/** Opens an SSH connection to t for many commands (parallel ones run on channels of their own). */
+export async function openSsh(t: SshTarget): Promise<SshSession> {
+  const client = await connect(t);
+  let closed = false;
+  client.on("close", () => (closed = true));
+  return {
+    runner: {
+      target: `${t.label} (${where(t)})`,
+      async run(argv, opts = {}) {
+        const r = await execOn(client, t, argv, opts);
+        if (r.code !== 0 && !opts.allowFail) throw new CommandFailed(`${t.label} (${where(t)})`, argv, r);
+        return r;
+      },
+    },
+    get closed() {
+      return closed;
+    },
+    close() {
+      closed = true;
+      client.end();
+    },
+  };
 }
 
 /** Opens an SSH connection to t, hands fn a runner over it, and always closes it. */
 export async function withSsh<T>(t: SshTarget, fn: (r: CommandRunner) => Promise<T>): Promise<T> {
-  const client = await connect(t);
-  const runner: CommandRunner = {
-    target: `${t.label} (${where(t)})`,
-    async run(argv, opts = {}) {
-      const r = await execOn(client, t, argv, opts);
-      if (r.code !== 0 && !opts.allowFail) throw new CommandFailed(`${t.label} (${where(t)})`, argv, r);
-      return r;
-    },
-  };
+  const session = await openSsh(t);
   try {
-    return await fn(runner);
+    return await fn(session.runner);
   } finally {
-    client.end();
+    session.close();
   }
 }

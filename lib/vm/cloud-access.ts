@@ -1,6 +1,6 @@
 import { CloudSpec, findNode, SshEndpoint } from "../cloud/cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
-import { SshTarget, withSsh } from "../transport/ssh-runner";
+import { openSsh, SshSession, SshTarget, withSsh } from "../transport/ssh-runner";
 import { withinMs } from "../time-bound";
 import { Inventory, Sql, tryLockVm, unlockVm } from "./inventory";
 import { bestEffortCache } from "./inventory-cache";
@@ -114,6 +114,47 @@ export function cloudAccess(c: CloudSpec): CloudAccess {
       } finally {
         await close();
       }
+    },
+  };
+}
+
+/**
+ * A CloudAccess for one operation (a create, a read...) that keeps one SSH
+ * connection per host for the operation's life instead of one per step: a
+ * create visits a node half a dozen times, and each handshake costs more than
+ * most of the commands. A connection that failed or went away is opened
+ * again on the next use (undo after a node died still tries it afresh);
+ * close() ends them all. The inventory and the lock stay per call.
+ */
+export function operationAccess(c: CloudSpec): CloudAccess & { close(): Promise<void> } {
+  const base = cloudAccess(c);
+  const sessions = new Map<string, Promise<SshSession>>();
+  let ended = false;
+  const session = async (key: string, t: SshTarget): Promise<SshSession> => {
+    const open = sessions.get(key);
+    const current = open && (await open.catch(() => undefined));
+    if (current && !current.closed) return current;
+    if (ended) throw new Error(`operation access to ${t.label} used after close()`);
+    const next = openSsh(t);
+    sessions.set(key, next);
+    // A failed connect is not kept: the next use tries again.
+    next.catch(() => sessions.get(key) === next && sessions.delete(key));
+    return next;
+  };
+  return {
+    ...base,
+    async onNode(node, fn) {
+      const n = findNode(c, node);
+      return fn((await session(`node:${n.name}`, target(n.name, n.ssh, c.knownHosts))).runner);
+    },
+    async onDhcp(fn) {
+      return fn((await session("dhcp", target("the DHCP host", c.dhcp.ssh, c.knownHosts))).runner);
+    },
+    async close() {
+      ended = true;
+      const open = [...sessions.values()];
+      sessions.clear();
+      for (const s of await Promise.allSettled(open)) if (s.status === "fulfilled") s.value.close();
     },
   };
 }

@@ -73,7 +73,8 @@ export async function ensureSshd(p: LabPaths, h: LabHost, publicKey: string): Pr
   const running = livePid(pidFile, "sshd", h.ns);
   if (running === undefined) {
     fs.rmSync(pidFile, { force: true });
-    await run(onHost(h, ["/usr/sbin/sshd", "-f", config]));
+    // Its log beside its config: a node's sshd that exits says why there.
+    await run(onHost(h, ["/usr/sbin/sshd", "-f", config, "-E", path.join(dir, "sshd.log")]));
   } else if (changed) {
     // sshd re-executes itself with the new config on SIGHUP.
     process.kill(running, "SIGHUP");

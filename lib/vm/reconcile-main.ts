@@ -1,6 +1,6 @@
 import { readCloudSpecFile } from "../cloud/cloud-spec-file";
 import { check } from "../validate/errors";
-import { cloudAccess } from "./cloud-access";
+import { operationAccess } from "./cloud-access";
 import { reconcileVms } from "./vm-reconcile";
 
 /**
@@ -26,7 +26,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   check(spec !== undefined, "--cloud-spec", spec, "the path of a CloudSpec JSON file");
   const cloud = readCloudSpecFile(spec!);
-  const r = await reconcileVms(cloud, cloudAccess(cloud), only.length > 0 ? only : undefined);
+  // One SSH connection per node for the whole pass.
+  const access = operationAccess(cloud);
+  const r = await reconcileVms(cloud, access, only.length > 0 ? only : undefined).finally(() => access.close());
   for (const m of r.mended) process.stdout.write(`mended  ${m}\n`);
   for (const m of r.removed) process.stdout.write(`removed ${m} (its domain is on no node)\n`);
   for (const m of r.unknown) process.stdout.write(`unknown ${m}\n`);

@@ -34,46 +34,37 @@ function changes(row: VmRow, now: { node: string; state: string; vcpus: number; 
  * that read() is not: run by `npm run reconcile` (lib/vm/reconcile-main.ts).
  */
 export async function reconcileVms(cloud: ResolvedCloudSpec, access: CloudAccess, only?: readonly string[]): Promise<ReconcileReport> {
-  const rows = (await access.withInventory((inv) => listVms(inv.sql))).filter((r) => r.state !== "creating" && (only === undefined || only.includes(r.name)));
-  const report = { mended: [] as string[], removed: [] as string[], unknown: [] as string[], inLine: 0 };
-  for (const row of rows) {
-    const started = new Date();
-    const cached = await access.withInventory((inv) => inv.cache.get(cacheKey(row.name)));
-    const { found, unreachable } = await findVm(cloud, access, row.name, [cached, row.node]);
-    if (!found) {
-      if (unreachable.length > 0) {
-        report.unknown.push(`${row.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);
-        continue;
-      }
-      await access.withInventory(async (inv) => {
+  // One inventory session for the whole pass, not two per row.
+  return access.withInventory(async (inv) => {
+    const rows = (await listVms(inv.sql)).filter((r) => r.state !== "creating" && (only === undefined || only.includes(r.name)));
+    const report = { mended: [] as string[], removed: [] as string[], unknown: [] as string[], inLine: 0 };
+    for (const row of rows) {
+      const started = new Date();
+      const log = (step: string) => logOperation(inv.sql, { vm: row.name, operation: "reconcile", outcome: "ok", step, startedAt: started, durationMs: Date.now() - started.getTime() });
+      const cached = await inv.cache.get(cacheKey(row.name));
+      const { found, unreachable } = await findVm(cloud, access, row.name, [cached, row.node]);
+      if (!found) {
+        if (unreachable.length > 0) {
+          report.unknown.push(`${row.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);
+          continue;
+        }
         await deleteVmRow(inv.sql, row.name);
         await inv.cache.del(cacheKey(row.name));
-        await logOperation(inv.sql, { vm: row.name, operation: "reconcile", outcome: "ok", step: "removed", startedAt: started, durationMs: Date.now() - started.getTime() });
-      });
-      report.removed.push(row.name);
-      continue;
-    }
-    const now = {
-      node: found.node,
-      state: vmStateOf(found.state) ?? row.state,
-      vcpus: found.facts.vcpus,
-      memoryMiB: found.facts.memoryMiB,
-      domainUuid: found.facts.uuid,
-    };
-    const diff = changes(row, now);
-    if (diff.length === 0 && cached === found.node) {
-      report.inLine++;
-      continue;
-    }
-    await access.withInventory(async (inv) => {
+        await log("removed");
+        report.removed.push(row.name);
+        continue;
+      }
+      const now = { node: found.node, state: vmStateOf(found.state) ?? row.state, vcpus: found.facts.vcpus, memoryMiB: found.facts.memoryMiB, domainUuid: found.facts.uuid };
+      const diff = changes(row, now);
       if (diff.length > 0) {
         await recordVm(inv.sql, { ...row, ...now });
-        await logOperation(inv.sql, { vm: row.name, operation: "reconcile", outcome: "ok", step: "mended", startedAt: started, durationMs: Date.now() - started.getTime() });
+        await log("mended");
+        report.mended.push(`${row.name}: ${diff.join(", ")}`);
+      } else {
+        report.inLine++;
       }
       if (cached !== found.node) await inv.cache.set(cacheKey(row.name), found.node);
-    });
-    if (diff.length > 0) report.mended.push(`${row.name}: ${diff.join(", ")}`);
-    else report.inLine++;
-  }
-  return report;
+    }
+    return report;
+  });
 }

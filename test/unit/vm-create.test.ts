@@ -1,0 +1,100 @@
+import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { createVm } from "../../lib/vm/vm-create";
+import type { VmInputs } from "../../lib/vm/vm-record";
+import { FakeCloud } from "../helpers/fake-cloud";
+
+/**
+ * createVm over an in-memory cloud (test/helpers/fake-cloud.ts): what a create
+ * makes, and for a failure at each step, that it names the step, quotes the
+ * daemon, removes what it made newest first, keeps the row that claims what
+ * it could not remove, and always frees the name's lock.
+ */
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
+const cloud = validateCloudSpec({
+  nodes: ["node1", "node2"].map((name, i) => ({ name, ssh: { host: `192.0.2.2${i + 1}`, privateKey: KEY }, libvirtUri: `qemu+ssh://root@192.0.2.2${i + 1}/system` })),
+  ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
+  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+  inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
+  leaseTimeoutSeconds: 5,
+});
+const IMAGE = "libvirt-pool/base@v1";
+const args: VmInputs = { name: "web-1", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: IMAGE, stack: "dev", node: "node1" } as VmInputs;
+const fresh = () => new FakeCloud(["node1", "node2"], [IMAGE]);
+const domainsOf = (c: FakeCloud) => [...c.domains].flatMap(([n, d]) => [...d.keys()].map((k) => `${n}:${k}`));
+
+describe("createVm", () => {
+  it("makes the images, the domain and the row, and returns the leased IP", async () => {
+    const c = fresh();
+    const steps: string[] = [];
+    const vm = await createVm(cloud, c.access(), args, (s) => steps.push(s));
+    expect(vm).toMatchObject({ name: "web-1", node: "node1", ip: "192.0.2.100", disk: "libvirt-pool/web-1-root", seed: "libvirt-pool/web-1-seed", fqdn: "web-1.cloud.example" });
+    expect([...c.images].sort()).toEqual([IMAGE, "libvirt-pool/web-1-root", "libvirt-pool/web-1-seed"]);
+    expect(domainsOf(c)).toEqual(["node1:web-1"]);
+    expect(c.rows.get("web-1")).toMatchObject({ state: "running", node: "node1", ip: "192.0.2.100", mac: vm.mac });
+    expect(c.cache.get("vm:web-1")).toBe("node1");
+    expect(steps).toEqual(["lock", "preflight", "reserve", "clone", "seed", "define", "start", "boot-to-lease", "record"]);
+    expect(c.locksHeld).toBe(0);
+  });
+
+  it.each<[string, RegExp, string, string[]]>([
+    // Each undo is recorded before its step (a step that timed out may have made its thing), and "gone already" counts as removed.
+    ["clone", /rbd --id libvirt clone/, "rbd: clone error: (28) No space left on device", ["RBD image libvirt-pool/web-1-root"]],
+    ["seed", /^sh -c [\s\S]* seed /, "rbd: import failed: (5) Input/output error", ["RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root"]],
+    ["define", /virsh -q -c qemu:\/\/\/system define/, "error: XML error: unsupported configuration", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root"]],
+    ["start", /virsh -q -c qemu:\/\/\/system start/, "error: internal error: qemu unexpectedly closed the monitor", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root"]],
+  ])("fails at %s naming the step and the daemon's words, and removes what it made, newest first", async (step, command, said, removed) => {
+    const c = fresh();
+    c.failOn.set(command, said);
+    const err = (await createVm(cloud, c.access(), args).then(() => undefined, (e: Error) => e))!;
+    expect(err.message).toContain(`creating VM web-1 failed at step "${step}"`);
+    expect(err.message).toContain(said);
+    expect(err.message).toContain(`removed what it had made: ${[...removed, "inventory row"].join(", ")}`);
+    expect([...c.images]).toEqual([IMAGE]);
+    expect(domainsOf(c)).toEqual([]);
+    expect(c.rows.size).toBe(0);
+    expect(c.operations).toEqual([{ vm: "web-1", operation: "create", outcome: "error", step }]);
+    expect(c.locksHeld).toBe(0);
+  });
+
+  it("keeps the row that claims a domain it could not remove from a node that died, and says so", async () => {
+    const c = fresh();
+    c.failOn.set(/virsh -q -c qemu:\/\/\/system start/, "error: Cannot recv data: Connection reset by peer");
+    c.afterCommand = (node, argv) => {
+      if (argv[4] === "start") c.down.add(node);
+    };
+    const err = (await createVm(cloud, c.access(), args).then(() => undefined, (e: Error) => e))!;
+    expect(err.message).toMatch(/could NOT remove domain web-1 on node1 \(cannot reach node1: connect ECONNREFUSED\)/);
+    expect(err.message).toMatch(/inventory row \(kept: it claims what could not be removed/);
+    // The images went through the other node: RBD is shared.
+    expect([...c.images]).toEqual([IMAGE]);
+    expect(c.rows.get("web-1")).toMatchObject({ state: "creating" });
+    expect(c.locksHeld).toBe(0);
+  });
+
+  it("times out on a guest that never leases, naming the MAC and the setting, and leaves nothing", async () => {
+    const c = fresh();
+    c.silentGuests = true;
+    const err = (await createVm(cloud, c.access(), args).then(() => undefined, (e: Error) => e))!;
+    expect(err.message).toMatch(/failed at step "boot-to-lease": no DHCP lease for MAC 52:54:00(:[0-9a-f]{2}){3} in \/var\/lib\/misc\/dnsmasq.leases after 5 s \(cloud.leaseTimeoutSeconds\)/);
+    expect(domainsOf(c)).toEqual([]);
+    expect(c.rows.size).toBe(0);
+  }, 20_000);
+
+  it("refuses a name a domain on another node already has, before making anything", async () => {
+    const c = fresh();
+    await createVm(cloud, c.access(), { ...args, node: "node2" });
+    const before = [...c.images];
+    await expect(createVm(cloud, c.access(), args)).rejects.toThrow(/name: "web-1" is not allowed; expected a name not used by another VM \(a domain of that name exists on node2\)/);
+    expect([...c.images]).toEqual(before);
+    expect(domainsOf(c)).toEqual(["node2:web-1"]);
+  });
+
+  it("refuses an image that does not exist, naming the field, before making anything", async () => {
+    const c = fresh();
+    await expect(createVm(cloud, c.access(), { ...args, image: "libvirt-pool/nope@v1" })).rejects.toThrow(/image: "libvirt-pool\/nope@v1" .*an existing RBD snapshot/);
+    expect(c.rows.size).toBe(0);
+    // The refusal is logged as a failed create at preflight; nothing was made, so the error is the plain ValidationError.
+    expect(c.operations).toEqual([{ vm: "web-1", operation: "create", outcome: "error", step: "preflight" }]);
+  });
+});

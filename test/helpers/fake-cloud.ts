@@ -1,6 +1,19 @@
+import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import type { CommandResult, CommandRunner } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { parseDomainXmlFacts } from "../../lib/parse/libvirt";
+
+/** A CloudSpec of documentation addresses for `nodes`, as the VM operations' unit tests use it. */
+export function fakeCloudSpec(nodes: readonly string[] = ["node1", "node2"], extra: Partial<CloudSpec> = {}): ResolvedCloudSpec {
+  const privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
+  return validateCloudSpec({
+    nodes: nodes.map((name, i) => ({ name, ssh: { host: `192.0.2.${21 + i}`, privateKey }, libvirtUri: `qemu+ssh://root@192.0.2.${21 + i}/system` })),
+    ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
+    dhcp: { ssh: { host: "192.0.2.1", privateKey }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+    inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
+    ...extra,
+  });
+}
 
 /**
  * A cloud in memory for fast tests of the VM operations over their seams

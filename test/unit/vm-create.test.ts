@@ -1,7 +1,6 @@
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import { createVm } from "../../lib/vm/vm-create";
 import type { VmInputs } from "../../lib/vm/vm-record";
-import { FakeCloud } from "../helpers/fake-cloud";
+import { FakeCloud, fakeCloudSpec } from "../helpers/fake-cloud";
 
 /**
  * createVm over an in-memory cloud (test/helpers/fake-cloud.ts): what a create
@@ -10,14 +9,7 @@ import { FakeCloud } from "../helpers/fake-cloud";
  * it could not remove, and always frees the name's lock.
  */
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
-const cloud = validateCloudSpec({
-  nodes: ["node1", "node2"].map((name, i) => ({ name, ssh: { host: `192.0.2.2${i + 1}`, privateKey: KEY }, libvirtUri: `qemu+ssh://root@192.0.2.2${i + 1}/system` })),
-  ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
-  inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
-  leaseTimeoutSeconds: 5,
-});
+const cloud = fakeCloudSpec(["node1", "node2"], { leaseTimeoutSeconds: 5 });
 const IMAGE = "libvirt-pool/base@v1";
 const args: VmInputs = { name: "web-1", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: IMAGE, stack: "dev", node: "node1" } as VmInputs;
 const fresh = () => new FakeCloud(["node1", "node2"], [IMAGE]);

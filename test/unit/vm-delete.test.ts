@@ -1,8 +1,7 @@
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
 import type { VmInputs } from "../../lib/vm/vm-record";
-import { FakeCloud } from "../helpers/fake-cloud";
+import { FakeCloud, fakeCloudSpec } from "../helpers/fake-cloud";
 
 /**
  * deleteVm over an in-memory cloud (test/helpers/fake-cloud.ts): the domain
@@ -11,13 +10,7 @@ import { FakeCloud } from "../helpers/fake-cloud";
  * delete before any image or row is touched.
  */
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
-const cloud = validateCloudSpec({
-  nodes: ["node1", "node2"].map((name, i) => ({ name, ssh: { host: `192.0.2.2${i + 1}`, privateKey: KEY }, libvirtUri: `qemu+ssh://root@192.0.2.2${i + 1}/system` })),
-  ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
-  inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
-});
+const cloud = fakeCloudSpec();
 const IMAGE = "libvirt-pool/base@v1";
 const args = { name: "web-1", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: IMAGE, stack: "dev", node: "node2" } as VmInputs;
 

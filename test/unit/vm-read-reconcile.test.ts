@@ -1,10 +1,10 @@
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import { renderDomainXml } from "../../lib/render/domain-xml";
 import type { CommandResult } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { readVm } from "../../lib/vm/vm-read";
 import { reconcileVms } from "../../lib/vm/vm-reconcile";
 import type { VmRecord } from "../../lib/vm/vm-record";
+import { fakeCloudSpec } from "../helpers/fake-cloud";
 
 /**
  * Refresh and reconcile over fake nodes that answer virsh and rbd as the real
@@ -13,13 +13,7 @@ import type { VmRecord } from "../../lib/vm/vm-record";
  * reconcile writes exactly the mends, and none while a node is silent.
  */
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
-const cloud = validateCloudSpec({
-  nodes: ["node1", "node2", "node3"].map((name, i) => ({ name, ssh: { host: `192.0.2.2${i + 1}`, privateKey: KEY }, libvirtUri: `qemu+ssh://root@192.0.2.2${i + 1}/system` })),
-  ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
-  inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
-});
+const cloud = fakeCloudSpec(["node1", "node2", "node3"]);
 
 interface Domain { node: string; vcpus: number; memoryMiB: number; state: string }
 const UUID = "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c7";

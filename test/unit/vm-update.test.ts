@@ -1,8 +1,8 @@
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import type { CommandResult } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { updateVm } from "../../lib/vm/vm-update";
 import type { VmRecord } from "../../lib/vm/vm-record";
+import { fakeCloudSpec } from "../helpers/fake-cloud";
 
 /**
  * updateVm over fake nodes and a fake inventory: it starts from the node the
@@ -11,16 +11,7 @@ import type { VmRecord } from "../../lib/vm/vm-record";
  * says so when no node has the domain.
  */
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
-const cloud = validateCloudSpec({
-  nodes: [
-    { name: "node1", ssh: { host: "192.0.2.21", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.21/system" },
-    { name: "node2", ssh: { host: "192.0.2.22", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.22/system" },
-  ],
-  ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
-  inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
-});
+const cloud = fakeCloudSpec();
 
 const olds = {
   name: "web-1", stack: "dev", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: "libvirt-pool/base@v1", node: "node1", state: "running",

@@ -38,3 +38,17 @@ export async function guestLikeClient(address = "10.77.100.252"): Promise<GuestL
     },
   };
 }
+
+/**
+ * From a machine at a guest's address: what a guarded port and an open port
+ * of one host answer (expected ["ECONNREFUSED", "connected"]: the guard
+ * resets, and the host itself is reachable, so the reset is the guard's).
+ */
+export async function guardSeenByGuest(host: string, guardedPort: number, openPort: number): Promise<[string, string]> {
+  const guest = await guestLikeClient();
+  try {
+    return [await guest.connect(host, guardedPort), await guest.connect(host, openPort)];
+  } finally {
+    await guest.close();
+  }
+}

@@ -16,7 +16,7 @@ import {
 } from "../../lib/render/scripts/monitoring-packages";
 import { PACKAGES_EXPORTER_TARGET } from "../../components/monitoring-packages";
 import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../../lib/render/scripts/node-exporter";
-import { guestLikeClient } from "../helpers/guest-like-client";
+import { guardSeenByGuest } from "../helpers/guest-like-client";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
 import { PrometheusApi } from "../helpers/prometheus-api";
 import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
@@ -125,14 +125,8 @@ describe("monitoring from Debian's packages on a bare host", () => {
   });
 
   it("resets a machine at a guest's address on Prometheus' port, and serves the manager", async () => {
-    const guest = await guestLikeClient();
-    try {
-      expect(await guest.connect(address, 9090)).toBe("ECONNREFUSED");
-      // sshd on the same host is not guarded: the namespace reaches it.
-      expect(await guest.connect(address, 22)).toBe("connected");
-    } finally {
-      await guest.close();
-    }
+    // sshd on the same host is not guarded: the namespace reaches it.
+    expect(await guardSeenByGuest(address, 9090, 22)).toEqual(["ECONNREFUSED", "connected"]);
     expect((await prom.query("up")).length).toBeGreaterThan(0);
   });
 
@@ -144,13 +138,7 @@ describe("monitoring from Debian's packages on a bare host", () => {
     });
     const up = await eventually("ceph2's node exporter scraped", () => prom.query('up{job="node"}').catch(() => []), (r) => r.length === 1 && r[0].value[1] === "1", 60_000, 2000);
     expect(up[0].metric.host).toBe("ceph2");
-    const guest = await guestLikeClient();
-    try {
-      expect(await guest.connect(exporterHost, NODE_EXPORTER_PORT)).toBe("ECONNREFUSED");
-      expect(await guest.connect(exporterHost, 22)).toBe("connected");
-    } finally {
-      await guest.close();
-    }
+    expect(await guardSeenByGuest(exporterHost, NODE_EXPORTER_PORT, 22)).toEqual(["ECONNREFUSED", "connected"]);
     // This test runs in the manager's namespace, which is not Prometheus' host either.
     const mgr = await new Promise<string>((resolve) => {
       const sock = net.connect({ host: exporterHost, port: NODE_EXPORTER_PORT, timeout: 5000 });

@@ -7,6 +7,7 @@ import { connectionTo, HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";
 import { InventoryDatabase } from "./inventory-database";
 import { KvmNode } from "./kvm-node";
+import { kvmNodesOnCeph } from "./kvm-nodes";
 import { MigrationMesh } from "./migration-mesh";
 
 /**
@@ -68,8 +69,8 @@ export class Cloud extends pulumi.ComponentResource {
     this.connections = connections;
     this.dns = this.dnsServer(name, c);
     this.ceph = this.cephCluster(name, c);
-    this.nodes = this.kvmNodes(name, c);
-    const mesh = new MigrationMesh(`${name}-migration`, { nodes: this.nodes }, { parent: this });
+    const { nodes, mesh } = kvmNodesOnCeph(name, c.nodes, connections.nodes, this.ceph, { parent: this });
+    this.nodes = nodes;
     this.inventory = this.inventoryDatabase(name, args);
     this.baseImage = this.importBaseImage(name, c);
     this.imageSpec = this.baseImage.spec;
@@ -100,30 +101,6 @@ export class Cloud extends pulumi.ComponentResource {
   private cephCluster(name: string, c: CloudConfig): CephCluster {
     const shape = cephClusterShape(c.ceph);
     return new CephCluster(`${name}-ceph`, { ...shape, hosts: shape.hosts.map((h) => ({ ...h, connection: this.connections.ceph[h.name] })) }, { parent: this });
-  }
-
-  private kvmNodes(name: string, c: CloudConfig): KvmNode[] {
-    const ceph = { fsid: this.ceph.fsid, monitorAddresses: this.ceph.monitorAddresses, pool: this.ceph.pool, clientName: this.ceph.clientName, clientKey: this.ceph.clientKey };
-    return c.nodes.map(
-      (n) =>
-        new KvmNode(
-          `${name}-${n.name}`,
-          {
-            connection: this.connections.nodes[n.name],
-            nodeName: n.name,
-            address: n.address,
-            prefixLength: n.prefixLength,
-            gateway: n.gateway,
-            nic: n.nic,
-            bridge: n.bridge,
-            networkBackend: n.networkBackend,
-            securityDriver: n.securityDriver,
-            dnsServers: n.dnsServers,
-            ceph: pulumi.output(ceph),
-          },
-          { parent: this },
-        ),
-    );
   }
 
   private inventoryDatabase(name: string, args: CloudArgs): InventoryDatabase {

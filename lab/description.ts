@@ -42,7 +42,10 @@ export interface LabDescription {
     readonly name: string;
     readonly namespace: string;
     readonly address: string;
+    /** Where other nodes migrate guests to (the product's qemu+ssh, with the nodes' migration keys). */
     readonly libvirtUri: string;
+    /** libvirt for clients in the manager namespace (tests, virsh by hand), with the lab key. */
+    readonly clientUri: string;
     readonly sshHost: string;
     readonly bridge: string;
     readonly vcpus: number;

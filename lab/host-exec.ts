@@ -4,83 +4,9 @@ import { output, run } from "./exec";
 import { LabHost } from "./topology";
 import { labPaths } from "./paths";
 
-/**
- * Running a command "on" a lab host: inside its network namespace and, for
- * KVM nodes, inside the persisted mount namespace that holds the node's
- * private /etc/libvirt, /run/libvirt, /etc/ceph and friends.
- */
-
-export function mountNamespaceFile(h: LabHost): string {
-  return path.join(labPaths().mountNamespaces, h.name);
-}
-
-/** argv wrapped to run on host h. */
+/** argv wrapped to run in host h's network namespace (from the machine's own mount namespace). */
 export function onHost(h: LabHost, argv: readonly string[]): string[] {
-  if (h.ownMounts) {
-    return ["nsenter", `--mount=${mountNamespaceFile(h)}`, `--net=/run/netns/${h.ns}`, "--", ...argv];
-  }
   return ["ip", "netns", "exec", h.ns, ...argv];
-}
-
-async function isMountPoint(p: string): Promise<boolean> {
-  return (await run(["mountpoint", "-q", p], { allowFail: true })).code === 0;
-}
-
-async function netnsInode(ns: string): Promise<string> {
-  return (await output(["stat", "-L", "-c", "%i", `/run/netns/${ns}`])).trim();
-}
-
-/**
- * Makes (or re-makes) the node's persisted mount namespace. Its /sys is
- * remounted from inside the node's network namespace so that it shows the
- * node's own interfaces, which libvirt reads when it attaches guests to br0.
- * A mount namespace made for an older incarnation of the netns is stale:
- * rebuilt. (It is created from the root mount namespace: `ip netns exec`
- * runs in a slave mount namespace whose binds would never reach ours.)
- */
-export async function ensureMountNamespace(h: LabHost): Promise<boolean> {
-  const dir = labPaths().mountNamespaces;
-  fs.mkdirSync(dir, { recursive: true });
-  if (!(await isMountPoint(dir))) {
-    await run(["mount", "--bind", dir, dir]);
-  }
-  await run(["mount", "--make-private", dir]);
-  const file = mountNamespaceFile(h);
-  const stamp = `${file}.netns`;
-  const inode = await netnsInode(h.ns);
-  const current = fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === inode;
-  if (current && (await isMountPoint(file))) {
-    return false;
-  }
-  await releaseMountNamespace(h);
-  fs.writeFileSync(file, "");
-  await run(["unshare", `--mount=${file}`, "--propagation", "private", "true"]);
-  await run(onHost(h, ["umount", "-l", "/sys"]));
-  await run(onHost(h, ["mount", "-t", "sysfs", "sysfs", "/sys"]));
-  fs.writeFileSync(stamp, inode);
-  return true;
-}
-
-export async function releaseMountNamespace(h: LabHost): Promise<void> {
-  const file = mountNamespaceFile(h);
-  if (fs.existsSync(file)) {
-    await killMountNamespaceProcesses(file);
-    await run(["umount", "-l", file], { allowFail: true });
-    fs.rmSync(file, { force: true });
-  }
-  fs.rmSync(`${file}.netns`, { force: true });
-}
-
-/** Removes the directory of mount namespaces when no node uses it any more. */
-export async function releaseMountNamespaceDir(): Promise<void> {
-  const dir = labPaths().mountNamespaces;
-  if (fs.existsSync(dir)) {
-    for (const f of fs.readdirSync(dir)) {
-      await run(["umount", "-l", path.join(dir, f)], { allowFail: true });
-    }
-    await run(["umount", "-l", dir], { allowFail: true });
-    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
-  }
 }
 
 function netnsOf(pid: number): string | undefined {
@@ -133,31 +59,6 @@ export function killStray(pidFile: string, comm: string, ns: string): void {
   }
 }
 
-/** Kills every process inside a persisted mount namespace (guests and daemons of a node). */
-export async function killMountNamespaceProcesses(file: string): Promise<void> {
-  let target: string;
-  try {
-    target = `mnt:[${fs.statSync(file).ino}]`;
-  } catch {
-    return;
-  }
-  const inside = () =>
-    fs.readdirSync("/proc").filter((d) => {
-      if (!/^\d+$/.test(d)) return false;
-      try {
-        return fs.readlinkSync(`/proc/${d}/ns/mnt`) === target && processAlive(Number(d));
-      } catch {
-        return false;
-      }
-    });
-  for (const pid of inside()) {
-    process.kill(Number(pid), "SIGKILL");
-  }
-  for (let i = 0; i < 50 && inside().length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** True for a running process; a killed one lingering as a zombie until reaped is dead. */
 export function processAlive(pid: number): boolean {
   try {
@@ -167,4 +68,25 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Pids of the resident daemons named `comm` in a host's namespace: the
+ * processes whose parent is not one of their own (not an sshd's per-login
+ * children, a postgres backend).
+ */
+export function daemonPidsIn(ns: string, comm: string): number[] {
+  const target = namedNetns(ns);
+  const commOf = (pid: string) => fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  const out: number[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (commOf(pid) !== comm || netnsOf(Number(pid)) !== target || !processAlive(Number(pid))) continue;
+      const ppid = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1];
+      if (commOf(ppid) !== comm) out.push(Number(pid));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
 }

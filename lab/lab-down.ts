@@ -1,9 +1,8 @@
 import * as fs from "fs";
 import { stopBareHost } from "./bare-host";
-import { releaseMountNamespace, releaseMountNamespaceDir } from "./host-exec";
 import { deleteNamespace, killNamespaceProcesses, labNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
-import { BARE_HOSTS, HOSTS, NODES, SWITCH_NS } from "./topology";
+import { BARE_HOSTS, HOSTS, SWITCH_NS } from "./topology";
 import { Log } from "./lab-up";
 
 /**
@@ -15,14 +14,9 @@ export async function labDown(log: Log = console.log, p: LabPaths = labPaths()):
   const t0 = Date.now();
   // Bare hosts power off cleanly first (their systemd stops what the stack started).
   for (const h of BARE_HOSTS) await stopBareHost(h);
-  // Guests first (their qemu lives in the node namespaces), then the daemons they use.
-  for (const n of NODES) {
-    await killNamespaceProcesses(n.ns);
-    await releaseMountNamespace(n);
-  }
   // Node exporters (every namespace), Prometheus and the kvm-cloud exporter
   // (mgr) go with their namespaces; their files with the state directory.
-  for (const h of HOSTS.filter((x) => x.role !== "node")) {
+  for (const h of HOSTS) {
     await killNamespaceProcesses(h.ns, 10_000);
   }
   for (const ns of await labNamespaces()) {
@@ -31,7 +25,6 @@ export async function labDown(log: Log = console.log, p: LabPaths = labPaths()):
     }
   }
   await deleteNamespace(SWITCH_NS);
-  await releaseMountNamespaceDir();
   // Every image, key and database of the lab lives here: removing it is the
   // last step so a failed kill above can be retried with the state intact.
   fs.rmSync(p.state, { recursive: true, force: true });

@@ -2,10 +2,10 @@ import * as fs from "fs";
 import { baseImageHealthy } from "./base-image";
 import { cephArgv, cephHealth, cephTarget, LAB_OSDS } from "./ceph";
 import { dnsmasqHealthy, postgresHealthy, redisHealthy } from "./services";
-import { readLabDescription } from "./description";
+import { LabDescription, readLabDescription } from "./description";
 import { inNetns, run } from "./exec";
 import { labSshArgv } from "./ssh-client";
-import { kvmNodeHealthy } from "./kvm-node";
+import { quote } from "../lib/shell";
 import { monitoringProblems } from "./monitoring";
 import { hostDevice, listNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
@@ -43,6 +43,17 @@ async function sshProblem(p: LabPaths, h: LabHost): Promise<string | undefined> 
   return r.code === 0 ? undefined : `ssh root@${h.address} failed: ${r.stderr.trim().split("\n").pop()}`;
 }
 
+/** libvirtd running, the cephx secret defined and the RBD pool running, as KvmNode left them: asked over SSH. */
+async function kvmNodeProblem(d: LabDescription, h: LabHost): Promise<string | undefined> {
+  const script = [
+    "systemctl is-active --quiet libvirtd.service || { echo 'libvirtd is not running'; exit 1; }",
+    `virsh -q secret-list | grep -qF ${quote(d.ceph.secretUuid)} || { echo ${quote(`cephx secret ${d.ceph.secretUuid} is not defined`)}; exit 1; }`,
+    `virsh pool-info ${quote(d.ceph.pool)} 2>&1 | grep -q '^State:.*running' || { echo ${quote(`storage pool ${d.ceph.pool} is not running`)}; exit 1; }`,
+  ].join("\n");
+  const r = await run(inNetns(d.managerNamespace, labSshArgv(d.ssh, h.address, ["timeout", "20", "sh", "-c", script])), { allowFail: true, timeoutMs: 30_000 });
+  return r.code === 0 ? undefined : (r.stdout.trim() || r.stderr.trim().split("\n").pop());
+}
+
 export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]> {
   const out: PartStatus[] = [];
   if (!fs.existsSync(p.description)) {
@@ -72,9 +83,9 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
     const rbd = (...args: string[]) => cephArgv(cephTarget(p), "rbd", ...args);
     out.push(await probe("base image", () => baseImageHealthy(rbd, d.baseImage.spec), `${d.baseImage.spec} protected`));
     for (const n of NODES) {
-      out.push(await probe(`libvirt ${n.name}`, () => kvmNodeHealthy(p, n, d.ceph), `libvirtd, cephx secret and pool on ${n.address}`));
+      out.push(await probe(`libvirt ${n.name}`, () => kvmNodeProblem(d, n), `libvirtd, cephx secret and pool on ${n.address}`));
     }
-    for (const h of HOSTS.filter((x) => x.sshd || x.bare)) {
+    for (const h of HOSTS.filter((x) => x.bare)) {
       out.push(await probe(`sshd ${h.name}`, () => sshProblem(p, h), `ssh root@${h.address} from ${d.managerNamespace}`));
     }
     try {

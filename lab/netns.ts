@@ -45,9 +45,9 @@ export async function ensureSwitch(): Promise<void> {
 }
 
 /**
- * Joins a host namespace to the switch. KVM nodes get a bridge br0 holding
- * the host's address with eth0 as its port, the shape a real node has after
- * the KvmNode component moved its address onto br0; guests' taps join br0.
+ * Joins a host namespace to the switch, with the host's address on eth0 as
+ * an installer leaves a real host. On a KVM node, KvmNode moves it onto br0
+ * (with eth0 as the bridge's port); once br0 holds it, it stays there.
  */
 export async function ensureHostNetwork(h: LabHost): Promise<void> {
   await ensureNamespace(h.ns);
@@ -62,26 +62,11 @@ export async function ensureHostNetwork(h: LabHost): Promise<void> {
     await run(["ip", "-n", SWITCH_NS, "link", "set", switchSide, "master", SWITCH_BRIDGE]);
   }
   await run(["ip", "-n", SWITCH_NS, "link", "set", switchSide, "up"]);
-
-  let dev = hostSide;
-  if (h.role === "node") {
-    dev = "br0";
-    if (!(await linkExists(h.ns, dev))) {
-      await run(["ip", "-n", h.ns, "link", "add", dev, "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
-    }
-    await run(["ip", "-n", h.ns, "link", "set", hostSide, "master", dev]);
-    await run(["ip", "-n", h.ns, "addr", "flush", "dev", hostSide]);
-    // A bridge takes the lowest MAC of its ports unless one is set: without
-    // this, a guest's tap joining br0 can change the node's MAC under its
-    // peers' ARP caches and stall traffic to the node (migration included).
-    const uplink = /link\/ether (\S+)/.exec(await output(["ip", "-n", h.ns, "-o", "link", "show", "dev", hostSide]));
-    if (uplink) {
-      await run(["ip", "-n", h.ns, "link", "set", dev, "address", uplink[1]]);
-    }
-  }
   await run(["ip", "-n", h.ns, "link", "set", hostSide, "up"]);
-  await run(["ip", "-n", h.ns, "link", "set", dev, "up"]);
-  await run(["ip", "-n", h.ns, "addr", "replace", `${h.address}/${PREFIX_LENGTH}`, "dev", dev]);
+  const onBridge = (await output(["ip", "-n", h.ns, "-o", "-4", "addr", "show", "dev", "br0"], { allowFail: true })).includes(` ${h.address}/`);
+  if (!onBridge) {
+    await run(["ip", "-n", h.ns, "addr", "replace", `${h.address}/${PREFIX_LENGTH}`, "dev", hostSide]);
+  }
 }
 
 /** The device that carries a host's address (br0 on KVM nodes). */

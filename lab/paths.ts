@@ -13,9 +13,6 @@ export interface LabPaths {
   readonly ceph: string;
   readonly dns: string;
   readonly images: string;
-  readonly nodes: string;
-  /** Directory of persisted mount namespaces (a private bind mount). */
-  readonly mountNamespaces: string;
 }
 
 export function labPaths(state = process.env.KVMCLOUD_LAB_STATE ?? path.resolve(__dirname, ".state")): LabPaths {
@@ -28,11 +25,5 @@ export function labPaths(state = process.env.KVMCLOUD_LAB_STATE ?? path.resolve(
     ceph: path.join(state, "ceph"),
     dns: path.join(state, "dns"),
     images: path.join(state, "images"),
-    nodes: path.join(state, "nodes"),
-    mountNamespaces: "/run/kvm-cloud-lab/mntns",
   };
-}
-
-export function nodeDir(p: LabPaths, node: string): string {
-  return path.join(p.nodes, node);
 }

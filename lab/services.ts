@@ -8,7 +8,7 @@ import { run, succeeds } from "./exec";
 import { onHost } from "./host-exec";
 import { hostDevice } from "./netns";
 import { LabPaths } from "./paths";
-import { CEPH, CEPH_HOSTS, DHCP, hostByName, LabHost, NETWORK, POSTGRES, PREFIX_LENGTH, REDIS } from "./topology";
+import { CEPH, CEPH_HOSTS, DHCP, hostByName, LabHost, NETWORK, NODES, POSTGRES, PREFIX_LENGTH, REDIS, vethNames } from "./topology";
 
 /**
  * The lab's dnsmasq host, inventory and Ceph cluster, built by the product:
@@ -18,7 +18,8 @@ import { CEPH, CEPH_HOSTS, DHCP, hostByName, LabHost, NETWORK, POSTGRES, PREFIX_
  * InventoryDatabase's packages runtime (Debian's PostgreSQL and Redis under
  * systemd, the schema applied) on the bare host `db`, and CephCluster (a
  * monitor and an OSD on a file per host, the manager on the first) on the bare
- * hosts `ceph1`-`ceph3`. The stack lives in the state directory, so a second
+ * hosts `ceph1`-`ceph3`, and KvmNode with the migration mesh on `node1` and
+ * `node2`. The stack lives in the state directory, so a second
  * lab:up is a no-change `up`; its outputs go into the lab's description.
  */
 
@@ -67,6 +68,17 @@ export function labServicesConfig(): ServicesConfig {
       },
       hosts: CEPH_HOSTS.map((h) => ({ name: h.name, address: h.address, osdFiles: [CEPH.osdFile] })),
     },
+    nodes: NODES.map((n) => ({
+      name: n.name,
+      address: n.address,
+      prefixLength: PREFIX_LENGTH,
+      gateway: dns.address,
+      nic: vethNames(n).hostSide,
+      // Lab-only: ifupdown is not on this machine (hosts install only what it has); networkd is part of systemd.
+      networkBackend: "networkd",
+      // Lab-only: the machine's kernel runs no AppArmor.
+      securityDriver: "none",
+    })),
   };
 }
 
@@ -74,6 +86,15 @@ export interface LabServices {
   readonly dhcp: { readonly host: string; readonly domain: string; readonly range: { start: string; end: string }; readonly leaseFile: string };
   readonly inventory: { readonly postgresUrl: string; readonly redisUrl: string };
   readonly ceph: { readonly fsid: string; readonly monitors: readonly string[]; readonly pool: string; readonly clientName: string; readonly clientKey: string };
+  readonly nodes: ReadonlyArray<{
+    readonly name: string;
+    readonly address: string;
+    readonly bridge: string;
+    readonly libvirtUri: string;
+    readonly secretUuid: string;
+    readonly vcpus: number;
+    readonly memoryMiB: number;
+  }>;
 }
 
 export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (l: string) => void = () => undefined): Promise<LabServices> {
@@ -86,7 +107,7 @@ export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (
     throw new Error(`pulumi up of the services stack (${servicesStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
   }
   const changes = /Resources:\n((?:\s+.+\n)+)/.exec(r.stdout)?.[1].trim().replace(/\s+/g, " ") ?? "";
-  log(`services: pulumi up on dns, db and the Ceph hosts: ${changes}`);
+  log(`services: pulumi up on dns, db, the Ceph hosts and the KVM nodes: ${changes}`);
   return JSON.parse((await s.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as LabServices;
 }
 

@@ -12,3 +12,13 @@ export function labSshArgv(ssh: Pick<LabDescription["ssh"], "privateKeyPath" | "
     "-p", String(ssh.port), `${ssh.user}@${host}`, "--", commandLine(argv),
   ];
 }
+
+/**
+ * libvirt URI of a lab node for a client in the manager namespace: libvirt's
+ * libssh transport with the lab key, checking the node's host key against the
+ * lab's known_hosts (its plain `ssh` transport cannot take a known_hosts file).
+ */
+export function labLibvirtClientUri(ssh: Pick<LabDescription["ssh"], "privateKeyPath" | "knownHostsPath" | "port" | "user">, host: string): string {
+  const q = new URLSearchParams({ keyfile: ssh.privateKeyPath, known_hosts: ssh.knownHostsPath, known_hosts_verify: "normal", sshauth: "privkey" });
+  return `qemu+libssh://${ssh.user}@${host}:${ssh.port}/system?${q.toString()}`;
+}

@@ -25,10 +25,6 @@ export interface LabHost {
   readonly ns: string;
   /** Primary address (without prefix length). */
   readonly address: string;
-  /** Whether the host gets its own mount namespace (KVM nodes' private libvirt). */
-  readonly ownMounts: boolean;
-  /** Whether the host runs an sshd reachable from the manager. */
-  readonly sshd: boolean;
   /**
    * A bare Debian host (systemd-nspawn, lab/bare-host.ts) that the product's
    * stack sets up over SSH, rather than daemons the lab starts itself.
@@ -42,8 +38,6 @@ function host(name: string, role: HostRole, address: string, extra: Partial<LabH
     role,
     ns: `${PREFIX}-${name}`,
     address,
-    ownMounts: false,
-    sshd: false,
     bare: false,
     ...extra,
   };
@@ -59,8 +53,9 @@ export const HOSTS: readonly LabHost[] = [
   host("ceph1", "ceph", "10.77.0.11", { bare: true }),
   host("ceph2", "ceph", "10.77.0.12", { bare: true }),
   host("ceph3", "ceph", "10.77.0.13", { bare: true }),
-  host("node1", "node", "10.77.0.21", { ownMounts: true, sshd: true }),
-  host("node2", "node", "10.77.0.22", { ownMounts: true, sshd: true }),
+  // KvmNode and the migration mesh on bare hosts (lab/services.ts).
+  host("node1", "node", "10.77.0.21", { bare: true }),
+  host("node2", "node", "10.77.0.22", { bare: true }),
   host("lb", "lb", "10.77.0.4", { bare: true }),
 ];
 

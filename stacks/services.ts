@@ -3,14 +3,26 @@ import { connectionTo } from "../components/connection";
 import { CephCluster } from "../components/ceph-cluster";
 import { DnsmasqServer } from "../components/dnsmasq-server";
 import { InventoryDatabase } from "../components/inventory-database";
-import { cephClusterShape, checkCephSection, checkDatabaseHost, checkDnsSections, checkSshDefaults, CloudConfig, DatabaseHost, dnsmasqSettings } from "../lib/cloud/cloud-config";
+import { kvmNodesOnCeph } from "../components/kvm-nodes";
+import {
+  cephClusterShape,
+  checkCephSection,
+  checkDatabaseHost,
+  checkDnsSections,
+  checkNodesSection,
+  checkSshDefaults,
+  CloudConfig,
+  DatabaseHost,
+  dnsmasqSettings,
+} from "../lib/cloud/cloud-config";
 import { check } from "../lib/validate/errors";
 
 /**
  * Some of the cloud's services on their hosts, for a cloud whose other parts
  * were built by other means (the lab's, until the whole stack builds it):
  * `kvm-cloud:services` holds any of the whole config's `dns` (with the
- * `network` it serves), `database` and `ceph` sections, shaped and checked as
+ * `network` it serves), `database`, `ceph` and `nodes` (which need `ceph`:
+ * KVM nodes with the migration mesh) sections, shaped and checked as
  * there, and `ssh` defaults. Hosts are reached with the secret `kvm-cloud:sshPrivateKey`
  * and checked against `kvm-cloud:knownHosts` when given. The outputs are what
  * a CloudSpec takes from them.
@@ -23,11 +35,12 @@ export interface ServicesConfig {
   readonly dns?: CloudConfig["dns"];
   readonly database?: DatabaseHost;
   readonly ceph?: CloudConfig["ceph"];
+  readonly nodes?: CloudConfig["nodes"];
 }
 
 export function validateServicesConfig(s: ServicesConfig): void {
-  check(typeof s === "object" && s !== null, "services", s, "an object with any of dns (and network), database and ceph");
-  check(s.dns !== undefined || s.database !== undefined || s.ceph !== undefined, "services", Object.keys(s), 'at least one of "dns", "database" or "ceph"');
+  check(typeof s === "object" && s !== null, "services", s, "an object with any of dns (and network), database, ceph and nodes");
+  check(s.dns !== undefined || s.database !== undefined || s.ceph !== undefined || s.nodes !== undefined, "services", Object.keys(s), 'at least one of "dns", "database", "ceph" or "nodes"');
   checkSshDefaults(s.ssh);
   if (s.dns !== undefined) {
     check(typeof s.network === "object" && s.network !== null, "network", s.network, 'the "network" section the dns host serves');
@@ -35,6 +48,10 @@ export function validateServicesConfig(s: ServicesConfig): void {
   }
   if (s.database !== undefined) checkDatabaseHost("database", s.database);
   if (s.ceph !== undefined) checkCephSection(s.ceph);
+  if (s.nodes !== undefined) {
+    check(s.ceph !== undefined, "nodes", "[without ceph]", 'a "ceph" section beside it: the nodes keep VM disks there');
+    checkNodesSection(s.nodes);
+  }
 }
 
 export function services(config: pulumi.Config) {
@@ -47,6 +64,7 @@ export function services(config: pulumi.Config) {
   const dnsConnection = s.dns && conn(s.dns);
   const dbConnection = s.database && conn(s.database);
   const cephConnections = s.ceph && new Map(s.ceph.hosts.map((h) => [h.name, conn(h)]));
+  const nodeConnections = s.nodes && Object.fromEntries(s.nodes.map((n) => [n.name, conn(n)]));
 
   const dns =
     s.dns && new DnsmasqServer("kvmcloud-dns", { connection: dnsConnection!, ...dnsmasqSettings({ dns: s.dns, network: s.network! }), natInterface: s.dns.natInterface });
@@ -68,6 +86,7 @@ export function services(config: pulumi.Config) {
   const cephShape = s.ceph && cephClusterShape(s.ceph);
   const ceph =
     cephShape && new CephCluster("kvmcloud-ceph", { ...cephShape, hosts: cephShape.hosts.map((h) => ({ ...h, connection: cephConnections!.get(h.name)! })) });
+  const kvm = s.nodes && kvmNodesOnCeph("kvmcloud", s.nodes, nodeConnections!, ceph!);
   return {
     /** The DHCP host's settings, as a CloudSpec's `dhcp` takes them. */
     dhcp: dns && { host: dns.address, domain: dns.domain, range: dns.range, leaseFile: dns.leaseFile },
@@ -75,5 +94,9 @@ export function services(config: pulumi.Config) {
     inventory: inventory && { postgresUrl: inventory.postgresUrl, redisUrl: inventory.redisUrl },
     /** The cluster as KVM nodes and a CloudSpec need it; the client's key is a secret. */
     ceph: ceph && { fsid: ceph.fsid, monitors: ceph.monitorAddresses, pool: ceph.pool, clientName: ceph.clientName, clientKey: ceph.clientKey },
+    /** The KVM nodes as a CloudSpec and placement need them; libvirtUri is the migration target (qemu+ssh between nodes). */
+    nodes:
+      kvm &&
+      kvm.nodes.map((n) => ({ name: n.name, address: n.address, bridge: n.bridge, libvirtUri: n.libvirtUri, secretUuid: n.secretUuid, vcpus: n.vcpus, memoryMiB: n.memoryMiB })),
   };
 }

@@ -232,20 +232,11 @@ export function checkCephSection(ceph: CloudConfig["ceph"]): void {
   within("ceph.", () => planCephCluster(cephClusterShape(ceph)));
 }
 
-/** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
-export function validateCloudConfig(c: CloudConfig): void {
-  check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
-  for (const key of ["network", "dns", "ceph", "nodes", "database", "baseImage"] as const) {
-    check(c[key] !== undefined && c[key] !== null, key, c[key], `a "${key}" section (see README: Stack configuration)`);
-  }
-  checkSshDefaults(c.ssh);
-  checkDnsSections(c);
-
-  checkCephSection(c.ceph);
-
-  check(Array.isArray(c.nodes) && c.nodes.length > 0, "nodes", c.nodes, "a non-empty list of KVM nodes");
+/** The `nodes` section: every KVM node reachable, named once, its bridge valid. Returns the names. */
+export function checkNodesSection(nodes: CloudConfig["nodes"]): Set<string> {
+  check(Array.isArray(nodes) && nodes.length > 0, "nodes", nodes, "a non-empty list of KVM nodes");
   const names = new Set<string>();
-  c.nodes.forEach((node, i) => {
+  nodes.forEach((node, i) => {
     const f = `nodes[${i}]`;
     checkHost(f, node);
     checkDnsLabel(`${f}.name`, node.name);
@@ -265,6 +256,21 @@ export function validateCloudConfig(c: CloudConfig): void {
     const driver = node.securityDriver ?? "apparmor";
     check(["apparmor", "selinux", "none"].includes(driver), `${f}.securityDriver`, driver, '"apparmor", "selinux" or "none"');
   });
+  return names;
+}
+
+/** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
+export function validateCloudConfig(c: CloudConfig): void {
+  check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
+  for (const key of ["network", "dns", "ceph", "nodes", "database", "baseImage"] as const) {
+    check(c[key] !== undefined && c[key] !== null, key, c[key], `a "${key}" section (see README: Stack configuration)`);
+  }
+  checkSshDefaults(c.ssh);
+  checkDnsSections(c);
+
+  checkCephSection(c.ceph);
+
+  const names = checkNodesSection(c.nodes);
 
   checkDatabaseHost("database", c.database);
   if (c.loadBalancer !== undefined) checkLoadBalancerHost("loadBalancer", c.loadBalancer);

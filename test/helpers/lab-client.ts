@@ -20,7 +20,7 @@ export function virsh(uri: string, ...args: string[]): string[] {
 export function nodeUri(d: LabDescription, node: string): string {
   const n = d.nodes.find((x) => x.name === node);
   if (!n) throw new Error(`no node ${node} in the lab description`);
-  return n.libvirtUri;
+  return n.clientUri;
 }
 
 /** rbd as client.libvirt on a KVM node, the way the provider runs it. */

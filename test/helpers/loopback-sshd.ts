@@ -3,12 +3,11 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { renderSshdConfig } from "../../lab/sshd";
 import type { SshTarget } from "../../lib/transport/ssh-runner";
 import { freePort } from "./free-port";
 
 /**
- * A real sshd on 127.0.0.1, configured by the lab's own renderer (logins get
+ * A real sshd on 127.0.0.1 (logins get
  * a home of their own, never the machine's /root), for tests of what runs
  * over SSH. Loopback only: no lab or outside address is touched.
  */
@@ -45,6 +44,30 @@ async function listening(port: number, ms: number): Promise<void> {
     if (Date.now() > until) throw new Error(`sshd did not listen on 127.0.0.1:${port} within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The sshd_config of a test sshd, as hardened as the lab hosts' (no PAM, no passwords, a home of its own). */
+function renderSshdConfig(o: { address: string; port: number; hostKey: string; authorizedKeys: string; pidFile: string; home: string }): string {
+  return [
+    `ListenAddress ${o.address}:${o.port}`,
+    `HostKey ${o.hostKey}`,
+    `PidFile ${o.pidFile}`,
+    `AuthorizedKeysFile ${o.authorizedKeys}`,
+    "PermitRootLogin prohibit-password",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "UsePAM no",
+    // The scratch folder may sit under a checkout owned by whoever cloned it.
+    "StrictModes no",
+    "MaxStartups 64:30:128",
+    "MaxSessions 64",
+    "Subsystem sftp internal-sftp",
+    // Logins get a home of the lab host's own: root's home on this machine
+    // has start-up files (pyenv) that cost a second per command and can hang
+    // every login for a minute on a lock left by a killed shell.
+    `SetEnv HOME=${o.home}`,
+    "",
+  ].join("\n");
 }
 
 /** options: sshd settings that take the place of the lab's (e.g. { MaxStartups: "1" }). */

@@ -34,7 +34,7 @@ export function newHandGuest(prefix: string, node: string): HandGuest {
 function uriOf(d: LabDescription, node: string): string {
   const n = d.nodes.find((x) => x.name === node);
   if (!n) throw new Error(`no node ${node} in the lab description`);
-  return n.libvirtUri;
+  return n.clientUri;
 }
 
 /** Clones, seeds, defines and starts the guest, then waits (bounded) for its lease. */
@@ -76,8 +76,8 @@ export async function startHandGuest(d: LabDescription, g: HandGuest): Promise<v
 /** Removes the guest's domain (on any node) and its RBD images; never throws. */
 export async function removeHandGuest(d: LabDescription, g: HandGuest): Promise<void> {
   for (const n of d.nodes) {
-    await run(virsh(n.libvirtUri, "destroy", g.name), { allowFail: true });
-    await run(virsh(n.libvirtUri, "undefine", g.name), { allowFail: true });
+    await run(virsh(n.clientUri, "destroy", g.name), { allowFail: true });
+    await run(virsh(n.clientUri, "undefine", g.name), { allowFail: true });
   }
   for (const img of ["root", "seed"]) {
     await rbdOnNode(d, g.node, ["rm", "--no-progress", `${d.ceph.pool}/${g.name}-${img}`], { allowFail: true });

@@ -57,7 +57,7 @@ export async function inventoryRow(cloud: CloudSpec, name: string): Promise<Reco
 export async function nodesWithDomain(d: LabDescription, name: string): Promise<string[]> {
   const found: string[] = [];
   for (const n of d.nodes) {
-    const r = await run(virsh(n.libvirtUri, "domstate", name), { allowFail: true });
+    const r = await run(virsh(n.clientUri, "domstate", name), { allowFail: true });
     if (r.code === 0) found.push(n.name);
   }
   return found;
@@ -80,8 +80,8 @@ export async function leftovers(d: LabDescription, cloud: CloudSpec, name: strin
 /** Removes anything a test VM may have left, whatever state a failed test left it in. */
 export async function scrub(d: LabDescription, cloud: CloudSpec, name: string): Promise<void> {
   for (const n of d.nodes) {
-    await run(virsh(n.libvirtUri, "destroy", name), { allowFail: true });
-    await run(virsh(n.libvirtUri, "undefine", name), { allowFail: true });
+    await run(virsh(n.clientUri, "destroy", name), { allowFail: true });
+    await run(virsh(n.clientUri, "undefine", name), { allowFail: true });
   }
   for (const img of [`${name}-root`, `${name}-seed`]) await rbdOnNode(d, d.nodes[0].name, ["rm", "--no-progress", `${d.ceph.pool}/${img}`], { allowFail: true });
   await cloudAccess(cloud).withInventory(async (inv) => {

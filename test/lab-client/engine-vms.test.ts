@@ -105,7 +105,7 @@ describe("the program under the real Pulumi engine", () => {
     expect(p.stdout).toMatch(/~ 1 to update/);
     await timed("up: memory past the live maximum", () => s.program("up"));
     // The guest restarted with 512 MiB set and room to grow live to twice that.
-    const xml = (await run(virsh(d.nodes[0].libvirtUri, "dumpxml", "--inactive", names[0]))).stdout;
+    const xml = (await run(virsh(d.nodes[0].clientUri, "dumpxml", "--inactive", names[0]))).stdout;
     expect(xml).toMatch(/<currentMemory unit='KiB'>524288<\/currentMemory>/);
     expect(xml).toMatch(/<memory unit='KiB'>1048576<\/memory>/);
     expect((await vmState(names[0])).memoryMiB).toBe(512);
@@ -130,7 +130,7 @@ describe("the program under the real Pulumi engine", () => {
 
   it("shows a VM suspended by hand as drift on refresh, and the next up resumes it", async () => {
     const node = (await outputVms())[1].node;
-    const uri = d.nodes.find((n) => n.name === node)!.libvirtUri;
+    const uri = d.nodes.find((n) => n.name === node)!.clientUri;
     await run(virsh(uri, "suspend", names[1]));
     const r = await s.pulumi(["refresh", "--yes", "--diff"]);
     expect(r.stdout).toMatch(/state\s*:\s*"running"\s*=>\s*"suspended"/);

@@ -36,8 +36,8 @@ beforeAll(() => assertInManagerNamespace(d));
 
 afterAll(async () => {
   for (const n of d.nodes) {
-    await run(virsh(n.libvirtUri, "destroy", name), { allowFail: true });
-    await run(virsh(n.libvirtUri, "undefine", name), { allowFail: true });
+    await run(virsh(n.clientUri, "destroy", name), { allowFail: true });
+    await run(virsh(n.clientUri, "undefine", name), { allowFail: true });
   }
   await rbdOnNode(d, "node1", ["rm", "--no-progress", `${pool}/${name}-root`], { allowFail: true });
   await rbdOnNode(d, "node1", ["rm", "--no-progress", `${pool}/${name}-seed`], { allowFail: true });

@@ -45,9 +45,9 @@ const asClient = (tool: string, args: string[]) => {
 beforeAll(() => assertInManagerNamespace(d));
 
 afterAll(async () => {
-  await run(virsh(node.libvirtUri, "pool-destroy", POOL), { allowFail: true });
-  await run(virsh(node.libvirtUri, "pool-undefine", POOL), { allowFail: true });
-  await run(virsh(node.libvirtUri, "secret-undefine", uuid), { allowFail: true });
+  await run(virsh(node.clientUri, "pool-destroy", POOL), { allowFail: true });
+  await run(virsh(node.clientUri, "pool-undefine", POOL), { allowFail: true });
+  await run(virsh(node.clientUri, "secret-undefine", uuid), { allowFail: true });
   await ssh(d, node.sshHost, ["rm", "-f", `/etc/kvmcloud/libvirt/ceph-secret-${CLIENT}.xml`, `/etc/kvmcloud/libvirt/pool-${POOL}.xml`], { allowFail: true });
   await ssh(d, node.sshHost, ["sh", "-c", "rmdir /etc/kvmcloud/libvirt /etc/kvmcloud 2>/dev/null || true"], { allowFail: true });
   await run(["rbd", "rm", "--no-progress", `${POOL}/${IMAGE}`], { env, allowFail: true, timeoutMs: 60_000 });
@@ -93,20 +93,20 @@ describe("KvmNode's libvirt script on node1 over SSH", () => {
   it("defines the secret and the RBD pool from the rendered XML, and the pool runs", async () => {
     const r = await runOnNode();
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-    const secrets = (await run(virsh(node.libvirtUri, "secret-list"))).stdout;
+    const secrets = (await run(virsh(node.clientUri, "secret-list"))).stdout;
     expect(secrets).toMatch(new RegExp(`${uuid}\\s+ceph client\\.${CLIENT} secret`));
-    const info = (await run(virsh(node.libvirtUri, "pool-info", POOL))).stdout;
+    const info = (await run(virsh(node.clientUri, "pool-info", POOL))).stdout;
     expect(info).toMatch(/State:\s+running/);
     expect(info).toMatch(/Autostart:\s+yes/);
-    const vols = (await run(virsh(node.libvirtUri, "vol-list", POOL))).stdout;
+    const vols = (await run(virsh(node.clientUri, "vol-list", POOL))).stdout;
     expect(vols).toContain(IMAGE);
   });
 
   it("changes nothing on a second run and leaves the lab's own secret and pool alone", async () => {
     const r = await runOnNode();
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-    const secrets = (await run(virsh(node.libvirtUri, "secret-list"))).stdout;
+    const secrets = (await run(virsh(node.clientUri, "secret-list"))).stdout;
     expect(secrets).toContain(d.ceph.secretUuid);
-    expect((await run(virsh(node.libvirtUri, "pool-info", d.ceph.pool))).stdout).toMatch(/State:\s+running/);
+    expect((await run(virsh(node.clientUri, "pool-info", d.ceph.pool))).stdout).toMatch(/State:\s+running/);
   });
 });

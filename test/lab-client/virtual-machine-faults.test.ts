@@ -4,7 +4,7 @@ import * as path from "path";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { labPaths } from "../../lab/paths";
-import { sshdDir } from "../../lab/sshd";
+import { daemonPidsIn } from "../../lab/host-exec";
 import { hostByName } from "../../lab/topology";
 import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import { cloudAccess } from "../../lib/vm/cloud-access";
@@ -148,7 +148,7 @@ describe("VirtualMachine faults", () => {
     const created = await host.create({ ...c.inputs, node: d.nodes[0].name });
     const olds = created.properties;
     const news = { ...c.inputs, node: d.nodes[1].name };
-    const source = d.nodes[0].libvirtUri;
+    const source = d.nodes[0].clientUri;
     const moving = host.update(name, olds, news).catch((e: Error) => e.message);
     // Kill it once the source node reports the migration job under way.
     await eventually("the migration job", () => run(virsh(source, "domjobinfo", name), { allowFail: true }), (r) => /Job type:\s+Unbounded/.test(r.stdout), 60_000, 50);
@@ -169,7 +169,9 @@ describe("VirtualMachine faults", () => {
 
   it("with a node's sshd hung: a VM pinned there is refused within the bound naming the node, others go elsewhere, delete waits for every node's word", async () => {
     const hung = d.nodes[1];
-    const pid = Number(fs.readFileSync(path.join(sshdDir(labPaths(), hostByName(hung.name)), "sshd.pid"), "utf8").trim());
+    const listeners = daemonPidsIn(hung.namespace, "sshd");
+    expect(listeners).toHaveLength(1);
+    const pid = listeners[0];
     process.kill(pid, "SIGSTOP");
     try {
       const pinned = vmName("pinned");

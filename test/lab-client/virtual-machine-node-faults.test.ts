@@ -11,11 +11,12 @@ import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, scrub 
 
 /**
  * A KVM node killed while a VM is being made on it, through Pulumi's
- * dynamic-provider host: every process of the node (libvirtd, sshd, the
- * guest's QEMU) dies at once while the guest boots. The create fails within
+ * dynamic-provider host: every process of the node (its systemd, libvirtd,
+ * sshd, the guest's QEMU) dies at once while the guest boots. The create fails within
  * its bounds, naming the node: it removes the images through another node's
  * Ceph client and keeps the 'creating' row that claims the domain it could
- * not remove; once the node is back (lab:up's own mend), the same create
+ * not remove; once the node is back (lab:up boots the host again, and its
+ * systemd starts what KvmNode enabled), the same create
  * takes that domain over and converges, and delete leaves no domain, image,
  * row or key.
  */
@@ -38,8 +39,8 @@ async function killNode(): Promise<number> {
 /**
  * lab:up, the lab's own mend, run where it always runs: the machine's mount
  * and network namespaces, those of the process that started this one with
- * `ip netns exec` (a node's persisted mount namespace cannot be remade from
- * this test's own mount namespace).
+ * `ip netns exec` (a bare host booted from this test's own mount namespace
+ * would live in the one `ip netns exec` made for it).
  */
 async function mendNode(): Promise<void> {
   const ns = (kind: string, pid: number | "self") => fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
@@ -84,7 +85,7 @@ describe("a KVM node killed mid-create", () => {
     expect((await inventoryRow(cloud, name))?.state).toBe("creating");
     // The dead node cannot be asked (no libvirtd); everything else is audited.
     const others = d.nodes.filter((n) => n.name !== victim);
-    for (const n of others) expect(await domainsOn(n.libvirtUri)).not.toContain(name);
+    for (const n of others) expect(await domainsOn(n.clientUri)).not.toContain(name);
     expect((await rbdImages(d)).filter((i) => i.startsWith(name))).toEqual([]);
   });
 

@@ -141,7 +141,7 @@ describe("VirtualMachine through the dynamic-provider host", () => {
   it("refresh finds a VM migrated by hand on its new node without writing; reconcile then mends the inventory", async () => {
     const from = outs.node as string;
     const to = otherNode(from);
-    await run(virsh(nodeUri(d, from), "migrate", "--live", "--persistent", "--undefinesource", name, to.libvirtUri, "--migrateuri", `tcp://${to.address}`), { timeoutMs: 300_000 });
+    await run(virsh(nodeUri(d, from), "migrate", "--live", "--persistent", "--undefinesource", name, to.clientUri, "--migrateuri", `tcp://${to.address}`), { timeoutMs: 300_000 });
     const read = await host.read(name, outs);
     expect(read.id).toBe(name);
     expect(read.properties.node).toBe(to.name);

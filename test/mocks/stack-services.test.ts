@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { installComponentMocks } from "../helpers/component-mocks";
+import { cloudStdout, installComponentMocks } from "../helpers/component-mocks";
 import { isWrappedSecret, plainInputsText, REMOTE_COMMAND, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
 
 /**
@@ -89,8 +89,33 @@ describe("stacks/index.ts with services", () => {
     expect(l.stack().dhcp).toBeUndefined();
   });
 
+  it("sets up the KVM nodes of the nodes section on its Ceph cluster, with the migration mesh between them", async () => {
+    const ceph = { publicNetwork: "192.0.2.0/24", hosts: [1, 2, 3].map((n) => ({ name: `ceph${n}`, address: `192.0.2.1${n}`, osdFiles: ["/var/lib/ceph/osd-files/0.img"] })) };
+    const nodes = [1, 2].map((n) => ({ name: `node${n}`, address: `192.0.2.2${n}`, prefixLength: 24, nic: "eth0", networkBackend: "networkd", securityDriver: "none" }));
+    const knownHosts = ["11", "12", "13", "21", "22"].map((n) => `192.0.2.${n} ${HOST_KEY}\n`).join("");
+    const l = load({ "kvm-cloud:services": { ceph, nodes }, "kvm-cloud:knownHosts": knownHosts }, cloudStdout);
+    l.run();
+    await settle();
+    expect(l.reg.filter((r) => r.type === "kvmcloud:index:KvmNode").map((r) => r.name)).toEqual(["kvmcloud-node1", "kvmcloud-node2"]);
+    expect(l.reg.filter((r) => r.type === "kvmcloud:index:MigrationMesh").map((r) => r.name)).toEqual(["kvmcloud-migration"]);
+    const cephClient = l.reg.find((r) => r.name === "kvmcloud-node2-ceph-client")!;
+    expect(unwrapSecrets(cephClient.inputs.connection)).toMatchObject({ host: "192.0.2.22", hostKey: HOST_KEY });
+    expect(String(cephClient.inputs.script)).toContain("mon_host = [v2:192.0.2.11:3300,v1:192.0.2.11:6789],[v2:192.0.2.12:3300");
+    expect(isWrappedSecret(cephClient.inputs.stdin)).toBe(true);
+    expect(String(l.reg.find((r) => r.name === "kvmcloud-node1-bridge")!.inputs.script)).toContain("systemd-networkd");
+    const out = await valueOf(pulumi.output(l.stack().nodes));
+    expect(out.map((n: { name: string; libvirtUri: string }) => [n.name, n.libvirtUri])).toEqual([
+      ["node1", "qemu+ssh://root@192.0.2.21/system?keyfile=/root/.ssh/kvmcloud_migration"],
+      ["node2", "qemu+ssh://root@192.0.2.22/system?keyfile=/root/.ssh/kvmcloud_migration"],
+    ]);
+    expect(out[0]).toMatchObject({ bridge: "br0", vcpus: 8, memoryMiB: 16000 });
+    expect(out[0].secretUuid).toBe(out[1].secretUuid);
+  });
+
   it.each<[string, Record<string, unknown>, RegExp]>([
-    ["no service", withServices({ network }), /^services: .*at least one of "dns", "database" or "ceph"/],
+    ["no service", withServices({ network }), /^services: .*at least one of "dns", "database", "ceph" or "nodes"/],
+    ["nodes without ceph", withServices({ nodes: [{ name: "node1", address: "192.0.2.21", prefixLength: 24, nic: "eth0" }] }), /^nodes: .*a "ceph" section beside it/],
+    ["a node with an unknown network backend", withServices({ ceph: { publicNetwork: "192.0.2.0/24", hosts: [{ name: "c1", address: "192.0.2.11", osdFiles: ["/o.img"] }], monitors: 1, replicaSize: 1 }, nodes: [{ name: "node1", address: "192.0.2.21", prefixLength: 24, nic: "eth0", networkBackend: "nmcli" }] }), /^nodes\[0\]\.networkBackend: "nmcli"/],
     ["a Ceph host with a bad OSD file", withServices({ ceph: { publicNetwork: "192.0.2.0/24", replicaSize: 1, monitors: 1, hosts: [{ name: "c1", address: "192.0.2.11", osdFiles: ["osd.img"] }] } }), /^ceph\.hosts\[0\]\.osdFiles\[0\]: "osd\.img"/],
     ["an unknown runtime", withServices({ database: { address: "192.0.2.3", runtime: "podman" } }), /^database\.runtime: "podman" .*"docker" or "packages"/],
     ["an address that is no IPv4", withServices({ database: { address: "db.example" } }), /^database\.address: "db\.example"/],

@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { cephClusterShape, CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
-import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { CloudSpec } from "../lib/cloud/cloud-spec";
 import { BaseImage } from "./base-image";
 import { CephCluster } from "./ceph-cluster";
+import { cloudSpecOf } from "./cloud-spec-of";
 import { connectionTo, HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";
 import { InventoryDatabase } from "./inventory-database";
 import { KvmNode } from "./kvm-node";
 import { kvmNodesOnCeph } from "./kvm-nodes";
-import { MigrationMesh } from "./migration-mesh";
 
 /**
  * The cloud's shape (`config`) decides which resources exist, so it is plain
@@ -74,7 +74,19 @@ export class Cloud extends pulumi.ComponentResource {
     this.inventory = this.inventoryDatabase(name, args);
     this.baseImage = this.importBaseImage(name, c);
     this.imageSpec = this.baseImage.spec;
-    this.cloud = this.cloudSpec(args, mesh);
+    this.cloud = cloudSpecOf({
+      nodes,
+      ceph: this.ceph,
+      dns: this.dns,
+      dnsConnection: connections.dns,
+      inventory: this.inventory,
+      domainType: c.domainType,
+      knownHosts: args.knownHosts,
+      leaseTimeoutSeconds: c.leaseTimeoutSeconds,
+      // Through this component's urn, whoever takes `cloud` depends on every part of the cloud
+      // (Pulumi expands a component dependency to its children), e.g. libvirt set up on the nodes.
+      dependsOn: [this.urn, mesh.libvirtUris],
+    });
     this.registerOutputs({ cloud: this.cloud, imageSpec: this.imageSpec });
   }
 
@@ -142,27 +154,5 @@ export class Cloud extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [node] },
     );
-  }
-
-  private cloudSpec(args: CloudArgs, mesh: MigrationMesh): pulumi.Output<CloudSpec> {
-    const c = args.config;
-    const ssh = (conn: HostConnection) => ({ host: conn.host, port: conn.port, user: conn.user, privateKey: conn.privateKey });
-    const spec = pulumi.output({
-      nodes: this.nodes.map((n, i) => ({
-        name: n.name,
-        ssh: ssh(this.connections.nodes[c.nodes[i].name]),
-        libvirtUri: n.libvirtUri,
-        bridge: n.bridge,
-      })),
-      ceph: { pool: this.ceph.pool, monitors: this.ceph.monitorAddresses, clientName: this.ceph.clientName, secretUuid: this.nodes[0].secretUuid },
-      dhcp: { ssh: ssh(this.connections.dns), leaseFile: this.dns.leaseFile, domain: this.dns.domain },
-      inventory: { postgresUrl: this.inventory.postgresUrl, redisUrl: this.inventory.redisUrl },
-      domainType: c.domainType ?? "kvm",
-      knownHosts: args.knownHosts,
-      leaseTimeoutSeconds: c.leaseTimeoutSeconds ?? 300,
-    });
-    // Through this component's urn, whoever takes `cloud` depends on every part of the cloud
-    // (Pulumi expands a component dependency to its children), e.g. libvirt set up on the nodes.
-    return pulumi.secret(pulumi.all([spec, this.urn, mesh.libvirtUris]).apply(([s]) => validateCloudSpec(s as CloudSpec)));
   }
 }

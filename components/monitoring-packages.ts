@@ -3,6 +3,7 @@ import * as zlib from "zlib";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { exporterBundle } from "../lib/exporter/bundle";
 import { DEFAULT_EXPORTER_PORT } from "../lib/exporter/options";
+import { exporterScrapeBoundSeconds, kvmcloudScrapeTimeoutSeconds } from "../lib/render/prometheus-config";
 import {
   exporterStdin,
   renderExporterServiceRemoveScript,
@@ -39,7 +40,16 @@ export function monitoringServices(parent: pulumi.Resource, name: string, args: 
     `${name}-exporter`,
     {
       connection: args.connection,
-      script: i.dhcpRange.apply((dhcpRange) => renderExporterServiceScript({ dhcpRange, listenAddress: address, port: Number(port) })),
+      script: pulumi
+        .all([i.dhcpRange, args.scrapeIntervalSeconds])
+        .apply(([dhcpRange, scrapeIntervalSeconds]) =>
+          renderExporterServiceScript({
+            dhcpRange,
+            listenAddress: address,
+            port: Number(port),
+            scrapeTimeoutSeconds: exporterScrapeBoundSeconds(kvmcloudScrapeTimeoutSeconds({ scrapeIntervalSeconds })),
+          }),
+        ),
       stdin: pulumi.secret(i.spec.apply((s) => exporterStdin(s, gz))),
       deleteScript: renderExporterServiceRemoveScript(),
     },

@@ -60,7 +60,10 @@ async function prepareLayer(p: LabPaths, h: LabHost, publicKey: string): Promise
   for (const entry of fs.readdirSync("/root")) await whiteout(u, path.join("/root", entry));
   fs.mkdirSync(path.join(u, "root/.ssh"), { recursive: true, mode: 0o700 });
   fs.chmodSync(path.join(u, "root"), 0o700);
-  fs.writeFileSync(path.join(u, "root/.ssh/authorized_keys"), `${publicKey}\n`, { mode: 0o600 });
+  // Once, as an installer would: the stack adds keys of its own (the nodes' migration keys), which a reboot keeps.
+  const authorized = path.join(u, "root/.ssh/authorized_keys");
+  const present = fs.existsSync(authorized) ? fs.readFileSync(authorized, "utf8") : "";
+  if (!present.split("\n").includes(publicKey)) fs.appendFileSync(authorized, `${publicKey}\n`, { mode: 0o600 });
   // Debian's policy-rc.d here exits 101: apt would never start what it installs.
   await whiteout(u, "/usr/sbin/policy-rc.d");
   for (const type of ["rsa", "ecdsa"]) {

@@ -58,8 +58,8 @@ export interface LabDescription {
     readonly redisUrl: string;
   };
   readonly baseImage: { readonly pool: string; readonly image: string; readonly snapshot: string; readonly spec: string; readonly sizeBytes: number };
-  /** Prometheus and the kvm-cloud exporter (in the manager namespace); node exporters on every host. */
-  readonly monitoring?: { readonly prometheusUrl: string; readonly exporterUrl: string; readonly nodeExporterPort: number };
+  /** Prometheus (and the kvm-cloud exporter beside it, on its loopback) on the database host; node exporters on every host. */
+  readonly monitoring?: { readonly prometheusUrl: string; readonly nodeExporterPort: number };
 }
 
 export function readLabDescription(file = labPaths().description): LabDescription {

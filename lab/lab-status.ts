@@ -6,7 +6,7 @@ import { LabDescription, readLabDescription } from "./description";
 import { inNetns, run } from "./exec";
 import { labSshArgv } from "./ssh-client";
 import { quote } from "../lib/shell";
-import { monitoringProblems } from "./monitoring";
+import { prometheusProblem } from "./prometheus-status";
 import { hostDevice, listNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";
 import { HOSTS, hostByName, LabHost, NODES, SWITCH_NS } from "./topology";
@@ -88,11 +88,16 @@ export async function labStatus(p: LabPaths = labPaths()): Promise<PartStatus[]>
     for (const h of HOSTS.filter((x) => x.bare)) {
       out.push(await probe(`sshd ${h.name}`, () => sshProblem(p, h), `ssh root@${h.address} from ${d.managerNamespace}`));
     }
-    try {
-      out.push(...(await monitoringProblems(p, d)));
-    } catch (e) {
-      out.push({ part: "monitoring", ok: false, detail: (e as Error).message.split("\n")[0] });
-    }
+    const prometheusUrl = d.monitoring?.prometheusUrl;
+    let promDetail = "";
+    out.push(
+      await probe("prometheus", async () => {
+        if (!prometheusUrl) return "the lab description has no monitoring";
+        const r = await prometheusProblem(d, prometheusUrl);
+        promDetail = r.detail;
+        return r.problem;
+      }, () => promDetail),
+    );
   }
   return out;
 }

@@ -1,15 +1,18 @@
 import * as fs from "fs";
+import * as path from "path";
 import { ensureBareHost } from "./bare-host";
 import { ensureBaseImage } from "./base-image";
 import { cephArgv, cephTarget, ensureCephClient } from "./ceph";
+import { NODE_EXPORTER_PORT } from "../lib/render/scripts/node-exporter";
 import { LabDescription, writeLabDescription } from "./description";
 import { buildGuestImage } from "./guest-image";
 import { ensureServices } from "./services";
-import { ensureMonitoring, MONITORING, monitoringUrls } from "./monitoring";
+import { waitTargetsUp } from "./prometheus-status";
 import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
-import { labLibvirtClientUri } from "./ssh-client";
+import { labLibvirtClientUri, renderLabSshWrapper } from "./ssh-client";
+import { writeIfChanged } from "./write-if-changed";
 import { ensureKnownHosts, ensureLabKey } from "./ssh-keys";
 import { BARE_HOSTS, CEPH, DHCP, HOSTS, hostByName, SWITCH_NS } from "./topology";
 
@@ -39,13 +42,15 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const dns = hostByName("dns");
   const db = hostByName("db");
   for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
-  // The product builds dnsmasq, the inventory, Ceph and the KVM nodes on the bare hosts; the guest image is made meanwhile.
+  // The product builds dnsmasq, the inventory, Ceph, the KVM nodes and the monitoring on the bare hosts; the guest image is made meanwhile.
   const knownHostsPath = await ensureKnownHosts(p, BARE_HOSTS);
   const [built, image] = await Promise.all([
     step(log, "services", () => ensureServices(p, knownHostsPath, log)),
     step(log, "guest image", () => buildGuestImage(p.images)),
   ]);
   const ssh = { user: "root", privateKeyPath: p.sshKey, port: 22, knownHostsPath };
+  const sshWrapper = path.join(path.dirname(p.sshKey), "lab-ssh");
+  writeIfChanged(sshWrapper, renderLabSshWrapper(ssh), 0o755);
   const ceph = { ...(await step(log, "ceph client", () => ensureCephClient(p, ssh, built.ceph, log))), monitors: built.ceph.monitors };
   const rbd = (...args: string[]) => cephArgv(cephTarget(p), "rbd", ...args);
   await step(log, "base image", () =>
@@ -84,7 +89,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       namespace: hostByName(n.name).ns,
       address: n.address,
       libvirtUri: n.libvirtUri,
-      clientUri: labLibvirtClientUri(ssh, n.address),
+      clientUri: labLibvirtClientUri(sshWrapper, ssh.user, n.address, ssh.port),
       sshHost: n.address,
       bridge: n.bridge,
       vcpus: n.vcpus,
@@ -98,11 +103,10 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       spec: `${CEPH.pool}/${CEPH.baseImage}@${CEPH.baseSnapshot}`,
       sizeBytes: image.sizeBytes,
     },
-    monitoring: { ...monitoringUrls(), nodeExporterPort: MONITORING.nodeExporterPort },
+    monitoring: { prometheusUrl: built.monitoring.prometheusUrl, nodeExporterPort: NODE_EXPORTER_PORT },
   };
   writeLabDescription(description, p.description);
-  // Last: the exporter reaches the lab through the description just written.
-  await step(log, "monitoring", () => ensureMonitoring(p, description, log));
+  await step(log, "monitoring", () => waitTargetsUp(description, built.monitoring.prometheusUrl, log));
   log(`lab is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; description: ${p.description}`);
   return description;
 }

@@ -18,8 +18,9 @@ import { CEPH, CEPH_HOSTS, DHCP, hostByName, LabHost, NETWORK, NODES, POSTGRES, 
  * InventoryDatabase's packages runtime (Debian's PostgreSQL and Redis under
  * systemd, the schema applied) on the bare host `db`, and CephCluster (a
  * monitor and an OSD on a file per host, the manager on the first) on the bare
- * hosts `ceph1`-`ceph3`, and KvmNode with the migration mesh on `node1` and
- * `node2`. The stack lives in the state directory, so a second
+ * hosts `ceph1`-`ceph3`, KvmNode with the migration mesh on `node1` and
+ * `node2`, and Monitoring (Debian's Prometheus and the kvm-cloud exporter on
+ * `db`, a node exporter on every one of these hosts). The stack lives in the state directory, so a second
  * lab:up is a no-change `up`; its outputs go into the lab's description.
  */
 
@@ -79,6 +80,10 @@ export function labServicesConfig(): ServicesConfig {
       // Lab-only: the machine's kernel runs no AppArmor.
       securityDriver: "none",
     })),
+    // Short intervals, alerts firing at once: the tests see an alert within seconds.
+    monitoring: { scrapeIntervalSeconds: 5, evaluationIntervalSeconds: 10, alertPendingFor: "0s", nodeExporterClients: [`${db.address}/32`] },
+    // No nested KVM on the lab machine: the exporter reads the same TCG cloud the provider runs.
+    domainType: "qemu",
   };
 }
 
@@ -95,6 +100,7 @@ export interface LabServices {
     readonly vcpus: number;
     readonly memoryMiB: number;
   }>;
+  readonly monitoring: { readonly prometheusUrl: string };
 }
 
 export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (l: string) => void = () => undefined): Promise<LabServices> {

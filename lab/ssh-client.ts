@@ -15,10 +15,18 @@ export function labSshArgv(ssh: Pick<LabDescription["ssh"], "privateKeyPath" | "
 
 /**
  * libvirt URI of a lab node for a client in the manager namespace: libvirt's
- * libssh transport with the lab key, checking the node's host key against the
- * lab's known_hosts (its plain `ssh` transport cannot take a known_hosts file).
+ * ssh transport through the lab's ssh wrapper (lab key, host keys checked
+ * against the lab's known_hosts; the transport itself takes no known_hosts
+ * file). Not libssh: virsh crashed there (SIGSEGV) in a client-driven
+ * migration between two such connections.
  */
-export function labLibvirtClientUri(ssh: Pick<LabDescription["ssh"], "privateKeyPath" | "knownHostsPath" | "port" | "user">, host: string): string {
-  const q = new URLSearchParams({ keyfile: ssh.privateKeyPath, known_hosts: ssh.knownHostsPath, known_hosts_verify: "normal", sshauth: "privkey" });
-  return `qemu+libssh://${ssh.user}@${host}:${ssh.port}/system?${q.toString()}`;
+export function labLibvirtClientUri(sshWrapper: string, user: string, host: string, port: number): string {
+  const q = new URLSearchParams({ command: sshWrapper, no_tty: "1" });
+  return `qemu+ssh://${user}@${host}:${port}/system?${q.toString()}`;
+}
+
+/** Pure: a shell script running the lab's ssh with its key and known_hosts, for programs that call `ssh` themselves. */
+export function renderLabSshWrapper(ssh: Pick<LabDescription["ssh"], "privateKeyPath" | "knownHostsPath">): string {
+  const opts = ["-i", ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", `UserKnownHostsFile=${ssh.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes"];
+  return `#!/bin/sh\n# Written by lab:up.\nexec ${commandLine(["ssh", ...opts])} "$@"\n`;
 }

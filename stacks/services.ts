@@ -3,6 +3,7 @@ import { connectionTo } from "../components/connection";
 import { CephCluster } from "../components/ceph-cluster";
 import { DnsmasqServer } from "../components/dnsmasq-server";
 import { InventoryDatabase } from "../components/inventory-database";
+import { cloudSpecOf } from "../components/cloud-spec-of";
 import { kvmNodesOnCeph } from "../components/kvm-nodes";
 import {
   cephClusterShape,
@@ -11,18 +12,22 @@ import {
   checkDnsSections,
   checkNodesSection,
   checkSshDefaults,
+  checkVmSettings,
   CloudConfig,
   DatabaseHost,
   dnsmasqSettings,
 } from "../lib/cloud/cloud-config";
+import { checkMonitoringSection, MonitoringSection } from "../lib/cloud/monitoring-section";
 import { check } from "../lib/validate/errors";
+import { cloudMonitoring } from "./cloud-monitoring";
 
 /**
  * Some of the cloud's services on their hosts, for a cloud whose other parts
  * were built by other means (the lab's, until the whole stack builds it):
  * `kvm-cloud:services` holds any of the whole config's `dns` (with the
- * `network` it serves), `database`, `ceph` and `nodes` (which need `ceph`:
- * KVM nodes with the migration mesh) sections, shaped and checked as
+ * `network` it serves), `database`, `ceph`, `nodes` (which need `ceph`:
+ * KVM nodes with the migration mesh) and `monitoring` (which needs all of
+ * them) sections, shaped and checked as
  * there, and `ssh` defaults. Hosts are reached with the secret `kvm-cloud:sshPrivateKey`
  * and checked against `kvm-cloud:knownHosts` when given. The outputs are what
  * a CloudSpec takes from them.
@@ -36,6 +41,14 @@ export interface ServicesConfig {
   readonly database?: DatabaseHost;
   readonly ceph?: CloudConfig["ceph"];
   readonly nodes?: CloudConfig["nodes"];
+  /**
+   * With all of dns, database, ceph and nodes: Monitoring on the database host
+   * (its runtime), node exporters on every host, as the whole stack makes it.
+   */
+  readonly monitoring?: MonitoringSection;
+  /** The CloudSpec's settings the exporter reads the cloud with (monitoring only). Defaults as in the whole config. */
+  readonly domainType?: CloudConfig["domainType"];
+  readonly leaseTimeoutSeconds?: number;
 }
 
 export function validateServicesConfig(s: ServicesConfig): void {
@@ -52,6 +65,12 @@ export function validateServicesConfig(s: ServicesConfig): void {
     check(s.ceph !== undefined, "nodes", "[without ceph]", 'a "ceph" section beside it: the nodes keep VM disks there');
     checkNodesSection(s.nodes);
   }
+  if (s.monitoring !== undefined) {
+    const missing = (["dns", "database", "ceph", "nodes"] as const).filter((k) => s[k] === undefined);
+    check(missing.length === 0, "monitoring", `[without ${missing.join(", ")}]`, 'the "dns", "database", "ceph" and "nodes" sections beside it: it watches the whole cloud');
+    checkMonitoringSection(s.monitoring);
+    checkVmSettings(s);
+  }
 }
 
 export function services(config: pulumi.Config) {
@@ -63,7 +82,7 @@ export function services(config: pulumi.Config) {
   // Every host's key is looked up before anything is registered.
   const dnsConnection = s.dns && conn(s.dns);
   const dbConnection = s.database && conn(s.database);
-  const cephConnections = s.ceph && new Map(s.ceph.hosts.map((h) => [h.name, conn(h)]));
+  const cephConnections = s.ceph && Object.fromEntries(s.ceph.hosts.map((h) => [h.name, conn(h)]));
   const nodeConnections = s.nodes && Object.fromEntries(s.nodes.map((n) => [n.name, conn(n)]));
 
   const dns =
@@ -85,8 +104,26 @@ export function services(config: pulumi.Config) {
     });
   const cephShape = s.ceph && cephClusterShape(s.ceph);
   const ceph =
-    cephShape && new CephCluster("kvmcloud-ceph", { ...cephShape, hosts: cephShape.hosts.map((h) => ({ ...h, connection: cephConnections!.get(h.name)! })) });
+    cephShape && new CephCluster("kvmcloud-ceph", { ...cephShape, hosts: cephShape.hosts.map((h) => ({ ...h, connection: cephConnections![h.name] })) });
   const kvm = s.nodes && kvmNodesOnCeph("kvmcloud", s.nodes, nodeConnections!, ceph!);
+  const monitoring =
+    s.monitoring &&
+    cloudMonitoring({
+      config: { dns: s.dns!, database: s.database!, ceph: s.ceph!, nodes: s.nodes!, monitoring: s.monitoring },
+      connections: { dns: dnsConnection!, database: dbConnection!, ceph: cephConnections!, nodes: nodeConnections! },
+      cloud: cloudSpecOf({
+        nodes: kvm!.nodes,
+        ceph: ceph!,
+        dns: dns!,
+        dnsConnection: dnsConnection!,
+        inventory: inventory!,
+        domainType: s.domainType,
+        knownHosts,
+        leaseTimeoutSeconds: s.leaseTimeoutSeconds,
+        dependsOn: [kvm!.mesh.libvirtUris],
+      }),
+      dhcpRange: dns!.range,
+    });
   return {
     /** The DHCP host's settings, as a CloudSpec's `dhcp` takes them. */
     dhcp: dns && { host: dns.address, domain: dns.domain, range: dns.range, leaseFile: dns.leaseFile },
@@ -98,5 +135,6 @@ export function services(config: pulumi.Config) {
     nodes:
       kvm &&
       kvm.nodes.map((n) => ({ name: n.name, address: n.address, bridge: n.bridge, libvirtUri: n.libvirtUri, secretUuid: n.secretUuid, vcpus: n.vcpus, memoryMiB: n.memoryMiB })),
+    monitoring: monitoring && { prometheusUrl: monitoring.prometheusUrl },
   };
 }

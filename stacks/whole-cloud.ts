@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud } from "../components/cloud";
-import { Monitoring, MonitoredHost } from "../components/monitoring";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
 import { CloudConfig } from "../lib/cloud/cloud-config";
 import { StackConfig, StackFrontend, StackVm, validateStackConfig } from "../lib/cloud/stack-config";
 import { DEFAULT_HOST_RUNTIME } from "../lib/validate/host-runtime";
+import { cloudMonitoring } from "./cloud-monitoring";
 import { frontendsLoadBalancer } from "./frontends";
 
 /**
@@ -59,30 +59,13 @@ export function wholeCloud(config: pulumi.Config) {
   });
 
   // ---- Monitoring ----------------------------------------------------------
-  // Prometheus, the kvm-cloud exporter (and Grafana with Docker) on the database host; a node
-  // exporter on every host; the Ceph managers and HAProxy scraped too.
   const c = stack.cloud;
-  const monitoredHosts: MonitoredHost[] = [
-    { name: "dns", address: c.dns.address, connection: cloud.connections.dns },
-    ...c.ceph.hosts.map((h) => ({ name: h.name, address: h.address, connection: cloud.connections.ceph[h.name] })),
-    ...c.nodes.map((n) => ({ name: n.name, address: n.address, connection: cloud.connections.nodes[n.name] })),
-    { name: "database", address: c.database.address, connection: cloud.connections.database },
-    ...(c.loadBalancer ? [{ name: "lb", address: c.loadBalancer.address, connection: cloud.connections.loadBalancer }] : []),
-  ];
-  // The database host's runtime serves the monitoring beside the inventory too.
   const runtime = c.database.runtime ?? DEFAULT_HOST_RUNTIME;
-  const monitoring = new Monitoring("monitoring", {
-    runtime,
-    connection: cloud.connections.database,
-    dockerSshOptions: runtime === "docker" && c.database.dockerSshOptions ? [...c.database.dockerSshOptions] : undefined,
-    // The hosts admitted to the inventory are the ones admitted to Prometheus beside it.
-    allowedClients: runtime === "packages" ? c.database.allowedClients : undefined,
-    address: c.database.address,
+  const monitoring = cloudMonitoring({
+    config: c,
+    connections: cloud.connections,
     cloud: cloud.cloud,
     dhcpRange: cloud.dns.range,
-    hosts: monitoredHosts,
-    // Managers go to the first Ceph hosts; their prometheus module listens on 9283.
-    cephManagers: c.ceph.hosts.slice(0, c.ceph.managers ?? 1).map((h) => ({ host: h.name, address: `${h.address}:9283` })),
     haproxy: loadBalancer ? loadBalancer.metricsUrl.apply((u) => [{ host: "lb", address: new URL(u).host }]) : [],
   });
 

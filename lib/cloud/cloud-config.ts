@@ -3,9 +3,10 @@ import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../rend
 import { validateBaseImageOptions } from "../render/scripts/base-image";
 import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
 import { checkClientNetworks } from "../validate/cidr";
-import { check, ValidationError } from "../validate/errors";
+import { check, within } from "../validate/errors";
 import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
 import { checkDnsLabel, checkIPv4, checkPort } from "../validate/network";
+import { checkMonitoringSection, MonitoringSection } from "./monitoring-section";
 
 /**
  * One description of a whole kvm-cloud: which host does what, the VM network,
@@ -114,19 +115,10 @@ export interface CloudConfig {
   readonly domainType?: "kvm" | "qemu";
   /** Default 300. */
   readonly leaseTimeoutSeconds?: number;
+  /** Prometheus' timing and the node exporters' guard. Default: 15 s intervals, alerts pending per rule, any client. */
+  readonly monitoring?: MonitoringSection;
 }
 
-/** Runs a section's validator and names its fields from the top of the config. */
-function within(prefix: string, validate: () => void, rename: Record<string, string> = {}): void {
-  try {
-    validate();
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    const head = e.field.split(/[.[]/)[0];
-    const field = head in rename ? rename[head] + e.field.slice(head.length) : e.field;
-    throw new ValidationError(`${prefix}${field}`, e.value, e.allowed);
-  }
-}
 
 export function checkHost(field: string, h: CloudHost | undefined): void {
   check(typeof h === "object" && h !== null, field, h, "a host { address, user?, port? }");
@@ -259,6 +251,14 @@ export function checkNodesSection(nodes: CloudConfig["nodes"]): Set<string> {
   return names;
 }
 
+/** How VMs run and how long a boot may take to its lease. */
+export function checkVmSettings(c: Pick<CloudConfig, "domainType" | "leaseTimeoutSeconds">): void {
+  const domainType = c.domainType ?? "kvm";
+  check(domainType === "kvm" || domainType === "qemu", "domainType", domainType, '"kvm" or "qemu"');
+  const lease = c.leaseTimeoutSeconds ?? 300;
+  check(Number.isInteger(lease) && lease >= 5 && lease <= 3600, "leaseTimeoutSeconds", lease, "an integer 5-3600");
+}
+
 /** Pure: throws a ValidationError naming the first bad field, from the top of the config. */
 export function validateCloudConfig(c: CloudConfig): void {
   check(typeof c === "object" && c !== null, "config", typeof c, "an object { network, dns, ceph, nodes, database, baseImage }");
@@ -290,8 +290,6 @@ export function validateCloudConfig(c: CloudConfig): void {
     }),
     { image: "name" },
   );
-  const domainType = c.domainType ?? "kvm";
-  check(domainType === "kvm" || domainType === "qemu", "domainType", domainType, '"kvm" or "qemu"');
-  const lease = c.leaseTimeoutSeconds ?? 300;
-  check(Number.isInteger(lease) && lease >= 5 && lease <= 3600, "leaseTimeoutSeconds", lease, "an integer 5-3600");
+  checkVmSettings(c);
+  if (c.monitoring !== undefined) checkMonitoringSection(c.monitoring);
 }

@@ -50,6 +50,19 @@ export interface PrometheusConfigInput {
 
 const HOST_PORT = /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/;
 
+/** Prometheus' scrape_timeout for the kvm-cloud exporter: the given one (default 10 s), at most its scrape interval. */
+export function kvmcloudScrapeTimeoutSeconds(c: Pick<PrometheusConfigInput, "scrapeIntervalSeconds" | "kvmcloudScrapeIntervalSeconds" | "kvmcloudScrapeTimeoutSeconds">): number {
+  return Math.min(c.kvmcloudScrapeTimeoutSeconds ?? 10, c.kvmcloudScrapeIntervalSeconds ?? c.scrapeIntervalSeconds ?? 15);
+}
+
+/**
+ * The exporter's own bound on a scrape: a second below Prometheus' timeout,
+ * so a slow node shows as down in the answer instead of the scrape failing.
+ */
+export function exporterScrapeBoundSeconds(prometheusTimeoutSeconds: number): number {
+  return Math.max(1, prometheusTimeoutSeconds - 1);
+}
+
 function checkTargets(field: string, ts: readonly ScrapeTarget[]): void {
   check(Array.isArray(ts), field, ts, "a list of { host, address }");
   ts.forEach((t, i) => {
@@ -87,7 +100,7 @@ export function renderPrometheusConfig(c: PrometheusConfigInput): string {
   }
   const scrape = c.scrapeIntervalSeconds ?? 15;
   const kvmInterval = c.kvmcloudScrapeIntervalSeconds ?? scrape;
-  const kvmTimeout = Math.min(c.kvmcloudScrapeTimeoutSeconds ?? 10, kvmInterval);
+  const kvmTimeout = kvmcloudScrapeTimeoutSeconds(c);
   const jobs = [
     job(JOBS.prometheus, [c.prometheus]),
     job(JOBS.node, c.nodeExporters),

@@ -22,3 +22,15 @@ export function check(ok: boolean, field: string, value: unknown, allowed: strin
     throw new ValidationError(field, value, allowed);
   }
 }
+
+/** Runs a section's validator and names its fields from the top of the config. */
+export function within(prefix: string, validate: () => void, rename: Record<string, string> = {}): void {
+  try {
+    validate();
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    const head = e.field.split(/[.[]/)[0];
+    const field = head in rename ? rename[head] + e.field.slice(head.length) : e.field;
+    throw new ValidationError(`${prefix}${field}`, e.value, e.allowed);
+  }
+}

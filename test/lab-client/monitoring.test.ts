@@ -1,4 +1,5 @@
-import { HOSTS } from "../../lab/topology";
+import * as net from "net";
+import { CEPH_HOSTS, NODES } from "../../lab/topology";
 import * as crypto from "crypto";
 import { parse } from "yaml";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
@@ -74,14 +75,27 @@ afterAll(async () => {
 });
 
 describe("the lab's Prometheus", () => {
-  it("has every target up: node exporters on every host the lab runs (bare hosts get theirs from the stack), the Ceph manager, the kvm-cloud exporter, itself", async () => {
+  it("has every target up: node exporters on every host of the stack, the Ceph manager, the kvm-cloud exporter, itself", async () => {
     const targets = await waitFor("every target up", async () => {
       const t = await prom.targets();
       return t.length > 0 && t.every((x) => x.health === "up") ? t : undefined;
     }, 30_000, 1000).catch(async () => prom.targets());
     expect(targets.filter((t) => t.health !== "up").map((t) => `${t.scrapePool}/${t.labels.host}: ${t.lastError}`)).toEqual([]);
-    expect(targets.filter((t) => t.scrapePool === "node").map((t) => t.labels.host).sort()).toEqual(HOSTS.filter((h) => !h.bare).map((h) => h.name).sort());
+    const stackHosts = ["dns", "database", ...CEPH_HOSTS.map((h) => h.name), ...NODES.map((h) => h.name)];
+    expect(targets.filter((t) => t.scrapePool === "node").map((t) => t.labels.host).sort()).toEqual(stackHosts.sort());
     expect(new Set(targets.map((t) => t.scrapePool))).toEqual(new Set(["prometheus", "node", "ceph", "kvmcloud"]));
+  });
+
+  it("has node exporters that admit Prometheus' host only: this manager is reset", async () => {
+    for (const h of [...CEPH_HOSTS, ...NODES]) {
+      const r = await new Promise<string>((resolve) => {
+        const sock = net.connect({ host: h.address, port: d.monitoring!.nodeExporterPort, timeout: 5000 });
+        sock.on("connect", () => (sock.destroy(), resolve("connected")));
+        sock.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        sock.on("timeout", () => (sock.destroy(), resolve("TIMEOUT")));
+      });
+      expect([h.name, r]).toEqual([h.name, "ECONNREFUSED"]);
+    }
   });
 
   it("sees the VM as libvirt and the inventory have it", async () => {

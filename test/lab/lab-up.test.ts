@@ -25,7 +25,7 @@ async function pidsIn(ns: string): Promise<string[]> {
   return (await output(["ip", "netns", "pids", ns], { allowFail: true })).split("\n").filter((s) => /^\d+$/.test(s)).sort();
 }
 
-const DAEMONS = new Set(["dnsmasq", "sshd", "postgres", "redis-server", "ceph-mon", "ceph-mgr", "ceph-osd", "libvirtd", "virtlogd"]);
+const DAEMONS = new Set(["dnsmasq", "sshd", "postgres", "redis-server", "ceph-mon", "ceph-mgr", "ceph-osd", "libvirtd", "virtlogd", "prometheus", "prometheus-node"]);
 
 /** The lab's resident daemons in a namespace (not their short-lived workers, e.g. postgres backends). */
 async function daemonsIn(ns: string): Promise<string[]> {

@@ -32,6 +32,12 @@ const good = {
   "kvm-cloud:knownHosts": `192.0.2.1 ${HOST_KEY}\n192.0.2.3 ${HOST_KEY}\n`,
 };
 const withServices = (services: Record<string, unknown>) => ({ ...good, "kvm-cloud:services": services });
+/** dns and database of `good`, with Ceph and two KVM nodes: every section monitoring watches. */
+const whole = {
+  ...good["kvm-cloud:services"],
+  ceph: { publicNetwork: "192.0.2.0/24", hosts: [1, 2, 3].map((n) => ({ name: `ceph${n}`, address: `192.0.2.1${n}`, osdFiles: ["/var/lib/ceph/osd-files/0.img"] })) },
+  nodes: [1, 2].map((n) => ({ name: `node${n}`, address: `192.0.2.2${n}`, prefixLength: 24, nic: "eth0" })),
+};
 
 describe("stacks/index.ts with services", () => {
   it("registers only the dnsmasq host and the inventory, each reached with its host's key", async () => {
@@ -112,8 +118,33 @@ describe("stacks/index.ts with services", () => {
     expect(out[0].secretUuid).toBe(out[1].secretUuid);
   });
 
+  it("with every section, puts the whole stack's Monitoring on the database host: node exporters on every host, the exporter bounded below Prometheus' timeout", async () => {
+    const monitoring = { scrapeIntervalSeconds: 5, evaluationIntervalSeconds: 10, alertPendingFor: "0s", nodeExporterClients: ["192.0.2.3/32"] };
+    const services = { ...whole, monitoring, domainType: "qemu" };
+    const knownHosts = ["1", "3", "11", "12", "13", "21", "22"].map((n) => `192.0.2.${n} ${HOST_KEY}\n`).join("");
+    const l = load({ "kvm-cloud:services": services, "kvm-cloud:knownHosts": knownHosts }, cloudStdout);
+    l.run();
+    await settle();
+    expect(l.reg.filter((r) => r.type === "kvmcloud:index:Monitoring").map((r) => r.name)).toEqual(["monitoring"]);
+    const exporters = l.reg.filter((r) => r.name.startsWith("monitoring-node-exporter-")).map((r) => r.name.replace("monitoring-node-exporter-", ""));
+    expect(exporters.sort()).toEqual(["ceph1", "ceph2", "ceph3", "database", "dns", "node1", "node2"]);
+    const guard = l.reg.find((r) => r.name === "monitoring-node-exporter-node2")!;
+    expect(String(guard.inputs.script)).toContain("192.0.2.3/32");
+    const exporter = l.reg.find((r) => r.name === "monitoring-exporter")!;
+    expect(unwrapSecrets(exporter.inputs.connection)).toMatchObject({ host: "192.0.2.3" });
+    expect(String(exporter.inputs.script)).toContain("--scrape-timeout 4");
+    expect(isWrappedSecret(exporter.inputs.stdin)).toBe(true);
+    const prometheus = String(l.reg.find((r) => r.name === "monitoring-prometheus")!.inputs.script);
+    expect(prometheus).toContain("scrape_interval: 5s");
+    expect(prometheus).toContain("evaluation_interval: 10s");
+    expect(await valueOf(l.stack().monitoring.prometheusUrl)).toBe("http://192.0.2.3:9090");
+  });
+
   it.each<[string, Record<string, unknown>, RegExp]>([
     ["no service", withServices({ network }), /^services: .*at least one of "dns", "database", "ceph" or "nodes"/],
+    ["monitoring without the nodes it watches", withServices({ ...good["kvm-cloud:services"], monitoring: {} }), /^monitoring: "\[without ceph, nodes\]" .*"dns", "database", "ceph" and "nodes" sections/],
+    ["a monitoring interval of no whole seconds", withServices({ ...whole, monitoring: { scrapeIntervalSeconds: 0.5 } }), /^monitoring\.scrapeIntervalSeconds: 0\.5 .*whole seconds 1-3600/],
+    ["an alert pending time that is no duration", withServices({ ...whole, monitoring: { alertPendingFor: "soon" } }), /^monitoring\.alertPendingFor: "soon"/],
     ["nodes without ceph", withServices({ nodes: [{ name: "node1", address: "192.0.2.21", prefixLength: 24, nic: "eth0" }] }), /^nodes: .*a "ceph" section beside it/],
     ["a node with an unknown network backend", withServices({ ceph: { publicNetwork: "192.0.2.0/24", hosts: [{ name: "c1", address: "192.0.2.11", osdFiles: ["/o.img"] }], monitors: 1, replicaSize: 1 }, nodes: [{ name: "node1", address: "192.0.2.21", prefixLength: 24, nic: "eth0", networkBackend: "nmcli" }] }), /^nodes\[0\]\.networkBackend: "nmcli"/],
     ["a Ceph host with a bad OSD file", withServices({ ceph: { publicNetwork: "192.0.2.0/24", replicaSize: 1, monitors: 1, hosts: [{ name: "c1", address: "192.0.2.11", osdFiles: ["osd.img"] }] } }), /^ceph\.hosts\[0\]\.osdFiles\[0\]: "osd\.img"/],

@@ -107,6 +107,8 @@ export interface ExporterServiceOptions {
   readonly port: number;
   /** Bounded wait for /healthz (tries, 1 s apart; default 60). */
   readonly tries?: number;
+  /** The exporter's bound on one scrape (--scrape-timeout), below Prometheus' timeout. Default: the exporter's (8 s). */
+  readonly scrapeTimeoutSeconds?: number;
 }
 
 /** The exporter's unit: no root, no writable system, the spec as a credential only it can read. */
@@ -119,7 +121,8 @@ export function renderExporterUnit(o: ExporterServiceOptions): string {
     "Wants=network-online.target",
     "",
     "[Service]",
-    `ExecStart=/usr/bin/node ${EXPORTER_DIR}/kvm-cloud-exporter.js --cloud-spec %d/cloud.json --dhcp-range ${o.dhcpRange.start}-${o.dhcpRange.end} --listen ${o.listenAddress}:${o.port}`,
+    `ExecStart=/usr/bin/node ${EXPORTER_DIR}/kvm-cloud-exporter.js --cloud-spec %d/cloud.json --dhcp-range ${o.dhcpRange.start}-${o.dhcpRange.end} --listen ${o.listenAddress}:${o.port}` +
+      (o.scrapeTimeoutSeconds === undefined ? "" : ` --scrape-timeout ${o.scrapeTimeoutSeconds}`),
     `LoadCredential=cloud.json:${EXPORTER_SPEC}`,
     "DynamicUser=yes",
     "NoNewPrivileges=yes",
@@ -146,6 +149,7 @@ export function renderExporterServiceScript(o: ExporterServiceOptions): string {
   checkIPv4("dhcpRange.end", o.dhcpRange?.end);
   checkIPv4("listenAddress", o.listenAddress);
   checkPort("port", o.port);
+  if (o.scrapeTimeoutSeconds !== undefined) check(Number.isInteger(o.scrapeTimeoutSeconds) && o.scrapeTimeoutSeconds >= 1 && o.scrapeTimeoutSeconds <= 120, "scrapeTimeoutSeconds", o.scrapeTimeoutSeconds, "whole seconds 1-120");
   const tries = o.tries ?? 60;
   checkTries(tries);
   const js = `${EXPORTER_DIR}/kvm-cloud-exporter.js`;

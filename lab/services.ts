@@ -50,8 +50,9 @@ export function labServicesConfig(): ServicesConfig {
       postgresPort: POSTGRES.port,
       redisPort: REDIS.port,
       database: POSTGRES.database,
-      // Pulumi, the provider, the tests and the exporter run in mgr; the guests share the segment and are kept out.
-      allowedClients: [`${hostByName("mgr").address}/32`, `${db.address}/32`],
+      // Pulumi, the provider and the tests run in mgr, the exporter on db; the guests share the segment and are kept out.
+      // lb: the packages runtime's test runs a second exporter there, which reads the inventory too.
+      allowedClients: [`${hostByName("mgr").address}/32`, `${db.address}/32`, `${hostByName("lb").address}/32`],
     },
     ceph: {
       publicNetwork: `${NETWORK}/${PREFIX_LENGTH}`,
@@ -113,7 +114,7 @@ export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (
     throw new Error(`pulumi up of the services stack (${servicesStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
   }
   const changes = /Resources:\n((?:\s+.+\n)+)/.exec(r.stdout)?.[1].trim().replace(/\s+/g, " ") ?? "";
-  log(`services: pulumi up on dns, db, the Ceph hosts and the KVM nodes: ${changes}`);
+  log(`services: pulumi up on dns, db, the Ceph hosts and the KVM nodes, with the monitoring: ${changes}`);
   return JSON.parse((await s.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as LabServices;
 }
 

@@ -23,8 +23,8 @@ describe("the lab's monitoring settings", () => {
     expect(parse(renderAlertRules({ pendingFor: m.alertPendingFor })).groups[0].rules.every((r: { for: string }) => r.for === "0s")).toBe(true);
   });
 
-  it("admit only Prometheus' host to the node exporters, and only the manager and the database host to Prometheus", () => {
+  it("admit only Prometheus' host to the node exporters, and to Prometheus only the manager, the database host and the test monitoring host", () => {
     expect(m.nodeExporterClients).toEqual([`${hostByName("db").address}/32`]);
-    expect(c.database!.allowedClients).toEqual([`${hostByName("mgr").address}/32`, `${hostByName("db").address}/32`]);
+    expect(c.database!.allowedClients).toEqual(["mgr", "db", "lb"].map((h) => `${hostByName(h).address}/32`));
   });
 });

@@ -1,4 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { CloudConfig } from "../lib/cloud/cloud-config";
+import type { CephCluster } from "./ceph-cluster";
+import type { KvmNode } from "./kvm-node";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import {
   BaseImageOptions,
@@ -105,4 +108,38 @@ export class BaseImage extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true },
     );
   }
+}
+
+/**
+ * The `baseImage` section of a cloud's config, imported by its node (default:
+ * the first) as the cluster's libvirt client once that node is set up: one
+ * construction for the whole Cloud and the services stack.
+ */
+export function baseImageOnNodes(
+  name: string,
+  img: CloudConfig["baseImage"],
+  /** The KVM nodes by their config names, in config order. */
+  nodes: ReadonlyMap<string, KvmNode>,
+  ceph: CephCluster,
+  opts: pulumi.ComponentResourceOptions = {},
+): BaseImage {
+  const importer = img.node ?? [...nodes.keys()][0];
+  const node = nodes.get(importer);
+  // checkBaseImageSection refused this before anything was registered.
+  if (!node) throw new Error(`baseImage.node "${importer}" is none of the KVM nodes: ${[...nodes.keys()].join(", ")}`);
+  return new BaseImage(
+    name,
+    {
+      // As the libvirt client on a node: its keyring is there once the node is set up.
+      connection: node.connection,
+      source: img.source,
+      format: img.format,
+      sha256: img.sha256,
+      pool: ceph.pool,
+      image: img.name ?? "base-image",
+      snapshot: img.snapshot,
+      cephClient: ceph.clientName,
+    },
+    { ...opts, dependsOn: [node] },
+  );
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { cephClusterShape, CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
 import { CloudSpec } from "../lib/cloud/cloud-spec";
-import { BaseImage } from "./base-image";
+import { BaseImage, baseImageOnNodes } from "./base-image";
 import { CephCluster } from "./ceph-cluster";
 import { cloudSpecOf } from "./cloud-spec-of";
 import { connectionTo, HostConnection } from "./connection";
@@ -69,10 +69,10 @@ export class Cloud extends pulumi.ComponentResource {
     this.connections = connections;
     this.dns = this.dnsServer(name, c);
     this.ceph = this.cephCluster(name, c);
-    const { nodes, mesh } = kvmNodesOnCeph(name, c.nodes, connections.nodes, this.ceph, { parent: this });
+    const { nodes, byName, mesh } = kvmNodesOnCeph(name, c.nodes, connections.nodes, this.ceph, { parent: this });
     this.nodes = nodes;
     this.inventory = this.inventoryDatabase(name, args);
-    this.baseImage = this.importBaseImage(name, c);
+    this.baseImage = baseImageOnNodes(`${name}-image`, c.baseImage, byName, this.ceph, { parent: this });
     this.imageSpec = this.baseImage.spec;
     this.cloud = cloudSpecOf({
       nodes,
@@ -132,27 +132,6 @@ export class Cloud extends pulumi.ComponentResource {
         redisPassword: args.redisPassword,
       },
       { parent: this },
-    );
-  }
-
-  private importBaseImage(name: string, c: CloudConfig): BaseImage {
-    const img = c.baseImage;
-    const nodeName = img.node ?? c.nodes[0].name;
-    const node = this.nodes[c.nodes.findIndex((n) => n.name === nodeName)];
-    return new BaseImage(
-      `${name}-image`,
-      {
-        // As the libvirt client on a node: its keyring is there once the node is set up.
-        connection: this.connections.nodes[nodeName],
-        source: img.source,
-        format: img.format,
-        sha256: img.sha256,
-        pool: this.ceph.pool,
-        image: img.name ?? "base-image",
-        snapshot: img.snapshot,
-        cephClient: this.ceph.clientName,
-      },
-      { parent: this, dependsOn: [node] },
     );
   }
 }

@@ -16,7 +16,7 @@ export function kvmNodesOnCeph(
   connections: Readonly<Record<string, HostConnection>>,
   ceph: CephCluster,
   opts: pulumi.ComponentResourceOptions = {},
-): { nodes: KvmNode[]; mesh: MigrationMesh } {
+): { nodes: KvmNode[]; byName: Map<string, KvmNode>; mesh: MigrationMesh } {
   const cephAccess = pulumi.output({ fsid: ceph.fsid, monitorAddresses: ceph.monitorAddresses, pool: ceph.pool, clientName: ceph.clientName, clientKey: ceph.clientKey });
   const made = nodes.map(
     (n) =>
@@ -39,5 +39,5 @@ export function kvmNodesOnCeph(
       ),
   );
   const mesh = new MigrationMesh(`${name}-migration`, { nodes: made }, opts);
-  return { nodes: made, mesh };
+  return { nodes: made, byName: new Map(nodes.map((n, i) => [n.name, made[i]])), mesh };
 }

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ensureBareHost } from "./bare-host";
-import { ensureBaseImage } from "./base-image";
-import { cephArgv, cephTarget, ensureCephClient } from "./ceph";
+import { guestImageOnNode } from "./base-image";
+import { cephTarget, ensureCephClient } from "./ceph";
 import { NODE_EXPORTER_PORT } from "../lib/render/scripts/node-exporter";
 import { LabDescription, writeLabDescription } from "./description";
 import { buildGuestImage } from "./guest-image";
@@ -41,21 +41,17 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const publicKey = await ensureLabKey(p);
   const dns = hostByName("dns");
   const db = hostByName("db");
+  // Before the hosts boot: node1 reads the image file through its root's lower layer, this machine's /.
+  const image = await step(log, "guest image", () => buildGuestImage(p.images));
   for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
-  // The product builds dnsmasq, the inventory, Ceph, the KVM nodes and the monitoring on the bare hosts; the guest image is made meanwhile.
   const knownHostsPath = await ensureKnownHosts(p, BARE_HOSTS);
-  const [built, image] = await Promise.all([
-    step(log, "services", () => ensureServices(p, knownHostsPath, log)),
-    step(log, "guest image", () => buildGuestImage(p.images)),
-  ]);
   const ssh = { user: "root", privateKeyPath: p.sshKey, port: 22, knownHostsPath };
+  const guest = { diskPath: image.diskPath, sha256: await step(log, "guest image seen by node1", () => guestImageOnNode(ssh, image.diskPath)) };
+  // The product builds dnsmasq, the inventory, Ceph, the KVM nodes, the monitoring and the base image on the bare hosts.
+  const built = await step(log, "services", () => ensureServices(p, knownHostsPath, guest, log));
   const sshWrapper = path.join(path.dirname(p.sshKey), "lab-ssh");
   writeIfChanged(sshWrapper, renderLabSshWrapper(ssh), 0o755);
   const ceph = { ...(await step(log, "ceph client", () => ensureCephClient(p, ssh, built.ceph, log))), monitors: built.ceph.monitors };
-  const rbd = (...args: string[]) => cephArgv(cephTarget(p), "rbd", ...args);
-  await step(log, "base image", () =>
-    ensureBaseImage(rbd, { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, diskPath: image.diskPath, hash: image.hash }),
-  );
   const description: LabDescription = {
     version: 1,
     stateDir: p.state,
@@ -96,13 +92,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       memoryMiB: n.memoryMiB,
     })),
     inventory: { host: db.address, namespace: db.ns, postgresUrl: built.inventory.postgresUrl, redisUrl: built.inventory.redisUrl },
-    baseImage: {
-      pool: CEPH.pool,
-      image: CEPH.baseImage,
-      snapshot: CEPH.baseSnapshot,
-      spec: `${CEPH.pool}/${CEPH.baseImage}@${CEPH.baseSnapshot}`,
-      sizeBytes: image.sizeBytes,
-    },
+    baseImage: { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, spec: built.baseImage.spec, sizeBytes: built.baseImage.sizeBytes },
     monitoring: { prometheusUrl: built.monitoring.prometheusUrl, nodeExporterPort: NODE_EXPORTER_PORT },
   };
   writeLabDescription(description, p.description);

@@ -20,7 +20,8 @@ import { CEPH, CEPH_HOSTS, DHCP, hostByName, LabHost, NETWORK, NODES, POSTGRES, 
  * monitor and an OSD on a file per host, the manager on the first) on the bare
  * hosts `ceph1`-`ceph3`, KvmNode with the migration mesh on `node1` and
  * `node2`, and Monitoring (Debian's Prometheus and the kvm-cloud exporter on
- * `db`, a node exporter on every one of these hosts). The stack lives in the state directory, so a second
+ * `db`, a node exporter on every one of these hosts); node1 imports the
+ * lab's guest image as the BaseImage. The stack lives in the state directory, so a second
  * lab:up is a no-change `up`; its outputs go into the lab's description.
  */
 
@@ -30,8 +31,8 @@ export function servicesStackDir(p: LabPaths): string {
   return path.join(p.state, "engine", "services");
 }
 
-/** Pure: the lab's `kvm-cloud:services`, from its fixed topology. */
-export function labServicesConfig(): ServicesConfig {
+/** Pure: the lab's `kvm-cloud:services`, from its fixed topology; with the guest image's file, its import as the base image. */
+export function labServicesConfig(guest?: { readonly diskPath: string; readonly sha256: string }): ServicesConfig {
   const dns = hostByName("dns");
   const db = hostByName("db");
   return {
@@ -85,6 +86,8 @@ export function labServicesConfig(): ServicesConfig {
     monitoring: { scrapeIntervalSeconds: 5, evaluationIntervalSeconds: 10, alertPendingFor: "0s", nodeExporterClients: [`${db.address}/32`] },
     // No nested KVM on the lab machine: the exporter reads the same TCG cloud the provider runs.
     domainType: "qemu",
+    // node1 reads the file through its root's lower layer, this machine's own /.
+    ...(guest && { baseImage: { source: guest.diskPath, format: "raw" as const, sha256: guest.sha256, name: CEPH.baseImage, snapshot: CEPH.baseSnapshot } }),
   };
 }
 
@@ -102,19 +105,25 @@ export interface LabServices {
     readonly memoryMiB: number;
   }>;
   readonly monitoring: { readonly prometheusUrl: string };
+  readonly baseImage: { readonly spec: string; readonly sizeBytes: number };
 }
 
-export async function ensureServices(p: LabPaths, knownHostsFile: string, log: (l: string) => void = () => undefined): Promise<LabServices> {
+export async function ensureServices(
+  p: LabPaths,
+  knownHostsFile: string,
+  guest: { readonly diskPath: string; readonly sha256: string },
+  log: (l: string) => void = () => undefined,
+): Promise<LabServices> {
   const s = await createEngineStack(servicesStackDir(p), SERVICES_STACK, { keep: true, netns: hostByName("mgr").ns });
   // The key's text goes through stdin, never a command line.
   await s.pulumi(["config", "set", "--secret", "kvm-cloud:sshPrivateKey"], { input: fs.readFileSync(p.sshKey, "utf8") });
-  s.setConfig({ "kvm-cloud:services": labServicesConfig(), "kvm-cloud:knownHosts": fs.readFileSync(knownHostsFile, "utf8") });
+  s.setConfig({ "kvm-cloud:services": labServicesConfig(guest), "kvm-cloud:knownHosts": fs.readFileSync(knownHostsFile, "utf8") });
   const r = await s.program("up", [], { timeoutMs: 900_000, allowFail: true });
   if (r.code !== 0) {
     throw new Error(`pulumi up of the services stack (${servicesStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
   }
   const changes = /Resources:\n((?:\s+.+\n)+)/.exec(r.stdout)?.[1].trim().replace(/\s+/g, " ") ?? "";
-  log(`services: pulumi up on dns, db, the Ceph hosts and the KVM nodes, with the monitoring: ${changes}`);
+  log(`services: pulumi up on dns, db, the Ceph hosts and the KVM nodes, with the monitoring and the base image: ${changes}`);
   return JSON.parse((await s.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as LabServices;
 }
 

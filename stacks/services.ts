@@ -3,6 +3,7 @@ import { connectionTo } from "../components/connection";
 import { CephCluster } from "../components/ceph-cluster";
 import { DnsmasqServer } from "../components/dnsmasq-server";
 import { InventoryDatabase } from "../components/inventory-database";
+import { baseImageOnNodes } from "../components/base-image";
 import { cloudSpecOf } from "../components/cloud-spec-of";
 import { kvmNodesOnCeph } from "../components/kvm-nodes";
 import {
@@ -17,6 +18,7 @@ import {
   DatabaseHost,
   dnsmasqSettings,
 } from "../lib/cloud/cloud-config";
+import { checkBaseImageSection } from "../lib/cloud/base-image-section";
 import { checkMonitoringSection, MonitoringSection } from "../lib/cloud/monitoring-section";
 import { check } from "../lib/validate/errors";
 import { cloudMonitoring } from "./cloud-monitoring";
@@ -26,8 +28,8 @@ import { cloudMonitoring } from "./cloud-monitoring";
  * were built by other means (the lab's, until the whole stack builds it):
  * `kvm-cloud:services` holds any of the whole config's `dns` (with the
  * `network` it serves), `database`, `ceph`, `nodes` (which need `ceph`:
- * KVM nodes with the migration mesh) and `monitoring` (which needs all of
- * them) sections, shaped and checked as
+ * KVM nodes with the migration mesh), `baseImage` (which needs `nodes`) and
+ * `monitoring` (which needs all but the image) sections, shaped and checked as
  * there, and `ssh` defaults. Hosts are reached with the secret `kvm-cloud:sshPrivateKey`
  * and checked against `kvm-cloud:knownHosts` when given. The outputs are what
  * a CloudSpec takes from them.
@@ -41,6 +43,8 @@ export interface ServicesConfig {
   readonly database?: DatabaseHost;
   readonly ceph?: CloudConfig["ceph"];
   readonly nodes?: CloudConfig["nodes"];
+  /** Imported by a node (needs `nodes`): the image VMs are cloned from. */
+  readonly baseImage?: CloudConfig["baseImage"];
   /**
    * With all of dns, database, ceph and nodes: Monitoring on the database host
    * (its runtime), node exporters on every host, as the whole stack makes it.
@@ -64,6 +68,10 @@ export function validateServicesConfig(s: ServicesConfig): void {
   if (s.nodes !== undefined) {
     check(s.ceph !== undefined, "nodes", "[without ceph]", 'a "ceph" section beside it: the nodes keep VM disks there');
     checkNodesSection(s.nodes);
+  }
+  if (s.baseImage !== undefined) {
+    check(s.nodes !== undefined, "baseImage", "[without nodes]", 'a "nodes" section beside it: a node imports it');
+    checkBaseImageSection(s.baseImage, s.nodes!, s.ceph!);
   }
   if (s.monitoring !== undefined) {
     const missing = (["dns", "database", "ceph", "nodes"] as const).filter((k) => s[k] === undefined);
@@ -106,6 +114,7 @@ export function services(config: pulumi.Config) {
   const ceph =
     cephShape && new CephCluster("kvmcloud-ceph", { ...cephShape, hosts: cephShape.hosts.map((h) => ({ ...h, connection: cephConnections![h.name] })) });
   const kvm = s.nodes && kvmNodesOnCeph("kvmcloud", s.nodes, nodeConnections!, ceph!);
+  const baseImage = s.baseImage && baseImageOnNodes("kvmcloud-image", s.baseImage, kvm!.byName, ceph!);
   const monitoring =
     s.monitoring &&
     cloudMonitoring({
@@ -135,6 +144,8 @@ export function services(config: pulumi.Config) {
     nodes:
       kvm &&
       kvm.nodes.map((n) => ({ name: n.name, address: n.address, bridge: n.bridge, libvirtUri: n.libvirtUri, secretUuid: n.secretUuid, vcpus: n.vcpus, memoryMiB: n.memoryMiB })),
+    /** VirtualMachine's `image` ("pool/image@snapshot") and the image's size. */
+    baseImage: baseImage && { spec: baseImage.spec, sizeBytes: baseImage.sizeBytes },
     monitoring: monitoring && { prometheusUrl: monitoring.prometheusUrl },
   };
 }

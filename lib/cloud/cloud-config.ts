@@ -1,11 +1,11 @@
 import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
 import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
-import { validateBaseImageOptions } from "../render/scripts/base-image";
 import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
 import { checkClientNetworks } from "../validate/cidr";
 import { check, within } from "../validate/errors";
 import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
 import { checkDnsLabel, checkIPv4, checkPort } from "../validate/network";
+import { checkBaseImageSection } from "./base-image-section";
 import { checkMonitoringSection, MonitoringSection } from "./monitoring-section";
 
 /**
@@ -270,26 +270,12 @@ export function validateCloudConfig(c: CloudConfig): void {
 
   checkCephSection(c.ceph);
 
-  const names = checkNodesSection(c.nodes);
+  checkNodesSection(c.nodes);
 
   checkDatabaseHost("database", c.database);
   if (c.loadBalancer !== undefined) checkLoadBalancerHost("loadBalancer", c.loadBalancer);
 
-  const img = c.baseImage;
-  const importer = img.node ?? c.nodes[0].name;
-  check(names.has(importer), "baseImage.node", importer, `one of the nodes: ${[...names].join(", ")}`);
-  within("baseImage.", () =>
-    validateBaseImageOptions({
-      pool: c.ceph.pool ?? "libvirt-pool",
-      image: img.name ?? "base-image",
-      snapshot: img.snapshot ?? "base",
-      source: img.source,
-      format: img.format ?? "qcow2",
-      cephClient: c.ceph.clientName ?? "libvirt",
-      sha256: img.sha256,
-    }),
-    { image: "name" },
-  );
+  checkBaseImageSection(c.baseImage, c.nodes, c.ceph);
   checkVmSettings(c);
   if (c.monitoring !== undefined) checkMonitoringSection(c.monitoring);
 }

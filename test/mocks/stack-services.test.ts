@@ -140,11 +140,26 @@ describe("stacks/index.ts with services", () => {
     expect(await valueOf(l.stack().monitoring.prometheusUrl)).toBe("http://192.0.2.3:9090");
   });
 
+  it("imports the base image on the first node as the cluster's client, once that node is set up", async () => {
+    const baseImage = { source: "/var/lib/kvm-cloud/tiny.img", format: "raw", name: "tiny", snapshot: "base" };
+    const knownHosts = ["1", "3", "11", "12", "13", "21", "22"].map((n) => `192.0.2.${n} ${HOST_KEY}\n`).join("");
+    const l = load({ "kvm-cloud:services": { ...whole, baseImage }, "kvm-cloud:knownHosts": knownHosts }, cloudStdout);
+    l.run();
+    await settle();
+    const imported = l.reg.find((r) => r.name === "kvmcloud-image-import")!;
+    expect(unwrapSecrets(imported.inputs.connection)).toMatchObject({ host: "192.0.2.21" });
+    expect(String(imported.inputs.script)).toContain("/var/lib/kvm-cloud/tiny.img");
+    expect(String(imported.inputs.script)).toContain("--id libvirt");
+    expect(await valueOf(l.stack().baseImage.spec)).toBe("libvirt-pool/tiny@base");
+  });
+
   it.each<[string, Record<string, unknown>, RegExp]>([
     ["no service", withServices({ network }), /^services: .*at least one of "dns", "database", "ceph" or "nodes"/],
     ["monitoring without the nodes it watches", withServices({ ...good["kvm-cloud:services"], monitoring: {} }), /^monitoring: "\[without ceph, nodes\]" .*"dns", "database", "ceph" and "nodes" sections/],
     ["a monitoring interval of no whole seconds", withServices({ ...whole, monitoring: { scrapeIntervalSeconds: 0.5 } }), /^monitoring\.scrapeIntervalSeconds: 0\.5 .*whole seconds 1-3600/],
     ["an alert pending time that is no duration", withServices({ ...whole, monitoring: { alertPendingFor: "soon" } }), /^monitoring\.alertPendingFor: "soon"/],
+    ["a base image without nodes", withServices({ ...good["kvm-cloud:services"], baseImage: { source: "/i.img" } }), /^baseImage: "\[without nodes\]"/],
+    ["a base image on an unknown node", withServices({ ...whole, baseImage: { source: "/i.img", node: "node9" } }), /^baseImage\.node: "node9" .*node1, node2/],
     ["nodes without ceph", withServices({ nodes: [{ name: "node1", address: "192.0.2.21", prefixLength: 24, nic: "eth0" }] }), /^nodes: .*a "ceph" section beside it/],
     ["a node with an unknown network backend", withServices({ ceph: { publicNetwork: "192.0.2.0/24", hosts: [{ name: "c1", address: "192.0.2.11", osdFiles: ["/o.img"] }], monitors: 1, replicaSize: 1 }, nodes: [{ name: "node1", address: "192.0.2.21", prefixLength: 24, nic: "eth0", networkBackend: "nmcli" }] }), /^nodes\[0\]\.networkBackend: "nmcli"/],
     ["a Ceph host with a bad OSD file", withServices({ ceph: { publicNetwork: "192.0.2.0/24", replicaSize: 1, monitors: 1, hosts: [{ name: "c1", address: "192.0.2.11", osdFiles: ["osd.img"] }] } }), /^ceph\.hosts\[0\]\.osdFiles\[0\]: "osd\.img"/],

@@ -72,8 +72,11 @@ function resolveOptions(name: string, args: BaseImageArgs): pulumi.Output<BaseIm
 /**
  * A cloud image in RBD, snapshotted and protected, ready for `rbd clone`:
  * imported once by an idempotent script on a Ceph-enabled host. Deleting it
- * removes the image only when no VM disk is cloned from it. A changed source
- * replaces it (old one removed first, so the image name can stay).
+ * removes the image when no VM disk is cloned from it, and otherwise renames
+ * it aside (IMAGE.retired-SECONDS: clones name their parent by id and keep
+ * working), freeing the name. A changed source replaces it (old one deleted
+ * first, so the image name can stay); each import removes the retired copies
+ * no clone uses any more.
  */
 export class BaseImage extends pulumi.ComponentResource {
   /** "pool/image@snapshot", what VirtualMachine's `image` takes. */

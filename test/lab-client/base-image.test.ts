@@ -13,8 +13,9 @@ import { assertInManagerNamespace, rbdOnNode, ssh } from "../helpers/lab-client"
  * The BaseImage component's scripts run for real on a lab KVM node against the
  * lab's Ceph, as client.libvirt: a qcow2 image fetched over HTTP (checksum
  * checked) and a raw file on the node, imported, snapshotted, protected; a
- * second run fetches nothing; a bad checksum leaves no image; delete keeps an
- * image that has clones and removes it once they are gone.
+ * second run fetches nothing; a bad checksum leaves no image; delete renames
+ * an image that has clones aside (they keep working), a new import takes the
+ * name, and a later import removes the old one once no clone is left.
  */
 
 jest.setTimeout(5 * 60_000);
@@ -66,7 +67,8 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.close();
   await rbdOnNode(d, node.name, ["rm", "--no-progress", `${pool}/${clone}`], { allowFail: true });
-  for (const image of [qcowImage, rawImage, badImage]) {
+  // Retired copies too: every image of this run's tag.
+  for (const image of new Set([qcowImage, rawImage, badImage, ...(await images().catch(() => []))])) {
     await rbdOnNode(d, node.name, ["snap", "unprotect", `${pool}/${image}@base`], { allowFail: true });
     await rbdOnNode(d, node.name, ["snap", "purge", "--no-progress", `${pool}/${image}`], { allowFail: true });
     await rbdOnNode(d, node.name, ["rm", "--no-progress", `${pool}/${image}`], { allowFail: true });
@@ -107,13 +109,26 @@ describe("the base image scripts on a lab node", () => {
     expect(await images()).toEqual([qcowImage]);
   });
 
-  it("keeps an image that has clones on delete, and removes it once they are gone", async () => {
+  it("keeps an image that has clones on delete, renamed aside so a replacement can take the name, and the next import removes it once no clone is left", async () => {
     await rbdOnNode(d, node.name, ["clone", `${pool}/${qcowImage}@base`, `${pool}/${clone}`]);
     const kept = await script(renderBaseImageRemoveScript(options({})));
     expect(kept.code).toBe(0);
-    expect(kept.stderr).toContain(`kept ${pool}/${qcowImage}@base`);
-    expect(await images()).toEqual(expect.arrayContaining([qcowImage, clone]));
+    expect(kept.stderr).toMatch(new RegExp(`kept it as ${pool}/${qcowImage}\\.retired-\\d+`));
+    const aside = (await images()).filter((i) => i.startsWith(`${qcowImage}.retired-`));
+    expect(aside).toHaveLength(1);
+    expect(await images()).not.toContain(qcowImage);
+    // The clone still reads from it: clones name their parent by id.
+    expect((await rbdOnNode(d, node.name, ["info", `${pool}/${clone}`])).stdout).toContain(`parent: ${pool}/${aside[0]}@base`);
+    const fetched = hits;
+    const again = await script(renderBaseImageImportScript(options({})));
+    expect(hits).toBe(fetched + 1);
+    expect(parseBaseImageSize(again.stdout)).toBe(QCOW_SIZE);
+    // Still cloned from: kept.
+    expect(await images()).toEqual(expect.arrayContaining([qcowImage, aside[0], clone]));
     await rbdOnNode(d, node.name, ["rm", "--no-progress", `${pool}/${clone}`]);
+    const cleaned = await script(renderBaseImageImportScript(options({})));
+    expect(cleaned.stderr).toContain(`removed the retired base image ${pool}/${aside[0]}`);
+    expect(await images()).toEqual([qcowImage]);
     await script(renderBaseImageRemoveScript(options({})));
     expect(await images()).toEqual([]);
     // Delete of what is already gone is a no-op (a retried destroy).

@@ -35,6 +35,15 @@ describe("base image scripts", () => {
     expect(raw).not.toContain("curl");
   });
 
+  it("renames an image with clones aside on delete, and drops only this image's retired copies without clones on import", () => {
+    const remove = renderBaseImageRemoveScript(base);
+    expect(remove).toContain('retired="$image.retired-$(date +%s)"');
+    expect(remove).toContain('rbdc rename "$image" "$retired"');
+    const imp = renderBaseImageImportScript(base);
+    expect(imp).toContain("grep -E '^debian-12\\.retired-[0-9]+$'");
+    expect(imp).toContain('[ -z "$(rbdc children "$old_snap" 2>/dev/null)" ] || continue');
+  });
+
   it("quotes a source with shell metacharacters instead of running them", () => {
     const text = renderBaseImageImportScript({ ...base, source: "https://example.com/a;b&c=$(id)" });
     expect(text).toContain("'https://example.com/a;b&c=$(id)'");
@@ -43,6 +52,7 @@ describe("base image scripts", () => {
   it.each<[Partial<BaseImageOptions>, RegExp]>([
     [{ pool: "bad pool" }, /^pool: "bad pool" .*RBD pool name/],
     [{ image: "x.kvmcloud-import" }, /^image: "x\.kvmcloud-import"/],
+    [{ image: "x.retired-17" }, /^image: "x\.retired-17" .*without "\.retired-"/],
     [{ source: "ftp://example.com/x" }, /^source: "ftp:\/\/example\.com\/x" .*http\(s\) URL or an absolute path/],
     [{ source: "/a/../etc/shadow" }, /^source: "\/a\/\.\.\/etc\/shadow"/],
     [{ format: "vmdk" as never }, /^format: "vmdk" .*"qcow2" or "raw"/],

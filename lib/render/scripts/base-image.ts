@@ -31,7 +31,7 @@ export function validateBaseImageOptions(o: BaseImageOptions): void {
   // Strings first: a regex test would read `undefined` as the word "undefined".
   for (const key of ["pool", "image", "snapshot", "cephClient"] as const) check(typeof o[key] === "string", key, o[key], "a string");
   check(RBD_NAME.test(o.pool), "pool", o.pool, "an RBD pool name of [A-Za-z0-9_.-]");
-  check(RBD_NAME.test(o.image) && !o.image.endsWith(".kvmcloud-import"), "image", o.image, "an RBD image name of [A-Za-z0-9_.-]");
+  check(RBD_NAME.test(o.image) && !o.image.endsWith(".kvmcloud-import") && !o.image.includes(RETIRED_SUFFIX), "image", o.image, `an RBD image name of [A-Za-z0-9_.-] without "${RETIRED_SUFFIX}" or ".kvmcloud-import"`);
   check(RBD_NAME.test(o.snapshot), "snapshot", o.snapshot, "a snapshot name of [A-Za-z0-9_.-]");
   if (!(typeof o.source === "string" && URL.test(o.source))) {
     check(typeof o.source === "string" && o.source.startsWith("/"), "source", o.source, "an http(s) URL or an absolute path on the host");
@@ -77,12 +77,35 @@ export function renderBaseImageImportScript(o: BaseImageOptions): string {
     "fi",
     "rbdc snap ls \"$image\" | awk '{print $2}' | grep -x " + quote(o.snapshot) + " >/dev/null || rbdc snap create \"$snap\"",
     'if ! rbdc info "$snap" | grep "protected: True" >/dev/null; then rbdc snap protect "$snap"; fi',
+    ...dropRetiredSteps(o),
     'size=$(rbdc info --format json "$image" | sed -n \'s/.*"size":\\([0-9]*\\).*/\\1/p\')',
     'echo "size=$size"',
   ]);
 }
 
-/** On delete: the image goes only when no VM disk is cloned from it; otherwise it stays, with a note. */
+/** Suffix of a base image renamed aside because VM disks were cloned from it (see the remove script). */
+export const RETIRED_SUFFIX = ".retired-";
+
+/** Removes this image's retired predecessors that no VM disk is cloned from any more. */
+function dropRetiredSteps(o: BaseImageOptions): string[] {
+  const retired = `^${o.image.replace(/\./g, "\\.")}${RETIRED_SUFFIX.replace(/\./g, "\\.")}[0-9]+$`;
+  return [
+    `for old in $(rbdc ls ${quote(o.pool)} | grep -E ${quote(retired)} || true); do`,
+    `  old_snap=${quote(`${o.pool}/`)}"$old"${quote(`@${o.snapshot}`)}`,
+    '  [ -z "$(rbdc children "$old_snap" 2>/dev/null)" ] || continue',
+    '  rbdc snap unprotect "$old_snap" 2>/dev/null || true',
+    `  rbdc snap purge --no-progress ${quote(`${o.pool}/`)}"$old"`,
+    `  rbdc rm --no-progress ${quote(`${o.pool}/`)}"$old"`,
+    `  echo "kvm-cloud: removed the retired base image ${o.pool}/$old (no clone left)" >&2`,
+    "done",
+  ];
+}
+
+/**
+ * On delete: the image goes when no VM disk is cloned from it; otherwise it
+ * is renamed aside (IMAGE.retired-SECONDS), so that a replacement can take the
+ * name, and the next import of that name removes it once no clone is left.
+ */
 export function renderBaseImageRemoveScript(o: BaseImageOptions): string {
   validateBaseImageOptions(o);
   return bashScript(`remove base image ${o.pool}/${o.image} unless it has clones`, [
@@ -91,7 +114,11 @@ export function renderBaseImageRemoveScript(o: BaseImageOptions): string {
     'if rbdc snap ls "$image" | awk \'{print $2}\' | grep -x ' + quote(o.snapshot) + " >/dev/null; then",
     '  children=$(rbdc children "$snap")',
     '  if [ -n "$children" ]; then',
-    '    echo "kvm-cloud: kept $snap: VM disks are cloned from it:" >&2',
+    // Clones name their parent by id, not by name: renamed aside, it keeps serving them,
+    // and the name is free for a replacement (the next import removes it once unused).
+    `    retired="$image${RETIRED_SUFFIX}$(date +%s)"`,
+    '    rbdc rename "$image" "$retired"',
+    '    echo "kvm-cloud: VM disks are cloned from $snap; kept it as $retired until none is:" >&2',
     '    echo "$children" >&2',
     "    exit 0",
     "  fi",

@@ -82,7 +82,8 @@ async function prepareLayer(p: LabPaths, h: LabHost, publicKey: string): Promise
   // 'Permission denied'"). Keys are checked by sshd itself.
   fs.writeFileSync(
     path.join(u, "etc/ssh/sshd_config.d/kvmcloud-lab.conf"),
-    `ListenAddress ${h.address}\nHostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nUsePAM no\n`,
+    // Every address: a KVM node's own boot moves its address onto br0, maybe after sshd starts.
+    "HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nUsePAM no\n",
   );
 }
 
@@ -197,6 +198,23 @@ export async function stopBareHost(h: LabHost, graceMs = 30_000): Promise<void> 
       throw new Error(`cannot remove ${h.name}'s cgroup ${d} (a process of the host still in it?): ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * Whether the host's own disk configures its network (KvmNode's bridge, made
+ * permanent for systemd-networkd or ifupdown): then its boot sets the address,
+ * as on a real host, and the lab must not give the NIC one as well (a bridge
+ * port keeping the address answers nothing: its ARP replies go to the bridge).
+ */
+export function hostConfiguresNetwork(p: LabPaths, h: LabHost): boolean {
+  const upper = bareHostFiles(p, h).upper;
+  return ["etc/systemd/network", "etc/network/interfaces.d"].some((d) => {
+    try {
+      return fs.readdirSync(path.join(upper, d)).length > 0;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** `address type base64` for the lab's known_hosts. */

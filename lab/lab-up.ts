@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { ensureBareHost } from "./bare-host";
+import { ensureBareHost, hostConfiguresNetwork } from "./bare-host";
 import { guestImageOnNode } from "./base-image";
 import { cephTarget, ensureCephClient } from "./ceph";
 import { NODE_EXPORTER_PORT } from "../lib/render/scripts/node-exporter";
@@ -36,7 +36,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   await step(log, "packages", () => ensurePackages(log));
   await step(log, "network", async () => {
     await ensureSwitch();
-    for (const h of HOSTS) await ensureHostNetwork(h);
+    for (const h of HOSTS) await ensureHostNetwork(h, h.bare && hostConfiguresNetwork(p, h));
   });
   const publicKey = await ensureLabKey(p);
   const dns = hostByName("dns");

@@ -46,10 +46,11 @@ export async function ensureSwitch(): Promise<void> {
 
 /**
  * Joins a host namespace to the switch, with the host's address on eth0 as
- * an installer leaves a real host. On a KVM node, KvmNode moves it onto br0
- * (with eth0 as the bridge's port); once br0 holds it, it stays there.
+ * an installer leaves a real host, unless the host configures its network
+ * itself (`ownConfig`): on a KVM node KvmNode moves the address onto br0 and
+ * makes that permanent, so the host's boot puts it there.
  */
-export async function ensureHostNetwork(h: LabHost): Promise<void> {
+export async function ensureHostNetwork(h: LabHost, ownConfig = false): Promise<void> {
   await ensureNamespace(h.ns);
   const { hostSide, switchSide } = vethNames(h);
   const healthy =
@@ -64,7 +65,7 @@ export async function ensureHostNetwork(h: LabHost): Promise<void> {
   await run(["ip", "-n", SWITCH_NS, "link", "set", switchSide, "up"]);
   await run(["ip", "-n", h.ns, "link", "set", hostSide, "up"]);
   const onBridge = (await output(["ip", "-n", h.ns, "-o", "-4", "addr", "show", "dev", "br0"], { allowFail: true })).includes(` ${h.address}/`);
-  if (!onBridge) {
+  if (!onBridge && !ownConfig) {
     await run(["ip", "-n", h.ns, "addr", "replace", `${h.address}/${PREFIX_LENGTH}`, "dev", hostSide]);
   }
 }

@@ -2,7 +2,7 @@ import { cephJson, CephTarget } from "./ceph-cli";
 import { cephFiles, writeCephClientFiles } from "./ceph-files";
 import { inNetns, output, waitFor } from "./exec";
 import { LabPaths } from "./paths";
-import type { LabServices } from "./services";
+import type { LabCloud } from "./lab-stack";
 import { labSshArgv } from "./ssh-client";
 import { CEPH_HOSTS, hostByName } from "./topology";
 
@@ -109,7 +109,7 @@ export function cephWhole(h: CephHealth): boolean {
  * operator fetches it, over SSH from the first monitor host, the client
  * identity's from the stack's (secret) output; then waits until the cluster is whole.
  */
-export async function ensureCephClient(p: LabPaths, ssh: Parameters<typeof labSshArgv>[0], built: LabServices["ceph"], log: (l: string) => void): Promise<CephLab> {
+export async function ensureCephClient(p: LabPaths, ssh: Parameters<typeof labSshArgv>[0], built: LabCloud["ceph"], log: (l: string) => void): Promise<CephLab> {
   const first = CEPH_HOSTS[0];
   const adminKeyring = await output(inNetns(hostByName("mgr").ns, labSshArgv(ssh, first.address, ["cat", "/etc/ceph/ceph.client.admin.keyring"])), { timeoutMs: 30_000 });
   const f = cephFiles(p);

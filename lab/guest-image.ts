@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { output, run } from "./exec";
 import { collectModules, type ModuleInfo } from "./guest-modules";
+import type { LabPaths } from "./paths";
 
 /**
  * The lab's VM image: a Debian kernel plus a busybox initramfs on a FAT disk
@@ -166,6 +167,11 @@ async function buildDisk(work: string, disk: string, kernel: string, initrd: str
   ]) {
     await run(["mcopy", "-o", "-m", "-i", disk, src, `::${name}`], { env });
   }
+}
+
+/** Where lab:up keeps the guest's disk image. */
+export function guestImagePath(p: LabPaths): string {
+  return path.join(p.images, IMAGE_NAME);
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { baseImageHealthy } from "./base-image";
 import { cephArgv, cephHealth, cephTarget, LAB_OSDS } from "./ceph";
-import { dnsmasqHealthy, postgresHealthy, redisHealthy } from "./services";
+import { dnsmasqHealthy, postgresHealthy, redisHealthy } from "./lab-stack";
 import { LabDescription, readLabDescription } from "./description";
 import { inNetns, run } from "./exec";
 import { labSshArgv } from "./ssh-client";

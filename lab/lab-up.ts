@@ -6,7 +6,7 @@ import { cephTarget, ensureCephClient } from "./ceph";
 import { NODE_EXPORTER_PORT } from "../lib/render/scripts/node-exporter";
 import { LabDescription, writeLabDescription } from "./description";
 import { buildGuestImage } from "./guest-image";
-import { ensureServices } from "./services";
+import { ensureLabCloud } from "./lab-stack";
 import { waitTargetsUp } from "./prometheus-status";
 import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { ensurePackages } from "./packages";
@@ -47,8 +47,8 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const knownHostsPath = await ensureKnownHosts(p, BARE_HOSTS);
   const ssh = { user: "root", privateKeyPath: p.sshKey, port: 22, knownHostsPath };
   const guest = { diskPath: image.diskPath, sha256: await step(log, "guest image seen by node1", () => guestImageOnNode(ssh, image.diskPath)) };
-  // The product builds dnsmasq, the inventory, Ceph, the KVM nodes, the monitoring and the base image on the bare hosts.
-  const built = await step(log, "services", () => ensureServices(p, knownHostsPath, guest, log));
+  // The product's whole stack builds the cloud on the bare hosts.
+  const built = await step(log, "cloud", () => ensureLabCloud(p, knownHostsPath, guest, log));
   const sshWrapper = path.join(path.dirname(p.sshKey), "lab-ssh");
   writeIfChanged(sshWrapper, renderLabSshWrapper(ssh), 0o755);
   const ceph = { ...(await step(log, "ceph client", () => ensureCephClient(p, ssh, built.ceph, log))), monitors: built.ceph.monitors };
@@ -92,11 +92,11 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       memoryMiB: n.memoryMiB,
     })),
     inventory: { host: db.address, namespace: db.ns, postgresUrl: built.inventory.postgresUrl, redisUrl: built.inventory.redisUrl },
-    baseImage: { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, spec: built.baseImage.spec, sizeBytes: built.baseImage.sizeBytes },
-    monitoring: { prometheusUrl: built.monitoring.prometheusUrl, nodeExporterPort: NODE_EXPORTER_PORT },
+    baseImage: { pool: CEPH.pool, image: CEPH.baseImage, snapshot: CEPH.baseSnapshot, spec: built.baseImage, sizeBytes: built.baseImageSizeBytes },
+    monitoring: { prometheusUrl: built.monitoringUrls.prometheus, nodeExporterPort: NODE_EXPORTER_PORT },
   };
   writeLabDescription(description, p.description);
-  await step(log, "monitoring", () => waitTargetsUp(description, built.monitoring.prometheusUrl, log));
+  await step(log, "monitoring", () => waitTargetsUp(description, built.monitoringUrls.prometheus, log));
   log(`lab is up in ${((Date.now() - t0) / 1000).toFixed(1)} s; description: ${p.description}`);
   return description;
 }

@@ -83,9 +83,13 @@ export function wholeCloud(config: pulumi.Config) {
     /** Grafana's `admin` password: a secret output (Docker runtime only: packages have no Grafana). */
     ...(runtime === "docker" ? { grafanaAdminPassword: monitoring.grafanaAdminPassword } : {}),
     baseImage: cloud.imageSpec,
-    nodes: pulumi.all(cloud.nodes.map((n) => pulumi.all({ name: n.name, address: n.address, libvirtUri: n.libvirtUri }))),
+    baseImageSizeBytes: cloud.baseImage.sizeBytes,
+    /** Every KVM node: libvirtUri is where the others migrate guests to; capacity as the host reports it. */
+    nodes: pulumi.output(cloud.nodes.map((n) => ({ name: n.name, address: n.address, libvirtUri: n.libvirtUri, bridge: n.bridge, secretUuid: n.secretUuid, vcpus: n.vcpus, memoryMiB: n.memoryMiB }))),
     dhcp: { domain: cloud.dns.domain, range: cloud.dns.range, leaseFile: cloud.dns.leaseFile },
     cephMonitors: cloud.ceph.monitorAddresses,
+    /** The cluster as other Ceph clients need it; the libvirt client's key is a secret output. */
+    ceph: { fsid: cloud.ceph.fsid, monitors: cloud.ceph.monitorAddresses, pool: cloud.ceph.pool, clientName: cloud.ceph.clientName, clientKey: cloud.ceph.clientKey },
     /** Inventory URLs carry passwords: secret outputs (`pulumi stack output --show-secrets`). */
     inventory: { postgresUrl: cloud.inventory.postgresUrl, redisUrl: cloud.inventory.redisUrl },
   };

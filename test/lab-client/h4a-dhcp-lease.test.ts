@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
-import { labServicesConfig } from "../../lab/services";
+import { labCloudConfig } from "../../lab/lab-stack";
 import { SWITCH_BRIDGE, SWITCH_NS } from "../../lab/topology";
 import { DEFAULT_LEASE_FILE } from "../../components/dnsmasq-server";
 import { dnsmasqSettings } from "../../lib/cloud/cloud-config";
@@ -112,7 +112,7 @@ afterAll(async () => {
 
 describe("the lab's dnsmasq with the rendered config", () => {
   it("runs exactly the text the renderer makes from the lab's stack config", async () => {
-    const c = labServicesConfig();
+    const c = labCloudConfig();
     const expected = renderDnsmasqConf({ ...dnsmasqSettings({ dns: c.dns!, network: c.network! }), leaseTime: c.network!.leaseTime ?? "12h", leaseFile: DEFAULT_LEASE_FILE, authoritative: true });
     expect((await onDns(d, ["cat", "/etc/dnsmasq.d/kvmcloud.conf"])).stdout).toBe(expected);
     expect(d.dhcp.leaseFile).toBe(DEFAULT_LEASE_FILE);

@@ -1,38 +1,40 @@
 import * as fs from "fs";
 import * as path from "path";
+import { CloudConfig } from "../lib/cloud/cloud-config";
 import { CEPH_MIN_OSD_MEMORY_TARGET } from "../lib/render/ceph-conf";
 import { prefixToNetmask } from "../lib/validate/network";
-import type { ServicesConfig } from "../stacks/services";
 import { createEngineStack } from "./engine-stack";
 import { run, succeeds } from "./exec";
+import { guestImagePath } from "./guest-image";
 import { onHost } from "./host-exec";
 import { hostDevice } from "./netns";
-import { LabPaths } from "./paths";
+import { LabPaths, labPaths } from "./paths";
 import { CEPH, CEPH_HOSTS, DHCP, hostByName, LabHost, NETWORK, NODES, POSTGRES, PREFIX_LENGTH, REDIS, vethNames } from "./topology";
 
 /**
- * The lab's dnsmasq host, inventory and Ceph cluster, built by the product:
- * `pulumi up` of the kvm-cloud program with `kvm-cloud:services`
- * (stacks/services.ts), under the real engine run inside the manager
- * namespace, puts the DnsmasqServer component on the bare Debian host `dns`,
- * InventoryDatabase's packages runtime (Debian's PostgreSQL and Redis under
- * systemd, the schema applied) on the bare host `db`, and CephCluster (a
- * monitor and an OSD on a file per host, the manager on the first) on the bare
- * hosts `ceph1`-`ceph3`, KvmNode with the migration mesh on `node1` and
- * `node2`, and Monitoring (Debian's Prometheus and the kvm-cloud exporter on
- * `db`, a node exporter on every one of these hosts); node1 imports the
- * lab's guest image as the BaseImage. The stack lives in the state directory, so a second
- * lab:up is a no-change `up`; its outputs go into the lab's description.
+ * The lab's cloud, built by the product as a user builds one: `pulumi up` of
+ * the kvm-cloud program with `kvm-cloud:cloud` (stacks/whole-cloud.ts: the
+ * Cloud component and Monitoring), under the real engine run inside the
+ * manager namespace, on the bare Debian hosts. Its config is Pulumi.lab.yaml's
+ * (a unit test keeps the two equal) with the base image read from this
+ * checkout's guest image file: dnsmasq on `dns`; the inventory (Debian's
+ * PostgreSQL and Redis) and the monitoring (Debian's Prometheus, the kvm-cloud
+ * exporter) on `db`; a Ceph monitor and an OSD on a file per host, the manager
+ * on the first, on `ceph1`-`ceph3`; KvmNode and the migration mesh on `node1`
+ * and `node2`; a node exporter on every one of these; node1 imports the base
+ * image. The file's VMs and load balancer are left to the tests, which make
+ * their own. The stack lives in the state directory, so a second lab:up is a
+ * no-change `up`; its outputs go into the lab's description.
  */
 
-export const SERVICES_STACK = "labservices";
+export const LAB_STACK = "lab";
 
-export function servicesStackDir(p: LabPaths): string {
-  return path.join(p.state, "engine", "services");
+export function labStackDir(p: LabPaths): string {
+  return path.join(p.state, "engine", "cloud");
 }
 
-/** Pure: the lab's `kvm-cloud:services`, from its fixed topology; with the guest image's file, its import as the base image. */
-export function labServicesConfig(guest?: { readonly diskPath: string; readonly sha256: string }): ServicesConfig {
+/** Pure: the lab's `kvm-cloud:cloud`, from its fixed topology, importing the given guest image file (default: this checkout's). */
+export function labCloudConfig(guest: { readonly diskPath: string; readonly sha256?: string } = { diskPath: guestImagePath(labPaths()) }): CloudConfig {
   const dns = hostByName("dns");
   const db = hostByName("db");
   return {
@@ -86,13 +88,15 @@ export function labServicesConfig(guest?: { readonly diskPath: string; readonly 
     monitoring: { scrapeIntervalSeconds: 5, evaluationIntervalSeconds: 10, alertPendingFor: "0s", nodeExporterClients: [`${db.address}/32`] },
     // No nested KVM on the lab machine: the exporter reads the same TCG cloud the provider runs.
     domainType: "qemu",
-    // node1 reads the file through its root's lower layer, this machine's own /.
-    ...(guest && { baseImage: { source: guest.diskPath, format: "raw" as const, sha256: guest.sha256, name: CEPH.baseImage, snapshot: CEPH.baseSnapshot } }),
+    leaseTimeoutSeconds: 180,
+    // node1 (the first node) reads the file through its root's lower layer, this machine's own /.
+    baseImage: { source: guest.diskPath, format: "raw", ...(guest.sha256 && { sha256: guest.sha256 }), name: CEPH.baseImage, snapshot: CEPH.baseSnapshot },
   };
 }
 
-export interface LabServices {
-  readonly dhcp: { readonly host: string; readonly domain: string; readonly range: { start: string; end: string }; readonly leaseFile: string };
+/** What the lab reads from the whole stack's outputs (stacks/whole-cloud.ts). */
+export interface LabCloud {
+  readonly dhcp: { readonly domain: string; readonly range: { start: string; end: string }; readonly leaseFile: string };
   readonly inventory: { readonly postgresUrl: string; readonly redisUrl: string };
   readonly ceph: { readonly fsid: string; readonly monitors: readonly string[]; readonly pool: string; readonly clientName: string; readonly clientKey: string };
   readonly nodes: ReadonlyArray<{
@@ -104,27 +108,28 @@ export interface LabServices {
     readonly vcpus: number;
     readonly memoryMiB: number;
   }>;
-  readonly monitoring: { readonly prometheusUrl: string };
-  readonly baseImage: { readonly spec: string; readonly sizeBytes: number };
+  readonly monitoringUrls: { readonly prometheus: string };
+  readonly baseImage: string;
+  readonly baseImageSizeBytes: number;
 }
 
-export async function ensureServices(
+export async function ensureLabCloud(
   p: LabPaths,
   knownHostsFile: string,
   guest: { readonly diskPath: string; readonly sha256: string },
   log: (l: string) => void = () => undefined,
-): Promise<LabServices> {
-  const s = await createEngineStack(servicesStackDir(p), SERVICES_STACK, { keep: true, netns: hostByName("mgr").ns });
+): Promise<LabCloud> {
+  const s = await createEngineStack(labStackDir(p), LAB_STACK, { keep: true, netns: hostByName("mgr").ns });
   // The key's text goes through stdin, never a command line.
   await s.pulumi(["config", "set", "--secret", "kvm-cloud:sshPrivateKey"], { input: fs.readFileSync(p.sshKey, "utf8") });
-  s.setConfig({ "kvm-cloud:services": labServicesConfig(guest), "kvm-cloud:knownHosts": fs.readFileSync(knownHostsFile, "utf8") });
+  s.setConfig({ "kvm-cloud:cloud": labCloudConfig(guest), "kvm-cloud:knownHosts": fs.readFileSync(knownHostsFile, "utf8") });
   const r = await s.program("up", [], { timeoutMs: 900_000, allowFail: true });
   if (r.code !== 0) {
-    throw new Error(`pulumi up of the services stack (${servicesStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
+    throw new Error(`pulumi up of the lab's stack (${labStackDir(p)}) failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
   }
   const changes = /Resources:\n((?:\s+.+\n)+)/.exec(r.stdout)?.[1].trim().replace(/\s+/g, " ") ?? "";
-  log(`services: pulumi up on dns, db, the Ceph hosts and the KVM nodes, with the monitoring and the base image: ${changes}`);
-  return JSON.parse((await s.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as LabServices;
+  log(`cloud: pulumi up of the whole stack on the bare hosts: ${changes}`);
+  return JSON.parse((await s.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as LabCloud;
 }
 
 /** A real DNS query from the dns host's namespace proves dnsmasq answers, not just that it lives. */

@@ -71,19 +71,20 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Pids of the resident daemons named `comm` in a host's namespace: the
- * processes whose parent is not one of their own (not an sshd's per-login
- * children, a postgres backend).
+ * The resident daemons among `comms` in a host's namespace, as comm and pid:
+ * the processes whose parent is not one of their own (not an sshd's
+ * per-login children, a postgres backend).
  */
-export function daemonPidsIn(ns: string, comm: string): number[] {
+export function daemonsIn(ns: string, comms: ReadonlySet<string>): Array<{ comm: string; pid: number }> {
   const target = namedNetns(ns);
   const commOf = (pid: string) => fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  const out: number[] = [];
+  const out: Array<{ comm: string; pid: number }> = [];
   for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
-      if (commOf(pid) !== comm || netnsOf(Number(pid)) !== target || !processAlive(Number(pid))) continue;
+      const comm = commOf(pid);
+      if (!comms.has(comm) || netnsOf(Number(pid)) !== target || !processAlive(Number(pid))) continue;
       const ppid = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1];
-      if (commOf(ppid) !== comm) out.push(Number(pid));
+      if (commOf(ppid) !== comm) out.push({ comm, pid: Number(pid) });
     } catch {
       // gone while we looked
     }

@@ -1,3 +1,4 @@
+import * as net from "net";
 import { LabDescription } from "../../lab/description";
 import { output, run, RunOptions } from "../../lab/exec";
 import { labSshArgv } from "../../lab/ssh-client";
@@ -39,4 +40,14 @@ export function assertInManagerNamespace(d: LabDescription): void {
   if (!self.includes(String(mgr))) {
     throw new Error(`these tests talk to lab addresses and must run inside ${d.managerNamespace} (ip netns exec); see test/run-all.sh`);
   }
+}
+
+/** A TCP connection from this test's namespace: "connected", the error code (e.g. ECONNREFUSED for a reset) or "TIMEOUT". */
+export function tcpConnect(host: string, port: number, timeoutMs = 5000): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const sock = net.connect({ host, port, timeout: timeoutMs });
+    sock.on("connect", () => (sock.destroy(), resolve("connected")));
+    sock.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    sock.on("timeout", () => (sock.destroy(), resolve("TIMEOUT")));
+  });
 }

@@ -1,4 +1,3 @@
-import * as net from "net";
 import * as zlib from "zlib";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
@@ -17,7 +16,7 @@ import {
 import { PACKAGES_EXPORTER_TARGET } from "../../components/monitoring-packages";
 import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../../lib/render/scripts/node-exporter";
 import { guardSeenByGuest } from "../helpers/guest-like-client";
-import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
+import { assertInManagerNamespace, ssh, tcpConnect } from "../helpers/lab-client";
 import { PrometheusApi } from "../helpers/prometheus-api";
 import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 import { eventually } from "../helpers/vm-lab";
@@ -138,13 +137,7 @@ describe("monitoring from Debian's packages on a bare host", () => {
     expect(up[0].metric.host).toBe("lb");
     expect(await guardSeenByGuest(exporterHost, NODE_EXPORTER_PORT, 22)).toEqual(["ECONNREFUSED", "connected"]);
     // This test runs in the manager's namespace, which is not Prometheus' host either.
-    const mgr = await new Promise<string>((resolve) => {
-      const sock = net.connect({ host: exporterHost, port: NODE_EXPORTER_PORT, timeout: 5000 });
-      sock.on("connect", () => (sock.destroy(), resolve("connected")));
-      sock.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      sock.on("timeout", () => (sock.destroy(), resolve("TIMEOUT")));
-    });
-    expect(mgr).toBe("ECONNREFUSED");
+    expect(await tcpConnect(exporterHost, NODE_EXPORTER_PORT)).toBe("ECONNREFUSED");
   });
 
   it("restarts nothing when the same scripts run again", async () => {

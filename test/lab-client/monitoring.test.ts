@@ -1,4 +1,3 @@
-import * as net from "net";
 import { CEPH_HOSTS, NODES } from "../../lab/topology";
 import * as crypto from "crypto";
 import { parse } from "yaml";
@@ -14,7 +13,7 @@ import { cloudAccess } from "../../lib/vm/cloud-access";
 import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
 import { VmRecord } from "../../lib/vm/vm-record";
-import { assertInManagerNamespace, nodeUri, virsh } from "../helpers/lab-client";
+import { assertInManagerNamespace, nodeUri, tcpConnect, virsh } from "../helpers/lab-client";
 import { parseExposition, value } from "../helpers/exposition";
 import { PrometheusApi, PromSample } from "../helpers/prometheus-api";
 import { scrub, withPg } from "../helpers/vm-lab";
@@ -88,13 +87,7 @@ describe("the lab's Prometheus", () => {
 
   it("has node exporters that admit Prometheus' host only: this manager is reset", async () => {
     for (const h of [...CEPH_HOSTS, ...NODES]) {
-      const r = await new Promise<string>((resolve) => {
-        const sock = net.connect({ host: h.address, port: d.monitoring!.nodeExporterPort, timeout: 5000 });
-        sock.on("connect", () => (sock.destroy(), resolve("connected")));
-        sock.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-        sock.on("timeout", () => (sock.destroy(), resolve("TIMEOUT")));
-      });
-      expect([h.name, r]).toEqual([h.name, "ECONNREFUSED"]);
+      expect([h.name, await tcpConnect(h.address, d.monitoring!.nodeExporterPort)]).toEqual([h.name, "ECONNREFUSED"]);
     }
   });
 

@@ -4,7 +4,7 @@ import * as path from "path";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { labPaths } from "../../lab/paths";
-import { daemonPidsIn } from "../../lab/host-exec";
+import { daemonsIn } from "../../lab/host-exec";
 import { hostByName } from "../../lab/topology";
 import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
 import { cloudAccess } from "../../lib/vm/cloud-access";
@@ -169,7 +169,7 @@ describe("VirtualMachine faults", () => {
 
   it("with a node's sshd hung: a VM pinned there is refused within the bound naming the node, others go elsewhere, delete waits for every node's word", async () => {
     const hung = d.nodes[1];
-    const listeners = daemonPidsIn(hung.namespace, "sshd");
+    const listeners = daemonsIn(hung.namespace, new Set(["sshd"])).map((x) => x.pid);
     expect(listeners).toHaveLength(1);
     const pid = listeners[0];
     process.kill(pid, "SIGSTOP");

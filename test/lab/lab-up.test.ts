@@ -4,7 +4,7 @@ import { output, run } from "../../lab/exec";
 import { labDown } from "../../lab/lab-down";
 import { labStatus } from "../../lab/lab-status";
 import { labUp } from "../../lab/lab-up";
-import { processAlive } from "../../lab/host-exec";
+import { daemonsIn, processAlive } from "../../lab/host-exec";
 import { labNamespaces } from "../../lab/netns";
 import { labPaths } from "../../lab/paths";
 import { HOSTS } from "../../lab/topology";
@@ -27,20 +27,9 @@ async function pidsIn(ns: string): Promise<string[]> {
 
 const DAEMONS = new Set(["dnsmasq", "sshd", "postgres", "redis-server", "ceph-mon", "ceph-mgr", "ceph-osd", "libvirtd", "virtlogd", "prometheus", "prometheus-node"]);
 
-/** The lab's resident daemons in a namespace (not their short-lived workers, e.g. postgres backends). */
-async function daemonsIn(ns: string): Promise<string[]> {
-  const comm = (pid: string) => fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  const ppid = (pid: string) => fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1];
-  const out: string[] = [];
-  for (const pid of await pidsIn(ns)) {
-    try {
-      const c = comm(pid);
-      if (DAEMONS.has(c) && comm(ppid(pid)) !== c) out.push(`${c}:${pid}`);
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out.sort();
+/** The lab's resident daemons in a namespace as "comm:pid" (not their short-lived workers, e.g. postgres backends). */
+function daemonsOf(ns: string): string[] {
+  return daemonsIn(ns, DAEMONS).map((x) => `${x.comm}:${x.pid}`).sort();
 }
 
 async function unhealthy(): Promise<string[]> {
@@ -80,13 +69,13 @@ describe("lab:up", () => {
   });
 
   it("is idempotent: a second run keeps every daemon as it was", async () => {
-    const before = await Promise.all(HOSTS.map((h) => daemonsIn(h.ns)));
+    const before = HOSTS.map((h) => daemonsOf(h.ns));
     expect(before.flat().length).toBeGreaterThanOrEqual(14);
     const t0 = Date.now();
     await labUp(log, p);
     const seconds = (Date.now() - t0) / 1000;
     log(`second lab:up took ${seconds.toFixed(1)} s`);
-    const after = await Promise.all(HOSTS.map((h) => daemonsIn(h.ns)));
+    const after = HOSTS.map((h) => daemonsOf(h.ns));
     expect(after).toEqual(before);
     expect(seconds).toBeLessThan(60);
   });
@@ -96,7 +85,7 @@ describe("lab:up", () => {
     // sockets behind, and a namespace gone.
     // dnsmasq and Redis on the bare hosts run under systemd, which restarts them (the components ask for it): the hosts' own mend.
     for (const [ns, comm] of [["kcl-dns", "dnsmasq"], ["kcl-db", "redis-server"]]) {
-      const found = (await daemonsIn(ns)).filter((x) => x.startsWith(`${comm}:`));
+      const found = daemonsOf(ns).filter((x) => x.startsWith(`${comm}:`));
       expect(found).toHaveLength(1);
       await run(["kill", "-KILL", found[0].split(":")[1]]);
     }
@@ -110,7 +99,7 @@ describe("lab:up", () => {
     }
     await run(["ip", "netns", "del", "kcl-mgr"]);
     // Namespaces deleted under running daemons: they live on, unreachable.
-    const strays = [...(await daemonsIn("kcl-node1")), ...(await daemonsIn("kcl-dns"))].map((x) => Number(x.split(":")[1]));
+    const strays = [...daemonsOf("kcl-node1"), ...daemonsOf("kcl-dns")].map((x) => Number(x.split(":")[1]));
     await run(["ip", "netns", "del", "kcl-node1"]);
     await run(["ip", "netns", "del", "kcl-dns"]);
     const broken = await unhealthy();

@@ -148,6 +148,7 @@ export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string,
       fs.chmodSync(d, 0o755);
     }
     await prepareLayer(p, h, publicKey);
+    fs.mkdirSync(p.images, { recursive: true });
     const cgroups = cgroupDirs(h);
     for (const d of cgroups) fs.mkdirSync(d, { recursive: true });
     const boot = [
@@ -156,7 +157,9 @@ export async function ensureBareHost(p: LabPaths, h: LabHost, publicKey: string,
       `mount -t overlay overlay -o lowerdir=/,upperdir=${f.upper},workdir=${f.work} ${f.root}`,
       // /run is on disk here: nspawn refuses to clean its files there.
       "mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd",
-      `exec systemd-nspawn --boot --directory=${f.root} --machine=${h.ns} --network-namespace-path=/run/netns/${h.ns} --register=no --keep-unit --capability=CAP_NET_ADMIN --console=passive`,
+      // The guest image reaches the node by a bind mount, not the lower layer: overlayfs keeps serving
+      // a lower file it has looked up, so a rebuilt image would still read as the old one.
+      `exec systemd-nspawn --boot --directory=${f.root} --machine=${h.ns} --network-namespace-path=/run/netns/${h.ns} --register=no --keep-unit --capability=CAP_NET_ADMIN --console=passive${h.role === "node" ? ` --bind-ro=${p.images}` : ""}`,
     ].join("\n");
     const fd = fs.openSync(f.console, "a", 0o600);
     try {
@@ -187,6 +190,9 @@ export async function stopBareHost(h: LabHost, graceMs = 30_000): Promise<void> 
     const gone = await waitFor(`${h.name} to power off`, async () => (processAlive(pid) ? undefined : true), graceMs, 200).catch(() => false);
     if (!gone && processAlive(pid)) process.kill(pid, "SIGKILL");
   }
+  // A poweroff that outlived the grace (libvirt-guests waiting on a TCG guest) leaves the host's
+  // processes behind nspawn's SIGKILL: they are the host's, so they go too.
+  await killCgroupProcesses(h, cgroupDirs(h));
   for (const d of cgroupDirs(h).reverse()) {
     if (!fs.existsSync(d)) continue;
     for (const sub of fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(d, e.name))) {
@@ -198,6 +204,32 @@ export async function stopBareHost(h: LabHost, graceMs = 30_000): Promise<void> 
       throw new Error(`cannot remove ${h.name}'s cgroup ${d} (a process of the host still in it?): ${(e as Error).message}`);
     }
   }
+}
+
+/** Every pid in the cgroups (and their children), read from cgroup.procs. */
+function cgroupPids(dirs: readonly string[]): number[] {
+  const pids = new Set<number>();
+  const visit = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const l of fs.readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n")) if (/^\d+$/.test(l)) pids.add(Number(l));
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) visit(path.join(d, e.name));
+  };
+  dirs.forEach(visit);
+  return [...pids].filter(processAlive);
+}
+
+/** SIGKILLs what is left in the host's cgroups and waits (bounded) until it has exited. */
+async function killCgroupProcesses(h: LabHost, dirs: readonly string[], timeoutMs = 20_000): Promise<void> {
+  const left = cgroupPids(dirs);
+  if (left.length === 0) return;
+  for (const pid of left) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  await waitFor(`${h.name}'s ${left.length} left-over processes to exit`, async () => (cgroupPids(dirs).length === 0 ? true : undefined), timeoutMs, 200);
 }
 
 /**

@@ -6,9 +6,9 @@ import { hostByName, NODES } from "./topology";
 /**
  * The base image every lab VM is cloned from is the stack's BaseImage, which
  * node1 imports from the lab's guest image file. That file reaches node1
- * through its root's lower layer (this machine's /): checked here, with the
- * file's sha256 as node1 reads it, so that a state directory the hosts cannot
- * see fails by name instead of inside the import.
+ * through a read-only bind mount of the lab's image directory (lab/bare-host.ts):
+ * checked here, with the file's sha256 as node1 reads it, so that a directory
+ * the node cannot see fails by name instead of inside the import.
  */
 export async function guestImageOnNode(ssh: Pick<LabDescription["ssh"], "privateKeyPath" | "knownHostsPath" | "port" | "user">, diskPath: string): Promise<string> {
   const node = NODES[0];

@@ -5,7 +5,7 @@ import { writeIfChanged } from "./write-if-changed";
 
 /**
  * The lab's client files for the cluster the product built on the Ceph hosts
- * (lab/services.ts): what an operator copies off a monitor host to run `ceph`
+ * (the whole stack, lab/lab-stack.ts): what an operator copies off a monitor host to run `ceph`
  * and `rbd` elsewhere, here for the lab's own tools and tests (in the manager
  * namespace), and the client identity's files for the KVM nodes.
  */

@@ -11,7 +11,7 @@ export type { CephTarget, CephTool } from "./ceph-cli";
 
 /**
  * The lab's side of the Ceph cluster that CephCluster builds on the bare
- * hosts ceph1-ceph3 (lab/services.ts): client files for the lab's tools and
+ * hosts ceph1-ceph3 (the whole stack, lab/lab-stack.ts): client files for the lab's tools and
  * the KVM nodes, and the cluster's health as `ceph status` reports it.
  */
 

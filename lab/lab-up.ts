@@ -41,7 +41,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const publicKey = await ensureLabKey(p);
   const dns = hostByName("dns");
   const db = hostByName("db");
-  // Before the hosts boot: node1 reads the image file through its root's lower layer, this machine's /.
+  // Before the hosts boot: they bind-mount its directory (lab/bare-host.ts).
   const image = await step(log, "guest image", () => buildGuestImage(p.images));
   for (const h of BARE_HOSTS) await step(log, `bare host ${h.name}`, () => ensureBareHost(p, h, publicKey));
   const knownHostsPath = await ensureKnownHosts(p, BARE_HOSTS);

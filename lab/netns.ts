@@ -1,5 +1,5 @@
 import { output, run, succeeds } from "./exec";
-import { LabHost, NETWORK, PREFIX, PREFIX_LENGTH, SWITCH_BRIDGE, SWITCH_NS, vethNames } from "./topology";
+import { LabHost, NETWORK, nicMac, PREFIX, PREFIX_LENGTH, SWITCH_BRIDGE, SWITCH_NS, vethNames } from "./topology";
 
 /**
  * The lab's L2 segment: a bridge in its own namespace, and one veth per host
@@ -59,7 +59,7 @@ export async function ensureHostNetwork(h: LabHost, ownConfig = false): Promise<
     // A leftover from a killed run (or a dummy someone made): start over.
     await run(["ip", "-n", h.ns, "link", "del", hostSide], { allowFail: true });
     await run(["ip", "-n", SWITCH_NS, "link", "del", switchSide], { allowFail: true });
-    await run(["ip", "link", "add", switchSide, "netns", SWITCH_NS, "type", "veth", "peer", "name", hostSide, "netns", h.ns]);
+    await run(["ip", "link", "add", switchSide, "netns", SWITCH_NS, "type", "veth", "peer", "name", hostSide, "address", nicMac(h), "netns", h.ns]);
     await run(["ip", "-n", SWITCH_NS, "link", "set", switchSide, "master", SWITCH_BRIDGE]);
   }
   await run(["ip", "-n", SWITCH_NS, "link", "set", switchSide, "up"]);

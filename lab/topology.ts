@@ -45,15 +45,15 @@ function host(name: string, role: HostRole, address: string, extra: Partial<LabH
 
 
 export const HOSTS: readonly LabHost[] = [
-  // Its dnsmasq and the inventory come from the product's components (lab/services.ts).
+  // Its dnsmasq comes from the product's stack (lab/lab-stack.ts), as does everything on the bare hosts.
   host("dns", "dns", "10.77.0.1", { bare: true }),
   host("mgr", "manager", "10.77.0.2"),
   host("db", "db", "10.77.0.3", { bare: true }),
-  // A monitor and an OSD on a file each, the first with the manager: CephCluster on bare hosts (lab/services.ts).
+  // A monitor and an OSD on a file each, the first with the manager: CephCluster.
   host("ceph1", "ceph", "10.77.0.11", { bare: true }),
   host("ceph2", "ceph", "10.77.0.12", { bare: true }),
   host("ceph3", "ceph", "10.77.0.13", { bare: true }),
-  // KvmNode and the migration mesh on bare hosts (lab/services.ts).
+  // KvmNode and the migration mesh.
   host("node1", "node", "10.77.0.21", { bare: true }),
   host("node2", "node", "10.77.0.22", { bare: true }),
   host("lb", "lb", "10.77.0.4", { bare: true }),
@@ -98,4 +98,14 @@ export const CEPH = {
 /** Pure: the veth names joining a host to the switch (15-char limit of Linux). */
 export function vethNames(h: LabHost): { hostSide: string; switchSide: string } {
   return { hostSide: `eth0`, switchSide: `${PREFIX}-${h.name}`.slice(0, 15) };
+}
+
+/**
+ * The MAC of a host's eth0, fixed like a real NIC's (locally administered,
+ * from the host's address): a namespace made again keeps it, so the MAC that
+ * KvmNode read and pinned on br0 stays the NIC's.
+ */
+export function nicMac(h: LabHost): string {
+  const [, b, c, d] = h.address.split(".").map(Number);
+  return ["02", "6b", ...[b, c, d].map((n) => n.toString(16).padStart(2, "0"))].join(":");
 }

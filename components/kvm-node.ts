@@ -2,15 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { NetworkBackend, validateBridgeOptions } from "../lib/render/bridge-config";
 import { uuidFromSeed } from "../lib/render/derived-uuid";
+import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../lib/render/guest-filter";
 import { renderBridgeSetupScript } from "../lib/render/scripts/bridge-setup";
 import {
+  checkSecurityDriver,
   parseHostFacts,
+  renderGuestFilterScript,
   renderHostFactsScript,
   renderKvmPackagesScript,
   renderLibvirtCephScript,
   renderLibvirtQemuConfScript,
   renderNodeCephClientScript,
-  SECURITY_DRIVERS,
   SecurityDriver,
 } from "../lib/render/scripts/kvm-node";
 import { migrationUri, parseMigrationKeys, renderMigrationKeyScript } from "../lib/render/scripts/migration";
@@ -52,6 +54,12 @@ export interface KvmNodeArgs {
   readonly dnsServers?: pulumi.Input<readonly string[]>;
   /** libvirt's QEMU security driver: "apparmor", "selinux" or "none". Default "apparmor". */
   readonly securityDriver?: pulumi.Input<SecurityDriver>;
+  /**
+   * What the guests of this node may send (lib/render/guest-filter.ts): "clean" (libvirt's
+   * clean-traffic: no spoofed MAC, IP or ARP, no DHCP server) or "open" (anything, for guests
+   * that route for others). Every node of a cloud should have the same. Default "clean".
+   */
+  readonly guestTraffic?: pulumi.Input<GuestTraffic>;
   /** The Ceph cluster holding VM disks. No default. */
   readonly ceph: pulumi.Input<KvmNodeCephArgs>;
   /** UUID of the libvirt cephx secret. Default: derived from the fsid and client name, the same on every node. */
@@ -71,8 +79,8 @@ function validate(name: string, a: KvmNodeArgs): void {
       gateway: v.gateway as string | undefined,
       dnsServers: (v.dnsServers ?? []) as string[],
     });
-    const driver = v.securityDriver ?? "apparmor";
-    check(SECURITY_DRIVERS.includes(driver as SecurityDriver), "securityDriver", driver, SECURITY_DRIVERS.map((d) => `"${d}"`).join(", "));
+    checkSecurityDriver("securityDriver", v.securityDriver ?? "apparmor");
+    checkGuestTraffic("guestTraffic", v.guestTraffic ?? DEFAULT_GUEST_TRAFFIC);
     if (v.secretUuid !== undefined) check(UUID.test(v.secretUuid as string), "secretUuid", v.secretUuid, "a lower-case UUID");
   });
 }
@@ -121,20 +129,21 @@ export class KvmNode extends pulumi.ComponentResource {
       new RemoteCommand(`${name}-${part}`, { connection: args.connection, script, stdin, secretStdout }, { parent: this, dependsOn: deps });
 
     const packages = run("packages", renderKvmPackagesScript(), []);
+    const facts = run("facts", pulumi.output(args.nic).apply(renderHostFactsScript), []);
+    const capacity = facts.stdout.apply(parseHostFacts);
     const bridge = run("bridge", pulumi
-      .all([args.networkBackend ?? "ifupdown", this.bridge, args.nic, args.address, args.prefixLength, args.gateway, args.dnsServers ?? []])
-      .apply(([backend, br, nic, address, prefixLength, gateway, dnsServers]) =>
-        renderBridgeSetupScript({ backend, bridge: br, nic, address, prefixLength, gateway, dnsServers })), [packages]);
+      .all([args.networkBackend ?? "ifupdown", this.bridge, args.nic, args.address, args.prefixLength, args.gateway, args.dnsServers ?? [], capacity.nicMac])
+      .apply(([backend, br, nic, address, prefixLength, gateway, dnsServers, nicMac]) =>
+        renderBridgeSetupScript({ backend, bridge: br, nic, address, prefixLength, gateway, dnsServers, nicMac })), [packages, facts]);
     const qemu = run("libvirt", pulumi.output(args.securityDriver ?? "apparmor").apply((d) => renderLibvirtQemuConfScript({ securityDriver: d })), [packages]);
     const cephClient = run("ceph-client", pulumi.all([cephPlain.fsid, cephPlain.monitorAddresses, clientName]).apply(([fsid, mons, client]) =>
       renderNodeCephClientScript({ fsid, monitors: mons.map((address, i) => ({ name: `m${i}`, address })), clientName: client })), [packages], clientKeyStdin);
     run("libvirt-ceph", pulumi.all([this.secretUuid, clientName, cephPlain.pool, cephPlain.monitorAddresses]).apply(([secretUuid, client, pool, monitors]) =>
       renderLibvirtCephScript({ secretUuid, clientName: client, pool, monitors })), [qemu, cephClient, bridge], clientKeyStdin);
+    run("guest-filter", pulumi.output(args.guestTraffic ?? DEFAULT_GUEST_TRAFFIC).apply(renderGuestFilterScript), [qemu]);
     const key = run("migration-key", renderMigrationKeyScript(), [packages]);
-    const facts = run("facts", renderHostFactsScript(), []);
 
     const keys = key.stdout.apply(parseMigrationKeys);
-    const capacity = facts.stdout.apply(parseHostFacts);
     this.name = pulumi.output(args.nodeName ?? name);
     this.address = pulumi.output(args.address);
     this.libvirtUri = this.address.apply(migrationUri);

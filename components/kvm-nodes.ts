@@ -32,6 +32,7 @@ export function kvmNodesOnCeph(
           bridge: n.bridge,
           networkBackend: n.networkBackend,
           securityDriver: n.securityDriver,
+          guestTraffic: n.guestTraffic,
           dnsServers: n.dnsServers,
           ceph: cephAccess,
         },

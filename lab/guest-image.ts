@@ -28,6 +28,7 @@ const GUEST_FILES = [
   { src: "udhcpc.script", dest: "etc/kvmcloud/udhcpc.script" },
   { src: "info.cgi", dest: "www/cgi-bin/info" },
   { src: "cpu-online", dest: "etc/kvmcloud/cpu-online" },
+  { src: "run-commands", dest: "etc/kvmcloud/run-commands" },
 ] as const;
 
 export interface GuestImage {

@@ -1,5 +1,7 @@
 import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
 import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
+import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../render/guest-filter";
+import { checkSecurityDriver, SecurityDriver } from "../render/scripts/kvm-node";
 import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
 import { checkClientNetworks } from "../validate/cidr";
 import { check, within } from "../validate/errors";
@@ -71,7 +73,9 @@ export interface CloudConfig {
       /** Default "ifupdown". */
       readonly networkBackend?: NetworkBackend;
       /** Default "apparmor". */
-      readonly securityDriver?: "apparmor" | "selinux" | "none";
+      readonly securityDriver?: SecurityDriver;
+      /** What its guests may send: "clean" (no spoofing, no DHCP server) or "open". Default "clean". */
+      readonly guestTraffic?: GuestTraffic;
       readonly dnsServers?: readonly string[];
     }
   >;
@@ -245,8 +249,8 @@ export function checkNodesSection(nodes: CloudConfig["nodes"]): Set<string> {
       validateBridgeOptions({ backend, bridge: node.bridge ?? "br0", nic: node.nic, address: node.address, prefixLength: node.prefixLength, gateway: node.gateway, dnsServers: node.dnsServers ?? [] }),
       { backend: "networkBackend" },
     );
-    const driver = node.securityDriver ?? "apparmor";
-    check(["apparmor", "selinux", "none"].includes(driver), `${f}.securityDriver`, driver, '"apparmor", "selinux" or "none"');
+    checkSecurityDriver(`${f}.securityDriver`, node.securityDriver ?? "apparmor");
+    checkGuestTraffic(`${f}.guestTraffic`, node.guestTraffic ?? DEFAULT_GUEST_TRAFFIC);
   });
   return names;
 }

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { check } from "../validate/errors";
-import { checkIPv4 } from "../validate/network";
+import { checkIfName, checkIPv4, checkMac } from "../validate/network";
 
 /**
  * The persistent network config of a KVM node: a bridge over the uplink NIC
@@ -25,21 +25,28 @@ export interface BridgeOptions {
   readonly dnsServers?: readonly string[];
 }
 
+/**
+ * What rendering needs beyond the user's options: the NIC's MAC, read on the
+ * host. The bridge takes it, live and in the files, so that the host keeps
+ * answering under the same MAC: a bridge of networkd or netplan would
+ * otherwise get one derived from the machine-id at the next boot, and the
+ * neighbours' ARP entries would point at nothing until they age out.
+ */
+export interface BridgeSetup extends BridgeOptions {
+  readonly nicMac: string;
+}
+
 export interface RenderedFile {
   readonly path: string;
   readonly content: string;
   readonly mode: string;
 }
 
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
-// A regex test would read undefined as the text "undefined", a valid name.
-const isIfName = (v: unknown): v is string => typeof v === "string" && IFNAME.test(v);
 
 export function validateBridgeOptions(o: BridgeOptions): void {
   check(NETWORK_BACKENDS.includes(o.backend), "networkBackend", o.backend, NETWORK_BACKENDS.map((b) => `"${b}"`).join(", "));
-  check(isIfName(o.bridge), "bridge", o.bridge, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
-  check(isIfName(o.nic), "nic", o.nic, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
+  checkIfName("bridge", o.bridge);
+  checkIfName("nic", o.nic);
   check(o.nic !== o.bridge, "nic", o.nic, `an interface other than the bridge ${o.bridge}`);
   checkIPv4("address", o.address);
   check(Number.isInteger(o.prefixLength) && o.prefixLength >= 1 && o.prefixLength <= 32, "prefixLength", o.prefixLength, "an integer from 1 to 32");
@@ -50,7 +57,7 @@ export function validateBridgeOptions(o: BridgeOptions): void {
   (o.dnsServers ?? []).forEach((d, i) => checkIPv4(`dnsServers[${i}]`, d));
 }
 
-function ifupdown(o: BridgeOptions): RenderedFile[] {
+function ifupdown(o: BridgeSetup): RenderedFile[] {
   const lines = [
     "# Rendered by kvm-cloud: the uplink is a port of the VM bridge.",
     `iface ${o.nic} inet manual`,
@@ -58,6 +65,7 @@ function ifupdown(o: BridgeOptions): RenderedFile[] {
     `auto ${o.bridge}`,
     `iface ${o.bridge} inet static`,
     `    address ${o.address}/${o.prefixLength}`,
+    `    hwaddress ${o.nicMac}`,
     ...(o.gateway ? [`    gateway ${o.gateway}`] : []),
     ...(o.dnsServers?.length ? [`    dns-nameservers ${o.dnsServers.join(" ")}`] : []),
     `    bridge_ports ${o.nic}`,
@@ -68,11 +76,11 @@ function ifupdown(o: BridgeOptions): RenderedFile[] {
   return [{ path: `/etc/network/interfaces.d/kvmcloud-${o.bridge}`, content: lines.join("\n"), mode: "0644" }];
 }
 
-function networkd(o: BridgeOptions): RenderedFile[] {
+function networkd(o: BridgeSetup): RenderedFile[] {
   const dir = "/etc/systemd/network";
   const head = "# Rendered by kvm-cloud.\n";
   return [
-    { path: `${dir}/10-kvmcloud-${o.bridge}.netdev`, mode: "0644", content: `${head}[NetDev]\nName=${o.bridge}\nKind=bridge\n\n[Bridge]\nSTP=no\nForwardDelaySec=0\n` },
+    { path: `${dir}/10-kvmcloud-${o.bridge}.netdev`, mode: "0644", content: `${head}[NetDev]\nName=${o.bridge}\nKind=bridge\nMACAddress=${o.nicMac}\n\n[Bridge]\nSTP=no\nForwardDelaySec=0\n` },
     { path: `${dir}/10-kvmcloud-${o.bridge}-port.network`, mode: "0644", content: `${head}[Match]\nName=${o.nic}\n\n[Network]\nBridge=${o.bridge}\n` },
     {
       path: `${dir}/10-kvmcloud-${o.bridge}.network`,
@@ -85,9 +93,10 @@ function networkd(o: BridgeOptions): RenderedFile[] {
   ];
 }
 
-function netplan(o: BridgeOptions): RenderedFile[] {
+function netplan(o: BridgeSetup): RenderedFile[] {
   const bridge: Record<string, unknown> = {
     interfaces: [o.nic],
+    macaddress: o.nicMac,
     addresses: [`${o.address}/${o.prefixLength}`],
     parameters: { stp: false, "forward-delay": 0 },
   };
@@ -99,7 +108,8 @@ function netplan(o: BridgeOptions): RenderedFile[] {
 }
 
 /** Pure: the files that make the bridge permanent for the given network stack. */
-export function renderBridgeConfig(o: BridgeOptions): RenderedFile[] {
+export function renderBridgeConfig(o: BridgeSetup): RenderedFile[] {
   validateBridgeOptions(o);
+  checkMac("nicMac", o.nicMac);
   return { ifupdown, networkd, netplan }[o.backend](o);
 }

@@ -1,5 +1,5 @@
 import { check } from "../validate/errors";
-import { checkDnsLabel, checkDomain, checkIPv4, checkMac, ipToInt, isNetmask, sameSubnet } from "../validate/network";
+import { checkDnsLabel, checkDomain, checkIfName, checkIPv4, checkMac, ipToInt, isNetmask, sameSubnet } from "../validate/network";
 
 /** A fixed address for one MAC, outside the dynamic range. */
 export interface DhcpReservation {
@@ -43,7 +43,7 @@ const LEASE_TIME = /^(\d+[smhdw]?|infinite)$/;
 
 /** Pure: throws a ValidationError naming the first bad field. */
 export function validateDnsmasqConfig(c: DnsmasqConfig): void {
-  check(/^[A-Za-z0-9_.-]{1,15}$/.test(c.interface), "interface", c.interface, "a Linux interface name of 1-15 characters");
+  checkIfName("interface", c.interface);
   checkIPv4("listenAddress", c.listenAddress);
   checkDomain("domain", c.domain);
   c.upstreamServers.forEach((s, i) => checkIPv4(`upstreamServers[${i}]`, s));

@@ -1,5 +1,6 @@
 import { check } from "../validate/errors";
-import { checkIPv4, checkMac, UUID } from "../validate/network";
+import { checkIfName, checkIPv4, checkMac, UUID } from "../validate/network";
+import { GUEST_FILTER } from "./guest-filter";
 import { buildXml, XmlNode } from "./xml";
 
 /** Namespace of kvm-cloud's own data inside a domain's <metadata>. */
@@ -52,7 +53,7 @@ function checkSpec(s: DomainSpec): void {
     if (v !== undefined) check(/^[A-Za-z0-9_.-]{1,96}$/.test(v), f, v, "an RBD name of [A-Za-z0-9_.-]");
   }
   checkMac("mac", s.mac);
-  check(/^[A-Za-z0-9_.-]{1,15}$/.test(s.bridge), "bridge", s.bridge, "a Linux bridge name of 1-15 characters");
+  checkIfName("bridge", s.bridge);
 }
 
 function rbdDisk(s: DomainSpec, image: string, device: "disk" | "cdrom"): XmlNode {
@@ -100,7 +101,9 @@ export function renderDomainXml(s: DomainSpec): string {
     on_crash: "destroy",
     devices: {
       disk: disks,
-      interface: { "@_type": "bridge", mac: { "@_address": s.mac }, source: { "@_bridge": s.bridge }, model: { "@_type": "virtio" } },
+      // The node's guest traffic policy; every node defines the filter (KvmNode), so the domain migrates anywhere.
+      // libvirt learns the guest's address from its first packets after each start or migration (see README).
+      interface: { "@_type": "bridge", mac: { "@_address": s.mac }, source: { "@_bridge": s.bridge }, model: { "@_type": "virtio" }, filterref: { "@_filter": GUEST_FILTER } },
       serial: { "@_type": "pty", target: { "@_port": "0" } },
       console: { "@_type": "pty", target: { "@_type": "serial", "@_port": "0" } },
       memballoon: { "@_model": "virtio" },

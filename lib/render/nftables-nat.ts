@@ -1,5 +1,6 @@
 import { check } from "../validate/errors";
 import { checkCidr } from "../validate/cidr";
+import { checkIfName } from "../validate/network";
 import { tablePreamble } from "./nftables";
 
 export { networkCidr } from "../validate/cidr";
@@ -19,11 +20,9 @@ export interface NatOptions {
   readonly table?: string;
 }
 
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
 export function renderNatRuleset(o: NatOptions): string {
   checkCidr("sourceCidr", o.sourceCidr);
-  check(IFNAME.test(o.outInterface), "outInterface", o.outInterface, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
+  checkIfName("outInterface", o.outInterface);
   const table = o.table ?? "kvmcloud_nat";
   return [
     ...tablePreamble("ip", table),

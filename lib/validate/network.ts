@@ -65,6 +65,13 @@ export function checkMac(field: string, v: unknown): asserts v is string {
   check(isMac(v), field, v, "a lower-case MAC address like 52:54:00:ab:cd:ef");
 }
 
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** A Linux interface name; a regex test alone would read undefined as the text "undefined", a valid name. */
+export function checkIfName(field: string, v: unknown): asserts v is string {
+  check(typeof v === "string" && IFNAME.test(v), field, v, "a Linux interface name of 1-15 characters [A-Za-z0-9_.-]");
+}
+
 export function checkDnsLabel(field: string, v: unknown): asserts v is string {
   check(isDnsLabel(v), field, v, "a DNS label: 1-63 characters of [a-z0-9-], not starting or ending with '-'");
 }

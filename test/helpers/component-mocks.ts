@@ -77,7 +77,7 @@ export function cloudStdout(name: string): string | undefined {
     return `fsid=${FSID}\nmon_key=${cephKey("Mon")}\nadmin_key=${cephKey("Admin")}\nbootstrap_osd_key=${cephKey("Osd")}\nmonmap=AAECAw==\n`;
   }
   if (name.endsWith("-pool")) return cephKey("Client");
-  if (name.endsWith("-facts")) return "vcpus=8\nmemory_kib=16384000\n";
+  if (name.endsWith("-facts")) return "vcpus=8\nmemory_kib=16384000\nnic_mac=52:54:00:0a:0b:0c\n";
   if (name.endsWith("-migration-key")) return `migration_key=${publicKey(`m${name}`)}\nhost_key=${publicKey(`h${name}`)}\n`;
   if (name.endsWith("-import")) return "size=2147483648\n";
   return undefined;

@@ -1,5 +1,5 @@
 import { readLabDescription } from "../../lab/description";
-import { renderKvmPackagesScript, renderLibvirtQemuConfScript } from "../../lib/render/scripts/kvm-node";
+import { renderGuestFilterScript, renderKvmPackagesScript, renderLibvirtQemuConfScript } from "../../lib/render/scripts/kvm-node";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
 import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 
@@ -10,6 +10,8 @@ import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
  * default security driver "apparmor" is refused before anything changes
  * (it used to restart libvirtd into "Security driver apparmor not enabled"
  * and still report success); "none" is set once and libvirtd keeps running.
+ * The guests' traffic filter is defined over one made by hand under another
+ * UUID (libvirt refuses a new UUID for a defined filter) and its policy changes in place.
  */
 
 jest.setTimeout(5 * 60_000);
@@ -58,5 +60,21 @@ describe("KvmNode's libvirt scripts on a bare host", () => {
     const since = await activeSince();
     await runScript(renderLibvirtQemuConfScript({ securityDriver: "none" }));
     expect(await activeSince()).toBe(since);
+  });
+
+  it("defines the guest filter over one made by hand, keeping its UUID, and changes the policy in place", async () => {
+    const virsh = (...args: string[]) => onHost(["virsh", "-q", "-c", "qemu:///system", ...args]);
+    const byHand = "<filter name='kvmcloud-guest' chain='root'><filterref filter='allow-arp'/></filter>";
+    expect((await onHost(["sh", "-c", `printf '%s' "${byHand}" > /tmp/kvmcloud-guest-by-hand.xml && virsh -q -c qemu:///system nwfilter-define /tmp/kvmcloud-guest-by-hand.xml`])).code).toBe(0);
+    const uuid = async () => /<uuid>([0-9a-f-]+)<\/uuid>/.exec((await virsh("nwfilter-dumpxml", "kvmcloud-guest")).stdout)?.[1];
+    const first = await uuid();
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    await runScript(renderGuestFilterScript("clean"));
+    expect((await virsh("nwfilter-dumpxml", "kvmcloud-guest")).stdout).toContain("<filterref filter='clean-traffic'/>");
+    await runScript(renderGuestFilterScript("open"));
+    const open = (await virsh("nwfilter-dumpxml", "kvmcloud-guest")).stdout;
+    expect(open).not.toContain("clean-traffic");
+    expect(await uuid()).toBe(first);
+    await virsh("nwfilter-undefine", "kvmcloud-guest");
   });
 });

@@ -7,7 +7,7 @@ import { labUp } from "../../lab/lab-up";
 import { daemonsIn, processAlive } from "../../lab/host-exec";
 import { labNamespaces } from "../../lab/netns";
 import { labPaths } from "../../lab/paths";
-import { HOSTS } from "../../lab/topology";
+import { hostByName, HOSTS, nicMac } from "../../lab/topology";
 
 /**
  * The lab from nothing: it comes up, every part passes its health probe, a
@@ -108,5 +108,11 @@ describe("lab:up", () => {
     expect(await unhealthy()).toEqual([]);
     expect(strays.length).toBeGreaterThanOrEqual(4);
     expect(strays.filter((pid) => processAlive(pid))).toEqual([]);
+    // Both nodes booted again from KvmNode's files (node1 on a new namespace): br0 came back with the NIC's MAC.
+    for (const n of ["node1", "node2"]) {
+      const mac = async (dev: string) => (await output(["ip", "netns", "exec", `kcl-${n}`, "cat", `/sys/class/net/${dev}/address`])).trim();
+      expect([n, await mac("br0")]).toEqual([n, nicMac(hostByName(n))]);
+      expect(await mac("eth0")).toBe(nicMac(hostByName(n)));
+    }
   });
 });

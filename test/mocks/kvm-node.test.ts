@@ -5,7 +5,7 @@ import { installMocks, isWrappedSecret, plainInputsText, Registered, settle, unw
 
 /**
  * KvmNode and MigrationMesh under Pulumi's mocks. The mocks answer for the
- * hosts: the facts command prints CPUs and memory, the key command a
+ * hosts: the facts command prints CPUs, memory and the NIC's MAC, the key command a
  * migration key and host key per node.
  */
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nh4a\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -15,7 +15,7 @@ const pub = (s: string) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${s.padEnd(43, 
 
 const stdout = (name: string) => {
   const node = name.split("-")[0];
-  if (name.endsWith("-facts")) return "vcpus=8\nmemory_kib=16384000\n";
+  if (name.endsWith("-facts")) return "vcpus=8\nmemory_kib=16384000\nnic_mac=52:54:00:0a:0b:0c\n";
   if (name.endsWith("-migration-key")) return `migration_key=${pub(`m${node}`)}\nhost_key=${pub(`h${node}`)}\n`;
   return undefined;
 };
@@ -49,13 +49,16 @@ describe("KvmNode", () => {
   it("gives the host packages, a bridge, libvirt settings, the Ceph client, secret and pool, a migration key", async () => {
     const { reg } = await build(nodeArgs(1));
     expect(reg.filter((r) => r.type === REMOTE_COMMAND).map((r) => r.name).sort()).toEqual(
-      ["bridge", "ceph-client", "facts", "libvirt", "libvirt-ceph", "migration-key", "packages"].map((p) => `node1-${p}`),
+      ["bridge", "ceph-client", "facts", "guest-filter", "libvirt", "libvirt-ceph", "migration-key", "packages"].map((p) => `node1-${p}`),
     );
     expect(create(reg, "node1-packages")).toContain("genisoimage");
     expect(create(reg, "node1-packages")).not.toContain("prometheus-node-exporter");
     expect(create(reg, "node1-bridge")).toContain("address add 192.0.2.21/24 dev br0");
     expect(create(reg, "node1-bridge")).toContain("/etc/network/interfaces.d/kvmcloud-br0");
+    // The facts' MAC, read on the host, is what the bridge keeps at the next boot.
+    expect(create(reg, "node1-bridge")).toContain("hwaddress 52:54:00:0a:0b:0c");
     expect(create(reg, "node1-libvirt")).toContain('security_driver = "apparmor"');
+    expect(create(reg, "node1-guest-filter")).toContain("<filterref filter=\"clean-traffic\"/>");
     expect(create(reg, "node1-ceph-client")).toContain("mon_host = [v2:192.0.2.11:3300,v1:192.0.2.11:6789]");
     expect(create(reg, "node1-libvirt-ceph")).toContain("<name>libvirt-pool</name>");
     expect(create(reg, "node1-libvirt-ceph")).toContain("virsh secret-set-value --secret");
@@ -100,7 +103,7 @@ describe("KvmNode", () => {
     const trig = (reg: Registered[], n: string) => JSON.stringify(unwrapSecrets([byName(reg, n).inputs.script, byName(reg, n).inputs.stdin]));
     expect(trig(b.reg, "node1-bridge")).not.toBe(trig(a.reg, "node1-bridge"));
     expect(create(b.reg, "node1-bridge")).toContain("/etc/netplan/90-kvmcloud-br0.yaml");
-    for (const n of ["node1-packages", "node1-libvirt", "node1-ceph-client", "node1-libvirt-ceph", "node1-migration-key"]) {
+    for (const n of ["node1-packages", "node1-libvirt", "node1-ceph-client", "node1-libvirt-ceph", "node1-migration-key", "node1-guest-filter"]) {
       expect(trig(b.reg, n)).toBe(trig(a.reg, n));
     }
   });
@@ -111,6 +114,7 @@ describe("KvmNode", () => {
     ["the bridge as its own port", { nic: "br0" }, /nic: "br0" .*other than the bridge/],
     ["a prefix of 33", { prefixLength: 33 }, /prefixLength: 33/],
     ["a bad secret UUID", { secretUuid: "NOT-A-UUID" }, /secretUuid: "NOT-A-UUID"/],
+    ["an unknown guest traffic policy", { guestTraffic: "strict" as never }, /^guestTraffic: "strict" is not allowed; expected "clean" or "open"/],
   ])("fails on %s before registering anything", async (_what, patch, message) => {
     const reg = installMocks(stdout);
     expect(() => new KvmNode("node1", { ...nodeArgs(1), ...patch })).toThrow(message);

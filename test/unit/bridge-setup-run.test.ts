@@ -3,8 +3,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BridgeOptions } from "../../lib/render/bridge-config";
+import { BridgeSetup } from "../../lib/render/bridge-config";
 import { renderBridgeSetupScript } from "../../lib/render/scripts/bridge-setup";
+import { parseHostFacts, renderHostFactsScript } from "../../lib/render/scripts/kvm-node";
 
 /**
  * The bridge-setup script run for real on a scratch "host": a network
@@ -21,7 +22,6 @@ const GW = `h4a-brgw-${RUN}`;
 const NIC = `h4a-e${RUN}`;
 const PEER = `h4a-g${RUN}`;
 const BR = `h4a-b${RUN}`;
-const OPTS: BridgeOptions = { backend: "ifupdown", bridge: BR, nic: NIC, address: "10.99.0.21", prefixLength: 24, gateway: "10.99.0.1" };
 const isRoot = process.getuid?.() === 0;
 
 function sh(cmd: string): { status: number | null; out: string } {
@@ -32,8 +32,10 @@ function sh(cmd: string): { status: number | null; out: string } {
 (isRoot ? describe : describe.skip)("bridge-setup script on a scratch host", () => {
   let dir: string;
   let server: ChildProcess | undefined;
+  // The NIC's MAC as the node's facts command reads it (a veth's is random).
+  let OPTS: BridgeSetup;
 
-  const runScript = (opts: BridgeOptions, name: string) => {
+  const runScript = (opts: BridgeSetup, name: string) => {
     fs.writeFileSync(path.join(dir, `${name}.sh`), renderBridgeSetupScript(opts));
     return sh(`ip netns exec ${HOST} unshare -m --propagation private bash -c '
       set -euo pipefail
@@ -62,6 +64,17 @@ function sh(cmd: string): { status: number | null; out: string } {
       ip -n ${HOST} address add 10.99.0.21/24 dev ${NIC}; ip -n ${HOST} route add default via 10.99.0.1
       ip -n ${GW} link set lo up; ip -n ${GW} link set ${PEER} up; ip -n ${GW} address add 10.99.0.1/24 dev ${PEER}`);
     if (setup.status !== 0) throw new Error(`scratch namespaces: ${setup.out}`);
+    fs.writeFileSync(path.join(dir, "facts.sh"), renderHostFactsScript(NIC));
+    const facts = sh(`ip netns exec ${HOST} bash ${dir}/facts.sh`);
+    if (facts.status !== 0) throw new Error(`facts: ${facts.out}`);
+    OPTS = { backend: "ifupdown", bridge: BR, nic: NIC, address: "10.99.0.21", prefixLength: 24, gateway: "10.99.0.1", nicMac: parseHostFacts(facts.out).nicMac };
+  });
+
+  it("refuses to run with a MAC the NIC does not have, before it touches anything", () => {
+    const r = runScript({ ...OPTS, nicMac: "52:54:00:00:00:01" }, "wrong-mac");
+    expect(r.status).toBe(1);
+    expect(r.out).toBe(`kvm-cloud: ${NIC} has MAC ${OPTS.nicMac}, but the node facts read 52:54:00:00:00:01: replace the facts command of the node (pulumi up --replace) to read it again`);
+    expect(sh(`ip -n ${HOST} -o link show dev ${BR}`).status).not.toBe(0);
   });
 
   afterAll(() => {
@@ -121,7 +134,17 @@ function sh(cmd: string): { status: number | null; out: string } {
     expect(main).toContain(`# kvm-cloud (now a bridge port): allow-hotplug ${NIC}\n# kvm-cloud (now a bridge port): iface ${NIC} inet static\n# kvm-cloud (now a bridge port):     address 10.99.0.21/24`);
     expect(main).toContain("auto lo\niface lo inet loopback\n");
     expect(fs.readFileSync(path.join(dir, "etc-network/interfaces.kvmcloud-orig"), "utf8")).toContain(`iface ${NIC} inet static`);
-    expect(fs.readFileSync(path.join(dir, `etc-network/interfaces.d/kvmcloud-${BR}`), "utf8")).toContain(`bridge_ports ${NIC}`);
+    const file = fs.readFileSync(path.join(dir, `etc-network/interfaces.d/kvmcloud-${BR}`), "utf8");
+    expect(file).toContain(`bridge_ports ${NIC}`);
+    // The next boot gives the bridge the MAC the move gave it.
+    expect(file).toContain(`    hwaddress ${OPTS.nicMac}\n`);
+  });
+
+  it("gives a bridge that booted with another MAC the NIC's again", () => {
+    expect(sh(`ip -n ${HOST} link set dev ${BR} address 52:54:00:00:00:02`).status).toBe(0);
+    const r = runScript(OPTS, "re-pin");
+    expect(r).toEqual({ status: 0, out: `kvm-cloud: 10.99.0.21/24 is already on ${BR}` });
+    expect(sh(`ip netns exec ${HOST} cat /sys/class/net/${BR}/address`).out).toBe(OPTS.nicMac);
   });
 
   it("changes nothing on a second run", () => {

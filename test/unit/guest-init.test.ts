@@ -3,7 +3,7 @@ import * as path from "path";
 import { moduleLoadOrder } from "../../lab/guest-modules";
 
 const ROOT = path.resolve(__dirname, "../..");
-const SCRIPTS = ["lab/guest/init", "lab/guest/udhcpc.script", "lab/guest/info.cgi", "lab/guest/cpu-online"];
+const SCRIPTS = ["lab/guest/init", "lab/guest/udhcpc.script", "lab/guest/info.cgi", "lab/guest/cpu-online", "lab/guest/run-commands"];
 // shellcheck is in lab/packages.txt: a machine set up by lab/setup.sh has it.
 describe("guest shell scripts", () => {
   it.each(SCRIPTS)("%s is shellcheck-clean as POSIX sh", (script) => {

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { BridgeOptions, renderBridgeConfig } from "../../lib/render/bridge-config";
+import { BridgeSetup, renderBridgeConfig } from "../../lib/render/bridge-config";
 import { uuidFromSeed } from "../../lib/render/derived-uuid";
 import { renderBridgeSetupScript } from "../../lib/render/scripts/bridge-setup";
 import { renderCephOsdScript } from "../../lib/render/scripts/ceph-daemons";
@@ -20,7 +20,7 @@ import { migrationUri, parseMigrationKeys, renderMigrationAccessScript, renderMi
 import { remoteInvocation } from "../../lib/render/scripts/script";
 import { shellcheck } from "../helpers/shellcheck";
 
-const BRIDGE: BridgeOptions = { backend: "ifupdown", bridge: "br0", nic: "eno1", address: "192.0.2.21", prefixLength: 24, gateway: "192.0.2.1", dnsServers: ["192.0.2.1"] };
+const BRIDGE: BridgeSetup = { backend: "ifupdown", bridge: "br0", nic: "eno1", address: "192.0.2.21", prefixLength: 24, gateway: "192.0.2.1", dnsServers: ["192.0.2.1"], nicMac: "52:54:00:12:34:56" };
 const FSID = "8f14e45f-ceea-467f-a0e6-0a2f1c3b4d5e";
 const PUB = (c: string) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${c.padEnd(43, "A")}`;
 const PEERS = [
@@ -34,7 +34,7 @@ describe("KVM node scripts", () => {
     ["qemu.conf", renderLibvirtQemuConfScript({ securityDriver: "apparmor" })],
     ["ceph client", renderNodeCephClientScript({ fsid: FSID, monitors: [{ name: "m0", address: "192.0.2.11" }], clientName: "libvirt" })],
     ["libvirt ceph", renderLibvirtCephScript({ secretUuid: uuidFromSeed("x"), clientName: "libvirt", pool: "libvirt-pool", monitors: ["192.0.2.11"] })],
-    ["facts", renderHostFactsScript()],
+    ["facts", renderHostFactsScript("eno1")],
     ["bridge ifupdown", renderBridgeSetupScript(BRIDGE)],
     ["bridge networkd, no gateway", renderBridgeSetupScript({ ...BRIDGE, backend: "networkd", gateway: undefined })],
     ["bridge netplan", renderBridgeSetupScript({ ...BRIDGE, backend: "netplan" })],
@@ -71,12 +71,13 @@ describe("renderBridgeConfig", () => {
   it("ifupdown: NIC manual, bridge static with the address and gateway", () => {
     const [f] = renderBridgeConfig(BRIDGE);
     expect(f.path).toBe("/etc/network/interfaces.d/kvmcloud-br0");
-    expect(f.content.split("\n")).toEqual(expect.arrayContaining(["iface eno1 inet manual", "auto br0", "iface br0 inet static", "    address 192.0.2.21/24", "    gateway 192.0.2.1", "    bridge_ports eno1"]));
+    expect(f.content.split("\n")).toEqual(expect.arrayContaining(["iface eno1 inet manual", "auto br0", "iface br0 inet static", "    address 192.0.2.21/24", "    hwaddress 52:54:00:12:34:56", "    gateway 192.0.2.1", "    bridge_ports eno1"]));
   });
 
   it("networkd: netdev, port and bridge networks", () => {
     const files = renderBridgeConfig({ ...BRIDGE, backend: "networkd" });
     expect(files.map((f) => path.basename(f.path))).toEqual(["10-kvmcloud-br0.netdev", "10-kvmcloud-br0-port.network", "10-kvmcloud-br0.network"]);
+    expect(files[0].content).toContain("[NetDev]\nName=br0\nKind=bridge\nMACAddress=52:54:00:12:34:56\n");
     expect(files[1].content).toContain("[Match]\nName=eno1\n\n[Network]\nBridge=br0\n");
     expect(files[2].content).toContain("Address=192.0.2.21/24\nGateway=192.0.2.1\nDNS=192.0.2.1\n");
   });
@@ -89,18 +90,19 @@ describe("renderBridgeConfig", () => {
         version: 2,
         ethernets: { eno1: { dhcp4: false, dhcp6: false } },
         bridges: {
-          br0: { interfaces: ["eno1"], addresses: ["192.0.2.21/24"], parameters: { stp: false, "forward-delay": 0 }, routes: [{ to: "default", via: "192.0.2.1" }], nameservers: { addresses: ["192.0.2.1"] } },
+          br0: { interfaces: ["eno1"], macaddress: "52:54:00:12:34:56", addresses: ["192.0.2.21/24"], parameters: { stp: false, "forward-delay": 0 }, routes: [{ to: "default", via: "192.0.2.1" }], nameservers: { addresses: ["192.0.2.1"] } },
         },
       },
     });
   });
 
-  it.each<[Partial<BridgeOptions>, RegExp]>([
+  it.each<[Partial<BridgeSetup>, RegExp]>([
     [{ backend: "nm" as never }, /networkBackend: "nm" .*"ifupdown", "networkd", "netplan"/],
     [{ nic: "eth0; reboot" }, /nic: "eth0; reboot"/],
     [{ nic: undefined as never }, /^nic: undefined is not allowed/],
     [{ gateway: "192.0.2.21" }, /gateway: "192.0.2.21" .*other than the host's own/],
     [{ dnsServers: ["dns.example"] }, /dnsServers\[0\]: "dns.example"/],
+    [{ nicMac: "52:54:00:AB:CD:EF" }, /^nicMac: "52:54:00:AB:CD:EF" is not allowed; expected a lower-case MAC address/],
   ])("rejects %j naming the field", (patch, message) => {
     expect(() => renderBridgeConfig({ ...BRIDGE, ...patch })).toThrow(message);
   });
@@ -108,14 +110,18 @@ describe("renderBridgeConfig", () => {
 
 describe("node facts, keys and URIs", () => {
   it("the facts script, run here, reports this machine", () => {
-    const r = spawnSync("bash", ["-c", renderHostFactsScript()], { encoding: "utf8" });
+    const [nic, addrs] = Object.entries(os.networkInterfaces()).find(([, a]) => a?.some((x) => !x.internal)) ?? ["lo", [{ mac: "00:00:00:00:00:00" }]];
+    const r = spawnSync("bash", ["-c", renderHostFactsScript(nic)], { encoding: "utf8" });
     const facts = parseHostFacts(r.stdout);
     expect(facts.vcpus).toBe(Number(spawnSync("nproc", { encoding: "utf8" }).stdout.trim()));
     expect(Math.abs(facts.memoryMiB - os.totalmem() / 2 ** 20)).toBeLessThan(2);
+    expect(facts.nicMac).toBe(addrs![0].mac);
   });
 
-  it("rejects facts it cannot read", () => {
-    expect(() => parseHostFacts("vcpus=two\n")).toThrow(/vcpus=N and memory_kib=N/);
+  it("rejects facts it cannot read, and a NIC name that is not one", () => {
+    expect(() => parseHostFacts("vcpus=two\n")).toThrow(/vcpus=N, memory_kib=N and nic_mac=MAC/);
+    expect(() => parseHostFacts("vcpus=2\nmemory_kib=1024\nnic_mac=\n")).toThrow(/nic_mac=MAC, got/);
+    expect(() => renderHostFactsScript("eth0 x")).toThrow(/^nic: "eth0 x" is not allowed; expected a Linux interface name/);
   });
 
   it("parses keys and refuses anything but an ed25519 public key", () => {

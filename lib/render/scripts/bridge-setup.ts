@@ -1,4 +1,4 @@
-import { BridgeOptions, renderBridgeConfig } from "../bridge-config";
+import { BridgeSetup, renderBridgeConfig } from "../bridge-config";
 import { quote } from "../../shell";
 import { aptInstallStep, bashScript, writeFileStep } from "./script";
 
@@ -9,9 +9,12 @@ import { aptInstallStep, bashScript, writeFileStep } from "./script";
  * moves the address and restores the default route in a single process,
  * milliseconds apart. If the gateway does not answer afterwards the same
  * batch is reversed. Then the host's network stack gets files that make the
- * bridge permanent (they are not applied now: that is what could cut us off).
+ * bridge permanent (they are not applied now: that is what could cut us off),
+ * with the same MAC. The MAC was read by an earlier command (the node's
+ * facts); a NIC that now shows another one stops the script before the files
+ * could pin a stale address.
  */
-export function renderBridgeSetupScript(o: BridgeOptions): string {
+export function renderBridgeSetupScript(o: BridgeSetup): string {
   const files = renderBridgeConfig(o);
   const cidr = `${o.address}/${o.prefixLength}`;
   const nic = quote(o.nic);
@@ -24,11 +27,14 @@ export function renderBridgeSetupScript(o: BridgeOptions): string {
   }
   const steps = [
     aptInstallStep(o.backend === "ifupdown" ? ["iproute2", "iputils-ping", "bridge-utils", "ifupdown"] : ["iproute2", "iputils-ping"]),
+    `mac=$(cat ${quote(`/sys/class/net/${o.nic}/address`)})`,
+    `[ "$mac" = ${quote(o.nicMac)} ] || { echo ${quote(`kvm-cloud: ${o.nic} has MAC `)}"$mac"${quote(`, but the node facts read ${o.nicMac}: replace the facts command of the node (pulumi up --replace) to read it again`)} >&2; exit 1; }`,
     `if ip -o -4 address show dev ${br} 2>/dev/null | grep -F ${quote(` ${cidr} `)} >/dev/null; then`,
     `  echo ${quote(`kvm-cloud: ${cidr} is already on ${o.bridge}`)}`,
+    // A bridge made at boot by files of an older version may carry another MAC.
+    `  [ "$(cat ${quote(`/sys/class/net/${o.bridge}/address`)})" = "$mac" ] || ip link set dev ${br} address "$mac"`,
     "else",
     `  ip -o -4 address show dev ${nic} | grep -F ${quote(` ${cidr} `)} >/dev/null || { echo ${quote(`kvm-cloud: ${cidr} is on neither ${o.nic} nor ${o.bridge}`)} >&2; exit 1; }`,
-    `  mac=$(cat ${quote(`/sys/class/net/${o.nic}/address`)})`,
     `  ip link show dev ${br} >/dev/null 2>&1 || ip link add name ${br} type bridge stp_state 0 forward_delay 0`,
     `  ip link set dev ${br} address "$mac"`,
     `  ip link set dev ${br} up`,

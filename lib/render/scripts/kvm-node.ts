@@ -1,9 +1,10 @@
 import { CephMonitor, renderCephClientConf } from "../ceph-conf";
+import { GUEST_FILTER, GUEST_FILTER_UUID, GuestTraffic, renderGuestFilterXml } from "../guest-filter";
 import { renderRbdPoolXml } from "../libvirt-pool";
 import { renderCephSecretXml } from "../libvirt-secret";
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
-import { UUID } from "../../validate/network";
+import { checkIfName, UUID } from "../../validate/network";
 import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep, writeKeyringStep } from "./script";
 
 /**
@@ -26,6 +27,10 @@ export const KVM_PACKAGES = [
 
 export type SecurityDriver = "apparmor" | "selinux" | "none";
 export const SECURITY_DRIVERS: readonly SecurityDriver[] = ["apparmor", "selinux", "none"];
+
+export function checkSecurityDriver(field: string, v: unknown): asserts v is SecurityDriver {
+  check(SECURITY_DRIVERS.includes(v as SecurityDriver), field, v, SECURITY_DRIVERS.map((d) => `"${d}"`).join(", "));
+}
 
 /**
  * Packages and libvirtd. Not the node exporter: Monitoring installs it on
@@ -51,7 +56,7 @@ const DRIVER_PRESENT: Record<SecurityDriver, string> = {
  * rerun that changes nothing.
  */
 export function renderLibvirtQemuConfScript(o: { securityDriver: SecurityDriver }): string {
-  check(SECURITY_DRIVERS.includes(o.securityDriver), "securityDriver", o.securityDriver, SECURITY_DRIVERS.map((d) => `"${d}"`).join(", "));
+  checkSecurityDriver("securityDriver", o.securityDriver);
   const want = `security_driver = "${o.securityDriver}"`;
   return bashScript(`libvirt QEMU security driver ${o.securityDriver}`, [
     "conf=/etc/libvirt/qemu.conf",
@@ -64,6 +69,28 @@ export function renderLibvirtQemuConfScript(o: { securityDriver: SecurityDriver 
     "fi",
     "systemctl start libvirtd.service",
     serviceRunningStep("libvirtd.service"),
+  ]);
+}
+
+/**
+ * Defines the guests' traffic filter (lib/render/guest-filter.ts). libvirt
+ * applies a changed filter at once to the running guests' interfaces, so a
+ * change of policy needs no restart of any VM. A filter of that name made
+ * before under another UUID (by hand, or by another tool) keeps its UUID:
+ * libvirt refuses to give a defined filter a new one, and undefining it is
+ * refused while guests use it.
+ */
+export function renderGuestFilterScript(policy: GuestTraffic): string {
+  const file = `/etc/kvmcloud/libvirt/nwfilter-${GUEST_FILTER}.xml`;
+  return bashScript(`guest traffic filter ${GUEST_FILTER}: ${policy}`, [
+    writeFileStep(file, renderGuestFilterXml(policy), { mode: "0600" }),
+    `have=$(virsh nwfilter-list | awk -v name=${quote(GUEST_FILTER)} '$2 == name { print $1 }')`,
+    `if [ -n "$have" ] && [ "$have" != ${quote(GUEST_FILTER_UUID)} ]; then`,
+    `  sed "s#<uuid>${GUEST_FILTER_UUID}</uuid>#<uuid>$have</uuid>#" ${quote(file)} > ${quote(`${file}.adopted`)}`,
+    `  virsh nwfilter-define ${quote(`${file}.adopted`)} >/dev/null`,
+    "else",
+    `  virsh nwfilter-define ${quote(file)} >/dev/null`,
+    "fi",
   ]);
 }
 
@@ -123,16 +150,26 @@ export function renderLibvirtCephScript(o: LibvirtCephOptions): string {
   ]);
 }
 
-/** vCPUs and memory as the host reports them. */
-export function renderHostFactsScript(): string {
-  return bashScript("host capacity", [`printf 'vcpus=%s\\nmemory_kib=%s\\n' "$(nproc)" "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"`]);
+/** vCPUs and memory as the host reports them, and the uplink NIC's MAC (which the bridge keeps). */
+export function renderHostFactsScript(nic: string): string {
+  checkIfName("nic", nic);
+  return bashScript(`host capacity and the MAC of ${nic}`, [
+    `printf 'vcpus=%s\\nmemory_kib=%s\\nnic_mac=%s\\n' "$(nproc)" "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)" "$(cat ${quote(`/sys/class/net/${nic}/address`)})"`,
+  ]);
 }
 
-export function parseHostFacts(stdout: string): { vcpus: number; memoryMiB: number } {
+export interface HostFacts {
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  readonly nicMac: string;
+}
+
+export function parseHostFacts(stdout: string): HostFacts {
   const vcpus = /^vcpus=(\d+)$/m.exec(stdout);
   const mem = /^memory_kib=(\d+)$/m.exec(stdout);
-  if (!vcpus || !mem) {
-    throw new Error(`host facts: expected lines vcpus=N and memory_kib=N, got ${JSON.stringify(stdout.slice(0, 200))}`);
+  const mac = /^nic_mac=([0-9a-f]{2}(?::[0-9a-f]{2}){5})$/m.exec(stdout);
+  if (!vcpus || !mem || !mac) {
+    throw new Error(`host facts: expected lines vcpus=N, memory_kib=N and nic_mac=MAC, got ${JSON.stringify(stdout.slice(0, 200))}`);
   }
-  return { vcpus: Number(vcpus[1]), memoryMiB: Math.floor(Number(mem[1]) / 1024) };
+  return { vcpus: Number(vcpus[1]), memoryMiB: Math.floor(Number(mem[1]) / 1024), nicMac: mac[1] };
 }

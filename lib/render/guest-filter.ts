@@ -1,0 +1,50 @@
+import { check } from "../validate/errors";
+import { uuidFromSeed } from "./derived-uuid";
+import { buildXml } from "./xml";
+
+/**
+ * The libvirt network filter (nwfilter) on every VM's interface. Its name is
+ * fixed, so that a domain migrates to any node of the cloud; its content is
+ * the node's policy:
+ * - "clean": libvirt's own `clean-traffic` (the guest sends only from its
+ *   MAC and the IP it was seen to use, ARP only for those, no other L2
+ *   protocols; IPv6 included) plus a drop of DHCP server replies, which
+ *   clean-traffic lets through from the guest's own address: a guest
+ *   running a DHCP server would otherwise hand out addresses to the others.
+ *   The guest's IP is learned by libvirt from its first packets (the DHCP
+ *   lease is not known before the boot), which also works after a migration.
+ * - "open": an empty filter, for guests that must route or bridge for
+ *   others (a firewall appliance); every guest on such a node can then spoof.
+ */
+export const GUEST_FILTER = "kvmcloud-guest";
+/**
+ * libvirt refuses to redefine a filter under another UUID, and one left out
+ * is made up at random: the same UUID on every node and every run.
+ */
+export const GUEST_FILTER_UUID = uuidFromSeed(`kvm-cloud nwfilter ${GUEST_FILTER}`);
+
+export type GuestTraffic = "clean" | "open";
+export const GUEST_TRAFFIC: readonly GuestTraffic[] = ["clean", "open"];
+export const DEFAULT_GUEST_TRAFFIC: GuestTraffic = "clean";
+
+export function checkGuestTraffic(field: string, v: unknown): asserts v is GuestTraffic {
+  check(GUEST_TRAFFIC.includes(v as GuestTraffic), field, v, GUEST_TRAFFIC.map((p) => `"${p}"`).join(" or "));
+}
+
+/** Pure: the nwfilter XML of the policy. */
+export function renderGuestFilterXml(policy: GuestTraffic): string {
+  checkGuestTraffic("guestTraffic", policy);
+  if (policy === "open") {
+    return buildXml({ filter: { "@_name": GUEST_FILTER, "@_chain": "root", uuid: GUEST_FILTER_UUID } });
+  }
+  return buildXml({
+    filter: {
+      "@_name": GUEST_FILTER,
+      "@_chain": "root",
+      uuid: GUEST_FILTER_UUID,
+      filterref: { "@_filter": "clean-traffic" },
+      // Before clean-traffic's own IPv4 chain (priority -710), which would accept it.
+      rule: { "@_action": "drop", "@_direction": "out", "@_priority": "-720", ip: { "@_protocol": "udp", "@_srcportstart": "67", "@_srcportend": "67" } },
+    },
+  });
+}

@@ -1,0 +1,126 @@
+import * as crypto from "crypto";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { cloudSpecFromLab } from "../../lab/cloud-spec";
+import { readLabDescription } from "../../lab/description";
+import { hostByName } from "../../lab/topology";
+import { assertInManagerNamespace, httpGet, ssh, virsh } from "../helpers/lab-client";
+import { output } from "../../lab/exec";
+import { guestLikeClient } from "../helpers/guest-like-client";
+import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { eventually, leftovers, scrub } from "../helpers/vm-lab";
+
+/**
+ * What a guest may send, seen from outside it (KvmNode's guestTraffic
+ * "clean", the default). A VM made through the provider host runs, from its
+ * seed's runcmd: an HTTP request from its own address (which must arrive, or
+ * the test has seen nothing and fails), then, once the node's filter has
+ * learned that address (the test waits for its rules: before, libvirt admits
+ * any address of the guest's MAC, the gap the README states), the same
+ * request from an address it gave itself, and a DHCP server. The spoofed request must never arrive;
+ * a DHCP client on the VM network must get dnsmasq's offers and none of the
+ * guest's, although the guest's server runs; the node's filter counters
+ * show both drops.
+ */
+
+jest.setTimeout(10 * 60_000);
+
+const d = readLabDescription();
+const cloud = cloudSpecFromLab(d);
+const name = `traffic-${crypto.randomBytes(3).toString("hex")}`;
+const manager = hostByName("mgr").address;
+// Outside dnsmasq's range and the guest-like clients' address.
+const SPOOFED = "10.77.100.251";
+let host: ProviderHost;
+let server: http.Server;
+const seen: Array<{ path: string; from: string }> = [];
+// The guest polls /go before it misbehaves: the test opens it once the node's filter has learned the guest's address.
+let go = false;
+
+/**
+ * The node's nftables counters of the guest's filter, on the VM's tap:
+ * DHCP server replies dropped, and packets from an address other than the
+ * learned one dropped as IP (no-ip-spoofing) or as ARP (no-arp-spoofing,
+ * should the guest have to ask for its peer's MAC from that address).
+ */
+async function filterCounts(node: string, tap: string): Promise<{ learned: string | undefined; dhcpServerDrops: number; spoofedIpDrops: number; spoofedArpDrops: number }> {
+  const n = d.nodes.find((x) => x.name === node)!;
+  const table = (await ssh(d, n.sshHost, ["timeout", "10", "nft", "list", "table", "bridge", "nat"])).stdout;
+  const chain = (c: string) => new RegExp(`chain ${c} \\{([^}]*)\\}`).exec(table)?.[1] ?? "";
+  const drops = (c: string) => Number([...chain(c).matchAll(/counter packets (\d+) bytes \d+ drop/g)].pop()?.[1] ?? NaN);
+  return {
+    // The address no-ip-spoofing admits: absent until libvirt has learned it and installed the rules.
+    learned: /ip saddr (\d+\.\d+\.\d+\.\d+) counter packets \d+ bytes \d+ return/.exec(chain(`I-${tap}-ipv4-ip`))?.[1],
+    dhcpServerDrops: Number(/udp sport 67 counter packets (\d+)/.exec(chain(`libvirt-I-${tap}`))?.[1] ?? NaN),
+    spoofedIpDrops: drops(`I-${tap}-ipv4-ip`),
+    spoofedArpDrops: drops(`I-${tap}-arp-ip`),
+  };
+}
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  server = http.createServer((req, res) => {
+    if (req.url === "/go") {
+      res.statusCode = go ? 200 : 404;
+    } else {
+      seen.push({ path: req.url ?? "", from: (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "") });
+    }
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, manager, resolve));
+  host = await startProviderHost(serializeProvider("VirtualMachine"));
+});
+
+afterAll(async () => {
+  await host?.stop();
+  server?.close();
+  await scrub(d, cloud, name);
+});
+
+describe("a guest on a node with the clean traffic policy", () => {
+  it("reaches others from its own address only, and its DHCP server reaches nobody", async () => {
+    const url = (p: string) => `http://${manager}:${(server.address() as AddressInfo).port}/${p}`;
+    const runcmd = [
+      `wget -q -O /dev/null ${url("own")}`,
+      `i=0; until wget -q -O /dev/null ${url("go")} || [ $i -ge 180 ]; do i=$((i + 1)); sleep 1; done`,
+      "printf 'start 10.77.200.10\\nend 10.77.200.20\\ninterface eth0\\nlease_file /tmp/udhcpd.leases\\noption subnet 255.255.0.0\\n' > /tmp/udhcpd.conf",
+      "touch /tmp/udhcpd.leases && udhcpd /tmp/udhcpd.conf && pidof udhcpd > /www/udhcpd.txt",
+      `ip address add ${SPOOFED}/32 dev eth0 && ip route add ${manager}/32 dev eth0 src ${SPOOFED}`,
+      // busybox wget crashes on a connect that times out; nc just gives up.
+      `printf 'GET /spoofed HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${manager} ${(server.address() as AddressInfo).port}; ip route del ${manager}/32`,
+      `wget -q -O /dev/null ${url("done")}`,
+    ];
+    const checked = await host.check({}, { cloud, name, node: "node1", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest", userData: { runcmd } });
+    expect(checked.failures).toEqual([]);
+    const created = await host.create(checked.inputs);
+    const ip = created.properties.ip as string;
+    const leasedAt = Date.now();
+    const tap = (await output(virsh(d.nodes.find((n) => n.name === "node1")!.clientUri, "domiflist", name))).split("\n").map((l) => l.trim().split(/\s+/)[0]).find((t) => /^vnet\d+$/.test(t));
+    expect(tap).toBeDefined();
+    // Until then the filter admits any address of the guest's MAC (libvirt's learning phase; README: the known gap).
+    await eventually("the node's filter to admit the guest's own address only", async () => (await filterCounts("node1", tap!)).learned, (a) => a === ip, 60_000, 200);
+    process.stdout.write(`  filter learned ${ip} ${((Date.now() - leasedAt) / 1000).toFixed(1)} s after create returned\n`);
+    go = true;
+    await eventually("the guest's last runcmd request", async () => seen.map((s) => s.path), (paths) => paths.includes("/done"), 180_000);
+    expect(seen).toEqual([
+      { path: "/own", from: ip },
+      { path: "/done", from: ip },
+    ]);
+
+    const udhcpd = await httpGet(ip, "/udhcpd.txt", 3000);
+    expect(udhcpd.body.trim()).toMatch(/^\d+$/);
+    const client = await guestLikeClient();
+    const offers = await client.dhcpOffers(4000).finally(() => client.close());
+    process.stdout.write(`  DHCP offers seen: ${JSON.stringify(offers)}\n`);
+    expect(offers.length).toBeGreaterThan(0);
+    expect(offers.filter((o) => o.server === d.dhcp.host)).toHaveLength(offers.length);
+
+    const counts = await filterCounts("node1", tap!);
+    process.stdout.write(`  filter on ${tap}: ${JSON.stringify(counts)}\n`);
+    expect(counts.dhcpServerDrops).toBeGreaterThan(0);
+    expect(counts.spoofedIpDrops).toBeGreaterThan(0);
+
+    await host.delete(created.id, created.properties);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
+  });
+});

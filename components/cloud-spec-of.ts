@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { CloudSpec, DEFAULT_DOMAIN_TYPE, DEFAULT_LEASE_TIMEOUT_SECONDS, validateCloudSpec } from "../lib/cloud/cloud-spec";
 import { CephCluster } from "./ceph-cluster";
 import { HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";
@@ -35,9 +35,9 @@ export function cloudSpecOf(p: CloudSpecParts): pulumi.Output<CloudSpec> {
     ceph: { pool: p.ceph.pool, monitors: p.ceph.monitorAddresses, clientName: p.ceph.clientName, secretUuid: p.nodes[0].secretUuid },
     dhcp: { ssh: ssh(p.dnsConnection), leaseFile: p.dns.leaseFile, domain: p.dns.domain },
     inventory: { postgresUrl: p.inventory.postgresUrl, redisUrl: p.inventory.redisUrl },
-    domainType: p.domainType ?? "kvm",
+    domainType: p.domainType ?? DEFAULT_DOMAIN_TYPE,
     knownHosts: p.knownHosts,
-    leaseTimeoutSeconds: p.leaseTimeoutSeconds ?? 300,
+    leaseTimeoutSeconds: p.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS,
   });
   return pulumi.secret(pulumi.all([spec, ...(p.dependsOn ?? [])]).apply(([s]) => validateCloudSpec(s as CloudSpec)));
 }

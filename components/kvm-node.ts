@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { NetworkBackend, validateBridgeOptions } from "../lib/render/bridge-config";
+import { DEFAULT_CEPH_CLIENT } from "../lib/validate/ceph-user";
+import { DEFAULT_BRIDGE, NetworkBackend, validateBridgeOptions } from "../lib/render/bridge-config";
 import { uuidFromSeed } from "../lib/render/derived-uuid";
 import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../lib/render/guest-filter";
 import { renderBridgeSetupScript } from "../lib/render/scripts/bridge-setup";
@@ -72,7 +73,7 @@ function validate(name: string, a: KvmNodeArgs): void {
     checkDnsLabel("nodeName", v.nodeName ?? name);
     validateBridgeOptions({
       backend: (v.networkBackend ?? "ifupdown") as NetworkBackend,
-      bridge: (v.bridge ?? "br0") as string,
+      bridge: (v.bridge ?? DEFAULT_BRIDGE) as string,
       nic: v.nic as string,
       address: v.address as string,
       prefixLength: v.prefixLength as number,
@@ -119,11 +120,11 @@ export class KvmNode extends pulumi.ComponentResource {
       monitorAddresses: pulumi.unsecret(ceph.monitorAddresses),
       pool: pulumi.unsecret(ceph.pool),
     };
-    const clientName = pulumi.unsecret(ceph.apply((c) => c.clientName ?? "libvirt"));
+    const clientName = pulumi.unsecret(ceph.apply((c) => c.clientName ?? DEFAULT_CEPH_CLIENT));
     this.secretUuid = pulumi
       .all([args.secretUuid, cephPlain.fsid, clientName])
       .apply(([uuid, fsid, client]) => uuid ?? uuidFromSeed(`kvm-cloud libvirt ceph secret ${fsid} client.${client}`));
-    this.bridge = pulumi.output(args.bridge ?? "br0");
+    this.bridge = pulumi.output(args.bridge ?? DEFAULT_BRIDGE);
     const clientKeyStdin = pulumi.secret(ceph.apply((c) => stdinPayload([c.clientKey])));
     const run = (part: string, script: pulumi.Input<string>, deps: pulumi.Resource[], stdin?: pulumi.Input<string>, secretStdout = false) =>
       new RemoteCommand(`${name}-${part}`, { connection: args.connection, script, stdin, secretStdout }, { parent: this, dependsOn: deps });

@@ -1,5 +1,5 @@
 import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
-import { NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
+import { DEFAULT_BRIDGE, NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
 import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../render/guest-filter";
 import { checkSecurityDriver, SecurityDriver } from "../render/scripts/kvm-node";
 import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
@@ -8,6 +8,7 @@ import { check, within } from "../validate/errors";
 import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
 import { checkDnsLabel, checkIPv4, checkPort } from "../validate/network";
 import { checkBaseImageSection } from "./base-image-section";
+import { resolveVmSettings } from "./cloud-spec";
 import { checkMonitoringSection, MonitoringSection } from "./monitoring-section";
 
 /**
@@ -246,7 +247,7 @@ export function checkNodesSection(nodes: CloudConfig["nodes"]): Set<string> {
     const backend = node.networkBackend ?? "ifupdown";
     check(NETWORK_BACKENDS.includes(backend), `${f}.networkBackend`, backend, NETWORK_BACKENDS.join(", "));
     within(`${f}.`, () =>
-      validateBridgeOptions({ backend, bridge: node.bridge ?? "br0", nic: node.nic, address: node.address, prefixLength: node.prefixLength, gateway: node.gateway, dnsServers: node.dnsServers ?? [] }),
+      validateBridgeOptions({ backend, bridge: node.bridge ?? DEFAULT_BRIDGE, nic: node.nic, address: node.address, prefixLength: node.prefixLength, gateway: node.gateway, dnsServers: node.dnsServers ?? [] }),
       { backend: "networkBackend" },
     );
     checkSecurityDriver(`${f}.securityDriver`, node.securityDriver ?? "apparmor");
@@ -257,10 +258,7 @@ export function checkNodesSection(nodes: CloudConfig["nodes"]): Set<string> {
 
 /** How VMs run and how long a boot may take to its lease. */
 export function checkVmSettings(c: Pick<CloudConfig, "domainType" | "leaseTimeoutSeconds">): void {
-  const domainType = c.domainType ?? "kvm";
-  check(domainType === "kvm" || domainType === "qemu", "domainType", domainType, '"kvm" or "qemu"');
-  const lease = c.leaseTimeoutSeconds ?? 300;
-  check(Number.isInteger(lease) && lease >= 5 && lease <= 3600, "leaseTimeoutSeconds", lease, "an integer 5-3600");
+  resolveVmSettings("", c);
 }
 
 /** Pure: throws a ValidationError naming the first bad field, from the top of the config. */

@@ -1,5 +1,6 @@
 import { check, ValidationError } from "../validate/errors";
-import { checkDnsLabel, checkIPv4, UUID } from "../validate/network";
+import { checkDnsLabel, checkIfName, checkIPv4, UUID } from "../validate/network";
+import { checkCephUser, DEFAULT_CEPH_CLIENT } from "../validate/ceph-user";
 
 /**
  * How the VirtualMachine provider reaches a kvm-cloud: the `cloud` input.
@@ -109,24 +110,32 @@ export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
     seen.add(n.name);
     checkSsh(`cloud.nodes[${i}].ssh`, n.ssh);
     check(typeof n.libvirtUri === "string" && /^qemu(\+(ssh|tls|tcp|libssh2?))?:\/\/[^\s]*\/system(\?[^\s]*)?$/.test(n.libvirtUri), `cloud.nodes[${i}].libvirtUri`, n.libvirtUri, "a libvirt URI like qemu+ssh://root@host/system or qemu+tls://host/system");
-    if (n.bridge !== undefined) check(/^[A-Za-z0-9_.-]{1,15}$/.test(n.bridge), `cloud.nodes[${i}].bridge`, n.bridge, "a Linux bridge name of 1-15 characters");
+    if (n.bridge !== undefined) checkIfName(`cloud.nodes[${i}].bridge`, n.bridge);
   });
   check(RBD_NAME.test(c.ceph?.pool ?? ""), "cloud.ceph.pool", c.ceph?.pool, "an RBD pool name of [A-Za-z0-9_.-]");
   check(Array.isArray(c.ceph.monitors) && c.ceph.monitors.length > 0, "cloud.ceph.monitors", c.ceph.monitors, "a non-empty list of monitor IPv4 addresses");
   c.ceph.monitors.forEach((m, i) => checkIPv4(`cloud.ceph.monitors[${i}]`, m));
-  const clientName = c.ceph.clientName ?? "libvirt";
-  check(/^[A-Za-z0-9_.-]{1,64}$/.test(clientName), "cloud.ceph.clientName", clientName, "a cephx user name without the client. prefix");
+  const clientName = c.ceph.clientName ?? DEFAULT_CEPH_CLIENT;
+  checkCephUser("cloud.ceph.clientName", clientName);
   check(typeof c.ceph.secretUuid === "string" && UUID.test(c.ceph.secretUuid), "cloud.ceph.secretUuid", c.ceph.secretUuid, "a lower-case UUID");
   checkSsh("cloud.dhcp.ssh", c.dhcp?.ssh);
   check(typeof c.dhcp.leaseFile === "string" && /^\/[^\0\n]+$/.test(c.dhcp.leaseFile), "cloud.dhcp.leaseFile", c.dhcp.leaseFile, "an absolute path");
   check(typeof c.dhcp.domain === "string" && c.dhcp.domain.split(".").every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)), "cloud.dhcp.domain", c.dhcp.domain, "a DNS domain of [a-z0-9-] labels");
   checkUrl("cloud.inventory.postgresUrl", c.inventory?.postgresUrl, /^postgres(ql)?:$/, "a postgres://user:password@host:port/database URL");
   checkUrl("cloud.inventory.redisUrl", c.inventory?.redisUrl, /^rediss?:$/, "a redis://:password@host:port/db URL");
-  const domainType = c.domainType ?? "kvm";
-  check(domainType === "kvm" || domainType === "qemu", "cloud.domainType", domainType, '"kvm" or "qemu"');
-  const lease = c.leaseTimeoutSeconds ?? 300;
-  check(Number.isInteger(lease) && lease >= 5 && lease <= 3600, "cloud.leaseTimeoutSeconds", lease, "an integer 5-3600");
-  return { ...c, ceph: { ...c.ceph, clientName }, domainType, leaseTimeoutSeconds: lease };
+  return { ...c, ceph: { ...c.ceph, clientName }, ...resolveVmSettings("cloud.", c) };
+}
+
+export const DEFAULT_DOMAIN_TYPE = "kvm";
+export const DEFAULT_LEASE_TIMEOUT_SECONDS = 300;
+
+/** How VMs run and how long a boot may take to its lease: defaults filled and checked once, for the cloud config and the spec. */
+export function resolveVmSettings(prefix: string, c: { readonly domainType?: "kvm" | "qemu"; readonly leaseTimeoutSeconds?: number }): { domainType: "kvm" | "qemu"; leaseTimeoutSeconds: number } {
+  const domainType = c.domainType ?? DEFAULT_DOMAIN_TYPE;
+  check(domainType === "kvm" || domainType === "qemu", `${prefix}domainType`, domainType, '"kvm" or "qemu"');
+  const lease = c.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
+  check(Number.isInteger(lease) && lease >= 5 && lease <= 3600, `${prefix}leaseTimeoutSeconds`, lease, "an integer 5-3600");
+  return { domainType, leaseTimeoutSeconds: lease };
 }
 
 /** The node of that name, or a ValidationError listing the known ones. */

@@ -1,4 +1,5 @@
 import { CloudSpec, SshEndpoint } from "../cloud/cloud-spec";
+import { DEFAULT_CEPH_CLIENT } from "../validate/ceph-user";
 import { CommandRunner } from "../transport/command-runner";
 import { collectCephPools } from "./collect-ceph";
 import { collectDhcp, DhcpRange } from "./collect-dhcp";
@@ -42,7 +43,7 @@ export async function scrape(s: ScrapeSources): Promise<ScrapeResult> {
   const deadline = t0 + s.timeoutMs;
   const nowSeconds = (s.now ?? Date.now)() / 1000;
   const cloud = s.cloud;
-  const clientName = cloud.ceph.clientName ?? "libvirt";
+  const clientName = cloud.ceph.clientName ?? DEFAULT_CEPH_CLIENT;
   const gates = s.gates ?? new SourceGates();
   const timed = gates.run.bind(gates);
 

@@ -10,6 +10,8 @@ import { checkIfName, checkIPv4, checkMac } from "../validate/network";
  */
 export type NetworkBackend = "ifupdown" | "networkd" | "netplan";
 export const NETWORK_BACKENDS: readonly NetworkBackend[] = ["ifupdown", "networkd", "netplan"];
+/** The bridge VMs join when a node names none. */
+export const DEFAULT_BRIDGE = "br0";
 
 export interface BridgeOptions {
   readonly backend: NetworkBackend;

@@ -2,6 +2,7 @@ import { CephConfOptions, CephMonitor, checkCephConfExtra } from "../render/ceph
 import { checkCidr, inCidr } from "./cidr";
 import { check } from "./errors";
 import { checkIPv4 } from "./network";
+import { checkCephUser, DEFAULT_CEPH_CLIENT } from "./ceph-user";
 
 /**
  * The shape of a Ceph cluster, checked and laid out before anything exists:
@@ -126,8 +127,8 @@ export function planCephCluster(s: CephClusterSpec): CephPlan {
   check(Number.isInteger(replicaSize) && replicaSize >= 1 && replicaSize <= 10, "replicaSize", replicaSize, "an integer from 1 to 10");
   check(replicaSize <= osdHosts, "replicaSize", replicaSize,
     `at most ${osdHosts}, the number of hosts with OSD devices or files (replicas go to distinct hosts)`);
-  const clientName = s.clientName ?? "libvirt";
-  check(/^[a-z0-9_-]{1,32}$/.test(clientName), "clientName", clientName, "a cephx user without the client. prefix, [a-z0-9_-]");
+  const clientName = s.clientName ?? DEFAULT_CEPH_CLIENT;
+  checkCephUser("clientName", clientName);
   checkCephConfExtra(s.confOverrides, "confOverrides");
   return {
     monitors: s.hosts.slice(0, monitors).map((h) => ({ name: h.name, address: h.address })),

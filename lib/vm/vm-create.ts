@@ -3,6 +3,7 @@ import { findNode, ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { generateMac } from "../operations/mac";
 import { placeVm } from "../operations/placement";
 import { renderMetaData, renderUserData } from "../render/cloud-init";
+import { DEFAULT_BRIDGE } from "../render/bridge-config";
 import { renderDomainXml } from "../render/domain-xml";
 import { ValidationError } from "../validate/errors";
 import { parseImageSpec, validateVmArgs } from "../validate/vm-args";
@@ -171,7 +172,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
           diskImage: disk,
           seedImage: seed,
           mac: row.mac,
-          bridge: node.bridge ?? "br0",
+          bridge: node.bridge ?? DEFAULT_BRIDGE,
           metadata: { name: args.name, stack: args.stack, image: args.image, createdAt: row.createdAt },
         });
         undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));

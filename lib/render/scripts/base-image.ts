@@ -1,6 +1,7 @@
 import { quote } from "../../shell";
 import { check } from "../../validate/errors";
 import { bashScript, checkAbsolutePath } from "./script";
+import { checkCephUser } from "../../validate/ceph-user";
 
 /**
  * A cloud image imported into RBD as the parent of every VM disk: imported
@@ -38,7 +39,7 @@ export function validateBaseImageOptions(o: BaseImageOptions): void {
     checkAbsolutePath("source", o.source);
   }
   check(o.format === "qcow2" || o.format === "raw", "format", o.format, '"qcow2" or "raw"');
-  check(/^[A-Za-z0-9_.-]{1,64}$/.test(o.cephClient), "cephClient", o.cephClient, "a cephx user name without the client. prefix");
+  checkCephUser("cephClient", o.cephClient);
   if (o.sha256 !== undefined) check(/^[0-9a-f]{64}$/.test(o.sha256), "sha256", o.sha256, "64 lower-case hex digits");
 }
 

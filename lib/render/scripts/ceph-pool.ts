@@ -2,6 +2,7 @@ import { quote } from "../../shell";
 import { check } from "../../validate/errors";
 import { POOL_NAME } from "../../validate/ceph-cluster";
 import { bashScript, waitForCephStep } from "./script";
+import { checkCephUser } from "../../validate/ceph-user";
 
 /**
  * What the cloud needs inside the running cluster: the RBD pool, a cephx
@@ -25,7 +26,7 @@ export function renderCephPoolScript(o: CephPoolOptions): string {
   check(POOL_NAME.test(o.pool), "pool", o.pool, "a pool name of [A-Za-z0-9_.-]");
   check(Number.isInteger(o.pgCount) && o.pgCount >= 1 && (o.pgCount & (o.pgCount - 1)) === 0, "pgCount", o.pgCount, "a power of two");
   check(Number.isInteger(o.replicaSize) && o.replicaSize >= 1 && o.replicaSize <= 10, "replicaSize", o.replicaSize, "an integer from 1 to 10");
-  check(/^[a-z0-9_-]{1,32}$/.test(o.clientName), "clientName", o.clientName, "a cephx user without the client. prefix");
+  checkCephUser("clientName", o.clientName);
   const pool = quote(o.pool);
   const entity = quote(`client.${o.clientName}`);
   const caps = Object.entries(rbdClientCaps(o.pool)).map(([k, v]) => `${k} ${quote(v)}`).join(" ");

@@ -6,6 +6,7 @@ import { quote } from "../../shell";
 import { check } from "../../validate/errors";
 import { checkIfName, UUID } from "../../validate/network";
 import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep, writeKeyringStep } from "./script";
+import { checkCephUser } from "../../validate/ceph-user";
 
 /**
  * Scripts that make a host a KVM node: packages, libvirt's QEMU settings, the
@@ -102,7 +103,7 @@ export interface NodeCephOptions {
 
 /** /etc/ceph/ceph.conf for a client and the client's keyring. stdin: the client key. */
 export function renderNodeCephClientScript(o: NodeCephOptions): string {
-  check(/^[a-z0-9_-]{1,32}$/.test(o.clientName), "clientName", o.clientName, "a cephx user without the client. prefix");
+  checkCephUser("clientName", o.clientName);
   return bashScript(`Ceph client config and client.${o.clientName} keyring`, [
     readLineStep("client_key"),
     writeFileStep("/etc/ceph/ceph.conf", renderCephClientConf({ fsid: o.fsid, monitors: o.monitors })),

@@ -107,5 +107,5 @@ export function vethNames(h: LabHost): { hostSide: string; switchSide: string } 
  */
 export function nicMac(h: LabHost): string {
   const [, b, c, d] = h.address.split(".").map(Number);
-  return ["02", "6b", ...[b, c, d].map((n) => n.toString(16).padStart(2, "0"))].join(":");
+  return ["02", "6b", "63", ...[b, c, d].map((n) => n.toString(16).padStart(2, "0"))].join(":");
 }

@@ -58,7 +58,7 @@ export interface KvmNodeArgs {
   /**
    * What the guests of this node may send (lib/render/guest-filter.ts): "clean" (libvirt's
    * clean-traffic: no spoofed MAC, IP or ARP, no DHCP server) or "open" (anything, for guests
-   * that route for others). Every node of a cloud should have the same. Default "clean".
+   * that route for others). Every node of a cloud should have the same. Default "open" (README: the gaps of "clean").
    */
   readonly guestTraffic?: pulumi.Input<GuestTraffic>;
   /** The Ceph cluster holding VM disks. No default. */

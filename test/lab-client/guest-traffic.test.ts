@@ -6,13 +6,17 @@ import { readLabDescription } from "../../lab/description";
 import { hostByName } from "../../lab/topology";
 import { assertInManagerNamespace, httpGet, ssh, virsh } from "../helpers/lab-client";
 import { output } from "../../lab/exec";
+import { renderGuestFilterScript } from "../../lib/render/scripts/kvm-node";
 import { guestLikeClient } from "../helpers/guest-like-client";
+import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, leftovers, scrub } from "../helpers/vm-lab";
 
 /**
- * What a guest may send, seen from outside it (KvmNode's guestTraffic
- * "clean", the default). A VM made through the provider host runs, from its
+ * What a guest may send, seen from outside it, on a node whose guest
+ * traffic policy is "clean" (KvmNode's guestTraffic; the lab's nodes keep the
+ * default "open", so the test sets node1 to "clean" with the product's own
+ * script, through the RemoteCommand provider, and sets it back after). A VM made through the provider host runs, from its
  * seed's runcmd: an HTTP request from its own address (which must arrive, or
  * the test has seen nothing and fails), then, once the node's filter has
  * learned that address (the test waits for its rules: before, libvirt admits
@@ -32,6 +36,7 @@ const manager = hostByName("mgr").address;
 // Outside dnsmasq's range and the guest-like clients' address.
 const SPOOFED = "10.77.100.251";
 let host: ProviderHost;
+let node1: RemoteCommands;
 let server: http.Server;
 const seen: Array<{ path: string; from: string }> = [];
 // The guest polls /go before it misbehaves: the test opens it once the node's filter has learned the guest's address.
@@ -68,6 +73,8 @@ beforeAll(async () => {
     res.end();
   });
   await new Promise<void>((resolve) => server.listen(0, manager, resolve));
+  node1 = await remoteCommandsTo(d, hostByName("node1").address);
+  await node1.run({ script: renderGuestFilterScript("clean") });
   host = await startProviderHost(serializeProvider("VirtualMachine"));
 });
 
@@ -75,6 +82,9 @@ afterAll(async () => {
   await host?.stop();
   server?.close();
   await scrub(d, cloud, name);
+  // Back to what the stack made: the other suites run on the default.
+  await node1?.run({ script: renderGuestFilterScript("open") });
+  await node1?.host.stop();
 });
 
 describe("a guest on a node with the clean traffic policy", () => {

@@ -4,6 +4,7 @@ import { DhcpReservation, DnsmasqConfig, validateDnsmasqConfig } from "../lib/re
 import { networkCidr } from "../lib/render/nftables-nat";
 import { renderDnsmasqSetupScript, renderRoutingScript } from "../lib/render/scripts/dnsmasq-host";
 import { check } from "../lib/validate/errors";
+import { checkIfName } from "../lib/validate/network";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
 
@@ -83,7 +84,7 @@ function validate(a: DnsmasqServerArgs): void {
       reservations: (v.reservations ?? []) as DhcpReservation[],
     });
     if (v.natInterface !== undefined) {
-      check(/^[A-Za-z0-9_.-]{1,15}$/.test(v.natInterface as string), "natInterface", v.natInterface, "a Linux interface name of 1-15 characters");
+      checkIfName("natInterface", v.natInterface);
       check(v.natInterface !== v.interface, "natInterface", v.natInterface, `the uplink, not the VM interface ${String(v.interface)}`);
     }
   });

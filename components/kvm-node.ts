@@ -7,6 +7,7 @@ import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../lib/r
 import { renderBridgeSetupScript } from "../lib/render/scripts/bridge-setup";
 import {
   checkSecurityDriver,
+  DEFAULT_SECURITY_DRIVER,
   parseHostFacts,
   renderGuestFilterScript,
   renderHostFactsScript,
@@ -80,7 +81,7 @@ function validate(name: string, a: KvmNodeArgs): void {
       gateway: v.gateway as string | undefined,
       dnsServers: (v.dnsServers ?? []) as string[],
     });
-    checkSecurityDriver("securityDriver", v.securityDriver ?? "apparmor");
+    checkSecurityDriver("securityDriver", v.securityDriver ?? DEFAULT_SECURITY_DRIVER);
     checkGuestTraffic("guestTraffic", v.guestTraffic ?? DEFAULT_GUEST_TRAFFIC);
     if (v.secretUuid !== undefined) check(UUID.test(v.secretUuid as string), "secretUuid", v.secretUuid, "a lower-case UUID");
   });
@@ -136,7 +137,7 @@ export class KvmNode extends pulumi.ComponentResource {
       .all([args.networkBackend ?? "ifupdown", this.bridge, args.nic, args.address, args.prefixLength, args.gateway, args.dnsServers ?? [], capacity.nicMac])
       .apply(([backend, br, nic, address, prefixLength, gateway, dnsServers, nicMac]) =>
         renderBridgeSetupScript({ backend, bridge: br, nic, address, prefixLength, gateway, dnsServers, nicMac })), [packages, facts]);
-    const qemu = run("libvirt", pulumi.output(args.securityDriver ?? "apparmor").apply((d) => renderLibvirtQemuConfScript({ securityDriver: d })), [packages]);
+    const qemu = run("libvirt", pulumi.output(args.securityDriver ?? DEFAULT_SECURITY_DRIVER).apply((d) => renderLibvirtQemuConfScript({ securityDriver: d })), [packages]);
     const cephClient = run("ceph-client", pulumi.all([cephPlain.fsid, cephPlain.monitorAddresses, clientName]).apply(([fsid, mons, client]) =>
       renderNodeCephClientScript({ fsid, monitors: mons.map((address, i) => ({ name: `m${i}`, address })), clientName: client })), [packages], clientKeyStdin);
     run("libvirt-ceph", pulumi.all([this.secretUuid, clientName, cephPlain.pool, cephPlain.monitorAddresses]).apply(([secretUuid, client, pool, monitors]) =>

@@ -1,7 +1,7 @@
 import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
 import { DEFAULT_BRIDGE, NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
 import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../render/guest-filter";
-import { checkSecurityDriver, SecurityDriver } from "../render/scripts/kvm-node";
+import { checkSecurityDriver, DEFAULT_SECURITY_DRIVER, SecurityDriver } from "../render/scripts/kvm-node";
 import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
 import { checkClientNetworks } from "../validate/cidr";
 import { check, within } from "../validate/errors";
@@ -250,7 +250,7 @@ export function checkNodesSection(nodes: CloudConfig["nodes"]): Set<string> {
       validateBridgeOptions({ backend, bridge: node.bridge ?? DEFAULT_BRIDGE, nic: node.nic, address: node.address, prefixLength: node.prefixLength, gateway: node.gateway, dnsServers: node.dnsServers ?? [] }),
       { backend: "networkBackend" },
     );
-    checkSecurityDriver(`${f}.securityDriver`, node.securityDriver ?? "apparmor");
+    checkSecurityDriver(`${f}.securityDriver`, node.securityDriver ?? DEFAULT_SECURITY_DRIVER);
     checkGuestTraffic(`${f}.guestTraffic`, node.guestTraffic ?? DEFAULT_GUEST_TRAFFIC);
   });
   return names;

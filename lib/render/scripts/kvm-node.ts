@@ -28,6 +28,7 @@ export const KVM_PACKAGES = [
 
 export type SecurityDriver = "apparmor" | "selinux" | "none";
 export const SECURITY_DRIVERS: readonly SecurityDriver[] = ["apparmor", "selinux", "none"];
+export const DEFAULT_SECURITY_DRIVER: SecurityDriver = "apparmor";
 
 export function checkSecurityDriver(field: string, v: unknown): asserts v is SecurityDriver {
   check(SECURITY_DRIVERS.includes(v as SecurityDriver), field, v, SECURITY_DRIVERS.map((d) => `"${d}"`).join(", "));

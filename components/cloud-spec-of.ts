@@ -33,7 +33,7 @@ export function cloudSpecOf(p: CloudSpecParts): pulumi.Output<CloudSpec> {
   const spec = pulumi.output({
     nodes: p.nodes.map((n) => ({ name: n.name, ssh: ssh(n.connection), libvirtUri: n.libvirtUri, bridge: n.bridge })),
     ceph: { pool: p.ceph.pool, monitors: p.ceph.monitorAddresses, clientName: p.ceph.clientName, secretUuid: p.nodes[0].secretUuid },
-    dhcp: { ssh: ssh(p.dnsConnection), leaseFile: p.dns.leaseFile, domain: p.dns.domain },
+    dhcp: { ssh: ssh(p.dnsConnection), leaseFile: p.dns.leaseFile, domain: p.dns.domain, range: p.dns.range, hostsDir: p.dns.hostsDir },
     inventory: { postgresUrl: p.inventory.postgresUrl, redisUrl: p.inventory.redisUrl },
     domainType: p.domainType ?? DEFAULT_DOMAIN_TYPE,
     knownHosts: p.knownHosts,

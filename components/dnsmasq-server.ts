@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { DhcpReservation, DnsmasqConfig, validateDnsmasqConfig } from "../lib/render/dnsmasq-conf";
+import { DEFAULT_DHCP_HOSTS_DIR, DhcpReservation, DnsmasqConfig, validateDnsmasqConfig } from "../lib/render/dnsmasq-conf";
 import { networkCidr } from "../lib/render/nftables-nat";
 import { renderDnsmasqSetupScript, renderRoutingScript } from "../lib/render/scripts/dnsmasq-host";
 import { check } from "../lib/validate/errors";
@@ -29,6 +29,12 @@ export interface DnsmasqServerArgs {
   readonly leaseTime?: pulumi.Input<string>;
   /** Lease file (the VM provider watches it). Default "/var/lib/misc/dnsmasq.kvmcloud.leases". */
   readonly leaseFile?: pulumi.Input<string>;
+  /**
+   * Directory of the VMs' dhcp-host files (one per VM, written by the VM
+   * provider: each VM's address is fixed before it boots). Default
+   * "/etc/kvmcloud/dhcp-hosts".
+   */
+  readonly hostsDir?: pulumi.Input<string>;
   /** dhcp-authoritative: the only DHCP server on the segment. Default true. */
   readonly authoritative?: pulumi.Input<boolean>;
   /** Fixed addresses (MAC, IP, name), outside the dynamic range. Default none. */
@@ -58,6 +64,7 @@ function resolve(a: DnsmasqServerArgs): pulumi.Output<Resolved> {
     rangeEnd: a.rangeEnd,
     leaseTime: a.leaseTime ?? "12h",
     leaseFile: a.leaseFile ?? DEFAULT_LEASE_FILE,
+    hostsDir: a.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR,
     authoritative: a.authoritative ?? true,
     reservations: a.reservations ?? [],
   });
@@ -81,6 +88,7 @@ function validate(a: DnsmasqServerArgs): void {
       rangeEnd: v.rangeEnd as string,
       leaseTime: (v.leaseTime ?? "12h") as string,
       leaseFile: (v.leaseFile ?? DEFAULT_LEASE_FILE) as string,
+      hostsDir: (v.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR) as string,
       reservations: (v.reservations ?? []) as DhcpReservation[],
     });
     if (v.natInterface !== undefined) {
@@ -99,6 +107,7 @@ export class DnsmasqServer extends pulumi.ComponentResource {
   readonly domain: pulumi.Output<string>;
   readonly leaseFile: pulumi.Output<string>;
   readonly range: pulumi.Output<{ start: string; end: string }>;
+  readonly hostsDir: pulumi.Output<string>;
 
   constructor(name: string, args: DnsmasqServerArgs, opts?: pulumi.ComponentResourceOptions) {
     validate(args);
@@ -120,6 +129,7 @@ export class DnsmasqServer extends pulumi.ComponentResource {
     this.domain = r.apply((x) => x.dnsmasq.domain);
     this.leaseFile = r.apply((x) => x.dnsmasq.leaseFile);
     this.range = r.apply((x) => ({ start: x.dnsmasq.rangeStart, end: x.dnsmasq.rangeEnd }));
-    this.registerOutputs({ address: this.address, domain: this.domain, leaseFile: this.leaseFile, range: this.range });
+    this.hostsDir = r.apply((x) => x.dnsmasq.hostsDir!);
+    this.registerOutputs({ address: this.address, domain: this.domain, leaseFile: this.leaseFile, range: this.range, hostsDir: this.hostsDir });
   }
 }

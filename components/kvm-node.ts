@@ -59,7 +59,7 @@ export interface KvmNodeArgs {
   /**
    * What the guests of this node may send (lib/render/guest-filter.ts): "clean" (libvirt's
    * clean-traffic: no spoofed MAC, IP or ARP, no DHCP server) or "open" (anything, for guests
-   * that route for others). Every node of a cloud should have the same. Default "open" (README: the gaps of "clean").
+   * that route for others). Every node of a cloud should have the same. Default "clean".
    */
   readonly guestTraffic?: pulumi.Input<GuestTraffic>;
   /** The Ceph cluster holding VM disks. No default. */
@@ -165,4 +165,14 @@ export class KvmNode extends pulumi.ComponentResource {
       hostPublicKey: this.hostPublicKey,
     });
   }
+}
+
+/** A component's list of KvmNodes (plain: it decides the resources): at least `atLeast`, each once. */
+export function checkNodeList(nodes: readonly KvmNode[], atLeast: number, expected: string): void {
+  check(Array.isArray(nodes) && nodes.length >= atLeast, "nodes", nodes?.length, expected);
+  const seen = new Set<string>();
+  nodes.forEach((n, i) => {
+    check(!seen.has(n.resourceName), `nodes[${i}]`, n.resourceName, "each KvmNode once");
+    seen.add(n.resourceName);
+  });
 }

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { renderMigrationAccessScript } from "../lib/render/scripts/migration";
-import { check } from "../lib/validate/errors";
-import { KvmNode } from "./kvm-node";
+import { checkNodeList, KvmNode } from "./kvm-node";
 
 export interface MigrationMeshArgs {
   /** The KVM nodes that migrate guests between each other (plain list: it decides the resources). No default. */
@@ -20,12 +19,7 @@ export class MigrationMesh extends pulumi.ComponentResource {
   readonly libvirtUris: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: MigrationMeshArgs, opts?: pulumi.ComponentResourceOptions) {
-    check(Array.isArray(args.nodes) && args.nodes.length >= 1, "nodes", args.nodes?.length, "a list of KvmNode components");
-    const seen = new Set<string>();
-    args.nodes.forEach((n, i) => {
-      check(!seen.has(n.resourceName), `nodes[${i}]`, n.resourceName, "each KvmNode once");
-      seen.add(n.resourceName);
-    });
+    checkNodeList(args.nodes, 1, "a list of KvmNode components");
     super("kvmcloud:index:MigrationMesh", name, {}, opts);
 
     for (const node of args.nodes) {

@@ -18,7 +18,7 @@ export function cloudSpecFromLab(d: LabDescription = readLabDescription()): Reso
       bridge: n.bridge,
     })),
     ceph: { pool: d.ceph.pool, monitors: d.ceph.monitors, clientName: d.ceph.clientName, secretUuid: d.ceph.secretUuid },
-    dhcp: { ssh: ssh(d.dhcp.host), leaseFile: d.dhcp.leaseFile, domain: d.dhcp.domain },
+    dhcp: { ssh: ssh(d.dhcp.host), leaseFile: d.dhcp.leaseFile, domain: d.dhcp.domain, range: { start: d.dhcp.rangeStart, end: d.dhcp.rangeEnd }, hostsDir: d.dhcp.hostsDir },
     inventory: { postgresUrl: d.inventory.postgresUrl, redisUrl: d.inventory.redisUrl },
     // No working nested KVM here: guests run under TCG.
     domainType: "qemu",

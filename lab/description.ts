@@ -25,6 +25,8 @@ export interface LabDescription {
     readonly rangeEnd: string;
     readonly domain: string;
     readonly leaseFile: string;
+    /** dnsmasq's dhcp-hostsdir: the provider's per-VM entries. */
+    readonly hostsDir: string;
     readonly bridge: string;
   };
   readonly ceph: {

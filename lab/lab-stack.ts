@@ -96,7 +96,7 @@ export function labCloudConfig(guest: { readonly diskPath: string; readonly sha2
 
 /** What the lab reads from the whole stack's outputs (stacks/whole-cloud.ts). */
 export interface LabCloud {
-  readonly dhcp: { readonly domain: string; readonly range: { start: string; end: string }; readonly leaseFile: string };
+  readonly dhcp: { readonly domain: string; readonly range: { start: string; end: string }; readonly leaseFile: string; readonly hostsDir: string };
   readonly inventory: { readonly postgresUrl: string; readonly redisUrl: string };
   readonly ceph: { readonly fsid: string; readonly monitors: readonly string[]; readonly pool: string; readonly clientName: string; readonly clientKey: string };
   readonly nodes: ReadonlyArray<{

@@ -66,6 +66,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       rangeEnd: DHCP.rangeEnd,
       domain: DHCP.domain,
       leaseFile: built.dhcp.leaseFile,
+      hostsDir: built.dhcp.hostsDir,
       bridge: "br0",
     },
     ceph: {

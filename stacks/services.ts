@@ -135,7 +135,7 @@ export function services(config: pulumi.Config) {
     });
   return {
     /** The DHCP host's settings, as a CloudSpec's `dhcp` takes them. */
-    dhcp: dns && { host: dns.address, domain: dns.domain, range: dns.range, leaseFile: dns.leaseFile },
+    dhcp: dns && { host: dns.address, domain: dns.domain, range: dns.range, leaseFile: dns.leaseFile, hostsDir: dns.hostsDir },
     /** Inventory URLs carry passwords: secret outputs (`pulumi stack output --show-secrets`). */
     inventory: inventory && { postgresUrl: inventory.postgresUrl, redisUrl: inventory.redisUrl },
     /** The cluster as KVM nodes and a CloudSpec need it; the client's key is a secret. */

@@ -86,7 +86,7 @@ export function wholeCloud(config: pulumi.Config) {
     baseImageSizeBytes: cloud.baseImage.sizeBytes,
     /** Every KVM node: libvirtUri is where the others migrate guests to; capacity as the host reports it. */
     nodes: pulumi.output(cloud.nodes.map((n) => ({ name: n.name, address: n.address, libvirtUri: n.libvirtUri, bridge: n.bridge, secretUuid: n.secretUuid, vcpus: n.vcpus, memoryMiB: n.memoryMiB }))),
-    dhcp: { domain: cloud.dns.domain, range: cloud.dns.range, leaseFile: cloud.dns.leaseFile },
+    dhcp: { domain: cloud.dns.domain, range: cloud.dns.range, leaseFile: cloud.dns.leaseFile, hostsDir: cloud.dns.hostsDir },
     cephMonitors: cloud.ceph.monitorAddresses,
     /** The cluster as other Ceph clients need it; the libvirt client's key is a secret output. */
     ceph: { fsid: cloud.ceph.fsid, monitors: cloud.ceph.monitorAddresses, pool: cloud.ceph.pool, clientName: cloud.ceph.clientName, clientKey: cloud.ceph.clientKey },

@@ -75,7 +75,7 @@ export interface CloudConfig {
       readonly networkBackend?: NetworkBackend;
       /** Default "apparmor". */
       readonly securityDriver?: SecurityDriver;
-      /** What its guests may send: "clean" (no spoofing, no DHCP server) or "open". Default "open" (README: the gaps of "clean"). */
+      /** What its guests may send: "clean" (no spoofing, no DHCP server) or "open". Default "clean". */
       readonly guestTraffic?: GuestTraffic;
       readonly dnsServers?: readonly string[];
     }

@@ -1,6 +1,7 @@
 import { check, ValidationError } from "../validate/errors";
-import { checkDnsLabel, checkIfName, checkIPv4, UUID } from "../validate/network";
+import { checkDnsLabel, checkIfName, checkIPv4, ipToInt, UUID } from "../validate/network";
 import { checkCephUser, DEFAULT_CEPH_CLIENT } from "../validate/ceph-user";
+import { checkDnsmasqPath, DEFAULT_DHCP_HOSTS_DIR } from "../render/dnsmasq-conf";
 
 /**
  * How the VirtualMachine provider reaches a kvm-cloud: the `cloud` input.
@@ -50,6 +51,10 @@ export interface CloudSpec {
     readonly leaseFile: string;
     /** DNS domain dnsmasq appends to hostnames; the VM's fqdn is name.domain. */
     readonly domain: string;
+    /** dnsmasq's DHCP range: each VM gets the lowest free address of it, fixed before it boots. */
+    readonly range: { readonly start: string; readonly end: string };
+    /** dnsmasq's dhcp-hostsdir, where the provider writes each VM's entry (default "/etc/kvmcloud/dhcp-hosts"). */
+    readonly hostsDir?: string;
   };
   readonly inventory: {
     /** postgres:// URL with credentials. A secret. */
@@ -71,6 +76,7 @@ export interface CloudSpec {
 /** A checked cloud spec with every default filled in: what the VM operations work with. */
 export type ResolvedCloudSpec = CloudSpec & {
   readonly ceph: CloudSpec["ceph"] & { readonly clientName: string };
+  readonly dhcp: CloudSpec["dhcp"] & { readonly hostsDir: string };
   readonly domainType: "kvm" | "qemu";
   readonly leaseTimeoutSeconds: number;
 };
@@ -121,9 +127,14 @@ export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
   checkSsh("cloud.dhcp.ssh", c.dhcp?.ssh);
   check(typeof c.dhcp.leaseFile === "string" && /^\/[^\0\n]+$/.test(c.dhcp.leaseFile), "cloud.dhcp.leaseFile", c.dhcp.leaseFile, "an absolute path");
   check(typeof c.dhcp.domain === "string" && c.dhcp.domain.split(".").every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)), "cloud.dhcp.domain", c.dhcp.domain, "a DNS domain of [a-z0-9-] labels");
+  checkIPv4("cloud.dhcp.range.start", c.dhcp.range?.start);
+  checkIPv4("cloud.dhcp.range.end", c.dhcp.range.end);
+  check(ipToInt(c.dhcp.range.start) <= ipToInt(c.dhcp.range.end), "cloud.dhcp.range.end", c.dhcp.range.end, `an address not below range.start ${c.dhcp.range.start}`);
+  const hostsDir = c.dhcp.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR;
+  checkDnsmasqPath("cloud.dhcp.hostsDir", hostsDir);
   checkUrl("cloud.inventory.postgresUrl", c.inventory?.postgresUrl, /^postgres(ql)?:$/, "a postgres://user:password@host:port/database URL");
   checkUrl("cloud.inventory.redisUrl", c.inventory?.redisUrl, /^rediss?:$/, "a redis://:password@host:port/db URL");
-  return { ...c, ceph: { ...c.ceph, clientName }, ...resolveVmSettings("cloud.", c) };
+  return { ...c, ceph: { ...c.ceph, clientName }, dhcp: { ...c.dhcp, hostsDir }, ...resolveVmSettings("cloud.", c) };
 }
 
 export const DEFAULT_DOMAIN_TYPE = "kvm";

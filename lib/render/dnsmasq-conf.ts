@@ -26,6 +26,12 @@ export interface DnsmasqConfig {
   readonly reservations: readonly DhcpReservation[];
   /** Default gateway handed out (default: listenAddress). */
   readonly router?: string;
+  /**
+   * Directory of one-file-per-VM dhcp-host entries (dhcp-hostsdir): the VM
+   * provider writes each VM's MAC, address and name there before it boots.
+   * dnsmasq reads new files at once; removed ones on SIGHUP. Default: none.
+   */
+  readonly hostsDir?: string;
   /** Where dnsmasq writes its pid (default: dnsmasq's own default). */
   readonly pidFile?: string;
   /** DNS port (default 53; 0 disables DNS). */
@@ -37,6 +43,14 @@ export interface DnsmasqConfig {
    * DHCP server on the VM segment, so clients get an address after a restart.
    */
   readonly authoritative?: boolean;
+}
+
+/** Where DnsmasqServer has dnsmasq read the VMs' dhcp-host files, and where the provider writes them. */
+export const DEFAULT_DHCP_HOSTS_DIR = "/etc/kvmcloud/dhcp-hosts";
+
+/** A path dnsmasq's comma-separated options and the scripts take as is. */
+export function checkDnsmasqPath(field: string, v: unknown): asserts v is string {
+  check(typeof v === "string" && v.startsWith("/") && !/[\s,]/.test(v), field, v, "an absolute path without spaces or commas");
 }
 
 const LEASE_TIME = /^(\d+[smhdw]?|infinite)$/;
@@ -57,7 +71,8 @@ export function validateDnsmasqConfig(c: DnsmasqConfig): void {
   const inRange = (ip: string) => ipToInt(ip) >= ipToInt(c.rangeStart) && ipToInt(ip) <= ipToInt(c.rangeEnd);
   check(!inRange(c.listenAddress), "listenAddress", c.listenAddress, `an address outside the DHCP range ${c.rangeStart}-${c.rangeEnd}`);
   check(LEASE_TIME.test(c.leaseTime), "leaseTime", c.leaseTime, "a dnsmasq lease time like 3600, 45m, 12h, 1d or infinite");
-  check(c.leaseFile.startsWith("/") && !/[\s,]/.test(c.leaseFile), "leaseFile", c.leaseFile, "an absolute path without spaces or commas");
+  checkDnsmasqPath("leaseFile", c.leaseFile);
+  if (c.hostsDir !== undefined) checkDnsmasqPath("hostsDir", c.hostsDir);
   const macs = new Set<string>();
   const ips = new Set<string>();
   const names = new Set<string>();
@@ -114,6 +129,9 @@ export function renderDnsmasqConf(c: DnsmasqConfig): string {
     // Guests send their cloud-init hostname; dnsmasq then serves NAME.domain.
     "dhcp-fqdn",
   );
+  if (c.hostsDir !== undefined) {
+    lines.push(`dhcp-hostsdir=${c.hostsDir}`);
+  }
   if (c.pidFile) {
     lines.push(`pid-file=${c.pidFile}`);
   }

@@ -31,6 +31,12 @@ export interface DomainSpec {
   /** RBD image holding the NoCloud seed, attached as a read-only CD-ROM. */
   readonly seedImage?: string;
   readonly mac: string;
+  /**
+   * The guest's IPv4 address, when it is fixed before the boot: the traffic
+   * filter's `IP` parameter, so libvirt never has to learn it from the
+   * guest's packets. Default: none (learned, for filters that use it).
+   */
+  readonly ip?: string;
   readonly bridge: string;
   /** kvm-cloud facts kept with the domain, read back on refresh. */
   readonly metadata?: Readonly<Record<string, string>>;
@@ -53,7 +59,12 @@ function checkSpec(s: DomainSpec): void {
     if (v !== undefined) check(/^[A-Za-z0-9_.-]{1,96}$/.test(v), f, v, "an RBD name of [A-Za-z0-9_.-]");
   }
   checkMac("mac", s.mac);
+  if (s.ip !== undefined) checkIPv4("ip", s.ip);
   checkIfName("bridge", s.bridge);
+}
+
+function guestFilterRef(ip: string | undefined): XmlNode {
+  return ip === undefined ? { "@_filter": GUEST_FILTER } : { "@_filter": GUEST_FILTER, parameter: { "@_name": "IP", "@_value": ip } };
 }
 
 function rbdDisk(s: DomainSpec, image: string, device: "disk" | "cdrom"): XmlNode {
@@ -103,7 +114,7 @@ export function renderDomainXml(s: DomainSpec): string {
       disk: disks,
       // The node's guest traffic policy; every node defines the filter (KvmNode), so the domain migrates anywhere.
       // libvirt learns the guest's address from its first packets after each start or migration (see README).
-      interface: { "@_type": "bridge", mac: { "@_address": s.mac }, source: { "@_bridge": s.bridge }, model: { "@_type": "virtio" }, filterref: { "@_filter": GUEST_FILTER } },
+      interface: { "@_type": "bridge", mac: { "@_address": s.mac }, source: { "@_bridge": s.bridge }, model: { "@_type": "virtio" }, filterref: guestFilterRef(s.ip) },
       serial: { "@_type": "pty", target: { "@_port": "0" } },
       console: { "@_type": "pty", target: { "@_type": "serial", "@_port": "0" } },
       memballoon: { "@_model": "virtio" },

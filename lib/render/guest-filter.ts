@@ -6,20 +6,16 @@ import { buildXml } from "./xml";
  * The libvirt network filter (nwfilter) on every VM's interface. Its name is
  * fixed, so that a domain migrates to any node of the cloud; its content is
  * the node's policy:
- * - "clean" (opt-in, see the README for its two known gaps): libvirt's own `clean-traffic` (the guest sends only from its
- *   MAC and the IP it was seen to use, ARP only for those, no other L2
+ * - "clean" (the default): libvirt's own `clean-traffic` (the guest sends
+ *   only from its MAC and its address, ARP only for those, no other L2
  *   protocols; IPv6 included) plus a drop of DHCP server replies, which
  *   clean-traffic lets through from the guest's own address: a guest
  *   running a DHCP server would otherwise hand out addresses to the others.
- *   The guest's IP is learned by libvirt from its first packets (the DHCP
- *   lease is not known before the boot), which also works after a migration.
- * - "open" (the default): an empty filter, as before there was one; also for
- *   guests that must route or bridge for others. Every guest on such a node
- *   can spoof.
- * "open" stays the default until the provider assigns the guests' addresses
- * itself: with "clean", libvirt learns each address from the guest's traffic,
- * which leaves a window after each start and, in one run of 16 creates at
- * once, left one guest without any network.
+ *   The provider fixes each VM's address before the boot and passes it as
+ *   the filter's `IP` parameter, so the rules hold from the first packet
+ *   (libvirt learns an address only for a domain defined without one).
+ * - "open": an empty filter, for guests that must route or bridge for
+ *   others. Every guest on such a node can spoof.
  */
 export const GUEST_FILTER = "kvmcloud-guest";
 /**
@@ -30,7 +26,7 @@ export const GUEST_FILTER_UUID = uuidFromSeed(`kvm-cloud nwfilter ${GUEST_FILTER
 
 export type GuestTraffic = "clean" | "open";
 export const GUEST_TRAFFIC: readonly GuestTraffic[] = ["clean", "open"];
-export const DEFAULT_GUEST_TRAFFIC: GuestTraffic = "open";
+export const DEFAULT_GUEST_TRAFFIC: GuestTraffic = "clean";
 
 export function checkGuestTraffic(field: string, v: unknown): asserts v is GuestTraffic {
   check(GUEST_TRAFFIC.includes(v as GuestTraffic), field, v, GUEST_TRAFFIC.map((p) => `"${p}"`).join(" or "));

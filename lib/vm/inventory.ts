@@ -108,7 +108,7 @@ export async function unlockVm(sql: Sql, name: string): Promise<void> {
  */
 export async function reserveVm(
   sql: Sql,
-  decide: (existing: VmRow[]) => Promise<Omit<VmRow, "state" | "ip" | "domainUuid" | "createdAt" | "updatedAt">>,
+  decide: (existing: VmRow[]) => Promise<Omit<VmRow, "state" | "ip" | "domainUuid" | "createdAt" | "updatedAt"> & { readonly ip: string }>,
   takeOver?: string,
 ): Promise<VmRow> {
   await sql.query("BEGIN");
@@ -118,9 +118,9 @@ export async function reserveVm(
     if (takeOver !== undefined) await sql.query(`DELETE FROM ${VM_TABLE} WHERE name = $1 AND state = 'creating'`, [takeOver]);
     const row = await decide((await sql.query(`SELECT * FROM ${VM_TABLE} ORDER BY name`)).rows.map(toRow));
     const inserted = await sql.query(
-      `INSERT INTO ${VM_TABLE} (name, stack, vcpus, memory_mib, disk_gib, image, node, mac, state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'creating') RETURNING *`,
-      [row.name, row.stack, row.vcpus, row.memoryMiB, row.diskGiB, row.image, row.node, row.mac],
+      `INSERT INTO ${VM_TABLE} (name, stack, vcpus, memory_mib, disk_gib, image, node, mac, ip, state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'creating') RETURNING *`,
+      [row.name, row.stack, row.vcpus, row.memoryMiB, row.diskGiB, row.image, row.node, row.mac, row.ip],
     );
     await sql.query("COMMIT");
     return toRow(inserted.rows[0]);

@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import { findNode, ResolvedCloudSpec } from "../cloud/cloud-spec";
+import { pickAddress } from "../operations/address";
 import { generateMac } from "../operations/mac";
 import { placeVm } from "../operations/placement";
 import { renderMetaData, renderUserData } from "../render/cloud-init";
@@ -11,6 +12,7 @@ import { CommandRunner } from "../transport/command-runner";
 import { CloudAccess, VmLock } from "./cloud-access";
 import { cacheKey, deleteVmRow, getVm, logOperation, recordVm, reserveVm } from "./inventory";
 import { readLeases, waitForLease } from "./lease-watch";
+import { removeHostEntry, writeHostEntry } from "./dhcp-host-ops";
 import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
 import { cloneImage, importSeed, rbdClientOf, rbdExists, rbdSize, removeImage, resizeImage } from "./rbd-ops";
 import { capacities, nodeHolding, surveyNodes, takenMacs } from "./survey";
@@ -63,7 +65,7 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   });
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });
-  const leaseMacs = (await leases).map((l) => l.mac);
+  const leaseList = await leases;
   if (leftImages.length > 0 && !deadCreate) {
     throw new ValidationError("name", args.name, `a name whose RBD images do not exist yet (${leftImages.map((i) => `${cloud.ceph.pool}/${i}`).join(", ")} exist and no VM record claims them; remove them or pick another name)`);
   }
@@ -71,14 +73,16 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   if (deadCreate && unreachable.length > 0) {
     throw new Error(`taking over the unfinished create of ${args.name} (started ${recorded!.createdAt}) needs every node to answer (its domain could be on one): ${unreachable.join("; ")}`);
   }
-  return { survey, imageSizeBytes: size, leaseMacs, deadCreate, leftDomainOn: deadCreate ? holder : undefined, leftImages, probe };
+  return { survey, imageSizeBytes: size, leases: leaseList, deadCreate, leftDomainOn: deadCreate ? holder : undefined, leftImages, probe };
 }
 
 /**
  * Creates a VM: hold the name's lock for the whole create (a create that
  * died is then known dead, and what it left is taken over), reserve (name,
- * node, MAC) in the inventory under the placement lock, clone and size the root disk, write the seed, define and start the domain,
- * wait for its lease, record it. Any failure removes whatever was made and
+ * node, MAC, address) in the inventory under the placement lock, write the
+ * address into dnsmasq's hosts directory, clone and size the root disk,
+ * write the seed, define (with the address, for the node's traffic filter)
+ * and start the domain, wait for its lease, record it. Any failure removes whatever was made and
  * reports the step and the daemon's message.
  */
 export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, args: VmInputs, onStep: StepHook = () => undefined): Promise<VmRecord> {
@@ -124,9 +128,11 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
               throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name})`);
             }
             const node = placeVm(capacities(pre.survey, rows), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
-            const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leaseMacs], () => crypto.randomBytes(3));
+            const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leases.map((l) => l.mac)], () => crypto.randomBytes(3));
+            // Every address some VM row or some client's lease holds, whatever its state.
+            const ip = pickAddress(cloud.dhcp.range, [...rows.flatMap((r) => (r.ip ? [r.ip] : [])), ...pre.leases.map((l) => l.ip)]);
             const { name, stack, vcpus, memoryMiB, diskGiB, image } = args;
-            return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac };
+            return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac, ip };
           },
           pre.deadCreate ? args.name : undefined,
         ),
@@ -143,6 +149,13 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
         });
       });
     }
+
+    const ip = row.ip!;
+    // On the DHCP host while the node clones and defines: it only has to be there before the boot.
+    undo.record(`DHCP entry ${args.name} (${ip}) in ${cloud.dhcp.hostsDir}`, () => access.onDhcp((r) => removeHostEntry(r, cloud.dhcp.hostsDir, args.name)));
+    const entryStarted = Date.now();
+    const entry = access.onDhcp((r) => writeHostEntry(r, cloud.dhcp.hostsDir, { name: args.name, mac: row.mac, ip }));
+    entry.catch(() => undefined); // awaited before the start; a failure of the node's steps first must not go unhandled
 
     const limits = growthLimits(args.vcpus, args.memoryMiB);
     const fqdn = `${args.name}.${cloud.dhcp.domain}`;
@@ -172,12 +185,17 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
           diskImage: disk,
           seedImage: seed,
           mac: row.mac,
+          ip,
           bridge: node.bridge ?? DEFAULT_BRIDGE,
           metadata: { name: args.name, stack: args.stack, image: args.image, createdAt: row.createdAt },
         });
         undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
         await defineDomain(r, xml);
         return (await domainFacts(r, args.name))!.uuid;
+      });
+      await timed("dhcp-entry", async () => {
+        await entry;
+        onStep("dhcp-entry-written", Date.now() - entryStarted);
       });
       await timed("start", () => startDomain(r, args.name));
       return id;
@@ -188,6 +206,10 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     );
 
     if (lease.seenAfterWriteMs !== undefined) onStep("lease-seen-after-write", lease.seenAfterWriteMs);
+    if (lease.ip !== ip) {
+      // The node's filter admits only the assigned address: the guest would have no network.
+      throw new Error(`dnsmasq leased ${lease.ip} to ${row.mac}, not the address assigned to ${args.name} (${ip}); another client held ${ip}, or dnsmasq did not read ${cloud.dhcp.hostsDir}/${args.name}`);
+    }
 
     const state = args.state ?? "running";
     if (state !== "running") {

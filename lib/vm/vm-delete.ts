@@ -1,13 +1,15 @@
 import { ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { CloudAccess } from "./cloud-access";
 import { cacheKey, deleteVmRow, logOperation } from "./inventory";
+import { removeHostEntry } from "./dhcp-host-ops";
 import { domainState, removeDomain } from "./node-ops";
 import { rbdClientOf, removeImage } from "./rbd-ops";
 import { rootImageName, seedImageName, VmRecord } from "./vm-record";
 
 /**
  * Deletes a VM wherever it is: the domain (on its recorded node, or on any
- * node if it moved), both RBD images, the inventory row and the cache key.
+ * node if it moved), both RBD images, its DHCP entry (the address is free
+ * again once its lease ends), the inventory row and the cache key.
  * Anything already gone counts as done; a node that cannot be asked is an
  * error, because the domain may still be running there.
  */
@@ -35,6 +37,7 @@ export async function deleteVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm
     await removeImage(r, rbdClient, rootImageName(vm.name));
     await removeImage(r, rbdClient, seedImageName(vm.name));
   });
+  await access.onDhcp((r) => removeHostEntry(r, cloud.dhcp.hostsDir, vm.name));
   await access.withInventory(async (inv) => {
     await deleteVmRow(inv.sql, vm.name);
     await inv.cache.del(cacheKey(vm.name));

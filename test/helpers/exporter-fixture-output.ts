@@ -19,7 +19,7 @@ export const cloud: CloudSpec = {
     { name: "node2", ssh: { host: "10.77.0.22", privateKey: KEY }, libvirtUri: "qemu+tcp://10.77.0.22/system" },
   ],
   ceph: { pool: "libvirt-pool", monitors: ["10.77.0.11"], clientName: "libvirt", secretUuid: "e3c3dc52-76b2-435c-8343-1128a6764eee" },
-  dhcp: { ssh: { host: "10.77.0.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "lab.kvmcloud" },
+  dhcp: { ssh: { host: "10.77.0.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "lab.kvmcloud", range: { start: "10.77.100.10", end: "10.77.100.250" } },
   inventory: { postgresUrl: `postgres://kvmcloud:${PG_PASSWORD}@10.77.0.3:5432/kvmcloud`, redisUrl: "redis://:x@10.77.0.3:6379/0" },
 };
 export const dhcpRange = { start: "10.77.100.10", end: "10.77.100.250" };

@@ -9,7 +9,7 @@ export function fakeCloudSpec(nodes: readonly string[] = ["node1", "node2"], ext
   return validateCloudSpec({
     nodes: nodes.map((name, i) => ({ name, ssh: { host: `192.0.2.${21 + i}`, privateKey }, libvirtUri: `qemu+ssh://root@192.0.2.${21 + i}/system` })),
     ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-    dhcp: { ssh: { host: "192.0.2.1", privateKey }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+    dhcp: { ssh: { host: "192.0.2.1", privateKey }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.199" } },
     inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
     ...extra,
   });
@@ -18,7 +18,8 @@ export function fakeCloudSpec(nodes: readonly string[] = ["node1", "node2"], ext
 /**
  * A cloud in memory for fast tests of the VM operations over their seams
  * (CloudAccess): nodes that answer virsh and rbd as libvirt and Ceph do, a
- * DHCP host whose lease file gains a line when a domain starts, and an
+ * DHCP host whose lease file gains a line when a domain starts (the address
+ * of the MAC's hostsdir entry, as dnsmasq gives it), and an
  * inventory that keeps rows and a cache. `failOn` makes one command fail as
  * the daemon would; `down` makes a node unreachable (from then on).
  */
@@ -33,6 +34,10 @@ export class FakeCloud {
   readonly rows = new Map<string, Record<string, unknown>>();
   readonly cache = new Map<string, string>();
   readonly leases: string[] = [];
+  /** The DHCP host's dhcp-hostsdir: file name -> text. */
+  readonly hostEntries = new Map<string, string>();
+  /** dnsmasq reloads (SIGHUP) asked for. */
+  dnsmasqReloads = 0;
   readonly operations: Array<{ vm: unknown; operation: unknown; outcome: unknown; step: unknown }> = [];
   readonly down = new Set<string>();
   /** argv (joined) pattern -> the daemon's stderr for a command that must fail. */
@@ -87,12 +92,25 @@ export class FakeCloud {
         if (verb === "start") {
           d.state = "running";
           if (this.silentGuests) return ok();
-          const facts = parseDomainXmlFacts(d.xml);
-          this.leases.push(`${Math.floor(Date.now() / 1000) + 3600} ${facts.macs[0]} 192.0.2.${100 + this.leases.length} ${name} *`);
+          const mac = parseDomainXmlFacts(d.xml).macs[0];
+          // As dnsmasq: the hostsdir entry's address for a MAC it names, else one from the range.
+          const fixed = [...this.hostEntries.values()].map((e) => e.trim().split(",")).find((e) => e[0] === mac)?.[1];
+          this.leases.push(`${Math.floor(Date.now() / 1000) + 3600} ${mac} ${fixed ?? `192.0.2.${150 + this.leases.length}`} ${name} *`);
           return ok();
         }
         if (verb === "destroy") return (d.state = "shut off"), ok();
         if (verb === "undefine") return doms.delete(name), ok();
+      }
+      if (argv[0] === "sh" && argv[3] === "write-entry") {
+        const before = this.hostEntries.get(argv[5]);
+        if (before !== undefined && before !== String(opts.stdin)) this.dnsmasqReloads++;
+        this.hostEntries.set(argv[5], String(opts.stdin));
+        return ok();
+      }
+      if (argv[0] === "sh" && argv[3] === "remove-entry") {
+        this.hostEntries.delete(argv[5]);
+        this.dnsmasqReloads++;
+        return ok();
       }
       if (argv[0] === "cat") return ok(this.leases.join("\n") + "\n");
       if (argv[0] === "sh" && argv[3] === "watch") {
@@ -127,8 +145,8 @@ export class FakeCloud {
           return toResult([]);
         }
         if (t.startsWith("INSERT INTO vms")) {
-          const [name, stack, vcpus, memory_mib, disk_gib, image, node, mac] = params;
-          const row = { name, stack, vcpus, memory_mib, disk_gib, image, node, mac, ip: null, state: "creating", domain_uuid: null, created_at: new Date().toISOString(), updated_at: new Date().toISOString() };
+          const [name, stack, vcpus, memory_mib, disk_gib, image, node, mac, ip] = params;
+          const row = { name, stack, vcpus, memory_mib, disk_gib, image, node, mac, ip, state: "creating", domain_uuid: null, created_at: new Date().toISOString(), updated_at: new Date().toISOString() };
           this.rows.set(String(name), row);
           return toResult([row]);
         }

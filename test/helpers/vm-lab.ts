@@ -2,7 +2,7 @@ import { CloudSpec } from "../../lib/cloud/cloud-spec";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { LabDescription } from "../../lab/description";
 import { output, run, waitFor } from "../../lab/exec";
-import { httpGet, rbdOnNode, virsh } from "./lab-client";
+import { httpGet, rbdOnNode, ssh, virsh } from "./lab-client";
 
 /**
  * What the VM tests look at from outside the provider: libvirt on every
@@ -74,6 +74,8 @@ export async function leftovers(d: LabDescription, cloud: CloudSpec, name: strin
   for (const img of await rbdImages(d)) if (img === `${name}-root` || img === `${name}-seed`) left.push(`RBD image ${img}`);
   if (await inventoryRow(cloud, name)) left.push("inventory row");
   if ((await redisGet(cloud, `vm:${name}`)) !== null) left.push("cache key");
+  const entry = `${d.dhcp.hostsDir}/${name}`;
+  if ((await ssh(d, d.dhcp.host, ["timeout", "10", "test", "-e", entry], { allowFail: true })).code === 0) left.push(`DHCP entry ${entry}`);
   return left;
 }
 
@@ -84,6 +86,7 @@ export async function scrub(d: LabDescription, cloud: CloudSpec, name: string): 
     await run(virsh(n.clientUri, "undefine", name), { allowFail: true });
   }
   for (const img of [`${name}-root`, `${name}-seed`]) await rbdOnNode(d, d.nodes[0].name, ["rm", "--no-progress", `${d.ceph.pool}/${img}`], { allowFail: true });
+  await ssh(d, d.dhcp.host, ["timeout", "20", "sh", "-c", 'rm -f -- "$1" && systemctl reload dnsmasq.service', "scrub", `${d.dhcp.hostsDir}/${name}`], { allowFail: true });
   await cloudAccess(cloud).withInventory(async (inv) => {
     await inv.sql.query("DELETE FROM vms WHERE name = $1", [name]).catch(() => undefined);
     await inv.cache.del(`vm:${name}`);

@@ -9,7 +9,7 @@ import { labCloudConfig } from "../../lab/lab-stack";
 import { SWITCH_BRIDGE, SWITCH_NS } from "../../lab/topology";
 import { DEFAULT_LEASE_FILE } from "../../components/dnsmasq-server";
 import { dnsmasqSettings } from "../../lib/cloud/cloud-config";
-import { renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
+import { DEFAULT_DHCP_HOSTS_DIR, renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
 import { parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
 import { ipToInt } from "../../lib/validate/network";
 import { assertInManagerNamespace } from "../helpers/lab-client";
@@ -113,7 +113,7 @@ afterAll(async () => {
 describe("the lab's dnsmasq with the rendered config", () => {
   it("runs exactly the text the renderer makes from the lab's stack config", async () => {
     const c = labCloudConfig();
-    const expected = renderDnsmasqConf({ ...dnsmasqSettings({ dns: c.dns!, network: c.network! }), leaseTime: c.network!.leaseTime ?? "12h", leaseFile: DEFAULT_LEASE_FILE, authoritative: true });
+    const expected = renderDnsmasqConf({ ...dnsmasqSettings({ dns: c.dns!, network: c.network! }), leaseTime: c.network!.leaseTime ?? "12h", leaseFile: DEFAULT_LEASE_FILE, hostsDir: DEFAULT_DHCP_HOSTS_DIR, authoritative: true });
     expect((await onDns(d, ["cat", "/etc/dnsmasq.d/kvmcloud.conf"])).stdout).toBe(expected);
     expect(d.dhcp.leaseFile).toBe(DEFAULT_LEASE_FILE);
   });

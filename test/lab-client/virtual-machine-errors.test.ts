@@ -151,7 +151,7 @@ describe("a create that fails part-way removes what it made", () => {
     const noBridge = { ...cloud, nodes: cloud.nodes.map((n) => (n.name === "node1" ? { ...n, bridge: "nobr0" } : n)) };
     const err = await failCreate(vmName("start"), { node: "node1" }, noBridge);
     expect(err).toMatch(/failed at step "start": virsh .*start --domain err-start-\w+ on node1 \(root@10\.77\.0\.21:22\) failed \(exit 1\): [\s\S]*Cannot get interface MTU on 'nobr0'/);
-    expect(err).toMatch(/removed what it had made: domain .* on node1, RBD image .*-seed, RBD image .*-root, inventory row/);
+    expect(err).toMatch(/removed what it had made: domain .* on node1, RBD image .*-seed, RBD image .*-root, DHCP entry err-start-\w+ \(10\.77\.\d+\.\d+\) in \/etc\/kvmcloud\/dhcp-hosts, inventory row/);
   });
 
   it("no lease within the bound: a clear timeout, and the running guest removed", async () => {

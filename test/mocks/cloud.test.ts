@@ -70,7 +70,7 @@ describe("Cloud", () => {
       ["node2", "192.0.2.22", "qemu+ssh://root@192.0.2.22/system?keyfile=/root/.ssh/kvmcloud_migration"],
     ]);
     expect(spec.ceph).toEqual({ pool: "libvirt-pool", monitors: ["192.0.2.11", "192.0.2.12", "192.0.2.13"], clientName: "libvirt", secretUuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(spec.dhcp).toEqual({ ssh: expect.objectContaining({ host: "192.0.2.1" }), leaseFile: "/var/lib/misc/dnsmasq.kvmcloud.leases", domain: "cloud.example" });
+    expect(spec.dhcp).toEqual({ ssh: expect.objectContaining({ host: "192.0.2.1" }), leaseFile: "/var/lib/misc/dnsmasq.kvmcloud.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.200" }, hostsDir: "/etc/kvmcloud/dhcp-hosts" });
     expect(spec.inventory.postgresUrl).toMatch(/^postgres:\/\/kvmcloud:generated-[^@]+@192\.0\.2\.3:5432\/kvmcloud$/);
     expect(spec.domainType).toBe("kvm");
     expect(await valueOf(cloud.imageSpec)).toBe("libvirt-pool/debian-12@base");

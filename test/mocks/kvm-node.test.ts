@@ -58,9 +58,9 @@ describe("KvmNode", () => {
     // The facts' MAC, read on the host, is what the bridge keeps at the next boot.
     expect(create(reg, "node1-bridge")).toContain("hwaddress 52:54:00:0a:0b:0c");
     expect(create(reg, "node1-libvirt")).toContain('security_driver = "apparmor"');
-    // "open" by default: the filter exists (domains reference it) and holds no rule.
+    // "clean" by default: libvirt's clean-traffic under the name every domain references.
     expect(create(reg, "node1-guest-filter")).toContain('<filter name="kvmcloud-guest" chain="root">');
-    expect(create(reg, "node1-guest-filter")).not.toContain("clean-traffic");
+    expect(create(reg, "node1-guest-filter")).toContain('<filterref filter="clean-traffic"/>');
     expect(create(reg, "node1-ceph-client")).toContain("mon_host = [v2:192.0.2.11:3300,v1:192.0.2.11:6789]");
     expect(create(reg, "node1-libvirt-ceph")).toContain("<name>libvirt-pool</name>");
     expect(create(reg, "node1-libvirt-ceph")).toContain("virsh secret-set-value --secret");
@@ -99,9 +99,10 @@ describe("KvmNode", () => {
     expect(create(reg, "node1-migration-key")).toContain("cut -d' ' -f1,2 /root/.ssh/kvmcloud_migration.pub");
   });
 
-  it("defines clean-traffic for its guests when asked", async () => {
-    const { reg } = await build({ ...nodeArgs(1), guestTraffic: "clean" });
-    expect(create(reg, "node1-guest-filter")).toContain('<filterref filter="clean-traffic"/>');
+  it("defines an empty filter for its guests when asked for open traffic", async () => {
+    const { reg } = await build({ ...nodeArgs(1), guestTraffic: "open" });
+    expect(create(reg, "node1-guest-filter")).toContain('<filter name="kvmcloud-guest" chain="root">');
+    expect(create(reg, "node1-guest-filter")).not.toContain("clean-traffic");
   });
 
   it("re-runs the bridge script, and only it, when the backend changes", async () => {

@@ -26,7 +26,7 @@ const cloud: CloudSpec = {
     { name: "node2", ssh: { host: "192.0.2.22", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.22/system" },
   ],
   ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "e3c3dc52-76b2-435c-8343-1128a6764eee" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.199" } },
   inventory: { postgresUrl: `postgres://kvmcloud:${PG_PASSWORD}@192.0.2.3:5432/kvmcloud`, redisUrl: "redis://:r@192.0.2.3:6379/0" },
 };
 

@@ -17,7 +17,7 @@ const SPEC = {
     { name: "node2", ssh: ssh("192.0.2.22"), libvirtUri: "qemu+ssh://root@192.0.2.22/system" },
   ],
   ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "0b6a2cbe-3b1c-4a8e-9d1f-3d8f6a0c2e11" },
-  dhcp: { ssh: ssh("192.0.2.1"), leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "example.internal" },
+  dhcp: { ssh: ssh("192.0.2.1"), leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "example.internal", range: { start: "192.0.2.100", end: "192.0.2.199" } },
   inventory: { postgresUrl: "postgres://kvmcloud:pg-secret-1@192.0.2.3/kvmcloud", redisUrl: "redis://:redis-secret-1@192.0.2.3:6379/0" },
 };
 

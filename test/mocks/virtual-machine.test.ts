@@ -13,7 +13,7 @@ const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nvm-mocks-key-material\n-----EN
 const cloud: CloudSpec = {
   nodes: [{ name: "node1", ssh: { host: "192.0.2.21", privateKey: KEY }, libvirtUri: "qemu+ssh://root@192.0.2.21/system" }],
   ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+  dhcp: { ssh: { host: "192.0.2.1", privateKey: KEY }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.199" } },
   inventory: { postgresUrl: "postgres://kvmcloud:pg-pass-42@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:redis-pass-42@192.0.2.3:6379/0" },
 };
 

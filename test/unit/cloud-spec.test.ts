@@ -4,13 +4,13 @@ const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n-----END OPEN
 const good = {
   nodes: [{ name: "node1", ssh: { host: "192.0.2.21", privateKey: key }, libvirtUri: "qemu+ssh://root@192.0.2.21/system" }],
   ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: key }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+  dhcp: { ssh: { host: "192.0.2.1", privateKey: key }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.199" } },
   inventory: { postgresUrl: "postgres://kvmcloud:pw-123@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:pw-456@192.0.2.3:6379/0" },
 };
 
 describe("validateCloudSpec", () => {
   it("fills defaults", () => {
-    expect(validateCloudSpec(good)).toMatchObject({ domainType: "kvm", leaseTimeoutSeconds: 300, ceph: { clientName: "libvirt" } });
+    expect(validateCloudSpec(good)).toMatchObject({ domainType: "kvm", leaseTimeoutSeconds: 300, ceph: { clientName: "libvirt" }, dhcp: { hostsDir: "/etc/kvmcloud/dhcp-hosts" } });
   });
 
   it.each([
@@ -20,6 +20,9 @@ describe("validateCloudSpec", () => {
     ["cloud.ceph.monitors[0]", { ceph: { ...good.ceph, monitors: ["mon-a"] } }],
     ["cloud.ceph.secretUuid", { ceph: { ...good.ceph, secretUuid: "ABC" } }],
     ["cloud.dhcp.leaseFile", { dhcp: { ...good.dhcp, leaseFile: "leases" } }],
+    ["cloud.dhcp.range.start", { dhcp: { ...good.dhcp, range: { start: "192.0.2", end: "192.0.2.9" } } }],
+    ["cloud.dhcp.range.end", { dhcp: { ...good.dhcp, range: { start: "192.0.2.9", end: "192.0.2.8" } } }],
+    ["cloud.dhcp.hostsDir", { dhcp: { ...good.dhcp, hostsDir: "/etc/dhcp hosts" } }],
     ["cloud.leaseTimeoutSeconds", { leaseTimeoutSeconds: 1 }],
     ["cloud.domainType", { domainType: "xen" }],
   ])("names %s", (field, patch) => {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DnsmasqConfig, renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
+import { renderDhcpHostEntry } from "../../lib/operations/address";
 
 const base: DnsmasqConfig = {
   interface: "br0",
@@ -33,6 +34,18 @@ describe("renderDnsmasqConf", () => {
     expect(() => dnsmasqAccepts(renderDnsmasqConf(base))).not.toThrow();
   });
 
+  it("is accepted by the real dnsmasq --test with a hosts directory holding a VM's entry", () => {
+    const hosts = fs.mkdtempSync(path.join(os.tmpdir(), "dnsmasq-hosts-"));
+    try {
+      fs.writeFileSync(path.join(hosts, "web-1"), renderDhcpHostEntry({ mac: "52:54:00:AA:00:01", ip: "192.0.2.150", name: "web-1" }));
+      const text = renderDnsmasqConf({ ...base, hostsDir: hosts });
+      expect(text.split("\n")).toContain(`dhcp-hostsdir=${hosts}`);
+      expect(() => dnsmasqAccepts(text)).not.toThrow();
+    } finally {
+      fs.rmSync(hosts, { recursive: true, force: true });
+    }
+  });
+
   it("serves the range, the domain, the router and each reservation", () => {
     const text = renderDnsmasqConf(base);
     const lines = text.split("\n");
@@ -58,6 +71,7 @@ describe("renderDnsmasqConf", () => {
     [{ rangeStart: "10.0.0.5" }, /rangeStart: "10.0.0.5".*subnet/],
     [{ netmask: "255.0.255.0" }, /netmask/],
     [{ leaseTime: "forever" }, /leaseTime: "forever".*12h/],
+    [{ hostsDir: "etc/hosts.d" }, /^hostsDir: "etc\/hosts.d" is not allowed; expected an absolute path without spaces or commas/],
     [{ domain: "Bad_Domain" }, /domain: "Bad_Domain"/],
     [{ reservations: [{ mac: "52:54:00:00:00:10", ip: "192.0.2.150", name: "x" }] }, /reservations\[0\]\.ip: "192.0.2.150".*outside the DHCP range/],
     [{ reservations: [{ mac: "52-54-00-00-00-10", ip: "192.0.2.10", name: "x" }] }, /reservations\[0\]\.mac/],

@@ -22,6 +22,7 @@ const CONF: DnsmasqConfig = {
   netmask: "255.255.255.0",
   leaseTime: "12h",
   leaseFile: "/var/lib/misc/h4a.leases",
+  hostsDir: "/etc/kvmcloud/h4a-hosts",
   reservations: [],
 };
 const isRoot = process.getuid?.() === 0;
@@ -67,6 +68,9 @@ const isRoot = process.getuid?.() === 0;
     expect(r.out).toContain("setup2=0");
     expect(read("systemctl.log").split("\n").filter((l) => l.startsWith("restart"))).toEqual(["restart dnsmasq"]);
     expect(read("systemctl.log")).toContain("enable --now dnsmasq.service");
+    // The VMs' hosts directory exists before dnsmasq watches it.
+    expect(fs.statSync(path.join(dir, "upper/kvmcloud/h4a-hosts")).isDirectory()).toBe(true);
+    expect(read("h4a.conf")).toContain("dhcp-hostsdir=/etc/kvmcloud/h4a-hosts\n");
   });
 
   it("keeps the working config when dnsmasq rejects the new one", () => {

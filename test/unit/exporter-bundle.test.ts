@@ -80,7 +80,7 @@ describe("the exporter bundle", () => {
     fs.writeFileSync(spec, JSON.stringify({
       nodes: [{ name: "node1", ssh: ssh(1), libvirtUri: "qemu+ssh://root@127.0.0.1/system" }],
       ceph: { pool: "rbd", monitors: ["127.0.0.1"], secretUuid: "e3c3dc52-76b2-435c-8343-1128a6764eee" },
-      dhcp: { ssh: ssh(1), leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+      dhcp: { ssh: ssh(1), leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.199" } },
       inventory: { postgresUrl: "postgres://kvmcloud:pg-pw-h5@127.0.0.1:1/kvmcloud", redisUrl: "redis://:x@127.0.0.1:1/0" },
     }), { mode: 0o600 });
     const port = await freePort();

@@ -23,7 +23,7 @@ beforeAll(async () => {
   cloud = {
     nodes: [{ name: "node1", ssh, libvirtUri: "qemu+ssh://root@127.0.0.1/system" }],
     ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-    dhcp: { ssh, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+    dhcp: { ssh, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.199" } },
     inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
     knownHosts: t.knownHosts,
   };

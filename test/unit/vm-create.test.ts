@@ -13,28 +13,33 @@ const cloud = fakeCloudSpec(["node1", "node2"], { leaseTimeoutSeconds: 5 });
 const IMAGE = "libvirt-pool/base@v1";
 const args: VmInputs = { name: "web-1", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: IMAGE, stack: "dev", node: "node1" } as VmInputs;
 const fresh = () => new FakeCloud(["node1", "node2"], [IMAGE]);
+const ENTRY = "DHCP entry web-1 (192.0.2.100) in /etc/kvmcloud/dhcp-hosts";
 const domainsOf = (c: FakeCloud) => [...c.domains].flatMap(([n, d]) => [...d.keys()].map((k) => `${n}:${k}`));
 
 describe("createVm", () => {
-  it("makes the images, the domain and the row, and returns the leased IP", async () => {
+  it("makes the images, the DHCP entry, the domain and the row, and returns the assigned and leased IP", async () => {
     const c = fresh();
     const steps: string[] = [];
     const vm = await createVm(cloud, c.access(), args, (s) => steps.push(s));
+    expect(c.hostEntries.get("web-1")).toBe(`${vm.mac},192.0.2.100,web-1\n`);
+    // The node's traffic filter gets the address with the domain: nothing is learned from the guest.
+    expect(c.domains.get("node1")!.get("web-1")!.xml).toMatch(/<filterref filter="kvmcloud-guest">\s*<parameter name="IP" value="192.0.2.100"\/>/);
     expect(vm).toMatchObject({ name: "web-1", node: "node1", ip: "192.0.2.100", disk: "libvirt-pool/web-1-root", seed: "libvirt-pool/web-1-seed", fqdn: "web-1.cloud.example" });
     expect([...c.images].sort()).toEqual([IMAGE, "libvirt-pool/web-1-root", "libvirt-pool/web-1-seed"]);
     expect(domainsOf(c)).toEqual(["node1:web-1"]);
     expect(c.rows.get("web-1")).toMatchObject({ state: "running", node: "node1", ip: "192.0.2.100", mac: vm.mac });
     expect(c.cache.get("vm:web-1")).toBe("node1");
-    expect(steps).toEqual(["lock", "preflight", "reserve", "clone", "seed", "define", "start", "boot-to-lease", "record"]);
+    expect(steps).toEqual(["lock", "preflight", "reserve", "clone", "seed", "define", "dhcp-entry-written", "dhcp-entry", "start", "boot-to-lease", "record"]);
     expect(c.locksHeld).toBe(0);
   });
 
   it.each<[string, RegExp, string, string[]]>([
     // Each undo is recorded before its step (a step that timed out may have made its thing), and "gone already" counts as removed.
-    ["clone", /rbd --id libvirt clone/, "rbd: clone error: (28) No space left on device", ["RBD image libvirt-pool/web-1-root"]],
-    ["seed", /^sh -c [\s\S]* seed /, "rbd: import failed: (5) Input/output error", ["RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root"]],
-    ["define", /virsh -q -c qemu:\/\/\/system define/, "error: XML error: unsupported configuration", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root"]],
-    ["start", /virsh -q -c qemu:\/\/\/system start/, "error: internal error: qemu unexpectedly closed the monitor", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root"]],
+    ["clone", /rbd --id libvirt clone/, "rbd: clone error: (28) No space left on device", ["RBD image libvirt-pool/web-1-root", ENTRY]],
+    ["seed", /^sh -c [\s\S]* seed /, "rbd: import failed: (5) Input/output error", ["RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
+    ["define", /virsh -q -c qemu:\/\/\/system define/, "error: XML error: unsupported configuration", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
+    ["dhcp-entry", /write-entry/, "mv: cannot move '/etc/kvmcloud/dhcp-hosts/.web-1.new': Read-only file system", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
+    ["start", /virsh -q -c qemu:\/\/\/system start/, "error: internal error: qemu unexpectedly closed the monitor", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
   ])("fails at %s naming the step and the daemon's words, and removes what it made, newest first", async (step, command, said, removed) => {
     const c = fresh();
     c.failOn.set(command, said);
@@ -45,6 +50,7 @@ describe("createVm", () => {
     expect([...c.images]).toEqual([IMAGE]);
     expect(domainsOf(c)).toEqual([]);
     expect(c.rows.size).toBe(0);
+    expect(c.hostEntries.size).toBe(0);
     expect(c.operations).toEqual([{ vm: "web-1", operation: "create", outcome: "error", step }]);
     expect(c.locksHeld).toBe(0);
   });
@@ -72,6 +78,40 @@ describe("createVm", () => {
     expect(domainsOf(c)).toEqual([]);
     expect(c.rows.size).toBe(0);
   }, 20_000);
+
+  it("gives each VM the lowest address that no row and no client's lease holds", async () => {
+    const c = fresh();
+    // A client that is not a VM of this cloud holds .101 (dynamic lease); web-1 takes .100.
+    c.leases.push(`${Math.floor(Date.now() / 1000) + 3600} 02:00:00:00:00:01 192.0.2.101 laptop *`);
+    const a = await createVm(cloud, c.access(), args);
+    const b = await createVm(cloud, c.access(), { ...args, name: "web-2" });
+    expect([a.ip, b.ip]).toEqual(["192.0.2.100", "192.0.2.102"]);
+    expect(c.rows.get("web-2")).toMatchObject({ ip: "192.0.2.102" });
+  });
+
+  it("reloads dnsmasq when the VM's entry replaces one a dead create left, and only then", async () => {
+    const c = fresh();
+    // dnsmasq adds a replaced file's entry but keeps the old one until SIGHUP: the address would be a duplicate.
+    c.hostEntries.set("web-1", "52:54:00:00:00:99,192.0.2.100,web-1\n");
+    const vm = await createVm(cloud, c.access(), args);
+    expect(c.hostEntries.get("web-1")).toBe(`${vm.mac},192.0.2.100,web-1\n`);
+    expect(c.dnsmasqReloads).toBe(1);
+    await createVm(cloud, c.access(), { ...args, name: "web-2" });
+    expect(c.dnsmasqReloads).toBe(1);
+  });
+
+  it("fails and undoes when dnsmasq leases another address than the one assigned", async () => {
+    const c = fresh();
+    // As when a client took the address between the choice and the boot: dnsmasq falls back to its range.
+    c.afterCommand = (_node, argv) => {
+      if (argv[3] === "write-entry") c.hostEntries.clear();
+    };
+    const err = (await createVm(cloud, c.access(), args).then(() => undefined, (e: Error) => e))!;
+    expect(err.message).toMatch(/failed at step "boot-to-lease": dnsmasq leased 192\.0\.2\.\d+ to 52:54:00(:[0-9a-f]{2}){3}, not the address assigned to web-1 \(192\.0\.2\.100\)/);
+    expect(domainsOf(c)).toEqual([]);
+    expect(c.rows.size).toBe(0);
+    expect([...c.images]).toEqual([IMAGE]);
+  });
 
   it("refuses a name a domain on another node already has, before making anything", async () => {
     const c = fresh();

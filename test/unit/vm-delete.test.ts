@@ -22,9 +22,13 @@ async function withVm(): Promise<FakeCloud> {
 }
 
 describe("deleteVm", () => {
-  it("removes the domain where it is (the state may name another node), both images, the row and the key", async () => {
+  it("removes the domain where it is (the state may name another node), both images, the DHCP entry, the row and the key", async () => {
     const c = await withVm();
+    expect([...c.hostEntries.keys()]).toEqual(["web-1"]);
     await deleteVm(cloud, c.access(), { name: "web-1", node: "node1" });
+    // dnsmasq forgets a removed entry only on reload; a stale one would make its address a duplicate.
+    expect(c.hostEntries.size).toBe(0);
+    expect(c.dnsmasqReloads).toBe(1);
     expect([...c.domains.get("node2")!.keys()]).toEqual([]);
     expect([...c.images]).toEqual([IMAGE]);
     expect(c.rows.size).toBe(0);
@@ -37,6 +41,8 @@ describe("deleteVm", () => {
     await deleteVm(cloud, c.access(), { name: "web-1", node: "node2" });
     await deleteVm(cloud, c.access(), { name: "web-1", node: "node2" });
     expect(c.operations.filter((o) => o.operation === "delete")).toHaveLength(2);
+    // A retry after a failed reload must still reload: every delete does.
+    expect(c.dnsmasqReloads).toBe(2);
   });
 
   it("touches no image and no row while a node cannot say it holds no domain, and names it", async () => {
@@ -47,5 +53,19 @@ describe("deleteVm", () => {
     );
     expect([...c.images].sort()).toEqual([IMAGE, "libvirt-pool/web-1-root", "libvirt-pool/web-1-seed"]);
     expect(c.rows.get("web-1")).toMatchObject({ state: "running" });
+    expect([...c.hostEntries.keys()]).toEqual(["web-1"]);
+  });
+
+  it("keeps the row while dnsmasq cannot reload, so that a retry removes the entry", async () => {
+    const c = await withVm();
+    c.failOn.set(/remove-entry/, "Job for dnsmasq.service failed because the control process exited with error code.");
+    await expect(deleteVm(cloud, c.access(), { name: "web-1", node: "node2" })).rejects.toThrow(
+      /removing the DHCP entry of web-1 from \/etc\/kvmcloud\/dhcp-hosts on dhcp \(dnsmasq reload\): Job for dnsmasq.service failed/,
+    );
+    expect(c.rows.get("web-1")).toMatchObject({ state: "running" });
+    c.failOn.clear();
+    await deleteVm(cloud, c.access(), { name: "web-1", node: "node2" });
+    expect(c.hostEntries.size).toBe(0);
+    expect(c.rows.size).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ const cloud = {
     { name: "node2", ssh: { host: "192.0.2.22", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----" }, libvirtUri: "qemu+ssh://root@192.0.2.22/system" },
   ],
   ceph: { pool: "libvirt-pool", monitors: ["192.0.2.11"], secretUuid: "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c6" },
-  dhcp: { ssh: { host: "192.0.2.1", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----" }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example" },
+  dhcp: { ssh: { host: "192.0.2.1", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----" }, leaseFile: "/var/lib/misc/dnsmasq.leases", domain: "cloud.example", range: { start: "192.0.2.100", end: "192.0.2.199" } },
   inventory: { postgresUrl: "postgres://u:p@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:p@192.0.2.3:6379/0" },
 };
 const vm = { cloud, name: "web-1", vcpus: 1, memoryMiB: 512, diskGiB: 10, image: "libvirt-pool/base@v1", stack: "dev" };

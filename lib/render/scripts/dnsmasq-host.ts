@@ -29,6 +29,8 @@ export function renderDnsmasqSetupScript(o: DnsmasqHostOptions): string {
   return bashScript("dnsmasq with the kvm-cloud VM network config", [
     aptInstallStep([...DNSMASQ_PACKAGES]),
     `install -d -m 0755 ${quote(leaseDir)}`,
+    // dnsmasq watches it from the start (inotify), so it exists before dnsmasq does.
+    ...(o.dnsmasq.hostsDir !== undefined ? [`install -d -m 0755 ${quote(o.dnsmasq.hostsDir)}`] : []),
     // A config dnsmasq rejects must never replace a working one.
     writeFileStep(path, conf, { check: (tmp) => `dnsmasq --test --conf-file=${tmp} >&2`, onChange: ["systemctl restart dnsmasq"] }),
     // A crash would otherwise leave the VM network without DHCP and DNS.

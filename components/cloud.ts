@@ -6,6 +6,8 @@ import { CephCluster } from "./ceph-cluster";
 import { cloudSpecOf } from "./cloud-spec-of";
 import { connectionTo, HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";
+import { HaCluster } from "./ha-cluster";
+import { DEFAULT_QUORUM_DEVICE } from "../lib/ha/ha-cluster";
 import { InventoryDatabase } from "./inventory-database";
 import { KvmNode } from "./kvm-node";
 import { kvmNodesOnCeph } from "./kvm-nodes";
@@ -57,6 +59,8 @@ export class Cloud extends pulumi.ComponentResource {
   public readonly nodes: readonly KvmNode[];
   public readonly inventory: InventoryDatabase;
   public readonly baseImage: BaseImage;
+  /** The nodes' HA cluster, when the config has an `ha` section. */
+  public readonly ha?: HaCluster;
   public readonly connections: CloudConnections;
 
   constructor(name: string, args: CloudArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -74,6 +78,18 @@ export class Cloud extends pulumi.ComponentResource {
     this.inventory = this.inventoryDatabase(name, args);
     this.baseImage = baseImageOnNodes(`${name}-image`, c.baseImage, byName, this.ceph, { parent: this });
     this.imageSpec = this.baseImage.spec;
+    if (c.ha) {
+      this.ha = new HaCluster(
+        `${name}-ha`,
+        {
+          nodes,
+          clusterName: c.ha.clusterName,
+          tokenMs: c.ha.tokenMs,
+          quorumDevice: (c.ha.quorumDevice ?? DEFAULT_QUORUM_DEVICE) === "database" ? { connection: connections.database, address: c.database.address } : undefined,
+        },
+        { parent: this },
+      );
+    }
     this.cloud = cloudSpecOf({
       nodes,
       ceph: this.ceph,

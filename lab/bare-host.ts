@@ -56,6 +56,13 @@ async function prepareLayer(p: LabPaths, h: LabHost, publicKey: string): Promise
       if (!KEEP_ENABLED.has(unit)) await whiteout(u, path.join(wants, dir, unit));
     }
   }
+  // The lab sets each host's address from outside, not through a network manager: "online" means
+  // nothing here, and networkd's wait for it (pulled in by units that want network-online.target,
+  // such as corosync) started networkd mid-run, which failed on br0's existing address and held
+  // corosync for its 120 s timeout. A node rebooted with KvmNode's networkd files still starts networkd.
+  const waitOnline = path.join(u, "etc/systemd/system/systemd-networkd-wait-online.service");
+  fs.mkdirSync(path.dirname(waitOnline), { recursive: true });
+  if (!fs.existsSync(waitOnline)) fs.symlinkSync("/dev/null", waitOnline);
   // The machine's root start-up files (pyenv) would make every login slow.
   for (const entry of fs.readdirSync("/root")) await whiteout(u, path.join("/root", entry));
   fs.mkdirSync(path.join(u, "root/.ssh"), { recursive: true, mode: 0o700 });

@@ -89,6 +89,8 @@ export function labCloudConfig(guest: { readonly diskPath: string; readonly sha2
     // No nested KVM on the lab machine: the exporter reads the same TCG cloud the provider runs.
     domainType: "qemu",
     leaseTimeoutSeconds: 180,
+    // Corosync + Pacemaker on both nodes, corosync-qnetd on the database host: the defaults.
+    ha: {},
     // node1 (the first node) reads the file through a read-only bind mount of the lab's image directory.
     baseImage: { source: guest.diskPath, format: "raw", ...(guest.sha256 && { sha256: guest.sha256 }), name: CEPH.baseImage, snapshot: CEPH.baseSnapshot },
   };

@@ -1,5 +1,6 @@
 import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
 import { DEFAULT_BRIDGE, NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
+import { checkHaSection, HaSection } from "../ha/ha-cluster";
 import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../render/guest-filter";
 import { checkSecurityDriver, DEFAULT_SECURITY_DRIVER, SecurityDriver } from "../render/scripts/kvm-node";
 import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
@@ -122,6 +123,8 @@ export interface CloudConfig {
   readonly leaseTimeoutSeconds?: number;
   /** Prometheus' timing and the node exporters' guard. Default: 15 s intervals, alerts pending per rule, any client. */
   readonly monitoring?: MonitoringSection;
+  /** High availability of the KVM nodes (Corosync + Pacemaker, see lib/ha). Default: none. */
+  readonly ha?: HaSection;
 }
 
 
@@ -280,4 +283,5 @@ export function validateCloudConfig(c: CloudConfig): void {
   checkBaseImageSection(c.baseImage, c.nodes, c.ceph);
   checkVmSettings(c);
   if (c.monitoring !== undefined) checkMonitoringSection(c.monitoring);
+  if (c.ha !== undefined) checkHaSection("ha", c.ha, c.nodes.length);
 }

@@ -105,6 +105,18 @@ describe("Cloud", () => {
     expect(reg.filter((r) => r.name === "kvmcloud-inventory-postgres-password")).toHaveLength(0);
   });
 
+  it("adds the HA cluster over the nodes with qnetd on the database host when the config has an ha section", async () => {
+    const { reg, cloud } = await build({ ...devCloud, ha: {} });
+    const byHost = commandsByHost(reg);
+    expect(byHost.get("192.0.2.3")).toContain("kvmcloud-ha-qnetd");
+    expect(byHost.get("192.0.2.21")).toContain("kvmcloud-ha-kvmcloud-node1");
+    expect(byHost.get("192.0.2.22")).toContain("kvmcloud-ha-kvmcloud-node2");
+    expect(await valueOf(cloud.ha!.members)).toEqual(["node1", "node2"]);
+    expect(await valueOf(cloud.ha!.quorumDeviceAddress)).toBe("192.0.2.3");
+    const none = await build({ ...devCloud, ha: { quorumDevice: "none" } });
+    expect(none.reg.some((r) => r.name === "kvmcloud-ha-qnetd")).toBe(false);
+  });
+
   const broken = (change: (c: Record<string, any>) => void): CloudConfig => {
     const c = copy(devCloud) as Record<string, any>;
     change(c);
@@ -124,6 +136,7 @@ describe("Cloud", () => {
     ["two nodes with one name", broken((c) => (c.nodes[1].name = "node1")), /^nodes\[1\]\.name: "node1" .*no other node/],
     ["a node without its NIC", broken((c) => delete c.nodes[0].nic), /^nodes\[0\]\.nic: undefined/],
     ["an image on an unknown node", broken((c) => (c.baseImage.node = "node9")), /^baseImage\.node: "node9" .*one of the nodes: node1, node2/],
+    ["an HA section with an unknown quorum device", broken((c) => (c.ha = { quorumDevice: "witness" })), /^ha\.quorumDevice: "witness" is not allowed; expected "database" or "none"/],
     ["an image from ftp", broken((c) => (c.baseImage.source = "ftp://example.com/i.qcow2")), /^baseImage\.source: "ftp:/],
   ])("fails on %s before registering anything", async (_what, config, message) => {
     const reg = installComponentMocks({ stdoutFor: cloudStdout });

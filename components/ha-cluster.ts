@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import { GeneratedPassword } from "../dynamic-providers/generated-password";
+import { RemoteCommand } from "../dynamic-providers/remote-command";
+import { checkHaSettings, DEFAULT_CLUSTER_NAME, DEFAULT_TOKEN_MS, HaClusterPlan, planHaCluster } from "../lib/ha/ha-cluster";
+import { renderHaMemberScript, renderQnetdScript } from "../lib/ha/ha-scripts";
+import { stdinPayload } from "../lib/render/scripts/script";
+import { HostConnection } from "./connection";
+import { validateWhenKnown } from "./inputs";
+import { checkNodeList, KvmNode } from "./kvm-node";
+
+export interface HaQuorumDeviceArgs {
+  /** SSH access to the host that runs corosync-qnetd (not a cluster member; e.g. the database host). */
+  readonly connection: HostConnection;
+  /** The address the members reach qnetd at (TCP 5403). */
+  readonly address: pulumi.Input<string>;
+}
+
+export interface HaClusterArgs {
+  /** The KVM nodes that form the cluster, at least two (plain list: it decides the resources). No default. */
+  readonly nodes: readonly KvmNode[];
+  /**
+   * The quorum device: corosync-qnetd on a third host, whose vote lets one of
+   * two nodes keep quorum. Default none: two nodes run with two_node, and an
+   * even split is settled by fencing alone.
+   */
+  readonly quorumDevice?: HaQuorumDeviceArgs;
+  /** Corosync's cluster_name. Default "kvmcloud". */
+  readonly clusterName?: pulumi.Input<string>;
+  /** Corosync's token timeout in ms, how long a silent member stays one. Default 3000. */
+  readonly tokenMs?: pulumi.Input<number>;
+}
+
+/**
+ * High availability for the KVM nodes on the field's engines: Corosync (knet,
+ * encrypted and authenticated with a key made once and kept as a Pulumi
+ * secret) for membership and quorum, corosync-qnetd as the tie-breaker, and
+ * Pacemaker with fencing required (`stonith-enabled=true`), so that nothing
+ * is ever recovered on a survivor before its node is fenced.
+ */
+export class HaCluster extends pulumi.ComponentResource {
+  readonly clusterName: pulumi.Output<string>;
+  /** Members' names, in node id order (node id = position + 1). */
+  readonly members: pulumi.Output<string[]>;
+  readonly quorumDeviceAddress: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: HaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    checkNodeList(args.nodes, 2, "at least two KvmNode components (one node has nothing to fail over to)");
+    // The members (KvmNode outputs) are checked with the rest when they are known.
+    validateWhenKnown({ clusterName: args.clusterName, tokenMs: args.tokenMs, quorumDeviceAddress: args.quorumDevice?.address }, checkHaSettings);
+    super("kvmcloud:index:HaCluster", name, {}, opts);
+
+    const plan: pulumi.Output<HaClusterPlan> = pulumi
+      .all([
+        args.clusterName ?? DEFAULT_CLUSTER_NAME,
+        args.tokenMs ?? DEFAULT_TOKEN_MS,
+        pulumi.all(args.nodes.map((n) => pulumi.all([n.name, n.address]).apply(([nodeName, address]) => ({ name: nodeName, address })))),
+        args.quorumDevice?.address,
+      ])
+      .apply(([clusterName, tokenMs, members, quorumDeviceAddress]) => planHaCluster({ clusterName, tokenMs, members, quorumDeviceAddress }));
+
+    // 128 characters of [A-Za-z0-9]: the 1024 bits of key corosync asks for, made once.
+    const authkey = new GeneratedPassword(`${name}-authkey`, { length: 128 }, { parent: this });
+    const qnetd = args.quorumDevice
+      ? new RemoteCommand(`${name}-qnetd`, { connection: args.quorumDevice.connection, script: renderQnetdScript() }, { parent: this })
+      : undefined;
+    const stdin = pulumi.secret(authkey.value.apply((k) => stdinPayload([k])));
+    for (const node of args.nodes) {
+      new RemoteCommand(
+        `${name}-${node.resourceName}`,
+        { connection: node.connection, script: plan.apply(renderHaMemberScript), stdin },
+        { parent: this, dependsOn: [node, ...(qnetd ? [qnetd] : [])] },
+      );
+    }
+
+    this.clusterName = plan.apply((p) => p.clusterName);
+    this.members = plan.apply((p) => p.members.map((m) => m.name));
+    this.quorumDeviceAddress = plan.apply((p) => p.quorumDeviceAddress);
+    this.registerOutputs({ clusterName: this.clusterName, members: this.members, quorumDeviceAddress: this.quorumDeviceAddress });
+  }
+}

@@ -1,0 +1,96 @@
+import { check } from "../validate/errors";
+import { checkDnsLabel, checkIPv4 } from "../validate/network";
+
+/**
+ * lib/ha: the high-availability cluster of the KVM nodes (Corosync for
+ * membership and quorum, a Corosync quorum device on a third host, Pacemaker
+ * for recovery). This folder holds its model, checks, renderers and scripts;
+ * it depends on lib/validate, lib/shell and lib/render/scripts only.
+ *
+ * This file: the cluster's shape with every default filled once.
+ */
+
+/** What the cloud config's `ha` section holds (plain data: it decides resources). */
+export interface HaSection {
+  /** Corosync's cluster_name (default "kvmcloud"). */
+  readonly clusterName?: string;
+  /**
+   * Corosync's token timeout in ms: how long a silent node stays a member
+   * (default 3000: detection in about 3.6 s with the consensus time).
+   */
+  readonly tokenMs?: number;
+  /**
+   * Where corosync-qnetd runs, the tie-breaking vote that lets one of two
+   * nodes keep quorum: "database" (the database host, the default) or "none"
+   * (two nodes then run with two_node, and an even split is decided by
+   * fencing alone).
+   */
+  readonly quorumDevice?: "database" | "none";
+}
+
+export const DEFAULT_CLUSTER_NAME = "kvmcloud";
+export const DEFAULT_TOKEN_MS = 3000;
+export const QUORUM_DEVICE_HOSTS = ["database", "none"] as const;
+export const DEFAULT_QUORUM_DEVICE: (typeof QUORUM_DEVICE_HOSTS)[number] = "database";
+
+/** One cluster member: its name (the KvmNode's, also Pacemaker's node name) and the address knet uses. */
+export interface HaMember {
+  readonly name: string;
+  readonly address: string;
+}
+
+/** The cluster as the renderers take it: every default filled. */
+export interface HaClusterPlan {
+  readonly clusterName: string;
+  readonly tokenMs: number;
+  readonly members: readonly HaMember[];
+  /** corosync-qnetd's address; none: two_node for two members. */
+  readonly quorumDeviceAddress?: string;
+}
+
+export function checkHaSection(field: string, s: HaSection, nodeCount: number): void {
+  check(typeof s === "object" && s !== null, field, s, "an object { clusterName?, tokenMs?, quorumDevice? }");
+  if (s.clusterName !== undefined) checkClusterName(`${field}.clusterName`, s.clusterName);
+  if (s.tokenMs !== undefined) checkTokenMs(`${field}.tokenMs`, s.tokenMs);
+  const device = s.quorumDevice ?? DEFAULT_QUORUM_DEVICE;
+  check(QUORUM_DEVICE_HOSTS.includes(device), `${field}.quorumDevice`, device, '"database" or "none"');
+  check(nodeCount >= 2, "nodes", nodeCount, `at least two KVM nodes for ${field} (one node has nothing to fail over to)`);
+}
+
+function checkClusterName(field: string, v: unknown): void {
+  // Corosync takes up to 32 characters; the name is also part of the qnetd's view of clusters.
+  check(typeof v === "string" && /^[a-z0-9][a-z0-9-]{0,30}$/.test(v), field, v, "1-31 characters of [a-z0-9-], starting with a letter or digit");
+}
+
+function checkTokenMs(field: string, v: unknown): void {
+  check(Number.isInteger(v) && (v as number) >= 1000 && (v as number) <= 60000, field, v, "an integer 1000-60000 (ms)");
+}
+
+/** The settings beside the members, checked as soon as they are known (a component's early check). */
+export function checkHaSettings(v: { clusterName?: unknown; tokenMs?: unknown; quorumDeviceAddress?: unknown }): void {
+  if (v.clusterName !== undefined) checkClusterName("clusterName", v.clusterName);
+  if (v.tokenMs !== undefined) checkTokenMs("tokenMs", v.tokenMs);
+  if (v.quorumDeviceAddress !== undefined) checkIPv4("quorumDeviceAddress", v.quorumDeviceAddress);
+}
+
+/** Pure: checks the members and fills the defaults, once for every renderer. */
+export function planHaCluster(p: { clusterName?: string; tokenMs?: number; members: readonly HaMember[]; quorumDeviceAddress?: string }): HaClusterPlan {
+  const clusterName = p.clusterName ?? DEFAULT_CLUSTER_NAME;
+  const tokenMs = p.tokenMs ?? DEFAULT_TOKEN_MS;
+  checkHaSettings({ clusterName, tokenMs, quorumDeviceAddress: p.quorumDeviceAddress });
+  check(Array.isArray(p.members) && p.members.length >= 2, "members", p.members?.length, "at least two cluster members");
+  const names = new Set<string>();
+  const addresses = new Set<string>();
+  p.members.forEach((m, i) => {
+    checkDnsLabel(`members[${i}].name`, m.name);
+    checkIPv4(`members[${i}].address`, m.address);
+    check(!names.has(m.name), `members[${i}].name`, m.name, "a name no other member has");
+    check(!addresses.has(m.address), `members[${i}].address`, m.address, "an address no other member has");
+    names.add(m.name);
+    addresses.add(m.address);
+  });
+  if (p.quorumDeviceAddress !== undefined) {
+    check(!addresses.has(p.quorumDeviceAddress), "quorumDeviceAddress", p.quorumDeviceAddress, "a host that is not a cluster member (its vote breaks their ties)");
+  }
+  return { clusterName, tokenMs, members: p.members.map((m) => ({ name: m.name, address: m.address })), quorumDeviceAddress: p.quorumDeviceAddress };
+}

@@ -1,0 +1,64 @@
+import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep } from "../render/scripts/script";
+import { quote } from "../shell";
+import { COROSYNC_AUTHKEY_PATH, COROSYNC_CONF_PATH, renderCorosyncConf } from "./corosync-conf";
+import { HaClusterPlan } from "./ha-cluster";
+
+/** What a member runs: Corosync, its quorum device client, Pacemaker and its command-line tools. */
+export function memberPackages(p: HaClusterPlan): string[] {
+  return ["corosync", "pacemaker", "pacemaker-cli-utils", ...(p.quorumDeviceAddress !== undefined ? ["corosync-qdevice"] : [])];
+}
+
+export const QNETD_PACKAGES = ["corosync-qnetd"] as const;
+
+/** Bounded: Pacemaker needs its CIB (a DC elected, quorum) before a property can be set. */
+const CIB_TRIES = 90;
+
+/**
+ * A member's script: packages, the authkey (read from stdin: a secret, never
+ * on a command line), corosync.conf (checked by corosync first), the stack
+ * restarted only when either changed, and Pacemaker's cluster properties:
+ * fencing required, so that nothing is recovered before its node is fenced.
+ */
+export function renderHaMemberScript(p: HaClusterPlan): string {
+  const conf = renderCorosyncConf(p);
+  const qdevice = p.quorumDeviceAddress !== undefined;
+  const restart = ["systemctl restart corosync.service", ...(qdevice ? ["systemctl restart corosync-qdevice.service"] : []), "systemctl restart pacemaker.service"];
+  return bashScript(`Corosync and Pacemaker member of cluster ${p.clusterName}`, [
+    aptInstallStep(memberPackages(p)),
+    "changed=0",
+    readLineStep("authkey"),
+    // corosync wants at least 1024 bits of key: 128 bytes.
+    '[ "${#authkey}" -ge 128 ] || { echo "kvm-cloud: the corosync authkey on stdin is shorter than 128 bytes" >&2; exit 1; }',
+    `tmp=$(umask 077 && mktemp ${quote(`${COROSYNC_AUTHKEY_PATH.replace(/\/[^/]+$/, "")}/.authkey.XXXXXX`)})`,
+    'printf \'%s\' "$authkey" > "$tmp"',
+    `if cmp -s "$tmp" ${quote(COROSYNC_AUTHKEY_PATH)}; then rm -f "$tmp"; else chmod 0400 "$tmp"; mv -f "$tmp" ${quote(COROSYNC_AUTHKEY_PATH)}; changed=1; fi`,
+    writeFileStep(COROSYNC_CONF_PATH, conf, { check: (tmp) => `corosync -t -c ${tmp} >/dev/null`, onChange: ["changed=1"] }),
+    // A running member picks a new config or key up only on restart (the cluster's resources move meanwhile).
+    `if [ "$changed" = 1 ]; then ${restart.join("; ")}; fi`,
+    enableServiceStep("corosync.service"),
+    ...(qdevice ? [enableServiceStep("corosync-qdevice.service")] : []),
+    enableServiceStep("pacemaker.service"),
+    serviceRunningStep("corosync.service"),
+    ...(qdevice ? [serviceRunningStep("corosync-qdevice.service")] : []),
+    serviceRunningStep("pacemaker.service"),
+    "set_property() {",
+    `  for _ in $(seq ${CIB_TRIES}); do`,
+    '    if crm_attribute --type crm_config --name "$1" --update "$2" >/dev/null 2>&1; then return 0; fi',
+    "    sleep 2",
+    "  done",
+    `  echo "kvm-cloud: Pacemaker took no cluster property after ${CIB_TRIES * 2} s (no quorum, or no DC):" >&2`,
+    "  crm_mon -1 >&2 || true",
+    "  exit 1",
+    "}",
+    "set_property stonith-enabled true",
+  ]);
+}
+
+/** The quorum device host: corosync-qnetd, which votes for one half of a split cluster. */
+export function renderQnetdScript(): string {
+  return bashScript("corosync-qnetd, the quorum device of kvm-cloud's HA cluster", [
+    aptInstallStep([...QNETD_PACKAGES]),
+    enableServiceStep("corosync-qnetd.service"),
+    serviceRunningStep("corosync-qnetd.service"),
+  ]);
+}

@@ -1,0 +1,87 @@
+import { HaCluster, HaClusterArgs } from "../../components/ha-cluster";
+import { KvmNode } from "../../components/kvm-node";
+import { installComponentMocks } from "../helpers/component-mocks";
+import { isWrappedSecret, Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
+
+/**
+ * HaCluster under Pulumi's mocks: one member script per KVM node with the
+ * same corosync.conf, the authkey generated once and only ever on stdin (a
+ * secret), qnetd on the quorum host before the members, and bad settings
+ * refused before anything is registered.
+ */
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nha\n-----END OPENSSH PRIVATE KEY-----\n";
+const pub = (s: string) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${s.padEnd(43, "A")}`;
+const stdoutFor = (name: string) => {
+  if (name.endsWith("-facts")) return "vcpus=4\nmemory_kib=8192000\nnic_mac=52:54:00:0a:0b:0c\n";
+  if (name.endsWith("-migration-key")) return `migration_key=${pub("m")}\nhost_key=${pub("h")}\n`;
+  return undefined;
+};
+const node = (n: number) =>
+  new KvmNode(`node${n}`, {
+    connection: { host: `192.0.2.2${n}`, privateKey: SSH_KEY },
+    address: `192.0.2.2${n}`,
+    prefixLength: 24,
+    nic: "eno1",
+    ceph: { fsid: "4a0e8b1c-2d3f-4a5b-8c6d-7e8f9a0b1c2d", monitorAddresses: ["192.0.2.11"], pool: "libvirt-pool", clientKey: "AQAAAAAAAAAAABAAh4aClientKeyAAAAAAAAAA==" },
+  });
+const quorumDevice = { connection: { host: "192.0.2.30", privateKey: SSH_KEY }, address: "192.0.2.30" };
+
+async function build(extra: Partial<HaClusterArgs> = {}, count = 2): Promise<{ reg: Registered[]; ha: HaCluster }> {
+  const reg = installComponentMocks({ stdoutFor });
+  const nodes = Array.from({ length: count }, (_, i) => node(i + 1));
+  const ha = new HaCluster("ha", { nodes, quorumDevice, ...extra });
+  await valueOf(ha.members);
+  await settle();
+  return { reg, ha };
+}
+
+const named = (reg: Registered[], n: string) => reg.find((r) => r.name === n)!;
+const script = (reg: Registered[], n: string) => String(named(reg, n).inputs.script);
+
+describe("HaCluster", () => {
+  it("makes every node a member of one corosync cluster with the quorum device, fencing required", async () => {
+    const { reg, ha } = await build();
+    expect(reg.filter((r) => r.type === REMOTE_COMMAND && r.name.startsWith("ha-")).map((r) => r.name).sort()).toEqual(["ha-node1", "ha-node2", "ha-qnetd"]);
+    expect(await valueOf(ha.members)).toEqual(["node1", "node2"]);
+    const conf = (s: string) => /cluster_name[\s\S]*?\nlogging/.exec(s)![0];
+    // The same config on both members: node ids follow the list.
+    expect(conf(script(reg, "ha-node1"))).toBe(conf(script(reg, "ha-node2")));
+    expect(script(reg, "ha-node1")).toContain("ring0_addr: 192.0.2.22");
+    expect(script(reg, "ha-node1")).toContain("host: 192.0.2.30");
+    expect(script(reg, "ha-node1")).not.toContain("two_node");
+    expect(script(reg, "ha-node1")).toContain("set_property stonith-enabled true");
+    expect(script(reg, "ha-qnetd")).toContain("corosync-qnetd.service");
+  });
+
+  it("generates the authkey once and passes it only on stdin, as a secret", async () => {
+    const { reg } = await build();
+    expect(named(reg, "ha-authkey").inputs.length).toBe(128);
+    for (const n of ["ha-node1", "ha-node2"]) {
+      const r = named(reg, n);
+      expect(isWrappedSecret(r.inputs.stdin)).toBe(true);
+      expect(unwrapSecrets(r.inputs.stdin)).toBe("generated-ha-authkey-0123456789\n");
+      expect(JSON.stringify(r.inputs.script)).not.toContain("generated-ha-authkey");
+    }
+  });
+
+  it("runs two nodes with two_node and no qnetd when there is no quorum device", async () => {
+    const { reg } = await build({ quorumDevice: undefined });
+    expect(reg.some((r) => r.name === "ha-qnetd")).toBe(false);
+    expect(script(reg, "ha-node1")).toContain("two_node: 1");
+    expect(script(reg, "ha-node1")).not.toContain("corosync-qdevice");
+  });
+
+  it.each<[string, Partial<HaClusterArgs>, number, RegExp]>([
+    ["one node", {}, 1, /^nodes: 1 is not allowed; expected at least two KvmNode components/],
+    ["a cluster name with capitals", { clusterName: "Prod" }, 2, /^clusterName: "Prod" is not allowed; expected 1-31 characters of \[a-z0-9-\]/],
+    ["a token under a second", { tokenMs: 500 }, 2, /^tokenMs: 500 is not allowed; expected an integer 1000-60000 \(ms\)/],
+    ["a quorum device that is no address", { quorumDevice: { ...quorumDevice, address: "db.example" } }, 2, /^quorumDeviceAddress: "db.example" is not allowed; expected an IPv4 address/],
+  ])("refuses %s before registering anything", async (_what, extra, count, message) => {
+    const reg = installComponentMocks({ stdoutFor });
+    const nodes = Array.from({ length: count }, (_, i) => node(i + 1));
+    const before = reg.length;
+    expect(() => new HaCluster("ha", { nodes, quorumDevice, ...extra })).toThrow(message);
+    await settle();
+    expect(reg.slice(before).filter((r) => r.name.startsWith("ha"))).toEqual([]);
+  });
+});

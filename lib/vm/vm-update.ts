@@ -130,10 +130,24 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
     const observed = await access.onNode(node, (r) => domainState(r, name));
     state = (observed !== undefined ? vmStateOf(observed) : undefined) ?? state;
   } catch (e) {
+    const first = e as Error;
+    const before: VmState = olds.state ?? "running";
+    let undone = "";
+    if (restart && state === "stopped" && before !== "stopped") {
+      // Shut down only for this change: a change that failed must not leave the guest off.
+      try {
+        await access.onNode(node, (r) => setState(r, name, "stopped", before));
+        state = before;
+        undone = `; the guest, shut down for the change, is ${before} again`;
+      } catch (e2) {
+        undone = `; the guest, shut down for the change, could not be brought back (${(e2 as Error).message}): it is off`;
+      }
+    }
     await access
       .withInventory((inv) => logOperation(inv.sql, { vm: name, operation: "update", outcome: "error", startedAt: started, durationMs: Date.now() - started.getTime() }))
       .catch(() => undefined);
-    throw new Error(`updating VM ${name} (${diff.updates.join(", ")}) on ${node}: ${(e as Error).message}`);
+    // ES2020's Error has no cause option; the property is what Node prints and callers read.
+    throw Object.assign(new Error(`updating VM ${name} (${diff.updates.join(", ")}) on ${node}: ${first.message}${undone}`), { cause: first });
   }
 
   const updated: VmRecord = { ...olds, ...news, node, state, maxVcpus, maxMemoryMiB };

@@ -19,9 +19,14 @@ const olds = {
   sshAuthorizedKeys: [], fqdn: "web-1.cloud.example", disk: "libvirt-pool/web-1-root", createdAt: "2026-12-01T00:00:00Z",
 } as unknown as VmRecord;
 
-/** Nodes that know which domains they hold and answer virsh like libvirt; a migration moves the domain. */
-function fakeCloud(holder: Record<string, string | undefined>) {
+/**
+ * Nodes that know which domains they hold and answer virsh like libvirt; a
+ * migration moves the domain, shutdown/start/suspend/resume change its state.
+ * `failVerb` makes that virsh verb fail as libvirt would.
+ */
+function fakeCloud(holder: Record<string, string | undefined>, failVerb?: { verb: string; stderr: string }) {
   const calls: string[] = [];
+  const states: Record<string, string> = {};
   const recorded: Array<Record<string, unknown>> = [];
   const ok = (stdout = ""): CommandResult => ({ stdout, stderr: "", code: 0 });
   const access: CloudAccess = {
@@ -33,8 +38,12 @@ function fakeCloud(holder: Record<string, string | undefined>) {
           calls.push(`${node}: ${verb}`);
           const name = argv[argv.indexOf("--domain") + 1];
           if (holder[name] !== node) return { stdout: "", stderr: `error: failed to get domain '${name}'`, code: 1 };
-          if (verb === "domstate") return ok("running\n");
+          if (verb === failVerb?.verb) throw new Error(`virsh ${verb} on ${node} failed (exit 1): ${failVerb.stderr}`);
+          if (verb === "domstate") return ok(`${states[name] ?? "running"}\n`);
           if (verb === "migrate") holder[name] = argv[argv.length - 1].includes("192.0.2.22") ? "node2" : "node1";
+          if (verb === "shutdown" || verb === "destroy") states[name] = "shut off";
+          if (verb === "start" || verb === "resume") states[name] = "running";
+          if (verb === "suspend") states[name] = "paused";
           return ok();
         },
       }),
@@ -46,7 +55,7 @@ function fakeCloud(holder: Record<string, string | undefined>) {
       throw new Error("not used");
     },
   };
-  return { access, calls, recorded };
+  return { access, calls, recorded, states };
 }
 
 /** The inventory's UPDATE ... RETURNING answers with the row it was given; other statements with nothing. */
@@ -89,6 +98,39 @@ describe("updateVm", () => {
     const r = await updateVm(cloud, access, olds, { ...olds, state: "suspended" } as never);
     expect(r.node).toBe("node1");
     expect(calls).toEqual(expect.arrayContaining(["node2: migrate", "node1: suspend"]));
+  });
+
+  it("starts a guest it shut down for a change again when the change fails, and keeps the first error as the cause", async () => {
+    const { access, calls, states } = fakeCloud({ "web-1": "node1" }, { verb: "setmaxmem", stderr: "error: invalid argument: cannot set max memory lower than current memory" });
+    // 512 MiB is past the domain's maximum (384): a change made with the guest off.
+    const err = (await updateVm(cloud, access, olds, { ...olds, memoryMiB: 512 } as never).then(() => undefined, (e: Error) => e))!;
+    expect(err.message).toBe(
+      "updating VM web-1 (memoryMiB) on node1: virsh setmaxmem on node1 failed (exit 1): error: invalid argument: cannot set max memory lower than current memory; the guest, shut down for the change, is running again",
+    );
+    expect((err as Error & { cause?: Error }).cause?.message).toMatch(/^virsh setmaxmem on node1 failed/);
+    expect(calls).toEqual(expect.arrayContaining(["node1: shutdown", "node1: start"]));
+    expect(states["web-1"]).toBe("running");
+  });
+
+  it("says the guest stays off when it cannot be started again either", async () => {
+    const { access, states } = fakeCloud({ "web-1": "node1" }, { verb: "setmaxmem", stderr: "error: out of memory" });
+    // libvirt refuses the start as well.
+    const failing: typeof access = {
+      ...access,
+      onNode: (node, fn) =>
+        access.onNode(node, (r) =>
+          fn({
+            target: r.target,
+            run: async (argv, o) => {
+              if (argv[4] === "start") throw new Error("virsh start on node1 failed (exit 1): error: Failed to start domain 'web-1'");
+              return r.run(argv, o);
+            },
+          }),
+        ),
+    };
+    const err = (await updateVm(cloud, failing, olds, { ...olds, memoryMiB: 512 } as never).then(() => undefined, (e: Error) => e))!;
+    expect(err.message).toMatch(/error: out of memory; the guest, shut down for the change, could not be brought back \(virsh start on node1 failed \(exit 1\): error: Failed to start domain 'web-1'\): it is off$/);
+    expect(states["web-1"]).toBe("shut off");
   });
 
   it("says so when no node has the domain", async () => {

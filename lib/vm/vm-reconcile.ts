@@ -1,5 +1,6 @@
 import { ResolvedCloudSpec } from "../cloud/cloud-spec";
 import { CloudAccess } from "./cloud-access";
+import { removeHostEntry } from "./dhcp-host-ops";
 import { cacheKey, deleteVmRow, listVms, logOperation, recordVm, VmRow } from "./inventory";
 import { findVm } from "./vm-read";
 import { vmStateOf } from "./vm-record";
@@ -28,7 +29,8 @@ function changes(row: VmRow, now: { node: string; state: string; vcpus: number; 
 /**
  * Brings the inventory in line with what the nodes run: a row whose VM was
  * moved, stopped or resized by hand gets the node's word, and its cache key;
- * a row whose domain is on no node (every node answering) goes, with its key.
+ * a row whose domain is on no node (every node answering) goes, with its key
+ * and its DHCP entry (the address is free again; the RBD images stay).
  * Rows of creates in progress ('creating') are a create's to take over, and
  * are left alone; so is any row while a node is silent. The separate step
  * that read() is not: run by `npm run reconcile` (lib/vm/reconcile-main.ts).
@@ -46,6 +48,13 @@ export async function reconcileVms(cloud: ResolvedCloudSpec, access: CloudAccess
       if (!found) {
         if (unreachable.length > 0) {
           report.unknown.push(`${row.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);
+          continue;
+        }
+        // The address goes with the row (the images stay: they are data); the row stays while the entry does.
+        try {
+          await access.onDhcp((r) => removeHostEntry(r, cloud.dhcp.hostsDir, row.name));
+        } catch (e) {
+          report.unknown.push(`${row.name}: its domain is on no node, but its DHCP entry could not be removed: ${(e as Error).message}`);
           continue;
         }
         await deleteVmRow(inv.sql, row.name);

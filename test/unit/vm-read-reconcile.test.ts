@@ -27,7 +27,7 @@ const xml = (name: string, d: Domain) =>
   });
 
 /** Nodes holding `domains` (by VM name), some `down`; an inventory of `rows` and a cache, every write recorded. */
-function fakeCloud(domains: Record<string, Domain>, rows: Array<Record<string, unknown>>, o: { down?: string[]; cache?: Record<string, string> } = {}) {
+function fakeCloud(domains: Record<string, Domain>, rows: Array<Record<string, unknown>>, o: { down?: string[]; cache?: Record<string, string>; dhcpDown?: boolean } = {}) {
   const writes: string[] = [];
   const cache = { ...(o.cache ?? {}) };
   const access: CloudAccess = {
@@ -46,8 +46,16 @@ function fakeCloud(domains: Record<string, Domain>, rows: Array<Record<string, u
         },
       });
     },
-    onDhcp: async () => {
-      throw new Error("not used");
+    onDhcp: async (fn) => {
+      if (o.dhcpDown) throw new Error("cannot reach the DHCP host (root@192.0.2.1:22): connect ECONNREFUSED");
+      return fn({
+        target: "dhcp",
+        async run(argv) {
+          if (argv[3] !== "remove-entry") throw new Error(`unexpected command ${argv.join(" ")}`);
+          writes.push(`dhcp entry removed ${argv[5]}`);
+          return ok();
+        },
+      });
     },
     withInventory: async (fn) =>
       fn({
@@ -113,7 +121,15 @@ describe("reconcileVms", () => {
     const { access, writes } = fakeCloud({}, [row("gone-1", "node1")], { cache: { "vm:gone-1": "node1" } });
     const r = await reconcileVms(cloud, access);
     expect(r.removed).toEqual(["gone-1"]);
-    expect(writes.filter((w) => !w.startsWith("INSERT"))).toEqual(['DELETE FROM vms ["gone-1"]', "cache del vm:gone-1"]);
+    expect(writes.filter((w) => !w.startsWith("INSERT"))).toEqual(["dhcp entry removed gone-1", 'DELETE FROM vms ["gone-1"]', "cache del vm:gone-1"]);
+  });
+
+  it("keeps the row while the DHCP host cannot remove its entry, and says why", async () => {
+    const { access, writes } = fakeCloud({}, [row("gone-1", "node1")], { dhcpDown: true });
+    const r = await reconcileVms(cloud, access);
+    expect(r.removed).toEqual([]);
+    expect(r.unknown).toEqual(["gone-1: its domain is on no node, but its DHCP entry could not be removed: cannot reach the DHCP host (root@192.0.2.1:22): connect ECONNREFUSED"]);
+    expect(writes).toEqual([]);
   });
 
   it("leaves every row alone while a node is silent, and says which", async () => {

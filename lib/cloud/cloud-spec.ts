@@ -1,5 +1,5 @@
 import { check, ValidationError } from "../validate/errors";
-import { checkDnsLabel, checkIfName, checkIPv4, ipToInt, UUID } from "../validate/network";
+import { checkDnsLabel, checkIfName, checkIPv4, checkIPv4Range, UUID } from "../validate/network";
 import { checkCephUser, DEFAULT_CEPH_CLIENT } from "../validate/ceph-user";
 import { checkDnsmasqPath, DEFAULT_DHCP_HOSTS_DIR } from "../render/dnsmasq-conf";
 
@@ -127,9 +127,7 @@ export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
   checkSsh("cloud.dhcp.ssh", c.dhcp?.ssh);
   check(typeof c.dhcp.leaseFile === "string" && /^\/[^\0\n]+$/.test(c.dhcp.leaseFile), "cloud.dhcp.leaseFile", c.dhcp.leaseFile, "an absolute path");
   check(typeof c.dhcp.domain === "string" && c.dhcp.domain.split(".").every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)), "cloud.dhcp.domain", c.dhcp.domain, "a DNS domain of [a-z0-9-] labels");
-  checkIPv4("cloud.dhcp.range.start", c.dhcp.range?.start);
-  checkIPv4("cloud.dhcp.range.end", c.dhcp.range.end);
-  check(ipToInt(c.dhcp.range.start) <= ipToInt(c.dhcp.range.end), "cloud.dhcp.range.end", c.dhcp.range.end, `an address not below range.start ${c.dhcp.range.start}`);
+  checkIPv4Range("cloud.dhcp.range.start", c.dhcp.range?.start, "cloud.dhcp.range.end", c.dhcp.range?.end);
   const hostsDir = c.dhcp.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR;
   checkDnsmasqPath("cloud.dhcp.hostsDir", hostsDir);
   checkUrl("cloud.inventory.postgresUrl", c.inventory?.postgresUrl, /^postgres(ql)?:$/, "a postgres://user:password@host:port/database URL");

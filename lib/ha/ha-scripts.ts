@@ -21,8 +21,8 @@ const CIB_TRIES = 90;
  */
 export function renderHaMemberScript(p: HaClusterPlan): string {
   const conf = renderCorosyncConf(p);
-  const qdevice = p.quorumDeviceAddress !== undefined;
-  const restart = ["systemctl restart corosync.service", ...(qdevice ? ["systemctl restart corosync-qdevice.service"] : []), "systemctl restart pacemaker.service"];
+  // In start order: Pacemaker runs on Corosync, the quorum device client beside it.
+  const units = ["corosync.service", ...(p.quorumDeviceAddress !== undefined ? ["corosync-qdevice.service"] : []), "pacemaker.service"];
   return bashScript(`Corosync and Pacemaker member of cluster ${p.clusterName}`, [
     aptInstallStep(memberPackages(p)),
     "changed=0",
@@ -34,13 +34,9 @@ export function renderHaMemberScript(p: HaClusterPlan): string {
     `if cmp -s "$tmp" ${quote(COROSYNC_AUTHKEY_PATH)}; then rm -f "$tmp"; else chmod 0400 "$tmp"; mv -f "$tmp" ${quote(COROSYNC_AUTHKEY_PATH)}; changed=1; fi`,
     writeFileStep(COROSYNC_CONF_PATH, conf, { check: (tmp) => `corosync -t -c ${tmp} >/dev/null`, onChange: ["changed=1"] }),
     // A running member picks a new config or key up only on restart (the cluster's resources move meanwhile).
-    `if [ "$changed" = 1 ]; then ${restart.join("; ")}; fi`,
-    enableServiceStep("corosync.service"),
-    ...(qdevice ? [enableServiceStep("corosync-qdevice.service")] : []),
-    enableServiceStep("pacemaker.service"),
-    serviceRunningStep("corosync.service"),
-    ...(qdevice ? [serviceRunningStep("corosync-qdevice.service")] : []),
-    serviceRunningStep("pacemaker.service"),
+    `if [ "$changed" = 1 ]; then ${units.map((u) => `systemctl restart ${u}`).join("; ")}; fi`,
+    ...units.map(enableServiceStep),
+    ...units.map(serviceRunningStep),
     "set_property() {",
     `  for _ in $(seq ${CIB_TRIES}); do`,
     '    if crm_attribute --type crm_config --name "$1" --update "$2" >/dev/null 2>&1; then return 0; fi',

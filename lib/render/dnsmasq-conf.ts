@@ -1,5 +1,5 @@
 import { check } from "../validate/errors";
-import { checkDnsLabel, checkDomain, checkIfName, checkIPv4, checkMac, ipToInt, isNetmask, sameSubnet } from "../validate/network";
+import { checkDnsLabel, checkDomain, checkIfName, checkIPv4, checkIPv4Range, checkMac, ipToInt, isNetmask, sameSubnet } from "../validate/network";
 
 /** A fixed address for one MAC, outside the dynamic range. */
 export interface DhcpReservation {
@@ -61,10 +61,8 @@ export function validateDnsmasqConfig(c: DnsmasqConfig): void {
   checkIPv4("listenAddress", c.listenAddress);
   checkDomain("domain", c.domain);
   c.upstreamServers.forEach((s, i) => checkIPv4(`upstreamServers[${i}]`, s));
-  checkIPv4("rangeStart", c.rangeStart);
-  checkIPv4("rangeEnd", c.rangeEnd);
+  checkIPv4Range("rangeStart", c.rangeStart, "rangeEnd", c.rangeEnd);
   check(isNetmask(c.netmask), "netmask", c.netmask, "a contiguous netmask like 255.255.0.0");
-  check(ipToInt(c.rangeStart) <= ipToInt(c.rangeEnd), "rangeEnd", c.rangeEnd, `an address not below rangeStart ${c.rangeStart}`);
   for (const [field, ip] of [["rangeStart", c.rangeStart], ["rangeEnd", c.rangeEnd]] as const) {
     check(sameSubnet(ip, c.listenAddress, c.netmask), field, ip, `an address in the subnet of listenAddress ${c.listenAddress}/${c.netmask}`);
   }

@@ -61,6 +61,13 @@ export function checkIPv4(field: string, v: unknown): asserts v is string {
   check(isIPv4(v), field, v, "an IPv4 address like 192.0.2.10");
 }
 
+/** Two IPv4 addresses that bound a range, the end not below the start. */
+export function checkIPv4Range(startField: string, start: unknown, endField: string, end: unknown): void {
+  checkIPv4(startField, start);
+  checkIPv4(endField, end);
+  check(ipToInt(start) <= ipToInt(end), endField, end, `an address not below ${startField} ${start}`);
+}
+
 export function checkMac(field: string, v: unknown): asserts v is string {
   check(isMac(v), field, v, "a lower-case MAC address like 52:54:00:ab:cd:ef");
 }

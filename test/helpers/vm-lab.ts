@@ -1,5 +1,6 @@
 import { CloudSpec } from "../../lib/cloud/cloud-spec";
 import { cloudAccess } from "../../lib/vm/cloud-access";
+import { removeHostEntry } from "../../lib/vm/dhcp-host-ops";
 import { LabDescription } from "../../lab/description";
 import { output, run, waitFor } from "../../lab/exec";
 import { httpGet, rbdOnNode, ssh, virsh } from "./lab-client";
@@ -86,7 +87,7 @@ export async function scrub(d: LabDescription, cloud: CloudSpec, name: string): 
     await run(virsh(n.clientUri, "undefine", name), { allowFail: true });
   }
   for (const img of [`${name}-root`, `${name}-seed`]) await rbdOnNode(d, d.nodes[0].name, ["rm", "--no-progress", `${d.ceph.pool}/${img}`], { allowFail: true });
-  await ssh(d, d.dhcp.host, ["timeout", "20", "sh", "-c", 'rm -f -- "$1" && systemctl reload dnsmasq.service', "scrub", `${d.dhcp.hostsDir}/${name}`], { allowFail: true });
+  await cloudAccess(cloud).onDhcp((r) => removeHostEntry(r, d.dhcp.hostsDir, name)).catch(() => undefined);
   await cloudAccess(cloud).withInventory(async (inv) => {
     await inv.sql.query("DELETE FROM vms WHERE name = $1", [name]).catch(() => undefined);
     await inv.cache.del(`vm:${name}`);

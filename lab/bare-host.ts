@@ -41,6 +41,24 @@ async function whiteout(upper: string, file: string): Promise<void> {
   await run(["mknod", at, "c", "0", "0"]);
 }
 
+/**
+ * The machine's root home must not show through: its start-up files (pyenv)
+ * make every login slow, and its .ssh holds the machine's own keys. An opaque
+ * directory hides all of the lower one, also what appears there later
+ * (whiting out each entry missed /root/.ssh, made after the layer was).
+ */
+async function ownRootHome(upper: string): Promise<void> {
+  const home = path.join(upper, "root");
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  await run(["setfattr", "-n", "trusted.overlay.opaque", "-v", "y", home]);
+  // Whiteouts of earlier layers are moot under an opaque directory, and one named .ssh would block the key directory.
+  for (const entry of fs.readdirSync(home)) {
+    if (fs.lstatSync(path.join(home, entry)).isCharacterDevice()) fs.rmSync(path.join(home, entry));
+  }
+  fs.mkdirSync(path.join(home, ".ssh"), { recursive: true, mode: 0o700 });
+  fs.chmodSync(home, 0o700);
+}
+
 /** The host's own layer: identity, keys, a clean /root, services off, apt allowed to start services. */
 async function prepareLayer(p: LabPaths, h: LabHost, publicKey: string): Promise<void> {
   const f = bareHostFiles(p, h);
@@ -63,10 +81,7 @@ async function prepareLayer(p: LabPaths, h: LabHost, publicKey: string): Promise
   const waitOnline = path.join(u, "etc/systemd/system/systemd-networkd-wait-online.service");
   fs.mkdirSync(path.dirname(waitOnline), { recursive: true });
   if (!fs.existsSync(waitOnline)) fs.symlinkSync("/dev/null", waitOnline);
-  // The machine's root start-up files (pyenv) would make every login slow.
-  for (const entry of fs.readdirSync("/root")) await whiteout(u, path.join("/root", entry));
-  fs.mkdirSync(path.join(u, "root/.ssh"), { recursive: true, mode: 0o700 });
-  fs.chmodSync(path.join(u, "root"), 0o700);
+  await ownRootHome(u);
   // Once, as an installer would: the stack adds keys of its own (the nodes' migration keys), which a reboot keeps.
   const authorized = path.join(u, "root/.ssh/authorized_keys");
   const present = fs.existsSync(authorized) ? fs.readFileSync(authorized, "utf8") : "";

@@ -18,14 +18,25 @@ export function rbdClientOf(cloud: ResolvedCloudSpec): RbdClient {
 }
 
 const rbd = (c: RbdClient, ...args: string[]) => ["rbd", "--id", c.id, ...args];
-const NOT_FOUND = /No such file or directory|does not exist|error opening (image|snapshot)/i;
+// The errno, not "error opening image": a fenced node gets that too, with (108).
+const NOT_FOUND = /\(2\) No such file or directory|does not exist/i;
+/** What every Ceph call of a node in the OSD blocklist gets (ESHUTDOWN). */
+const FENCED = /\(108\) Cannot send after transport endpoint shutdown/;
+
+/** rbd's refusal, saying plainly when the node is fenced rather than leaving the user to decode errno 108. */
+function rbdError(what: string, r: CommandRunner, stderr: string): Error {
+  const fenced = FENCED.test(stderr)
+    ? " (the node is fenced: its address is in Ceph's OSD blocklist, and the HA cluster lifts that when the node rejoins; 'crm_mon -1' on a node says where that stands)"
+    : "";
+  return new Error(`${what} on ${r.target}: ${stderr.trim()}${fenced}`);
+}
 
 /** Size in bytes of an image or snapshot (`pool/image@snap`), or undefined when it does not exist. */
 export async function rbdSize(r: CommandRunner, c: RbdClient, spec: string): Promise<number | undefined> {
   const res = await r.run(rbd(c, "info", "--format", "json", spec), { allowFail: true });
   if (res.code !== 0) {
     if (NOT_FOUND.test(res.stderr)) return undefined;
-    throw new Error(`rbd info ${spec} on ${r.target}: ${res.stderr.trim()}`);
+    throw rbdError(`rbd info ${spec}`, r, res.stderr);
   }
   return Number((JSON.parse(res.stdout) as { size: number }).size);
 }
@@ -58,7 +69,7 @@ export async function removeImage(r: CommandRunner, c: RbdClient, image: string,
     const watched = WATCHED.test(res.stderr);
     if (!watched || Date.now() >= until) {
       const waited = watched ? ` (still watched after ${o.watchedForMs ?? 45_000} ms: a live client must close it first)` : "";
-      throw new Error(`rbd rm ${c.pool}/${image} on ${r.target}: ${res.stderr.trim()}${waited}`);
+      throw new Error(`${rbdError(`rbd rm ${c.pool}/${image}`, r, res.stderr).message}${waited}`);
     }
     await new Promise((resolve) => setTimeout(resolve, o.pauseMs ?? 3000));
   }

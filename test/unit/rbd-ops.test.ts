@@ -1,5 +1,5 @@
 import type { CommandResult, CommandRunner } from "../../lib/transport/command-runner";
-import { removeImage } from "../../lib/vm/rbd-ops";
+import { rbdSize, removeImage } from "../../lib/vm/rbd-ops";
 
 /**
  * removeImage over a fake node answering as rbd does: an image a crashed
@@ -53,5 +53,15 @@ describe("removeImage", () => {
     const n = node([fail("rbd: error: image has snapshots - not removing")]);
     await expect(removeImage(n, client, "web-1-root", { pauseMs: 10 })).rejects.toThrow(/image has snapshots - not removing$/);
     expect(n.calls).toHaveLength(1);
+  });
+});
+
+describe("rbdSize", () => {
+  it("takes errno 2 as a missing image, and says a node is fenced instead of 'no image' when Ceph refuses it (errno 108)", async () => {
+    await expect(rbdSize(node([fail("rbd: error opening image kvmcloud-tiny: (2) No such file or directory")]), client, "libvirt-pool/kvmcloud-tiny@base")).resolves.toBeUndefined();
+    const fenced = "librbd::image::OpenRequest: failed to stat v2 image header: (108) Cannot send after transport endpoint shutdown\nrbd: error opening image kvmcloud-tiny: (108) Cannot send after transport endpoint shutdown";
+    await expect(rbdSize(node([fail(fenced)]), client, "libvirt-pool/kvmcloud-tiny@base")).rejects.toThrow(
+      /^rbd info libvirt-pool\/kvmcloud-tiny@base on node1 \(root@192\.0\.2\.21:22\): librbd[\s\S]*\(108\)[\s\S]*\(the node is fenced: its address is in Ceph's OSD blocklist/,
+    );
   });
 });

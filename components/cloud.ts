@@ -86,6 +86,8 @@ export class Cloud extends pulumi.ComponentResource {
           clusterName: c.ha.clusterName,
           tokenMs: c.ha.tokenMs,
           quorumDevice: (c.ha.quorumDevice ?? DEFAULT_QUORUM_DEVICE) === "database" ? { connection: connections.database, address: c.database.address } : undefined,
+          // The first Ceph host holds the admin keyring (CephCluster bootstraps there).
+          fencing: { cephAdmin: connections.ceph[c.ceph.hosts[0].name], ceph: this.ceph },
         },
         { parent: this },
       );

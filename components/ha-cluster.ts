@@ -4,6 +4,9 @@ import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { checkHaSettings, DEFAULT_CLUSTER_NAME, DEFAULT_TOKEN_MS, HaClusterPlan, planHaCluster } from "../lib/ha/ha-cluster";
 import { renderHaMemberScript, renderQnetdScript } from "../lib/ha/ha-scripts";
 import { stdinPayload } from "../lib/render/scripts/script";
+import { DEFAULT_FENCE_CLIENT } from "../lib/ha/fence-agent";
+import { renderFenceClientScript } from "../lib/ha/fence-client";
+import { checkCephUser } from "../lib/validate/ceph-user";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
 import { checkNodeList, KvmNode } from "./kvm-node";
@@ -13,6 +16,15 @@ export interface HaQuorumDeviceArgs {
   readonly connection: HostConnection;
   /** The address the members reach qnetd at (TCP 5403). */
   readonly address: pulumi.Input<string>;
+}
+
+export interface HaFencingArgs {
+  /** SSH access to a host with Ceph's admin keyring (e.g. the first Ceph host), where the fence agent's cephx user is made. */
+  readonly cephAdmin: HostConnection;
+  /** The Ceph cluster (e.g. a CephCluster): the user is made once it runs. */
+  readonly ceph: pulumi.Resource;
+  /** The fence agent's cephx user, without "client.". Default "kvmcloud-fence". */
+  readonly clientName?: string;
 }
 
 export interface HaClusterArgs {
@@ -28,6 +40,15 @@ export interface HaClusterArgs {
   readonly clusterName?: pulumi.Input<string>;
   /** Corosync's token timeout in ms, how long a silent member stays one. Default 3000. */
   readonly tokenMs?: pulumi.Input<number>;
+  /**
+   * Fabric fencing by Ceph's OSD blocklist (kvm-cloud's fence agent
+   * `fence_kvmcloud_ceph`): a lost node is cut off the RBD disks before
+   * anything of it runs elsewhere, and let back in when it rejoins. Default
+   * none: no fence device, and since fencing is required, Pacemaker then
+   * recovers nothing (for real hosts, add a standard agent such as
+   * fence_ipmilan yourself; see the README).
+   */
+  readonly fencing?: HaFencingArgs;
 }
 
 /**
@@ -45,6 +66,8 @@ export class HaCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: HaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     checkNodeList(args.nodes, 2, "at least two KvmNode components (one node has nothing to fail over to)");
+    const fenceClient = args.fencing ? (args.fencing.clientName ?? DEFAULT_FENCE_CLIENT) : undefined;
+    if (fenceClient !== undefined) checkCephUser("fencing.clientName", fenceClient);
     // The members (KvmNode outputs) are checked with the rest when they are known.
     validateWhenKnown({ clusterName: args.clusterName, tokenMs: args.tokenMs, quorumDeviceAddress: args.quorumDevice?.address }, checkHaSettings);
     super("kvmcloud:index:HaCluster", name, {}, opts);
@@ -56,14 +79,18 @@ export class HaCluster extends pulumi.ComponentResource {
         pulumi.all(args.nodes.map((n) => pulumi.all([n.name, n.address]).apply(([nodeName, address]) => ({ name: nodeName, address })))),
         args.quorumDevice?.address,
       ])
-      .apply(([clusterName, tokenMs, members, quorumDeviceAddress]) => planHaCluster({ clusterName, tokenMs, members, quorumDeviceAddress }));
+      .apply(([clusterName, tokenMs, members, quorumDeviceAddress]) => planHaCluster({ clusterName, tokenMs, members, quorumDeviceAddress, fenceClient }));
 
     // 128 characters of [A-Za-z0-9]: the 1024 bits of key corosync asks for, made once.
     const authkey = new GeneratedPassword(`${name}-authkey`, { length: 128 }, { parent: this });
     const qnetd = args.quorumDevice
       ? new RemoteCommand(`${name}-qnetd`, { connection: args.quorumDevice.connection, script: renderQnetdScript() }, { parent: this })
       : undefined;
-    const stdin = pulumi.secret(authkey.value.apply((k) => stdinPayload([k])));
+    const fence = args.fencing && fenceClient !== undefined
+      ? new RemoteCommand(`${name}-fence-client`, { connection: args.fencing.cephAdmin, script: renderFenceClientScript(fenceClient), secretStdout: true }, { parent: this, dependsOn: [args.fencing.ceph] })
+      : undefined;
+    const fenceKey = fence ? fence.stdout.apply((s) => [s.trim()]) : pulumi.output([] as string[]);
+    const stdin = pulumi.secret(pulumi.all([authkey.value, fenceKey]).apply(([k, f]) => stdinPayload([k, ...f])));
     for (const node of args.nodes) {
       new RemoteCommand(
         `${name}-${node.resourceName}`,

@@ -9,6 +9,7 @@ import { buildGuestImage } from "./guest-image";
 import { ensureLabCloud } from "./lab-stack";
 import { waitTargetsUp } from "./prometheus-status";
 import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
+import { nodesReachCeph } from "./nodes-reach-ceph";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
 import { labLibvirtClientUri, renderLabSshWrapper } from "./ssh-client";
@@ -52,6 +53,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   const sshWrapper = path.join(path.dirname(p.sshKey), "lab-ssh");
   writeIfChanged(sshWrapper, renderLabSshWrapper(ssh), 0o755);
   const ceph = { ...(await step(log, "ceph client", () => ensureCephClient(p, ssh, built.ceph, log))), monitors: built.ceph.monitors };
+  await step(log, "nodes reach Ceph", () => nodesReachCeph(ssh));
   const description: LabDescription = {
     version: 1,
     stateDir: p.state,

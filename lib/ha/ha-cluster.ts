@@ -1,3 +1,4 @@
+import { checkCephUser } from "../validate/ceph-user";
 import { check } from "../validate/errors";
 import { checkDnsLabel, checkIPv4 } from "../validate/network";
 
@@ -46,6 +47,8 @@ export interface HaClusterPlan {
   readonly members: readonly HaMember[];
   /** corosync-qnetd's address; none: two_node for two members. */
   readonly quorumDeviceAddress?: string;
+  /** The cephx user of the fence agent; none: no fence device (Pacemaker then runs nothing, as fencing is required). */
+  readonly fenceClient?: string;
 }
 
 export function checkHaSection(field: string, s: HaSection, nodeCount: number): void {
@@ -74,7 +77,7 @@ export function checkHaSettings(v: { clusterName?: unknown; tokenMs?: unknown; q
 }
 
 /** Pure: checks the members and fills the defaults, once for every renderer. */
-export function planHaCluster(p: { clusterName?: string; tokenMs?: number; members: readonly HaMember[]; quorumDeviceAddress?: string }): HaClusterPlan {
+export function planHaCluster(p: { clusterName?: string; tokenMs?: number; members: readonly HaMember[]; quorumDeviceAddress?: string; fenceClient?: string }): HaClusterPlan {
   const clusterName = p.clusterName ?? DEFAULT_CLUSTER_NAME;
   const tokenMs = p.tokenMs ?? DEFAULT_TOKEN_MS;
   checkHaSettings({ clusterName, tokenMs, quorumDeviceAddress: p.quorumDeviceAddress });
@@ -92,5 +95,6 @@ export function planHaCluster(p: { clusterName?: string; tokenMs?: number; membe
   if (p.quorumDeviceAddress !== undefined) {
     check(!addresses.has(p.quorumDeviceAddress), "quorumDeviceAddress", p.quorumDeviceAddress, "a host that is not a cluster member (its vote breaks their ties)");
   }
-  return { clusterName, tokenMs, members: p.members.map((m) => ({ name: m.name, address: m.address })), quorumDeviceAddress: p.quorumDeviceAddress };
+  if (p.fenceClient !== undefined) checkCephUser("fenceClient", p.fenceClient);
+  return { clusterName, tokenMs, members: p.members.map((m) => ({ name: m.name, address: m.address })), quorumDeviceAddress: p.quorumDeviceAddress, fenceClient: p.fenceClient };
 }

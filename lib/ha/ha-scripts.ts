@@ -1,6 +1,9 @@
-import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep } from "../render/scripts/script";
+import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep, writeKeyringStep } from "../render/scripts/script";
 import { quote } from "../shell";
 import { COROSYNC_AUTHKEY_PATH, COROSYNC_CONF_PATH, renderCorosyncConf } from "./corosync-conf";
+import { FENCE_AGENT_PATH, fenceClientKeyringPath, renderFenceAgent } from "./fence-agent";
+import { renderFenceDevicePrimitive } from "./fence-device";
+import { FENCE_WATCH_PATH, FENCE_WATCH_UNIT, renderFenceWatch, renderFenceWatchService, renderFenceWatchTimer } from "./fence-watch";
 import { HaClusterPlan } from "./ha-cluster";
 
 /** What a member runs: Corosync, its quorum device client, Pacemaker and its command-line tools. */
@@ -14,10 +17,12 @@ export const QNETD_PACKAGES = ["corosync-qnetd"] as const;
 const CIB_TRIES = 90;
 
 /**
- * A member's script: packages, the authkey (read from stdin: a secret, never
- * on a command line), corosync.conf (checked by corosync first), the stack
- * restarted only when either changed, and Pacemaker's cluster properties:
- * fencing required, so that nothing is recovered before its node is fenced.
+ * A member's script: packages, the authkey (stdin's first line: a secret,
+ * never on a command line), corosync.conf (checked by corosync first), the
+ * stack restarted only when either changed, and Pacemaker's cluster
+ * properties: fencing required, so that nothing is recovered before its node
+ * is fenced. With a fence client (its key on stdin's second line): the fence
+ * agent, its keyring and the fence device in the CIB.
  */
 export function renderHaMemberScript(p: HaClusterPlan): string {
   const conf = renderCorosyncConf(p);
@@ -27,6 +32,7 @@ export function renderHaMemberScript(p: HaClusterPlan): string {
     aptInstallStep(memberPackages(p)),
     "changed=0",
     readLineStep("authkey"),
+    ...(p.fenceClient !== undefined ? fenceAgentSteps(p.fenceClient) : []),
     // corosync wants at least 1024 bits of key: 128 bytes.
     '[ "${#authkey}" -ge 128 ] || { echo "kvm-cloud: the corosync authkey on stdin is shorter than 128 bytes" >&2; exit 1; }',
     `tmp=$(umask 077 && mktemp ${quote(`${COROSYNC_AUTHKEY_PATH.replace(/\/[^/]+$/, "")}/.authkey.XXXXXX`)})`,
@@ -47,7 +53,43 @@ export function renderHaMemberScript(p: HaClusterPlan): string {
     "  exit 1",
     "}",
     "set_property stonith-enabled true",
+    ...(p.fenceClient !== undefined ? [...fenceDeviceSteps(p), ...fenceWatchSteps(p)] : []),
   ]);
+}
+
+function fenceAgentSteps(clientName: string): string[] {
+  return [
+    readLineStep("fence_key"),
+    writeKeyringStep(fenceClientKeyringPath(clientName), [{ entity: `client.${clientName}`, keyVariable: "fence_key" }]),
+    // The fencer reads an agent's metadata when it registers the device: the agent comes first.
+    writeFileStep(FENCE_AGENT_PATH, renderFenceAgent(), { mode: "0755" }),
+    `${FENCE_AGENT_PATH} -o validate-all`,
+  ];
+}
+
+function fenceWatchSteps(p: HaClusterPlan): string[] {
+  const unit = (suffix: string) => `/etc/systemd/system/${FENCE_WATCH_UNIT}.${suffix}`;
+  return [
+    "units_changed=0",
+    writeFileStep(FENCE_WATCH_PATH, renderFenceWatch(p), { mode: "0755" }),
+    writeFileStep(unit("service"), renderFenceWatchService(), { onChange: ["units_changed=1"] }),
+    writeFileStep(unit("timer"), renderFenceWatchTimer(), { onChange: ["units_changed=1"] }),
+    'if [ "$units_changed" = 1 ]; then systemctl daemon-reload; fi',
+    enableServiceStep(`${FENCE_WATCH_UNIT}.timer`),
+  ];
+}
+
+/** Idempotent on every member: --modify --allow-create makes the device or updates it in place, leaving other resources alone. */
+function fenceDeviceSteps(p: HaClusterPlan): string[] {
+  const xml = renderFenceDevicePrimitive({ members: p.members, clientName: p.fenceClient! });
+  return [
+    `for _ in $(seq ${CIB_TRIES}); do`,
+    `  if cibadmin --modify --allow-create --scope resources --xml-text ${quote(xml)} >/dev/null 2>&1; then break; fi`,
+    "  sleep 2",
+    "done",
+    // Checked apart from the loop so that the daemon's own error reaches the user.
+    `cibadmin --modify --allow-create --scope resources --xml-text ${quote(xml)} >/dev/null`,
+  ];
 }
 
 /** The quorum device host: corosync-qnetd, which votes for one half of a split cluster. */

@@ -14,6 +14,7 @@ const pub = (s: string) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${s.padEnd(43, 
 const stdoutFor = (name: string) => {
   if (name.endsWith("-facts")) return "vcpus=4\nmemory_kib=8192000\nnic_mac=52:54:00:0a:0b:0c\n";
   if (name.endsWith("-migration-key")) return `migration_key=${pub("m")}\nhost_key=${pub("h")}\n`;
+  if (name.endsWith("-fence-client")) return "AQBfenceKeyAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n";
   return undefined;
 };
 const node = (n: number) =>
@@ -64,6 +65,31 @@ describe("HaCluster", () => {
     }
   });
 
+  it("with fencing: makes the fence user on the Ceph admin host, after Ceph, and hands its key to the members on stdin only", async () => {
+    const reg = installComponentMocks({ stdoutFor });
+    const nodes = [node(1), node(2)];
+    const cephAdmin = { host: "192.0.2.11", privateKey: SSH_KEY };
+    const ha = new HaCluster("ha", { nodes, quorumDevice, fencing: { cephAdmin, ceph: nodes[0] } });
+    await valueOf(ha.members);
+    await settle();
+    const client = named(reg, "ha-fence-client");
+    // Only the key reaches stdout (everything else goes to stderr), and the members take it as a secret.
+    expect(String(client.inputs.script)).toContain("exec 3>&1 1>&2");
+    expect(String(client.inputs.script)).toContain("ceph auth get-or-create client.kvmcloud-fence mon 'allow r, allow command \"osd blocklist\"'");
+    expect(JSON.stringify(client.inputs.connection)).toContain("192.0.2.11");
+    for (const n of ["ha-node1", "ha-node2"]) {
+      const r = named(reg, n);
+      expect(unwrapSecrets(r.inputs.stdin)).toBe("generated-ha-authkey-0123456789\nAQBfenceKeyAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n");
+      expect(isWrappedSecret(r.inputs.stdin)).toBe(true);
+      expect(JSON.stringify(r.inputs.script)).not.toContain("AQBfenceKey");
+      expect(String(r.inputs.script)).toContain('name="pcmk_host_map" value="node1:192.0.2.21;node2:192.0.2.22"');
+    }
+    // Without fencing there is no device: the member scripts never mention one.
+    const { reg: plain } = await build();
+    expect(plain.some((r) => r.name === "ha-fence-client")).toBe(false);
+    expect(script(plain, "ha-node1")).not.toContain("fence");
+  });
+
   it("runs two nodes with two_node and no qnetd when there is no quorum device", async () => {
     const { reg } = await build({ quorumDevice: undefined });
     expect(reg.some((r) => r.name === "ha-qnetd")).toBe(false);
@@ -76,6 +102,7 @@ describe("HaCluster", () => {
     ["a cluster name with capitals", { clusterName: "Prod" }, 2, /^clusterName: "Prod" is not allowed; expected 1-31 characters of \[a-z0-9-\]/],
     ["a token under a second", { tokenMs: 500 }, 2, /^tokenMs: 500 is not allowed; expected an integer 1000-60000 \(ms\)/],
     ["a quorum device that is no address", { quorumDevice: { ...quorumDevice, address: "db.example" } }, 2, /^quorumDeviceAddress: "db.example" is not allowed; expected an IPv4 address/],
+    ["a fence user named client.x", { fencing: { cephAdmin: { host: "192.0.2.11", privateKey: "k" }, ceph: undefined as never, clientName: "client.x" } }, 2, /^fencing\.clientName: "client\.x" is not allowed; expected a cephx user name without the client\. prefix/],
   ])("refuses %s before registering anything", async (_what, extra, count, message) => {
     const reg = installComponentMocks({ stdoutFor });
     const nodes = Array.from({ length: count }, (_, i) => node(i + 1));

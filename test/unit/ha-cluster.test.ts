@@ -5,6 +5,7 @@ import * as path from "path";
 import { COROSYNC_AUTHKEY_PATH, renderCorosyncConf } from "../../lib/ha/corosync-conf";
 import { checkHaSection, planHaCluster } from "../../lib/ha/ha-cluster";
 import { renderHaMemberScript, renderQnetdScript } from "../../lib/ha/ha-scripts";
+import { renderFenceWatch } from "../../lib/ha/fence-watch";
 import { shellcheck } from "../helpers/shellcheck";
 
 const members = [
@@ -88,5 +89,26 @@ describe("HA scripts", () => {
     // printf is a bash builtin: the key never shows in a process list.
     expect(member).toContain('printf \'%s\' "$authkey" > "$tmp"');
     expect(member).toContain("corosync -t -c");
+  });
+
+  it("with a fence client: reads its key from stdin's second line into a keyring, installs the agent before the device, and nothing without one", () => {
+    const plain = renderHaMemberScript(planHaCluster({ members }));
+    expect(plain).not.toContain("fence");
+    const member = renderHaMemberScript(planHaCluster({ members, fenceClient: "kvmcloud-fence" }));
+    expect(shellcheck(member)).toBe("");
+    const order = ["read -r authkey", "read -r fence_key", "/etc/ceph/ceph.client.kvmcloud-fence.keyring", "/usr/sbin/fence_kvmcloud_ceph -o validate-all", "set_property stonith-enabled true", "cibadmin --modify --allow-create --scope resources"];
+    const at = order.map((s) => member.indexOf(s));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(() => planHaCluster({ members, fenceClient: "client.x" })).toThrow(/^fenceClient: "client.x"/);
+    expect(member).toContain("systemctl enable --now kvmcloud-fence-watch.timer");
+  });
+
+  it("renders a fence watch that knows each member's address and passes shellcheck", () => {
+    const watch = renderFenceWatch(planHaCluster({ members, fenceClient: "kvmcloud-fence" }));
+    expect(shellcheck(watch)).toBe("");
+    expect(watch).toContain("  node1) addr=192.0.2.21 ;;\n  node2) addr=192.0.2.22 ;;");
+    // A fresh member (no unfenced mark) waits for the cluster: only a stale one restarts.
+    expect(watch.indexOf("#node-unfenced")).toBeLessThan(watch.indexOf("systemctl restart pacemaker.service"));
   });
 });

@@ -45,10 +45,11 @@ export function writeFileStep(path: string, content: string, o: WriteFileOptions
   const dir = path.replace(/\/[^/]+$/, "") || "/";
   // Hidden, so that conf-dir readers (dnsmasq, systemd) never pick it up.
   const tmp = `${dir === "/" ? "" : dir}/.${path.slice(dir.length + 1)}.kvmcloud-new`;
+  const disabled = [content.includes("$") ? "SC2016" : "", content.includes("\\") ? "SC1003" : ""].filter(Boolean);
   const lines = [
     `install -d -m 0755 ${quote(dir)}`,
-    // Config files hold literal $ (e.g. ceph's $cluster): single quotes are the point.
-    ...(content.includes("$") ? ["# shellcheck disable=SC2016"] : []),
+    // Config files hold literal $ (e.g. ceph's $cluster) and backslashes: single quotes are the point.
+    ...(disabled.length ? [`# shellcheck disable=${disabled.join(",")}`] : []),
     `printf '%s' ${quote(content)} > ${quote(tmp)}`,
     `chmod ${mode} ${quote(tmp)}`,
   ];

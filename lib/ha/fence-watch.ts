@@ -1,0 +1,72 @@
+import { fenceClientKeyringPath } from "./fence-agent";
+import { HaClusterPlan } from "./ha-cluster";
+
+/**
+ * A member fenced while it was cut off from the others never hears of it:
+ * when the link heals, its Pacemaker rejoins and re-announces the "unfenced"
+ * mark it had before, so the cluster sees an online member whose every Ceph
+ * call fails, and never unfences it. Pacemaker unfences a member that joins
+ * fresh. So each member checks itself: its own address in Ceph's blocklist
+ * while it holds that old mark means it was fenced behind its back; it then
+ * kills its guests (their disks are gone, and a survivor may run them now:
+ * none may write again once the entry is lifted) and restarts Pacemaker, and
+ * the cluster unfences it as a fresh member. A fresh member waiting to be
+ * unfenced has no mark and is left alone.
+ */
+
+export const FENCE_WATCH_PATH = "/usr/local/lib/kvmcloud/fence-watch";
+export const FENCE_WATCH_UNIT = "kvmcloud-fence-watch";
+/** How often a member checks: a stale member is found within this after it rejoins. */
+export const FENCE_WATCH_SECONDS = 10;
+
+export function renderFenceWatch(p: HaClusterPlan): string {
+  const client = p.fenceClient!;
+  const cases = p.members.map((m) => `  ${m.name}) addr=${m.address} ;;`).join("\n");
+  return `#!/bin/bash
+# kvm-cloud: restarts this member's Pacemaker when the cluster fenced it behind its back (see lib/ha/fence-watch.ts).
+set -u
+self=$(timeout 10 crm_node -n 2>/dev/null) || exit 0
+case "$self" in
+${cases}
+  *) exit 0 ;;
+esac
+list=$(timeout 20 ceph --connect-timeout 15 --id ${client} --keyring ${fenceClientKeyringPath(client)} osd blocklist ls 2>/dev/null) || exit 0
+printf '%s\\n' "$list" | awk '{print $1}' | sed -E 's/^[a-z0-9]+:([0-9.]+:)/\\1/' | grep -qxF "$addr:0/0" || exit 0
+mark=$(timeout 10 crm_attribute --type status --node "$self" --name '#node-unfenced' --query --quiet 2>/dev/null) || mark=""
+[ -n "$mark" ] || exit 0
+echo "kvm-cloud: $self ($addr) is in Ceph's blocklist but holds its old unfenced mark: stopping its guests and restarting Pacemaker so that the cluster unfences it"
+for d in $(timeout 20 virsh list --name 2>/dev/null); do timeout 20 virsh destroy "$d" || true; done
+timeout 120 systemctl restart pacemaker.service
+`;
+}
+
+/** A oneshot: systemd never starts a second run of it while one is going. */
+export function renderFenceWatchService(): string {
+  return [
+    "[Unit]",
+    "Description=kvm-cloud: restart Pacemaker when this member was fenced behind its back",
+    "After=pacemaker.service",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${FENCE_WATCH_PATH}`,
+    "TimeoutStartSec=200",
+    "",
+  ].join("\n");
+}
+
+export function renderFenceWatchTimer(): string {
+  return [
+    "[Unit]",
+    `Description=kvm-cloud: check every ${FENCE_WATCH_SECONDS} s whether this member was fenced behind its back`,
+    "",
+    "[Timer]",
+    "OnBootSec=30s",
+    `OnUnitInactiveSec=${FENCE_WATCH_SECONDS}s`,
+    "AccuracySec=1s",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+}

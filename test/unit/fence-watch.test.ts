@@ -1,0 +1,63 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderFenceWatch } from "../../lib/ha/fence-watch";
+import { planHaCluster } from "../../lib/ha/ha-cluster";
+
+/**
+ * The fence watch's decision over stand-ins of crm_node, ceph,
+ * crm_attribute, virsh and systemctl that log their calls: only a member
+ * that is blocklisted and still holds its old "unfenced" mark kills its
+ * guests and restarts Pacemaker.
+ */
+
+const plan = planHaCluster({ members: [{ name: "node1", address: "192.0.2.21" }, { name: "node2", address: "192.0.2.22" }], fenceClient: "kvmcloud-fence" });
+let dir: string;
+
+const STANDINS: Record<string, string> = {
+  crm_node: 'echo "$SELF"',
+  ceph: 'printf "%b" "$BLOCKLIST"',
+  crm_attribute: '[ -n "$MARK" ] && echo "$MARK"',
+  virsh: 'echo "virsh $*" >> "$LOG"; [ "$1" = list ] && printf "web-1\\nweb-2\\n"; true',
+  systemctl: 'echo "systemctl $*" >> "$LOG"',
+};
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "fence-watch-"));
+  for (const [name, body] of Object.entries(STANDINS)) fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, "watch"), renderFenceWatch(plan), { mode: 0o755 });
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function watch(env: { SELF: string; BLOCKLIST: string; MARK: string }): { status: number | null; stdout: string; calls: string[] } {
+  const log = path.join(dir, "log");
+  const r = spawnSync(path.join(dir, "watch"), [], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}:/usr/bin:/bin`, LOG: log, ...env } });
+  return { status: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
+}
+
+const listed = "192.0.2.22:0/0 2036-11-29T14:18:10.862309+0000\\n10.0.0.9:6809/929 2026-12-03T14:14:43+0000\\n";
+
+describe("the fence watch", () => {
+  it("kills the guests, then restarts Pacemaker, on a member blocklisted while it holds its old unfenced mark", () => {
+    const r = watch({ SELF: "node2", BLOCKLIST: listed, MARK: "1796220961" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("node2 (192.0.2.22) is in Ceph's blocklist but holds its old unfenced mark");
+    expect(r.calls).toEqual(["virsh list --name", "virsh destroy web-1", "virsh destroy web-2", "systemctl restart pacemaker.service"]);
+  });
+
+  it.each([
+    ["a fresh member waiting to be unfenced (no mark)", { SELF: "node2", BLOCKLIST: listed, MARK: "" }],
+    ["a member not in the blocklist", { SELF: "node1", BLOCKLIST: listed, MARK: "1796220906" }],
+    ["a member whose address only prefixes a listed one", { SELF: "node2", BLOCKLIST: "192.0.2.221:0/0 2036-11-29\\n", MARK: "1" }],
+    ["a host that is no member", { SELF: "node9", BLOCKLIST: listed, MARK: "1" }],
+  ])("leaves alone %s", (_what, env) => {
+    const r = watch(env);
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([]);
+  });
+
+  it("reads a type prefix in the list (any:ADDR)", () => {
+    expect(watch({ SELF: "node2", BLOCKLIST: "any:192.0.2.22:0/0 2036-11-29\\n", MARK: "1" }).calls).toContain("systemctl restart pacemaker.service");
+  });
+});

@@ -1,10 +1,7 @@
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
-import { output, run } from "../../lab/exec";
-import { hostByName } from "../../lab/topology";
+import { killHost, mendLab } from "../../lab/node-loss";
 import { assertInManagerNamespace, domainsOn, httpGet } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, scrub } from "../helpers/vm-lab";
@@ -29,27 +26,6 @@ const victim = d.nodes[1].name;
 const name = `nodeflt-${crypto.randomBytes(3).toString("hex")}`;
 let host: ProviderHost;
 
-/** SIGKILL to every process in the node's namespace: what a power cut leaves. */
-async function killNode(): Promise<number> {
-  const pids = (await output(["ip", "netns", "pids", hostByName(victim).ns])).split("\n").filter((s) => /^\d+$/.test(s.trim()));
-  await run(["kill", "-KILL", ...pids], { allowFail: true });
-  return pids.length;
-}
-
-/**
- * lab:up, the lab's own mend, run where it always runs: the machine's mount
- * and network namespaces, those of the process that started this one with
- * `ip netns exec` (a bare host booted from this test's own mount namespace
- * would live in the one `ip netns exec` made for it).
- */
-async function mendNode(): Promise<void> {
-  const ns = (kind: string, pid: number | "self") => fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
-  if (ns("net", process.ppid) === ns("net", "self")) throw new Error("mending the node needs the machine's namespaces: run this test with ip netns exec (see test/run-all.sh)");
-  const ROOT = path.resolve(__dirname, "../..");
-  const lab = [process.execPath, path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "lab/cli.ts"), "up"];
-  await run(["nsenter", `--mount=/proc/${process.ppid}/ns/mnt`, `--net=/proc/${process.ppid}/ns/net`, "--", ...lab], { cwd: ROOT, timeoutMs: 600_000 });
-}
-
 beforeAll(async () => {
   assertInManagerNamespace(d);
   host = await startProviderHost(serializeProvider("VirtualMachine"));
@@ -57,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.stop();
-  await mendNode();
+  await mendLab();
   await scrub(d, cloud, name);
 });
 
@@ -70,7 +46,7 @@ describe("a KVM node killed mid-create", () => {
     const t0 = Date.now();
     const pending = host.create(c.inputs).then(() => "", (e: Error) => e.message);
     await eventually("the guest's domain", () => nodesWithDomain(d, name), (n) => n.length === 1, 120_000, 200);
-    expect(await killNode()).toBeGreaterThan(2);
+    expect(await killHost(victim)).toBeGreaterThan(2);
     error = await pending;
     const seconds = (Date.now() - t0) / 1000;
     process.stdout.write(`  create with its node killed failed after ${seconds.toFixed(1)} s:\n${error}\n`);
@@ -90,7 +66,7 @@ describe("a KVM node killed mid-create", () => {
   });
 
   it("converges once the node is back: the same create takes over the domain left there, makes the VM, and delete leaves nothing", async () => {
-    await mendNode();
+    await mendLab();
     // Back with libvirt's persistent definition of the dead create's domain.
     expect(await nodesWithDomain(d, name)).toEqual([victim]);
     const c = await host.check({}, { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest", cloud: { ...cloud, leaseTimeoutSeconds: 300 }, name, node: victim });

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench`, HA part: how fast the HA cluster reacts to losing a KVM
+ * node, measured in the lab (inside the manager namespace; lab/bench/run.sh
+ * puts it there). Not a test: nothing passes or fails on a number, but a
+ * round that never sees what it waits for fails instead of printing a figure.
+ *
+ *  1. node2 killed outright (every process): seconds to detection (node1's
+ *     Corosync sees one member), to fencing (node2's address in Ceph's
+ *     blocklist), and, with the lab mended (node2 booted again), to unfencing;
+ *  2. node2 cut off (its knet traffic dropped) and healed: the same, where
+ *     unfencing is the fence watch's work.
+ */
+import { readLabDescription } from "../description";
+import { inNetns, run } from "../exec";
+import { killHost, mendLab } from "../node-loss";
+import { labSshArgv } from "../ssh-client";
+import { hostByName } from "../topology";
+
+const d = readLabDescription();
+const ROUNDS = 3;
+const victim = d.nodes[1];
+const survivor = d.nodes[0];
+const entry = `${victim.sshHost}:0/0`;
+const SPLIT = "kcl_bench_split";
+
+async function on(host: string, argv: readonly string[]): Promise<{ code: number; out: string }> {
+  const r = await run(inNetns(hostByName("mgr").ns, labSshArgv(d.ssh, host, ["timeout", "20", ...argv])), { allowFail: true, timeoutMs: 30_000 });
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+const members = async () => Number(/^Nodes:\s+(\d+)/m.exec((await on(survivor.sshHost, ["corosync-quorumtool", "-s"])).out)?.[1] ?? NaN);
+const fenced = async () => (await on(survivor.sshHost, ["ceph", "--id", "kvmcloud-fence", "osd", "blocklist", "ls"])).out.split("\n").some((l) => l.split(" ")[0] === entry);
+
+/** Polls until `done`, within a bound; returns seconds since t0. A wait that never sees it throws: no figure for what was not seen. */
+async function until(what: string, t0: number, done: () => Promise<boolean>, boundMs = 180_000): Promise<number> {
+  while (Date.now() - t0 < boundMs) {
+    if (await done()) return (Date.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not seen within ${boundMs / 1000} s`);
+}
+
+function table(title: string, head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  process.stdout.write(`\n${title}\n${line(head)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.map(line).join("\n")}\n`);
+}
+
+async function healthy(): Promise<void> {
+  await until("both members and node2 unfenced before the round", Date.now(), async () => (await members()) === 2 && !(await fenced()));
+}
+
+async function killRounds(): Promise<string[][]> {
+  const rows: string[][] = [];
+  for (let i = 1; i <= ROUNDS; i++) {
+    await healthy();
+    const t0 = Date.now();
+    await killHost(victim.name);
+    const detected = await until("node1 seeing one member", t0, async () => (await members()) === 1);
+    const fence = await until("node2's blocklist entry", t0, fenced);
+    const m0 = Date.now();
+    // The mend boots node2 again; its entry goes when Pacemaker unfences it on joining.
+    let unfencedAt = NaN;
+    const watch = until("node2 unfenced", m0, async () => !(await fenced()), 400_000).then((s) => (unfencedAt = s));
+    await mendLab();
+    const mend = (Date.now() - m0) / 1000;
+    await watch;
+    rows.push([String(i), detected.toFixed(1), fence.toFixed(1), unfencedAt.toFixed(1), mend.toFixed(1)]);
+  }
+  return rows;
+}
+
+async function splitRounds(): Promise<string[][]> {
+  const rows: string[][] = [];
+  const nft = `nft add table inet ${SPLIT} && nft add chain inet ${SPLIT} in '{ type filter hook input priority -10; }' && nft add chain inet ${SPLIT} out '{ type filter hook output priority -10; }' && nft add rule inet ${SPLIT} in udp dport 5405 drop && nft add rule inet ${SPLIT} out udp dport 5405 drop`;
+  for (let i = 1; i <= ROUNDS; i++) {
+    await healthy();
+    const t0 = Date.now();
+    if ((await on(victim.sshHost, ["sh", "-c", nft])).code !== 0) throw new Error("could not cut node2's knet traffic");
+    try {
+      const detected = await until("node1 seeing one member", t0, async () => (await members()) === 1);
+      const fence = await until("node2's blocklist entry", t0, fenced);
+      rows.push([String(i), detected.toFixed(1), fence.toFixed(1)]);
+    } finally {
+      await on(victim.sshHost, ["nft", "delete", "table", "inet", SPLIT]);
+    }
+    const h0 = Date.now();
+    const rejoined = await until("node2 rejoining", h0, async () => (await members()) === 2);
+    const unfenced = await until("node2 unfenced by its fence watch", h0, async () => !(await fenced()));
+    rows[rows.length - 1].push(rejoined.toFixed(1), unfenced.toFixed(1));
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const token = /token:\s*(\d+)/.exec((await on(survivor.sshHost, ["cat", "/etc/corosync/corosync.conf"])).out)?.[1];
+  process.stdout.write(`\nHA: node loss (Corosync token ${token} ms, fence watch every 10 s; polled over SSH every ~0.5 s)\n`);
+  table(
+    `node2 killed outright (every process), ${ROUNDS} rounds: seconds after the kill, and after the mend began`,
+    ["round", "detected", "fenced", "unfenced after mend began", "mend (lab:up)"],
+    await killRounds(),
+  );
+  table(`node2's knet traffic dropped, ${ROUNDS} rounds: seconds after the drop, and after the heal`, ["round", "detected", "fenced", "rejoined after heal", "unfenced after heal"], await splitRounds());
+  process.stdout.write("\nNot measured yet: the guest's first HTTP answer from the survivor (HA VMs as VirtualDomain resources are not built yet).\n");
+}
+
+main().catch((e) => {
+  process.stderr.write(`ha-bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -15,6 +15,7 @@ import { inNetns, run } from "../exec";
 import { killHost, mendLab } from "../node-loss";
 import { labSshArgv } from "../ssh-client";
 import { hostByName } from "../topology";
+import { printTable } from "./table";
 
 const d = readLabDescription();
 const ROUNDS = 3;
@@ -38,12 +39,6 @@ async function until(what: string, t0: number, done: () => Promise<boolean>, bou
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${what} not seen within ${boundMs / 1000} s`);
-}
-
-function table(title: string, head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  process.stdout.write(`\n${title}\n${line(head)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.map(line).join("\n")}\n`);
 }
 
 async function healthy(): Promise<void> {
@@ -95,12 +90,12 @@ async function splitRounds(): Promise<string[][]> {
 async function main(): Promise<void> {
   const token = /token:\s*(\d+)/.exec((await on(survivor.sshHost, ["cat", "/etc/corosync/corosync.conf"])).out)?.[1];
   process.stdout.write(`\nHA: node loss (Corosync token ${token} ms, fence watch every 10 s; polled over SSH every ~0.5 s)\n`);
-  table(
+  printTable(
     `node2 killed outright (every process), ${ROUNDS} rounds: seconds after the kill, and after the mend began`,
     ["round", "detected", "fenced", "unfenced after mend began", "mend (lab:up)"],
     await killRounds(),
   );
-  table(`node2's knet traffic dropped, ${ROUNDS} rounds: seconds after the drop, and after the heal`, ["round", "detected", "fenced", "rejoined after heal", "unfenced after heal"], await splitRounds());
+  printTable(`node2's knet traffic dropped, ${ROUNDS} rounds: seconds after the drop, and after the heal`, ["round", "detected", "fenced", "rejoined after heal", "unfenced after heal"], await splitRounds());
   process.stdout.write("\nNot measured yet: the guest's first HTTP answer from the survivor (HA VMs as VirtualDomain resources are not built yet).\n");
 }
 

@@ -20,6 +20,7 @@ import { PrometheusApi } from "../../test/helpers/prometheus-api";
 import { cloudSpecFromLab } from "../cloud-spec";
 import { readLabDescription } from "../description";
 import { httpGet, watchAnswers } from "../http-probe";
+import { printTable } from "./table";
 
 const d = readLabDescription();
 const cloud = cloudSpecFromLab(d);
@@ -28,12 +29,6 @@ const tag = crypto.randomBytes(2).toString("hex");
 const made: VmRecord[] = [];
 
 const secs = (ms: number) => (ms / 1000).toFixed(2);
-
-function table(title: string, head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  process.stdout.write(`\n${title}\n${line(head)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.map(line).join("\n")}\n`);
-}
 
 /** A create as the provider runs it: one SSH connection per host for the whole operation. */
 async function create(name: string, onStep?: (step: string, ms: number) => void): Promise<VmRecord> {
@@ -57,7 +52,7 @@ async function oneVm(): Promise<void> {
   let lag = NaN;
   await create(`bench-one-${tag}`, (s, ms) => (s === "lease-seen-after-write" ? (lag = ms) : steps.push([s, ms])));
   const total = Date.now() - t0;
-  table("Create to IP, one VM (TCG guest, 1 vCPU, 192 MiB)", ["step", "seconds"], [...steps.map(([s, ms]) => [s, secs(ms)]), ["total", secs(total)]]);
+  printTable("Create to IP, one VM (TCG guest, 1 vCPU, 192 MiB)", ["step", "seconds"], [...steps.map(([s, ms]) => [s, secs(ms)]), ["total", secs(total)]]);
   process.stdout.write(`DHCP lease written -> seen by the provider's watch: ${lag} ms\n`);
   await removeAll();
 }
@@ -91,7 +86,7 @@ async function parallel(): Promise<void> {
     rows.push([String(n), secs(total), secs(total / n), secs(each.reduce((a, b) => a + b, 0) / n), secs(Math.max(...each)), peakLoad.toFixed(2), longestScrape]);
     await removeAll();
   }
-  table("VMs created in parallel (exporter scraped every 5 s meanwhile)", ["VMs", "total s", "total / VM s", "mean create s", "slowest s", "peak load (1 min)", "longest exporter scrape s"], rows);
+  printTable("VMs created in parallel (exporter scraped every 5 s meanwhile)", ["VMs", "total s", "total / VM s", "mean create s", "slowest s", "peak load (1 min)", "longest exporter scrape s"], rows);
 }
 
 async function migration(): Promise<void> {
@@ -115,7 +110,7 @@ async function migration(): Promise<void> {
     rows.push([`${round + 1}`, `${vm.node === to ? "back to " : ""}${to}`, secs(took), String(gap), String(answers)]);
   }
   made.splice(0, made.length, current);
-  table("Live migration (HTTP polled every 50 ms)", ["round", "to", "seconds", "longest HTTP gap ms", "answers"], rows);
+  printTable("Live migration (HTTP polled every 50 ms)", ["round", "to", "seconds", "longest HTTP gap ms", "answers"], rows);
   await removeAll();
 }
 
@@ -137,7 +132,7 @@ async function cloneVsCopy(): Promise<void> {
       await r.run(rbd("snap", "protect", `${pool}/${src}@base`));
       const clone = await timed(rbd("clone", `${pool}/${src}@base`, `${pool}/${src}-clone`));
       const copy = await timed(rbd("cp", "--no-progress", `${pool}/${src}@base`, `${pool}/${src}-copy`));
-      table("10 GiB image with 256 MiB written: copy-on-write clone vs full copy", ["method", "seconds"], [
+      printTable("10 GiB image with 256 MiB written: copy-on-write clone vs full copy", ["method", "seconds"], [
         ["rbd clone", secs(clone)],
         ["rbd cp (full copy)", secs(copy)],
         ["ratio", `${(copy / Math.max(clone, 1)).toFixed(0)}x`],

@@ -1,5 +1,4 @@
 import { checkCephUser } from "../validate/ceph-user";
-import { checkIPv4 } from "../validate/network";
 import { quote } from "../shell";
 
 /**
@@ -25,12 +24,6 @@ const CEPH_SECONDS = 20;
 export function fenceClientKeyringPath(clientName: string): string {
   checkCephUser("clientName", clientName);
   return `/etc/ceph/ceph.client.${clientName}.keyring`;
-}
-
-/** The entry that blocks every Ceph client of one host (any port, any nonce). */
-export function blocklistEntry(address: string): string {
-  checkIPv4("address", address);
-  return `${address}:0/0`;
 }
 
 /** What `metadata` prints; `on` is automatic: Pacemaker unfences a node with it before the node runs anything. */

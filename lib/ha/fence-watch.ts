@@ -1,4 +1,4 @@
-import { fenceClientKeyringPath } from "./fence-agent";
+import { FENCE_AGENT_NAME } from "./fence-agent";
 import { HaClusterPlan } from "./ha-cluster";
 
 /**
@@ -30,8 +30,9 @@ case "$self" in
 ${cases}
   *) exit 0 ;;
 esac
-list=$(timeout 20 ceph --connect-timeout 15 --id ${client} --keyring ${fenceClientKeyringPath(client)} osd blocklist ls 2>/dev/null) || exit 0
-printf '%s\\n' "$list" | awk '{print $1}' | sed -E 's/^[a-z0-9]+:([0-9.]+:)/\\1/' | grep -qxF "$addr:0/0" || exit 0
+# The agent's own reading of the blocklist: 2 is "off" (fenced), 0 not fenced, 1 Ceph did not answer.
+rc=0; timeout 30 ${FENCE_AGENT_NAME} -o status -n "$addr" --ceph_id=${client} >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || exit 0
 mark=$(timeout 10 crm_attribute --type status --node "$self" --name '#node-unfenced' --query --quiet 2>/dev/null) || mark=""
 [ -n "$mark" ] || exit 0
 echo "kvm-cloud: $self ($addr) is in Ceph's blocklist but holds its old unfenced mark: stopping its guests and restarting Pacemaker so that the cluster unfences it"

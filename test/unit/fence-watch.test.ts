@@ -2,12 +2,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { FENCE_AGENT_NAME, renderFenceAgent } from "../../lib/ha/fence-agent";
 import { renderFenceWatch } from "../../lib/ha/fence-watch";
 import { planHaCluster } from "../../lib/ha/ha-cluster";
 
 /**
- * The fence watch's decision over stand-ins of crm_node, ceph,
- * crm_attribute, virsh and systemctl that log their calls: only a member
+ * The fence watch's decision, with the real fence agent, over stand-ins of
+ * crm_node, ceph, crm_attribute, virsh and systemctl that log their calls: only a member
  * that is blocklisted and still holds its old "unfenced" mark kills its
  * guests and restarts Pacemaker.
  */
@@ -17,7 +18,7 @@ let dir: string;
 
 const STANDINS: Record<string, string> = {
   crm_node: 'echo "$SELF"',
-  ceph: 'printf "%b" "$BLOCKLIST"',
+  ceph: '[ -n "${CEPH_DOWN:-}" ] && { echo "monclient: authenticate timed out" >&2; exit 1; }; printf "%b" "$BLOCKLIST"',
   crm_attribute: '[ -n "$MARK" ] && echo "$MARK"',
   virsh: 'echo "virsh $*" >> "$LOG"; [ "$1" = list ] && printf "web-1\\nweb-2\\n"; true',
   systemctl: 'echo "systemctl $*" >> "$LOG"',
@@ -27,10 +28,11 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "fence-watch-"));
   for (const [name, body] of Object.entries(STANDINS)) fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(dir, "watch"), renderFenceWatch(plan), { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, FENCE_AGENT_NAME), renderFenceAgent(), { mode: 0o755 });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function watch(env: { SELF: string; BLOCKLIST: string; MARK: string }): { status: number | null; stdout: string; calls: string[] } {
+function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; CEPH_DOWN?: string }): { status: number | null; stdout: string; calls: string[] } {
   const log = path.join(dir, "log");
   const r = spawnSync(path.join(dir, "watch"), [], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}:/usr/bin:/bin`, LOG: log, ...env } });
   return { status: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
@@ -53,6 +55,12 @@ describe("the fence watch", () => {
     ["a host that is no member", { SELF: "node9", BLOCKLIST: listed, MARK: "1" }],
   ])("leaves alone %s", (_what, env) => {
     const r = watch(env);
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual([]);
+  });
+
+  it("does nothing when Ceph does not answer", () => {
+    const r = watch({ SELF: "node2", BLOCKLIST: listed, MARK: "1", CEPH_DOWN: "1" });
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([]);
   });

@@ -138,6 +138,23 @@ export async function growDisk(r: CommandRunner, name: string, running: boolean,
  * source libvirtd's connection to `destUri` (SSH between nodes with
  * qemu+ssh, set up by MigrationMesh), never as a plain QEMU stream.
  */
+/**
+ * Waits while a job runs on the domain here, within a bound: a live migration
+ * that a killed provider started goes on without it (it is peer-to-peer), and
+ * a second `virsh migrate` meanwhile would fail, or find the domain gone as the
+ * first one ends.
+ */
+export async function waitForDomainJob(r: CommandRunner, name: string, timeoutMs: number, pauseMs = 500): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await r.run([...VIRSH, "domjobinfo", "--domain", name], { allowFail: true });
+    const job = /^Job type:\s+(\S+)/m.exec(res.stdout)?.[1];
+    if (res.code !== 0 || job === undefined || job === "None") return;
+    if (Date.now() > deadline) throw new Error(`a ${job} job on domain ${name} on ${r.target} still runs after ${timeoutMs} ms (virsh domjobabort --domain ${name} ends it)`);
+    await new Promise((done) => setTimeout(done, pauseMs));
+  }
+}
+
 export async function migrateDomain(
   r: CommandRunner,
   name: string,

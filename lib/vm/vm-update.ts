@@ -14,6 +14,7 @@ import {
   shutdownDomain,
   startDomain,
   suspendDomain,
+  waitForDomainJob,
 } from "./node-ops";
 import { growthLimits, rootImageName, VmInputs, VmRecord, vmStateOf } from "./vm-record";
 
@@ -96,6 +97,12 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
       }
       case "migrate": {
         const dest = findNode(cloud, a.to, "node");
+        // A migration its killed provider started may still run (seen in the lab: "failed to get domain" as it ended).
+        await waitForDomainJob(r, name, MIGRATION_TIMEOUT_MS);
+        if ((await domainState(r, name)) === undefined && (await access.onNode(a.to, (t) => domainState(t, name))) !== undefined) {
+          node = a.to;
+          return;
+        }
         await migrateDomain(
           r,
           name,

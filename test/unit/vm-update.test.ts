@@ -24,7 +24,7 @@ const olds = {
  * migration moves the domain, shutdown/start/suspend/resume change its state.
  * `failVerb` makes that virsh verb fail as libvirt would.
  */
-function fakeCloud(holder: Record<string, string | undefined>, failVerb?: { verb: string; stderr: string }) {
+function fakeCloud(holder: Record<string, string | undefined>, failVerb?: { verb: string; stderr: string }, job?: { polls: number; to: string }) {
   const calls: string[] = [];
   const states: Record<string, string> = {};
   const recorded: Array<Record<string, unknown>> = [];
@@ -37,6 +37,11 @@ function fakeCloud(holder: Record<string, string | undefined>, failVerb?: { verb
           const verb = argv[4];
           calls.push(`${node}: ${verb}`);
           const name = argv[argv.indexOf("--domain") + 1];
+          // A migration started before: under way for `polls` answers, then done (the domain on `job.to`).
+          if (verb === "domjobinfo" && job && holder[name] === node) {
+            if (job.polls-- > 0) return ok("Job type:         Unbounded\nOperation:        Outgoing migration\n");
+            holder[name] = job.to;
+          }
           if (holder[name] !== node) return { stdout: "", stderr: `error: failed to get domain '${name}'`, code: 1 };
           if (verb === failVerb?.verb) throw new Error(`virsh ${verb} on ${node} failed (exit 1): ${failVerb.stderr}`);
           if (verb === "domstate") return ok(`${states[name] ?? "running"}\n`);
@@ -75,6 +80,14 @@ describe("updateVm", () => {
     const r = await updateVm(cloud, access, olds, { ...olds, node: "node2" } as never);
     expect(r.node).toBe("node2");
     expect(calls).toContain("node1: migrate");
+  });
+
+  it("waits for a migration still under way from a killed provider, and does not migrate again once it has ended", async () => {
+    const { access, calls } = fakeCloud({ "web-1": "node1" }, undefined, { polls: 2, to: "node2" });
+    const r = await updateVm(cloud, access, olds, { ...olds, node: "node2" } as never);
+    expect(r.node).toBe("node2");
+    expect(calls.filter((c) => c === "node1: domjobinfo")).toHaveLength(3);
+    expect(calls).not.toContain("node1: migrate");
   });
 
   it("finishes at once when an earlier migration already moved the domain (state still names the old node)", async () => {

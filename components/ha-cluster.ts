@@ -6,6 +6,7 @@ import { renderHaMemberScript, renderQnetdScript } from "../lib/ha/ha-scripts";
 import { stdinPayload } from "../lib/render/scripts/script";
 import { DEFAULT_FENCE_CLIENT } from "../lib/ha/fence-agent";
 import { renderFenceClientScript } from "../lib/ha/fence-client";
+import { renderQdeviceCertScript } from "../lib/ha/qdevice-tls";
 import { checkCephUser } from "../lib/validate/ceph-user";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
@@ -90,7 +91,12 @@ export class HaCluster extends pulumi.ComponentResource {
       ? new RemoteCommand(`${name}-fence-client`, { connection: args.fencing.cephAdmin, script: renderFenceClientScript(fenceClient), secretStdout: true }, { parent: this, dependsOn: [args.fencing.ceph] })
       : undefined;
     const fenceKey = fence ? fence.stdout.apply((s) => [s.trim()]) : pulumi.output([] as string[]);
-    const stdin = pulumi.secret(pulumi.all([authkey.value, fenceKey]).apply(([k, f]) => stdinPayload([k, ...f])));
+    // The cluster's certificate and key for the qdevice link, signed by qnetd's CA (lib/ha/qdevice-tls.ts).
+    const qdeviceCert = qnetd
+      ? new RemoteCommand(`${name}-qdevice-cert`, { connection: args.quorumDevice!.connection, script: plan.apply((p) => renderQdeviceCertScript(p.clusterName)), secretStdout: true }, { parent: this, dependsOn: [qnetd] })
+      : undefined;
+    const qdeviceTls = qdeviceCert ? qdeviceCert.stdout.apply((s) => s.trim().split("\n")) : pulumi.output([] as string[]);
+    const stdin = pulumi.secret(pulumi.all([authkey.value, qdeviceTls, fenceKey]).apply(([k, q, f]) => stdinPayload([k, ...q, ...f])));
     for (const node of args.nodes) {
       new RemoteCommand(
         `${name}-${node.resourceName}`,

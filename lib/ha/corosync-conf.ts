@@ -42,8 +42,8 @@ export function renderCorosyncConf(p: HaClusterPlan): string {
       `            port: ${QNETD_PORT}`,
       // fifty-fifty split: the half holding the lowest node id (or still talking to qnetd) keeps quorum.
       "            algorithm: ffsplit",
-      // README: the qdevice link is not TLS (its certificates need a CA of their own; not done yet).
-      "            tls: off",
+      // qnetd's CA signed the cluster's certificate (lib/ha/qdevice-tls.ts): no link without it.
+      "            tls: required",
       "        }",
       "    }",
     );

@@ -5,6 +5,7 @@ import { FENCE_AGENT_PATH, fenceClientKeyringPath, renderFenceAgent } from "./fe
 import { renderFenceDevicePrimitive } from "./fence-device";
 import { FENCE_WATCH_PATH, FENCE_WATCH_UNIT, renderFenceWatch, renderFenceWatchService, renderFenceWatchTimer } from "./fence-watch";
 import { HaClusterPlan } from "./ha-cluster";
+import { qdeviceTlsSteps } from "./qdevice-tls";
 
 /** What a member runs: Corosync, its quorum device client, Pacemaker and its command-line tools. */
 export function memberPackages(p: HaClusterPlan): string[] {
@@ -18,10 +19,11 @@ const CIB_TRIES = 90;
 
 /**
  * A member's script: packages, the authkey (stdin's first line: a secret,
- * never on a command line), corosync.conf (checked by corosync first), the
+ * never on a command line), with a quorum device its TLS material (the next
+ * two lines), corosync.conf (checked by corosync first), the
  * stack restarted only when either changed, and Pacemaker's cluster
  * properties: fencing required, so that nothing is recovered before its node
- * is fenced. With a fence client (its key on stdin's second line): the fence
+ * is fenced. With a fence client (its key on stdin's last line): the fence
  * agent, its keyring and the fence device in the CIB.
  */
 export function renderHaMemberScript(p: HaClusterPlan): string {
@@ -32,6 +34,7 @@ export function renderHaMemberScript(p: HaClusterPlan): string {
     aptInstallStep(memberPackages(p)),
     "changed=0",
     readLineStep("authkey"),
+    ...(p.quorumDeviceAddress !== undefined ? qdeviceTlsSteps() : []),
     ...(p.fenceClient !== undefined ? fenceAgentSteps(p.fenceClient) : []),
     // corosync wants at least 1024 bits of key: 128 bytes.
     '[ "${#authkey}" -ge 128 ] || { echo "kvm-cloud: the corosync authkey on stdin is shorter than 128 bytes" >&2; exit 1; }',
@@ -92,10 +95,14 @@ function fenceDeviceSteps(p: HaClusterPlan): string[] {
   ];
 }
 
+/** qnetd takes TLS clients only: a client without the certificate its CA signed gets no say in any cluster. */
+const QNETD_DEFAULTS = 'COROSYNC_QNETD_OPTIONS="-s req"\nCOROSYNC_QNETD_RUNAS=""\n';
+
 /** The quorum device host: corosync-qnetd, which votes for one half of a split cluster. */
 export function renderQnetdScript(): string {
   return bashScript("corosync-qnetd, the quorum device of kvm-cloud's HA cluster", [
     aptInstallStep([...QNETD_PACKAGES]),
+    writeFileStep("/etc/default/corosync-qnetd", QNETD_DEFAULTS, { onChange: ["systemctl restart corosync-qnetd.service"] }),
     enableServiceStep("corosync-qnetd.service"),
     serviceRunningStep("corosync-qnetd.service"),
   ]);

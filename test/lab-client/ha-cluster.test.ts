@@ -69,6 +69,9 @@ describe("the lab's HA cluster", () => {
     const qnetd = await ssh(d, d.inventory.host, ["timeout", "20", "corosync-qnetd-tool", "-l"]);
     expect(qnetd.stdout).toMatch(/Cluster "kvmcloud":/);
     expect(qnetd.stdout.match(/Node ID \d+/g)?.sort()).toEqual(["Node ID 1", "Node ID 2"]);
+    // Both members over TLS, each with the certificate qnetd's CA signed for this cluster.
+    const verbose = await ssh(d, d.inventory.host, ["timeout", "20", "corosync-qnetd-tool", "-l", "-v"]);
+    expect(verbose.stdout.match(/TLS active:\s+Yes \(client certificate verified\)/g)).toHaveLength(2);
   });
 
   it("has the fence device running, and nobody fenced", async () => {

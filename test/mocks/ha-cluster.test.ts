@@ -15,6 +15,7 @@ const stdoutFor = (name: string) => {
   if (name.endsWith("-facts")) return "vcpus=4\nmemory_kib=8192000\nnic_mac=52:54:00:0a:0b:0c\n";
   if (name.endsWith("-migration-key")) return `migration_key=${pub("m")}\nhost_key=${pub("h")}\n`;
   if (name.endsWith("-fence-client")) return "AQBfenceKeyAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n";
+  if (name.endsWith("-qdevice-cert")) return "Q0FjZXJ0\nUDEyYnVuZGxl\n";
   return undefined;
 };
 const node = (n: number) =>
@@ -42,7 +43,11 @@ const script = (reg: Registered[], n: string) => String(named(reg, n).inputs.scr
 describe("HaCluster", () => {
   it("makes every node a member of one corosync cluster with the quorum device, fencing required", async () => {
     const { reg, ha } = await build();
-    expect(reg.filter((r) => r.type === REMOTE_COMMAND && r.name.startsWith("ha-")).map((r) => r.name).sort()).toEqual(["ha-node1", "ha-node2", "ha-qnetd"]);
+    expect(reg.filter((r) => r.type === REMOTE_COMMAND && r.name.startsWith("ha-")).map((r) => r.name).sort()).toEqual(["ha-node1", "ha-node2", "ha-qdevice-cert", "ha-qnetd"]);
+    // The qdevice link is TLS only, with a certificate qnetd's CA signs for this cluster.
+    expect(script(reg, "ha-node1")).toContain("tls: required");
+    expect(script(reg, "ha-qdevice-cert")).toContain("corosync-qnetd-certutil -s -c \"$work/req.crq\" -n kvmcloud");
+    expect(script(reg, "ha-qnetd")).toContain('COROSYNC_QNETD_OPTIONS="-s req"');
     expect(await valueOf(ha.members)).toEqual(["node1", "node2"]);
     const conf = (s: string) => /cluster_name[\s\S]*?\nlogging/.exec(s)![0];
     // The same config on both members: node ids follow the list.
@@ -60,7 +65,8 @@ describe("HaCluster", () => {
     for (const n of ["ha-node1", "ha-node2"]) {
       const r = named(reg, n);
       expect(isWrappedSecret(r.inputs.stdin)).toBe(true);
-      expect(unwrapSecrets(r.inputs.stdin)).toBe("generated-ha-authkey-0123456789\n");
+      // Then the qdevice link's CA and the cluster's certificate bundle, made on the qnetd host.
+      expect(unwrapSecrets(r.inputs.stdin)).toBe("generated-ha-authkey-0123456789\nQ0FjZXJ0\nUDEyYnVuZGxl\n");
       expect(JSON.stringify(r.inputs.script)).not.toContain("generated-ha-authkey");
     }
   });
@@ -79,7 +85,7 @@ describe("HaCluster", () => {
     expect(JSON.stringify(client.inputs.connection)).toContain("192.0.2.11");
     for (const n of ["ha-node1", "ha-node2"]) {
       const r = named(reg, n);
-      expect(unwrapSecrets(r.inputs.stdin)).toBe("generated-ha-authkey-0123456789\nAQBfenceKeyAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n");
+      expect(unwrapSecrets(r.inputs.stdin)).toBe("generated-ha-authkey-0123456789\nQ0FjZXJ0\nUDEyYnVuZGxl\nAQBfenceKeyAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n");
       expect(isWrappedSecret(r.inputs.stdin)).toBe(true);
       expect(JSON.stringify(r.inputs.script)).not.toContain("AQBfenceKey");
       expect(String(r.inputs.script)).toContain('name="pcmk_host_map" value="node1:192.0.2.21;node2:192.0.2.22"');
@@ -92,7 +98,8 @@ describe("HaCluster", () => {
 
   it("runs two nodes with two_node and no qnetd when there is no quorum device", async () => {
     const { reg } = await build({ quorumDevice: undefined });
-    expect(reg.some((r) => r.name === "ha-qnetd")).toBe(false);
+    expect(reg.some((r) => r.name === "ha-qnetd" || r.name === "ha-qdevice-cert")).toBe(false);
+    expect(script(reg, "ha-node1")).not.toContain("qdevice_ca");
     expect(script(reg, "ha-node1")).toContain("two_node: 1");
     expect(script(reg, "ha-node1")).not.toContain("corosync-qdevice");
   });

@@ -6,6 +6,7 @@ import { COROSYNC_AUTHKEY_PATH, renderCorosyncConf } from "../../lib/ha/corosync
 import { checkHaSection, planHaCluster } from "../../lib/ha/ha-cluster";
 import { renderHaMemberScript, renderQnetdScript } from "../../lib/ha/ha-scripts";
 import { renderFenceWatch } from "../../lib/ha/fence-watch";
+import { renderQdeviceCertScript } from "../../lib/ha/qdevice-tls";
 import { shellcheck } from "../helpers/shellcheck";
 
 const members = [
@@ -102,6 +103,20 @@ describe("HA scripts", () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(() => planHaCluster({ members, fenceClient: "client.x" })).toThrow(/^fenceClient: "client.x"/);
     expect(member).toContain("systemctl enable --now kvmcloud-fence-watch.timer");
+  });
+
+  it("with a quorum device: reads the qdevice link's CA and bundle after the authkey and before the fence key, and rebuilds the node database only when they change", () => {
+    const member = renderHaMemberScript(planHaCluster({ members, quorumDeviceAddress: "192.0.2.30", fenceClient: "kvmcloud-fence" }));
+    expect(shellcheck(member)).toBe("");
+    const at = ["read -r authkey", "read -r qdevice_ca", "read -r qdevice_p12", "read -r fence_key", "corosync -t -c"].map((s) => member.indexOf(s));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(member).toMatch(/if ! cmp -s "\$new_ca" "\$kept_ca" .*then\n  rm -rf \/etc\/corosync\/qdevice\/net\/nssdb\n  corosync-qdevice-net-certutil -i -c "\$new_ca"/);
+    const cert = renderQdeviceCertScript("kvmcloud");
+    expect(shellcheck(cert)).toBe("");
+    // Two lines on stdout, nothing else: everything before goes to stderr.
+    expect(cert.indexOf("exec 3>&1 1>&2")).toBeLessThan(cert.indexOf("corosync-qnetd-certutil -s"));
+    expect(renderCorosyncConf(planHaCluster({ members, quorumDeviceAddress: "192.0.2.30" }))).toContain("tls: required");
   });
 
   it("renders a fence watch that knows each member's address and passes shellcheck", () => {

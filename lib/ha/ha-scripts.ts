@@ -14,7 +14,7 @@ export function memberPackages(p: HaClusterPlan): string[] {
 
 export const QNETD_PACKAGES = ["corosync-qnetd"] as const;
 
-/** Bounded: Pacemaker needs its CIB (a DC elected, quorum) before a property can be set. */
+/** How often a change to Pacemaker's CIB is tried, 2 s apart, while it has no DC or no quorum yet. */
 const CIB_TRIES = 90;
 
 /**
@@ -46,15 +46,19 @@ export function renderHaMemberScript(p: HaClusterPlan): string {
     `if [ "$changed" = 1 ]; then ${units.map((u) => `systemctl restart ${u}`).join("; ")}; fi`,
     ...units.map(enableServiceStep),
     ...units.map(serviceRunningStep),
-    "set_property() {",
+    // Bounded: Pacemaker takes a change to its CIB only once it has a DC and quorum.
+    "with_cib() {",
     `  for _ in $(seq ${CIB_TRIES}); do`,
-    '    if crm_attribute --type crm_config --name "$1" --update "$2" >/dev/null 2>&1; then return 0; fi',
+    '    if "$@" >/dev/null 2>&1; then return 0; fi',
     "    sleep 2",
     "  done",
-    `  echo "kvm-cloud: Pacemaker took no cluster property after ${CIB_TRIES * 2} s (no quorum, or no DC):" >&2`,
+    `  echo "kvm-cloud: Pacemaker took no change to its CIB after ${CIB_TRIES * 2} s (no quorum, or no DC):" >&2`,
     "  crm_mon -1 >&2 || true",
+    // Once more, so that the daemon's own error reaches the user.
+    '  "$@" >&2',
     "  exit 1",
     "}",
+    'set_property() { with_cib crm_attribute --type crm_config --name "$1" --update "$2"; }',
     "set_property stonith-enabled true",
     ...(p.fenceClient !== undefined ? [...fenceDeviceSteps(p), ...fenceWatchSteps(p)] : []),
   ]);
@@ -85,14 +89,7 @@ function fenceWatchSteps(p: HaClusterPlan): string[] {
 /** Idempotent on every member: --modify --allow-create makes the device or updates it in place, leaving other resources alone. */
 function fenceDeviceSteps(p: HaClusterPlan): string[] {
   const xml = renderFenceDevicePrimitive({ members: p.members, clientName: p.fenceClient! });
-  return [
-    `for _ in $(seq ${CIB_TRIES}); do`,
-    `  if cibadmin --modify --allow-create --scope resources --xml-text ${quote(xml)} >/dev/null 2>&1; then break; fi`,
-    "  sleep 2",
-    "done",
-    // Checked apart from the loop so that the daemon's own error reaches the user.
-    `cibadmin --modify --allow-create --scope resources --xml-text ${quote(xml)} >/dev/null`,
-  ];
+  return [`with_cib cibadmin --modify --allow-create --scope resources --xml-text ${quote(xml)}`];
 }
 
 /** qnetd takes TLS clients only: a client without the certificate its CA signed gets no say in any cluster. */

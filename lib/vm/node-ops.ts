@@ -1,4 +1,4 @@
-import { CommandRunner } from "../transport/command-runner";
+import { CommandFailed, CommandRunner } from "../transport/command-runner";
 import { DomainFacts, DomainListing, NodeInfo, parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "../parse/libvirt";
 
 /**
@@ -70,8 +70,40 @@ export async function defineDomain(r: CommandRunner, xml: string): Promise<void>
   await r.run([...VIRSH, "define", "--file", "/dev/stdin"], { stdin: xml });
 }
 
-export async function startDomain(r: CommandRunner, name: string): Promise<void> {
-  await r.run([...VIRSH, "start", "--domain", name]);
+/**
+ * libvirt sets up each guest's traffic filter under one lock per node, about
+ * 200 ebtables and iptables runs (4-9 s on an idle lab node, 15-50 s under
+ * load), so parallel starts queue inside libvirtd. There a bound on one start
+ * counts the others' work, and even `virsh domstate` of a queued domain
+ * blocks. The queue is kept outside instead: one start at a time per node, on
+ * a lock file every provider process shares, with the wait and the start
+ * bounded apart (as nova's max_concurrent_builds keeps builds apart).
+ */
+export interface StartQueue {
+  /** The node's lock file (default /run/lock/kvmcloud-domain-start). */
+  readonly lockFile: string;
+  /** How long to wait for the node's other starts (default 600 s). */
+  readonly waitMs: number;
+  /** How long the start itself may take (default 120 s). */
+  readonly startMs: number;
+}
+export const DEFAULT_START_QUEUE: StartQueue = { lockFile: "/run/lock/kvmcloud-domain-start", waitMs: 600_000, startMs: 120_000 };
+/** flock's exit status when the wait ran out (-E): apart from virsh's own. */
+const LOCK_WAIT_EXPIRED = 75;
+
+export async function startDomain(r: CommandRunner, name: string, q: StartQueue = DEFAULT_START_QUEUE): Promise<void> {
+  const waitS = Math.ceil(q.waitMs / 1000);
+  const startS = Math.ceil(q.startMs / 1000);
+  const argv = ["flock", "-E", String(LOCK_WAIT_EXPIRED), "-w", String(waitS), q.lockFile, "timeout", "-k", "5", `${startS}s`, ...VIRSH, "start", "--domain", name];
+  const res = await r.run(argv, { allowFail: true, timeoutMs: q.waitMs + q.startMs + 10_000 });
+  if (res.code === 0) return;
+  if (res.code === LOCK_WAIT_EXPIRED) {
+    throw new Error(`virsh start ${name} on ${r.target}: the node was still starting other guests after ${waitS} s (one start at a time per node, on ${q.lockFile})`);
+  }
+  if (res.code === 124 || res.code === 137) {
+    throw new Error(`virsh start ${name} on ${r.target}: did not finish within ${startS} s (timed out)${res.stderr.trim() ? `: ${res.stderr.trim()}` : ""}`);
+  }
+  throw new CommandFailed(r.target, argv, res);
 }
 
 /** Forcibly off and undefined; a domain that is already gone is fine. */

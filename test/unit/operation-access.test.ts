@@ -13,6 +13,9 @@ import { LoopbackSshd, startLoopbackSshd } from "../helpers/loopback-sshd";
  * ends it; a new operation gets a new one.
  */
 
+// Real SSH handshakes: each takes a second or more on a busy 2-core machine.
+jest.setTimeout(30_000);
+
 let sshd: LoopbackSshd;
 let cloud: CloudSpec;
 

@@ -2,7 +2,7 @@ import type { CommandResult } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { updateVm } from "../../lib/vm/vm-update";
 import type { VmRecord } from "../../lib/vm/vm-record";
-import { fakeCloudSpec } from "../helpers/fake-cloud";
+import { fakeCloudSpec, withoutStartQueue } from "../helpers/fake-cloud";
 
 /**
  * updateVm over fake nodes and a fake inventory: it starts from the node the
@@ -33,7 +33,8 @@ function fakeCloud(holder: Record<string, string | undefined>, failVerb?: { verb
     onNode: async (node, fn) =>
       fn({
         target: node,
-        async run(argv) {
+        async run(queued) {
+          const argv = withoutStartQueue(queued);
           const verb = argv[4];
           calls.push(`${node}: ${verb}`);
           const name = argv[argv.indexOf("--domain") + 1];
@@ -135,7 +136,7 @@ describe("updateVm", () => {
           fn({
             target: r.target,
             run: async (argv, o) => {
-              if (argv[4] === "start") throw new Error("virsh start on node1 failed (exit 1): error: Failed to start domain 'web-1'");
+              if (withoutStartQueue(argv)[4] === "start") throw new Error("virsh start on node1 failed (exit 1): error: Failed to start domain 'web-1'");
               return r.run(argv, o);
             },
           }),

@@ -94,7 +94,8 @@ const LOCK_WAIT_EXPIRED = 75;
 export async function startDomain(r: CommandRunner, name: string, q: StartQueue = DEFAULT_START_QUEUE): Promise<void> {
   const waitS = Math.ceil(q.waitMs / 1000);
   const startS = Math.ceil(q.startMs / 1000);
-  const argv = ["flock", "-E", String(LOCK_WAIT_EXPIRED), "-w", String(waitS), q.lockFile, "timeout", "-k", "5", `${startS}s`, ...VIRSH, "start", "--domain", name];
+  const start = [...VIRSH, "start", "--domain", name];
+  const argv = ["flock", "-E", String(LOCK_WAIT_EXPIRED), "-w", String(waitS), q.lockFile, "timeout", "-k", "5", `${startS}s`, ...start];
   const res = await r.run(argv, { allowFail: true, timeoutMs: q.waitMs + q.startMs + 10_000 });
   if (res.code === 0) return;
   if (res.code === LOCK_WAIT_EXPIRED) {
@@ -103,7 +104,8 @@ export async function startDomain(r: CommandRunner, name: string, q: StartQueue 
   if (res.code === 124 || res.code === 137) {
     throw new Error(`virsh start ${name} on ${r.target}: did not finish within ${startS} s (timed out)${res.stderr.trim() ? `: ${res.stderr.trim()}` : ""}`);
   }
-  throw new CommandFailed(r.target, argv, res);
+  // libvirt's refusal, named by the command that met it: the queue around it is ours.
+  throw new CommandFailed(r.target, start, res);
 }
 
 /** Forcibly off and undefined; a domain that is already gone is fine. */

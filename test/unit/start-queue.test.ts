@@ -81,7 +81,7 @@ it("bounds the start itself apart from the wait", async () => {
   expect(fs.readFileSync(path.join(dir, "log"), "utf8")).not.toMatch(/^end/m);
 });
 
-it("quotes virsh's own refusal", async () => {
+it("quotes virsh's own refusal, named by the virsh command rather than the queue around it", async () => {
   const r = localRunner({ FAKE_VIRSH_SECONDS: "0", FAKE_VIRSH_EXIT: "1" });
-  await expect(startDomain(r, "bad", queue())).rejects.toThrow(/virsh -q -c qemu:\/\/\/system start --domain bad on local failed \(exit 1\)/);
+  await expect(startDomain(r, "bad", queue())).rejects.toThrow(/^virsh -q -c qemu:\/\/\/system start --domain bad on local failed \(exit 1\)/);
 });

@@ -67,8 +67,9 @@ export class HaCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: HaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     checkNodeList(args.nodes, 2, "at least two KvmNode components (one node has nothing to fail over to)");
-    const fenceClient = args.fencing ? (args.fencing.clientName ?? DEFAULT_FENCE_CLIENT) : undefined;
-    if (fenceClient !== undefined) checkCephUser("fencing.clientName", fenceClient);
+    // The client's default is filled once; the plan and the fence client's script read it from here.
+    const fencing = args.fencing ? { ...args.fencing, clientName: args.fencing.clientName ?? DEFAULT_FENCE_CLIENT } : undefined;
+    if (fencing) checkCephUser("fencing.clientName", fencing.clientName);
     // The members (KvmNode outputs) are checked with the rest when they are known.
     validateWhenKnown({ clusterName: args.clusterName, tokenMs: args.tokenMs, quorumDeviceAddress: args.quorumDevice?.address }, checkHaSettings);
     super("kvmcloud:index:HaCluster", name, {}, opts);
@@ -80,20 +81,20 @@ export class HaCluster extends pulumi.ComponentResource {
         pulumi.all(args.nodes.map((n) => pulumi.all([n.name, n.address]).apply(([nodeName, address]) => ({ name: nodeName, address })))),
         args.quorumDevice?.address,
       ])
-      .apply(([clusterName, tokenMs, members, quorumDeviceAddress]) => planHaCluster({ clusterName, tokenMs, members, quorumDeviceAddress, fenceClient }));
+      .apply(([clusterName, tokenMs, members, quorumDeviceAddress]) => planHaCluster({ clusterName, tokenMs, members, quorumDeviceAddress, fenceClient: fencing?.clientName }));
 
     // 128 characters of [A-Za-z0-9]: the 1024 bits of key corosync asks for, made once.
     const authkey = new GeneratedPassword(`${name}-authkey`, { length: 128 }, { parent: this });
     const qnetd = args.quorumDevice
       ? new RemoteCommand(`${name}-qnetd`, { connection: args.quorumDevice.connection, script: renderQnetdScript() }, { parent: this })
       : undefined;
-    const fence = args.fencing && fenceClient !== undefined
-      ? new RemoteCommand(`${name}-fence-client`, { connection: args.fencing.cephAdmin, script: renderFenceClientScript(fenceClient), secretStdout: true }, { parent: this, dependsOn: [args.fencing.ceph] })
+    const fence = fencing
+      ? new RemoteCommand(`${name}-fence-client`, { connection: fencing.cephAdmin, script: renderFenceClientScript(fencing.clientName), secretStdout: true }, { parent: this, dependsOn: [fencing.ceph] })
       : undefined;
     const fenceKey = fence ? fence.stdout.apply((s) => [s.trim()]) : pulumi.output([] as string[]);
     // The cluster's certificate and key for the qdevice link, signed by qnetd's CA (lib/ha/qdevice-tls.ts).
-    const qdeviceCert = qnetd
-      ? new RemoteCommand(`${name}-qdevice-cert`, { connection: args.quorumDevice!.connection, script: plan.apply((p) => renderQdeviceCertScript(p.clusterName)), secretStdout: true }, { parent: this, dependsOn: [qnetd] })
+    const qdeviceCert = qnetd && args.quorumDevice
+      ? new RemoteCommand(`${name}-qdevice-cert`, { connection: args.quorumDevice.connection, script: plan.apply((p) => renderQdeviceCertScript(p.clusterName)), secretStdout: true }, { parent: this, dependsOn: [qnetd] })
       : undefined;
     const qdeviceTls = qdeviceCert ? qdeviceCert.stdout.apply((s) => s.trim().split("\n")) : pulumi.output([] as string[]);
     const stdin = pulumi.secret(pulumi.all([authkey.value, qdeviceTls, fenceKey]).apply(([k, q, f]) => stdinPayload([k, ...q, ...f])));

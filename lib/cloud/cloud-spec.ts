@@ -125,7 +125,8 @@ export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
   checkCephUser("cloud.ceph.clientName", clientName);
   check(typeof c.ceph.secretUuid === "string" && UUID.test(c.ceph.secretUuid), "cloud.ceph.secretUuid", c.ceph.secretUuid, "a lower-case UUID");
   checkSsh("cloud.dhcp.ssh", c.dhcp?.ssh);
-  check(typeof c.dhcp.leaseFile === "string" && /^\/[^\0\n]+$/.test(c.dhcp.leaseFile), "cloud.dhcp.leaseFile", c.dhcp.leaseFile, "an absolute path");
+  // The lease file is dnsmasq's own (dhcp-leasefile), so its rule is dnsmasq's.
+  checkDnsmasqPath("cloud.dhcp.leaseFile", c.dhcp.leaseFile);
   check(typeof c.dhcp.domain === "string" && c.dhcp.domain.split(".").every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)), "cloud.dhcp.domain", c.dhcp.domain, "a DNS domain of [a-z0-9-] labels");
   checkIPv4Range("cloud.dhcp.range.start", c.dhcp.range?.start, "cloud.dhcp.range.end", c.dhcp.range?.end);
   const hostsDir = c.dhcp.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR;

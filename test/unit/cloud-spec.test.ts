@@ -20,6 +20,7 @@ describe("validateCloudSpec", () => {
     ["cloud.ceph.monitors[0]", { ceph: { ...good.ceph, monitors: ["mon-a"] } }],
     ["cloud.ceph.secretUuid", { ceph: { ...good.ceph, secretUuid: "ABC" } }],
     ["cloud.dhcp.leaseFile", { dhcp: { ...good.dhcp, leaseFile: "leases" } }],
+    ["cloud.dhcp.leaseFile", { dhcp: { ...good.dhcp, leaseFile: "/var/lib/misc/a,b.leases" } }],
     ["cloud.dhcp.range.start", { dhcp: { ...good.dhcp, range: { start: "192.0.2", end: "192.0.2.9" } } }],
     ["cloud.dhcp.range.end", { dhcp: { ...good.dhcp, range: { start: "192.0.2.9", end: "192.0.2.8" } } }],
     ["cloud.dhcp.hostsDir", { dhcp: { ...good.dhcp, hostsDir: "/etc/dhcp hosts" } }],

@@ -46,6 +46,7 @@ export interface DnsmasqServerArgs {
 }
 
 export const DEFAULT_LEASE_FILE = "/var/lib/misc/dnsmasq.kvmcloud.leases";
+const DEFAULT_CONFIG_PATH = "/etc/dnsmasq.d/kvmcloud.conf";
 
 interface Resolved {
   readonly dnsmasq: DnsmasqConfig;
@@ -53,47 +54,39 @@ interface Resolved {
   readonly configPath: string;
 }
 
-function resolve(a: DnsmasqServerArgs): pulumi.Output<Resolved> {
-  const dnsmasq = pulumi.output({
-    interface: a.interface,
-    listenAddress: a.listenAddress,
-    netmask: a.netmask,
-    domain: a.domain,
-    upstreamServers: a.upstreamServers ?? [],
-    rangeStart: a.rangeStart,
-    rangeEnd: a.rangeEnd,
-    leaseTime: a.leaseTime ?? "12h",
-    leaseFile: a.leaseFile ?? DEFAULT_LEASE_FILE,
-    hostsDir: a.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR,
-    authoritative: a.authoritative ?? true,
-    reservations: a.reservations ?? [],
-  });
-  return pulumi.all([dnsmasq, a.natInterface, a.configPath ?? "/etc/dnsmasq.d/kvmcloud.conf"]).apply(([d, natInterface, configPath]) => ({
-    dnsmasq: d as DnsmasqConfig,
-    natInterface,
-    configPath,
-  }));
+/** The arguments once known: what the check and the config both start from. */
+type KnownArgs = pulumi.Unwrap<Omit<DnsmasqServerArgs, "connection">>;
+
+/** Pure: every default filled, once, for the check and for the config alike. */
+function withDefaults(v: KnownArgs): Resolved {
+  return {
+    dnsmasq: {
+      interface: v.interface,
+      listenAddress: v.listenAddress,
+      netmask: v.netmask,
+      domain: v.domain,
+      upstreamServers: v.upstreamServers ?? [],
+      rangeStart: v.rangeStart,
+      rangeEnd: v.rangeEnd,
+      leaseTime: v.leaseTime ?? "12h",
+      leaseFile: v.leaseFile ?? DEFAULT_LEASE_FILE,
+      hostsDir: v.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR,
+      authoritative: v.authoritative ?? true,
+      reservations: (v.reservations ?? []) as DhcpReservation[],
+    },
+    natInterface: v.natInterface,
+    configPath: v.configPath ?? DEFAULT_CONFIG_PATH,
+  };
 }
 
 function validate(a: DnsmasqServerArgs): void {
   const { connection: _c, ...values } = a;
   validateWhenKnown(values, (v) => {
-    validateDnsmasqConfig({
-      interface: v.interface as string,
-      listenAddress: v.listenAddress as string,
-      netmask: v.netmask as string,
-      domain: v.domain as string,
-      upstreamServers: (v.upstreamServers ?? []) as string[],
-      rangeStart: v.rangeStart as string,
-      rangeEnd: v.rangeEnd as string,
-      leaseTime: (v.leaseTime ?? "12h") as string,
-      leaseFile: (v.leaseFile ?? DEFAULT_LEASE_FILE) as string,
-      hostsDir: (v.hostsDir ?? DEFAULT_DHCP_HOSTS_DIR) as string,
-      reservations: (v.reservations ?? []) as DhcpReservation[],
-    });
-    if (v.natInterface !== undefined) {
-      checkIfName("natInterface", v.natInterface);
-      check(v.natInterface !== v.interface, "natInterface", v.natInterface, `the uplink, not the VM interface ${String(v.interface)}`);
+    const r = withDefaults(v as KnownArgs);
+    validateDnsmasqConfig(r.dnsmasq);
+    if (r.natInterface !== undefined) {
+      checkIfName("natInterface", r.natInterface);
+      check(r.natInterface !== r.dnsmasq.interface, "natInterface", r.natInterface, `the uplink, not the VM interface ${r.dnsmasq.interface}`);
     }
   });
 }
@@ -112,7 +105,8 @@ export class DnsmasqServer extends pulumi.ComponentResource {
   constructor(name: string, args: DnsmasqServerArgs, opts?: pulumi.ComponentResourceOptions) {
     validate(args);
     super("kvmcloud:index:DnsmasqServer", name, {}, opts);
-    const r = resolve(args);
+    const { connection: _c, ...values } = args;
+    const r = pulumi.output(values).apply((v) => withDefaults(v as KnownArgs));
 
     const dnsmasq = new RemoteCommand(`${name}-dnsmasq`, {
       connection: args.connection,

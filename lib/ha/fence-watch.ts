@@ -12,6 +12,11 @@ import { HaClusterPlan } from "./ha-cluster";
  * none may write again once the entry is lifted) and restarts Pacemaker, and
  * the cluster unfences it as a fresh member. A fresh member waiting to be
  * unfenced has no mark and is left alone.
+ * The same holds for a member that came back so fast that the cluster's fence
+ * of it completed after it had joined: its Pacemaker hears "we were allegedly
+ * just fenced", stops, and stays down (exit 100) while fenced, so nothing would
+ * ever unfence it. The watch restarts it too; an admin's stop exits 0 and is
+ * left alone.
  */
 
 export const FENCE_WATCH_PATH = "/usr/local/lib/kvmcloud/fence-watch";
@@ -25,7 +30,8 @@ export function renderFenceWatch(p: HaClusterPlan): string {
   return `#!/bin/bash
 # kvm-cloud: restarts this member's Pacemaker when the cluster fenced it behind its back (see lib/ha/fence-watch.ts).
 set -u
-self=$(timeout 10 crm_node -n 2>/dev/null) || exit 0
+# With Pacemaker down crm_node cannot answer: Pacemaker's default name for a node is then its host name.
+self=$(timeout 10 crm_node -n 2>/dev/null) || self=$(uname -n)
 case "$self" in
 ${cases}
   *) exit 0 ;;
@@ -34,8 +40,15 @@ esac
 rc=0; timeout 30 ${FENCE_AGENT_NAME} -o status -n "$addr" --ceph_id=${client} >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || exit 0
 mark=$(timeout 10 crm_attribute --type status --node "$self" --name '#node-unfenced' --query --quiet 2>/dev/null) || mark=""
-[ -n "$mark" ] || exit 0
-echo "kvm-cloud: $self ($addr) is in Ceph's blocklist but holds its old unfenced mark: stopping its guests and restarting Pacemaker so that the cluster unfences it"
+pcmk() { timeout 10 systemctl show pacemaker.service -p "$1" --value 2>/dev/null; }
+if [ -n "$mark" ]; then
+  why="holds its old unfenced mark"
+elif [ "$(pcmk ActiveState)" = inactive ] && [ "$(pcmk ExecMainStatus)" = 100 ]; then
+  why="its Pacemaker stayed down after being told it was fenced (exit 100)"
+else
+  exit 0
+fi
+echo "kvm-cloud: $self ($addr) is in Ceph's blocklist but $why: stopping its guests and restarting Pacemaker so that the cluster unfences it"
 for d in $(timeout 20 virsh list --name 2>/dev/null); do timeout 20 virsh destroy "$d" || true; done
 timeout 120 systemctl restart pacemaker.service
 `;

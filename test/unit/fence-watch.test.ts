@@ -17,11 +17,13 @@ const plan = planHaCluster({ members: [{ name: "node1", address: "192.0.2.21" },
 let dir: string;
 
 const STANDINS: Record<string, string> = {
-  crm_node: 'echo "$SELF"',
+  // Pacemaker down: crm_node cannot reach the controller (exit 102), the host name answers.
+  crm_node: '[ -n "${PCMK_DOWN:-}" ] && exit 102; echo "$SELF"',
+  uname: 'echo "$SELF"',
   ceph: '[ -n "${CEPH_DOWN:-}" ] && { echo "monclient: authenticate timed out" >&2; exit 1; }; printf "%b" "$BLOCKLIST"',
   crm_attribute: '[ -n "$MARK" ] && echo "$MARK"',
   virsh: 'echo "virsh $*" >> "$LOG"; [ "$1" = list ] && printf "web-1\\nweb-2\\n"; true',
-  systemctl: 'echo "systemctl $*" >> "$LOG"',
+  systemctl: '[ "$1" = show ] && { case "$4" in ActiveState) echo "${PCMK_STATE:-active}" ;; ExecMainStatus) echo "${PCMK_EXIT:-0}" ;; esac; exit 0; }; echo "systemctl $*" >> "$LOG"',
 };
 
 beforeEach(() => {
@@ -32,7 +34,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; CEPH_DOWN?: string }): { status: number | null; stdout: string; calls: string[] } {
+function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; CEPH_DOWN?: string; PCMK_DOWN?: string; PCMK_STATE?: string; PCMK_EXIT?: string }): { status: number | null; stdout: string; calls: string[] } {
   const log = path.join(dir, "log");
   const r = spawnSync(path.join(dir, "watch"), [], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}:/usr/bin:/bin`, LOG: log, ...env } });
   return { status: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
@@ -48,7 +50,16 @@ describe("the fence watch", () => {
     expect(r.calls).toEqual(["virsh list --name", "virsh destroy web-1", "virsh destroy web-2", "systemctl restart pacemaker.service"]);
   });
 
+  it("restarts a blocklisted member's Pacemaker that stayed down after being told it was fenced (it came back before the fence completed)", () => {
+    const r = watch({ SELF: "node2", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("node2 (192.0.2.22) is in Ceph's blocklist but its Pacemaker stayed down after being told it was fenced (exit 100)");
+    expect(r.calls).toEqual(["virsh list --name", "virsh destroy web-1", "virsh destroy web-2", "systemctl restart pacemaker.service"]);
+  });
+
   it.each([
+    ["a blocklisted member whose Pacemaker an admin stopped (exit 0)", { SELF: "node2", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "0" }],
+    ["a member with Pacemaker down after a fatal exit, not in the blocklist", { SELF: "node1", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100" }],
     ["a fresh member waiting to be unfenced (no mark)", { SELF: "node2", BLOCKLIST: listed, MARK: "" }],
     ["a member not in the blocklist", { SELF: "node1", BLOCKLIST: listed, MARK: "1796220906" }],
     ["a member whose address only prefixes a listed one", { SELF: "node2", BLOCKLIST: "192.0.2.221:0/0 2036-11-29\\n", MARK: "1" }],

@@ -1,4 +1,5 @@
 import { CommandFailed, CommandRunner } from "../transport/command-runner";
+import { remotelyBounded } from "../transport/ssh-runner";
 import { DomainFacts, DomainListing, NodeInfo, parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "../parse/libvirt";
 
 /**
@@ -95,7 +96,7 @@ export async function startDomain(r: CommandRunner, name: string, q: StartQueue 
   const waitS = Math.ceil(q.waitMs / 1000);
   const startS = Math.ceil(q.startMs / 1000);
   const start = [...VIRSH, "start", "--domain", name];
-  const argv = ["flock", "-E", String(LOCK_WAIT_EXPIRED), "-w", String(waitS), q.lockFile, "timeout", "-k", "5", `${startS}s`, ...start];
+  const argv = ["flock", "-E", String(LOCK_WAIT_EXPIRED), "-w", String(waitS), q.lockFile, ...remotelyBounded(start, q.startMs)];
   const res = await r.run(argv, { allowFail: true, timeoutMs: q.waitMs + q.startMs + 10_000 });
   if (res.code === 0) return;
   if (res.code === LOCK_WAIT_EXPIRED) {

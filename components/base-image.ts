@@ -9,7 +9,7 @@ import {
   renderBaseImageImportScript,
   renderBaseImageRemoveScript,
   validateBaseImageOptions,
-} from "../lib/render/scripts/base-image";
+} from "../lib/vm/base-image-script";
 import { HostConnection } from "./connection";
 
 export interface BaseImageArgs {

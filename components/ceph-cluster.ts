@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { parseCephBootstrap } from "../lib/parse/ceph-bootstrap";
-import { CephMonitor } from "../lib/render/ceph-conf";
-import { renderCephBootstrapScript } from "../lib/render/scripts/ceph-bootstrap";
+import { parseCephBootstrap } from "../lib/ceph/bootstrap-secrets";
+import { CephMonitor } from "../lib/ceph/ceph-conf";
+import { renderCephBootstrapScript } from "../lib/ceph/bootstrap-script";
 import {
   renderCephHostConfigScript,
   renderCephMgrScript,
@@ -10,10 +10,10 @@ import {
   renderCephFileOsdScript,
   renderCephOsdScript,
   renderCephPackagesScript,
-} from "../lib/render/scripts/ceph-daemons";
-import { renderCephPoolScript } from "../lib/render/scripts/ceph-pool";
-import { stdinPayload } from "../lib/render/scripts/script";
-import { CephClusterSettings, CephPlan, planCephCluster } from "../lib/validate/ceph-cluster";
+} from "../lib/ceph/daemons-script";
+import { renderCephPoolScript } from "../lib/ceph/pool-script";
+import { stdinPayload } from "../lib/core/script";
+import { CephClusterSettings, CephPlan, planCephCluster } from "../lib/ceph/ceph-cluster";
 import { HostConnection } from "./connection";
 import { requireKnown } from "./inputs";
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudSpec, DEFAULT_DOMAIN_TYPE, DEFAULT_LEASE_TIMEOUT_SECONDS, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { CloudSpec, DEFAULT_DOMAIN_TYPE, DEFAULT_LEASE_TIMEOUT_SECONDS, validateCloudSpec } from "../lib/vm/cloud-spec";
 import { CephCluster } from "./ceph-cluster";
 import { HostConnection } from "./connection";
 import { DnsmasqServer } from "./dnsmasq-server";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { cephClusterShape, CloudConfig, CloudHost, dnsmasqSettings, validateCloudConfig } from "../lib/cloud/cloud-config";
-import { CloudSpec } from "../lib/cloud/cloud-spec";
+import { CloudSpec } from "../lib/vm/cloud-spec";
 import { BaseImage, baseImageOnNodes } from "./base-image";
 import { CephCluster } from "./ceph-cluster";
 import { cloudSpecOf } from "./cloud-spec-of";

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { DEFAULT_DHCP_HOSTS_DIR, DhcpReservation, DnsmasqConfig, validateDnsmasqConfig } from "../lib/render/dnsmasq-conf";
-import { networkCidr } from "../lib/render/nftables-nat";
-import { renderDnsmasqSetupScript, renderRoutingScript } from "../lib/render/scripts/dnsmasq-host";
-import { check } from "../lib/validate/errors";
-import { checkIfName } from "../lib/validate/network";
+import { DEFAULT_DHCP_HOSTS_DIR, DhcpReservation, DnsmasqConfig, validateDnsmasqConfig } from "../lib/dnsmasq/dnsmasq-conf";
+import { networkCidr } from "../lib/dnsmasq/nat";
+import { renderDnsmasqSetupScript, renderRoutingScript } from "../lib/dnsmasq/dnsmasq-host";
+import { check } from "../lib/core/errors";
+import { checkIfName } from "../lib/core/network";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
 

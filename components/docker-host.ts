@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import * as docker from "@pulumi/docker";
-import { renderDockerSetupScript } from "../lib/render/scripts/inventory-host";
+import { renderDockerSetupScript } from "../lib/inventory/inventory-host";
 import { HostConnection } from "./connection";
 
 /** A host whose containers a component runs through Docker over SSH. */

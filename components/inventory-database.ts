@@ -2,12 +2,12 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { GeneratedPassword } from "../dynamic-providers/generated-password";
-import { renderInventorySchema } from "../lib/render/inventory-schema";
-import { checkPassword, renderRedisConf } from "../lib/render/redis-conf";
-import { renderSchemaApplyScript } from "../lib/render/scripts/inventory-host";
-import { renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../lib/render/scripts/inventory-packages";
-import { stdinPayload } from "../lib/render/scripts/script";
-import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, InventoryRuntime, validateInventoryDatabaseOptions } from "../lib/validate/inventory-database";
+import { renderInventorySchema } from "../lib/inventory/schema";
+import { checkPassword, renderRedisConf } from "../lib/inventory/redis-conf";
+import { renderSchemaApplyScript } from "../lib/inventory/inventory-host";
+import { renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../lib/inventory/inventory-packages";
+import { stdinPayload } from "../lib/core/script";
+import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, InventoryRuntime, validateInventoryDatabaseOptions } from "../lib/inventory/database";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 
 export interface InventoryDatabaseArgs extends DockerHostArgs {

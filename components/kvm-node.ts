@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { DEFAULT_CEPH_CLIENT } from "../lib/validate/ceph-user";
-import { DEFAULT_BRIDGE, NetworkBackend, validateBridgeOptions } from "../lib/render/bridge-config";
-import { uuidFromSeed } from "../lib/render/derived-uuid";
-import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../lib/render/guest-filter";
-import { renderBridgeSetupScript } from "../lib/render/scripts/bridge-setup";
+import { DEFAULT_CEPH_CLIENT } from "../lib/ceph/ceph-user";
+import { DEFAULT_BRIDGE, NetworkBackend, validateBridgeOptions } from "../lib/kvm-node/bridge-config";
+import { uuidFromSeed } from "../lib/core/derived-uuid";
+import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../lib/kvm-node/guest-filter";
+import { renderBridgeSetupScript } from "../lib/kvm-node/bridge-script";
 import {
   checkSecurityDriver,
   DEFAULT_SECURITY_DRIVER,
@@ -16,11 +16,11 @@ import {
   renderLibvirtQemuConfScript,
   renderNodeCephClientScript,
   SecurityDriver,
-} from "../lib/render/scripts/kvm-node";
-import { migrationUri, parseMigrationKeys, renderMigrationKeyScript } from "../lib/render/scripts/migration";
-import { stdinPayload } from "../lib/render/scripts/script";
-import { check } from "../lib/validate/errors";
-import { checkDnsLabel, UUID } from "../lib/validate/network";
+} from "../lib/kvm-node/node-script";
+import { migrationUri, parseMigrationKeys, renderMigrationKeyScript } from "../lib/kvm-node/migration-script";
+import { stdinPayload } from "../lib/core/script";
+import { check } from "../lib/core/errors";
+import { checkDnsLabel, UUID } from "../lib/core/network";
 import { HostConnection } from "./connection";
 import { validateWhenKnown } from "./inputs";
 
@@ -57,7 +57,7 @@ export interface KvmNodeArgs {
   /** libvirt's QEMU security driver: "apparmor", "selinux" or "none". Default "apparmor". */
   readonly securityDriver?: pulumi.Input<SecurityDriver>;
   /**
-   * What the guests of this node may send (lib/render/guest-filter.ts): "clean" (libvirt's
+   * What the guests of this node may send (lib/kvm-node/guest-filter.ts): "clean" (libvirt's
    * clean-traffic: no spoofed MAC, IP or ARP, no DHCP server) or "open" (anything, for guests
    * that route for others). Every node of a cloud should have the same. Default "clean".
    */

@@ -9,9 +9,9 @@ import {
   renderHaproxyCfg,
   STATS_DEFAULTS,
   validateHaproxyConfig,
-} from "../lib/render/haproxy-cfg";
-import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../lib/render/scripts/load-balancer-host";
-import { checkClientNetworks } from "../lib/validate/cidr";
+} from "../lib/haproxy/haproxy-cfg";
+import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../lib/haproxy/load-balancer-host";
+import { checkClientNetworks } from "../lib/core/cidr";
 import { HostConnection } from "./connection";
 
 /** One backend server: an address (e.g. a VM's `ip` output), or a name and an address. */
@@ -117,7 +117,7 @@ function validateKnown(args: LoadBalancerArgs): void {
 /**
  * HAProxy on one host: health-checked frontends (round robin by default) in
  * front of backends given as Outputs, a stats page and HAProxy's Prometheus
- * exporter. The config is rendered by lib/render/haproxy-cfg.ts and checked
+ * exporter. The config is rendered by lib/haproxy/haproxy-cfg.ts and checked
  * with `haproxy -c` on the host before it replaces a working one.
  */
 export class LoadBalancer extends pulumi.ComponentResource {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { renderMigrationAccessScript } from "../lib/render/scripts/migration";
+import { renderMigrationAccessScript } from "../lib/kvm-node/migration-script";
 import { checkNodeList, KvmNode } from "./kvm-node";
 
 export interface MigrationMeshArgs {

@@ -1,10 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { readDashboardText } from "../lib/exporter/dashboard";
-import { exporterBundle } from "../lib/exporter/bundle";
-import { DEFAULT_EXPORTER_PORT } from "../lib/exporter/options";
-import { renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../lib/render/grafana-provisioning";
-import { PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../lib/render/scripts/monitoring-packages";
+import { readDashboardText } from "../lib/monitoring/exporter/dashboard";
+import { exporterBundle } from "../lib/monitoring/exporter/bundle";
+import { DEFAULT_EXPORTER_PORT } from "../lib/monitoring/exporter/options";
+import { renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../lib/monitoring/grafana-provisioning";
+import { PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../lib/monitoring/monitoring-packages";
 import { dockerHostProvider } from "./docker-host";
 import type { MonitoringArgs } from "./monitoring";
 

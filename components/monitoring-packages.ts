@@ -1,16 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as zlib from "zlib";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { exporterBundle } from "../lib/exporter/bundle";
-import { DEFAULT_EXPORTER_PORT } from "../lib/exporter/options";
-import { exporterScrapeBoundSeconds, kvmcloudScrapeTimeoutSeconds } from "../lib/render/prometheus-config";
+import { exporterBundle } from "../lib/monitoring/exporter/bundle";
+import { DEFAULT_EXPORTER_PORT } from "../lib/monitoring/exporter/options";
+import { exporterScrapeBoundSeconds, kvmcloudScrapeTimeoutSeconds } from "../lib/monitoring/prometheus-config";
 import {
   exporterStdin,
   renderExporterServiceRemoveScript,
   renderExporterServiceScript,
   renderPrometheusPackagesRemoveScript,
   renderPrometheusPackagesScript,
-} from "../lib/render/scripts/monitoring-packages";
+} from "../lib/monitoring/monitoring-packages";
 import type { MonitoringArgs } from "./monitoring";
 
 /**

@@ -5,7 +5,7 @@ import { loadingShim } from "./loading-shim";
 export interface RemoteCommandArgs {
   /** The host, reached over SSH (root, or a user with `sudo -n`). */
   readonly connection: HostConnection;
-  /** Bash text from a pure renderer (lib/render/scripts). Changing it runs it again, in place. */
+  /** Bash text from a pure renderer (a part's script in lib/). Changing it runs it again, in place. */
   readonly script: pulumi.Input<string>;
   /** What the script reads on stdin (secrets travel this way). Always a secret. Default none. Changing it runs the script again. */
   readonly stdin?: pulumi.Input<string>;

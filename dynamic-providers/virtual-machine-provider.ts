@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../lib/vm/cloud-spec";
 import { CloudAccess, operationAccess } from "../lib/vm/cloud-access";
 import { createVm } from "../lib/vm/vm-create";
 import { deleteVm } from "../lib/vm/vm-delete";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { CloudSpec } from "../lib/cloud/cloud-spec";
+import type { CloudSpec } from "../lib/vm/cloud-spec";
 import { loadingShim } from "./loading-shim";
 
 export interface VirtualMachineArgs {

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { renderCephClientConf } from "../lib/render/ceph-conf";
+import { renderCephClientConf } from "../lib/ceph/ceph-conf";
 import { LabPaths } from "./paths";
 import { writeIfChanged } from "./write-if-changed";
 

@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { ResolvedCloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { ResolvedCloudSpec, validateCloudSpec } from "../lib/vm/cloud-spec";
 import { LabDescription, readLabDescription } from "./description";
 
 /**

@@ -1,5 +1,5 @@
 import { spawn } from "child_process";
-import { commandLine } from "../lib/shell";
+import { commandLine } from "../lib/core/shell";
 
 /** How to run one command of the lab. */
 export interface RunOptions {

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CloudConfig } from "../lib/cloud/cloud-config";
-import { CEPH_MIN_OSD_MEMORY_TARGET } from "../lib/render/ceph-conf";
-import { prefixToNetmask } from "../lib/validate/network";
+import { CEPH_MIN_OSD_MEMORY_TARGET } from "../lib/ceph/ceph-conf";
+import { prefixToNetmask } from "../lib/core/network";
 import { createEngineStack } from "./engine-stack";
 import { run, succeeds } from "./exec";
 import { guestImagePath } from "./guest-image";

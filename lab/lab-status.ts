@@ -5,7 +5,7 @@ import { dnsmasqHealthy, postgresHealthy, redisHealthy } from "./lab-stack";
 import { LabDescription, readLabDescription } from "./description";
 import { inNetns, run } from "./exec";
 import { labSshArgv } from "./ssh-client";
-import { quote } from "../lib/shell";
+import { quote } from "../lib/core/shell";
 import { prometheusProblem } from "./prometheus-status";
 import { hostDevice, listNamespaces } from "./netns";
 import { LabPaths, labPaths } from "./paths";

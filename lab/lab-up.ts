@@ -3,7 +3,7 @@ import * as path from "path";
 import { ensureBareHost, hostConfiguresNetwork } from "./bare-host";
 import { guestImageOnNode } from "./base-image";
 import { cephTarget, ensureCephClient } from "./ceph";
-import { NODE_EXPORTER_PORT } from "../lib/render/scripts/node-exporter";
+import { NODE_EXPORTER_PORT } from "../lib/monitoring/node-exporter-script";
 import { LabDescription, writeLabDescription } from "./description";
 import { buildGuestImage } from "./guest-image";
 import { ensureLabCloud } from "./lab-stack";

@@ -1,4 +1,4 @@
-import { alertRules } from "../lib/render/alert-rules";
+import { alertRules } from "../lib/monitoring/alert-rules";
 import { LabDescription } from "./description";
 import { inNetns, run, waitFor } from "./exec";
 

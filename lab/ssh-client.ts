@@ -1,4 +1,4 @@
-import { commandLine } from "../lib/shell";
+import { commandLine } from "../lib/core/shell";
 import { LabDescription } from "./description";
 
 /**

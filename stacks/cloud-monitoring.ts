@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CloudConnections } from "../components/cloud";
 import { Monitoring, MonitoredHost } from "../components/monitoring";
 import { CloudConfig } from "../lib/cloud/cloud-config";
-import { CloudSpec } from "../lib/cloud/cloud-spec";
-import { ScrapeTarget } from "../lib/render/prometheus-config";
-import { DEFAULT_HOST_RUNTIME } from "../lib/validate/host-runtime";
+import { CloudSpec } from "../lib/vm/cloud-spec";
+import { ScrapeTarget } from "../lib/monitoring/prometheus-config";
+import { DEFAULT_HOST_RUNTIME } from "../lib/core/host-runtime";
 
 /** What a cloud's monitoring is made from: its config's hosts, SSH to them, its CloudSpec. */
 export interface CloudMonitoringParts {

@@ -20,7 +20,7 @@ import {
 } from "../lib/cloud/cloud-config";
 import { checkBaseImageSection } from "../lib/cloud/base-image-section";
 import { checkMonitoringSection, MonitoringSection } from "../lib/cloud/monitoring-section";
-import { check } from "../lib/validate/errors";
+import { check } from "../lib/core/errors";
 import { cloudMonitoring } from "./cloud-monitoring";
 
 /**

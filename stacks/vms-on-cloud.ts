@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudSpec, validateCloudSpec } from "../lib/cloud/cloud-spec";
+import { CloudSpec, validateCloudSpec } from "../lib/vm/cloud-spec";
 import { checkLoadBalancerHost, LoadBalancerHost } from "../lib/cloud/cloud-config";
 import { StackFrontend, StackVm, validateStackFrontends, validateStackVms } from "../lib/cloud/stack-config";
-import { check, ValidationError } from "../lib/validate/errors";
-import { parseImageSpec } from "../lib/validate/vm-args";
+import { check, ValidationError } from "../lib/core/errors";
+import { parseImageSpec } from "../lib/vm/vm-args";
 import { connectionTo } from "../components/connection";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
 import { frontendsLoadBalancer } from "./frontends";

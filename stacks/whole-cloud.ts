@@ -3,7 +3,7 @@ import { Cloud } from "../components/cloud";
 import { VirtualMachine } from "../dynamic-providers/virtual-machine";
 import { CloudConfig } from "../lib/cloud/cloud-config";
 import { StackConfig, StackFrontend, StackVm, validateStackConfig } from "../lib/cloud/stack-config";
-import { DEFAULT_HOST_RUNTIME } from "../lib/validate/host-runtime";
+import { DEFAULT_HOST_RUNTIME } from "../lib/core/host-runtime";
 import { cloudMonitoring } from "./cloud-monitoring";
 import { frontendsLoadBalancer } from "./frontends";
 

@@ -1,5 +1,5 @@
-import { validateBaseImageOptions } from "../render/scripts/base-image";
-import { check, within } from "../validate/errors";
+import { validateBaseImageOptions } from "../vm/base-image-script";
+import { check, within } from "../core/errors";
 import type { CloudConfig } from "./cloud-config";
 
 /** The `baseImage` section: imported by one of the nodes, into the Ceph section's pool as its client. */

@@ -1,15 +1,15 @@
-import { DhcpReservation, validateDnsmasqConfig } from "../render/dnsmasq-conf";
-import { DEFAULT_BRIDGE, NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../render/bridge-config";
+import { DhcpReservation, validateDnsmasqConfig } from "../dnsmasq/dnsmasq-conf";
+import { DEFAULT_BRIDGE, NETWORK_BACKENDS, NetworkBackend, validateBridgeOptions } from "../kvm-node/bridge-config";
 import { checkHaSection, HaSection } from "../ha/ha-cluster";
-import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../render/guest-filter";
-import { checkSecurityDriver, DEFAULT_SECURITY_DRIVER, SecurityDriver } from "../render/scripts/kvm-node";
-import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../validate/ceph-cluster";
-import { checkClientNetworks } from "../validate/cidr";
-import { check, within } from "../validate/errors";
-import { InventoryRuntime, validateInventoryDatabaseOptions } from "../validate/inventory-database";
-import { checkDnsLabel, checkIPv4, checkPort } from "../validate/network";
+import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../kvm-node/guest-filter";
+import { checkSecurityDriver, DEFAULT_SECURITY_DRIVER, SecurityDriver } from "../kvm-node/node-script";
+import { CephClusterSettings, CephClusterSpec, planCephCluster } from "../ceph/ceph-cluster";
+import { checkClientNetworks } from "../core/cidr";
+import { check, within } from "../core/errors";
+import { InventoryRuntime, validateInventoryDatabaseOptions } from "../inventory/database";
+import { checkDnsLabel, checkIPv4, checkPort } from "../core/network";
 import { checkBaseImageSection } from "./base-image-section";
-import { resolveVmSettings } from "./cloud-spec";
+import { resolveVmSettings } from "../vm/cloud-spec";
 import { checkMonitoringSection, MonitoringSection } from "./monitoring-section";
 
 /**

@@ -1,7 +1,7 @@
-import { renderAlertRules } from "../render/alert-rules";
-import { renderPrometheusConfig } from "../render/prometheus-config";
-import { checkClientNetworks } from "../validate/cidr";
-import { check, within } from "../validate/errors";
+import { renderAlertRules } from "../monitoring/alert-rules";
+import { renderPrometheusConfig } from "../monitoring/prometheus-config";
+import { checkClientNetworks } from "../core/cidr";
+import { check, within } from "../core/errors";
 
 /** The `monitoring` section of a cloud's config: what the Monitoring component takes beyond the cloud's hosts. */
 export interface MonitoringSection {

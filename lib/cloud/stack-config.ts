@@ -1,6 +1,6 @@
-import { HaproxyBalance, HaproxyMode, validateHaproxyConfig } from "../render/haproxy-cfg";
-import { check, ValidationError } from "../validate/errors";
-import { validateVmArgs, VmState } from "../validate/vm-args";
+import { HaproxyBalance, HaproxyMode, validateHaproxyConfig } from "../haproxy/haproxy-cfg";
+import { check, ValidationError } from "../core/errors";
+import { validateVmArgs, VmState } from "../vm/vm-args";
 import { CloudConfig, validateCloudConfig } from "./cloud-config";
 
 /**

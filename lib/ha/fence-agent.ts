@@ -1,5 +1,5 @@
-import { checkCephUser } from "../validate/ceph-user";
-import { quote } from "../shell";
+import { checkCephUser } from "../ceph/ceph-user";
+import { quote } from "../core/shell";
 
 /**
  * kvm-cloud's fence agent: fabric fencing of a KVM node by Ceph's OSD

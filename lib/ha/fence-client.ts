@@ -1,6 +1,6 @@
-import { quote } from "../shell";
-import { bashScript, waitForCephStep } from "../render/scripts/script";
-import { checkCephUser } from "../validate/ceph-user";
+import { quote } from "../core/shell";
+import { bashScript, waitForCephStep } from "../core/script";
+import { checkCephUser } from "../ceph/ceph-user";
 
 /**
  * The cephx user of the fence agent. Its own, because the nodes' `profile rbd`

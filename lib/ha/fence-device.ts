@@ -1,6 +1,6 @@
-import { buildXml } from "../render/xml";
-import { checkCephUser } from "../validate/ceph-user";
-import { checkIPv4 } from "../validate/network";
+import { buildXml } from "../core/xml";
+import { checkCephUser } from "../ceph/ceph-user";
+import { checkIPv4 } from "../core/network";
 import { FENCE_AGENT_NAME, fenceClientKeyringPath } from "./fence-agent";
 import { HaMember } from "./ha-cluster";
 

@@ -1,12 +1,12 @@
-import { checkCephUser } from "../validate/ceph-user";
-import { check } from "../validate/errors";
-import { checkDnsLabel, checkIPv4 } from "../validate/network";
+import { checkCephUser } from "../ceph/ceph-user";
+import { check } from "../core/errors";
+import { checkDnsLabel, checkIPv4 } from "../core/network";
 
 /**
  * lib/ha: the high-availability cluster of the KVM nodes (Corosync for
  * membership and quorum, a Corosync quorum device on a third host, Pacemaker
  * for recovery). This folder holds its model, checks, renderers and scripts;
- * it depends on lib/validate, lib/shell and lib/render/scripts only.
+ * it imports lib/core and lib/ceph only (see README.md here).
  *
  * This file: the cluster's shape with every default filled once.
  */

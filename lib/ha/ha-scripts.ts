@@ -1,5 +1,5 @@
-import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep, writeKeyringStep } from "../render/scripts/script";
-import { quote } from "../shell";
+import { aptInstallStep, bashScript, enableServiceStep, readLineStep, serviceRunningStep, writeFileStep, writeKeyringStep } from "../core/script";
+import { quote } from "../core/shell";
 import { COROSYNC_AUTHKEY_PATH, COROSYNC_CONF_PATH, renderCorosyncConf } from "./corosync-conf";
 import { FENCE_AGENT_PATH, fenceClientKeyringPath, renderFenceAgent } from "./fence-agent";
 import { renderFenceDevicePrimitive } from "./fence-device";

@@ -1,5 +1,5 @@
-import { bashScript, readLineStep } from "../render/scripts/script";
-import { quote } from "../shell";
+import { bashScript, readLineStep } from "../core/script";
+import { quote } from "../core/shell";
 
 /**
  * TLS between the members' corosync-qdevice and corosync-qnetd: qnetd's own

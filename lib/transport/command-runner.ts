@@ -1,4 +1,4 @@
-import { commandLine } from "../shell";
+import { commandLine } from "../core/shell";
 
 /**
  * How kvm-cloud code runs a command on a host, whatever carries it (ssh2 to a

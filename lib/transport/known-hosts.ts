@@ -4,7 +4,7 @@
  * are matched too, with HMAC-SHA1 as OpenSSH writes them.
  */
 import * as crypto from "crypto";
-import { ValidationError } from "../validate/errors";
+import { ValidationError } from "../core/errors";
 
 export interface KnownHostKey {
   readonly keyType: string;

@@ -1,6 +1,6 @@
 import { CheckFailure, containsUnknown, UNKNOWN } from "../engine/unknown";
-import { remoteInvocation } from "../render/scripts/script";
-import { ValidationError } from "../validate/errors";
+import { remoteInvocation } from "../core/script";
+import { ValidationError } from "../core/errors";
 import type { CommandRunner } from "./command-runner";
 import { knownHostsEntry } from "./known-hosts";
 import type { SshTarget } from "./ssh-runner";

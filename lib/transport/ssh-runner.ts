@@ -1,5 +1,5 @@
 import type { Client, ConnectConfig } from "ssh2";
-import { commandLine } from "../shell";
+import { commandLine } from "../core/shell";
 import { CommandFailed, CommandResult, CommandRunner, RunOptions } from "./command-runner";
 import { hostKeyKnown } from "./known-hosts";
 

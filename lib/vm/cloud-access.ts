@@ -1,9 +1,9 @@
-import { CloudSpec, findNode, SshEndpoint } from "../cloud/cloud-spec";
+import { CloudSpec, findNode, SshEndpoint } from "./cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
 import { openSsh, SshSession, SshTarget, withSsh } from "../transport/ssh-runner";
-import { withinMs } from "../time-bound";
-import { Inventory, Sql, tryLockVm, unlockVm } from "./inventory";
-import { bestEffortCache } from "./inventory-cache";
+import { withinMs } from "../core/time-bound";
+import { Inventory, Sql, tryLockVm, unlockVm } from "../inventory/vm-rows";
+import { bestEffortCache } from "../inventory/cache";
 
 /**
  * How VM operations reach the cloud. Every method opens its connection for

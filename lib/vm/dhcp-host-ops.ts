@@ -1,4 +1,4 @@
-import { renderDhcpHostEntry } from "../operations/address";
+import { renderDhcpHostEntry } from "./address";
 import { CommandRunner } from "../transport/command-runner";
 
 /**

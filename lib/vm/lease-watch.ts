@@ -1,4 +1,4 @@
-import { DhcpLease, leaseForMac, parseDnsmasqLeases } from "../parse/dnsmasq-leases";
+import { DhcpLease, leaseForMac, parseDnsmasqLeases } from "../dnsmasq/leases";
 import { CommandRunner } from "../transport/command-runner";
 
 /**

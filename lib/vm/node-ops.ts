@@ -1,6 +1,6 @@
 import { CommandFailed, CommandRunner } from "../transport/command-runner";
 import { remotelyBounded } from "../transport/ssh-runner";
-import { DomainFacts, DomainListing, NodeInfo, parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "../parse/libvirt";
+import { DomainFacts, DomainListing, NodeInfo, parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "./virsh-output";
 
 /**
  * What the provider does to libvirt on a KVM node: virsh commands run through

@@ -1,4 +1,4 @@
-import { ResolvedCloudSpec } from "../cloud/cloud-spec";
+import { ResolvedCloudSpec } from "./cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
 
 /**

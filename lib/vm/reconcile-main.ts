@@ -1,5 +1,5 @@
-import { readCloudSpecFile } from "../cloud/cloud-spec-file";
-import { check } from "../validate/errors";
+import { readCloudSpecFile } from "./cloud-spec-file";
+import { check } from "../core/errors";
 import { operationAccess } from "./cloud-access";
 import { reconcileVms } from "./vm-reconcile";
 

@@ -1,7 +1,7 @@
-import { ResolvedCloudSpec } from "../cloud/cloud-spec";
-import { NodeCapacity } from "../operations/placement";
+import { ResolvedCloudSpec } from "./cloud-spec";
+import { NodeCapacity } from "./placement";
 import { CloudAccess } from "./cloud-access";
-import { VmRow } from "./inventory";
+import { VmRow } from "../inventory/vm-rows";
 import { inspectNode, NodeInspection } from "./node-ops";
 
 /** Every node looked at in parallel; an unreachable one carries the reason instead of a view. */

@@ -1,6 +1,6 @@
-import { ResolvedCloudSpec } from "../cloud/cloud-spec";
+import { ResolvedCloudSpec } from "./cloud-spec";
 import { CloudAccess } from "./cloud-access";
-import { cacheKey, deleteVmRow, logOperation } from "./inventory";
+import { cacheKey, deleteVmRow, logOperation } from "../inventory/vm-rows";
 import { removeHostEntry } from "./dhcp-host-ops";
 import { domainState, removeDomain } from "./node-ops";
 import { rbdClientOf, removeImage } from "./rbd-ops";

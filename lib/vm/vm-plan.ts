@@ -1,8 +1,8 @@
-import { CloudSpec, validateCloudSpec } from "../cloud/cloud-spec";
-import { diffVm, VmAction, VmCurrent } from "../operations/vm-diff";
+import { CloudSpec, validateCloudSpec } from "./cloud-spec";
+import { diffVm, VmAction, VmCurrent } from "./vm-diff";
 import { CheckFailure, containsUnknown } from "../engine/unknown";
-import { ValidationError } from "../validate/errors";
-import { validateVmArgs } from "../validate/vm-args";
+import { ValidationError } from "../core/errors";
+import { validateVmArgs } from "./vm-args";
 import { growthLimits } from "./vm-record";
 
 /**

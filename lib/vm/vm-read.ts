@@ -1,7 +1,7 @@
-import { ResolvedCloudSpec } from "../cloud/cloud-spec";
-import { DomainFacts } from "../parse/libvirt";
+import { ResolvedCloudSpec } from "./cloud-spec";
+import { DomainFacts } from "./virsh-output";
 import { CloudAccess } from "./cloud-access";
-import { cacheKey } from "./inventory";
+import { cacheKey } from "../inventory/vm-rows";
 import { domainFacts, domainState } from "./node-ops";
 import { rbdClientOf, rbdSize } from "./rbd-ops";
 import { rootImageName, VmRecord, vmStateOf } from "./vm-record";

@@ -1,7 +1,7 @@
-import { ResolvedCloudSpec } from "../cloud/cloud-spec";
+import { ResolvedCloudSpec } from "./cloud-spec";
 import { CloudAccess } from "./cloud-access";
 import { removeHostEntry } from "./dhcp-host-ops";
-import { cacheKey, deleteVmRow, listVms, logOperation, recordVm, VmRow } from "./inventory";
+import { cacheKey, deleteVmRow, listVms, logOperation, recordVm, VmRow } from "../inventory/vm-rows";
 import { findVm } from "./vm-read";
 import { vmStateOf } from "./vm-record";
 

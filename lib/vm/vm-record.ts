@@ -1,4 +1,4 @@
-import { VmArgs, VmState } from "../validate/vm-args";
+import { VmArgs, VmState } from "./vm-args";
 
 /** What a VirtualMachine is once made: its inputs plus where and how it runs (the resource's outputs). */
 export type VmRecord = VmArgs & {

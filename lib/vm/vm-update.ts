@@ -1,9 +1,9 @@
-import { findNode, ResolvedCloudSpec } from "../cloud/cloud-spec";
-import { diffVm, VmAction } from "../operations/vm-diff";
-import { VmState } from "../validate/vm-args";
+import { findNode, ResolvedCloudSpec } from "./cloud-spec";
+import { diffVm, VmAction } from "./vm-diff";
+import { VmState } from "./vm-args";
 import { CommandRunner } from "../transport/command-runner";
 import { CloudAccess } from "./cloud-access";
-import { cacheKey, logOperation, recordVm } from "./inventory";
+import { cacheKey, logOperation, recordVm } from "../inventory/vm-rows";
 import {
   domainState,
   growDisk,

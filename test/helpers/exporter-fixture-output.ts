@@ -1,9 +1,9 @@
-import { CloudSpec } from "../../lib/cloud/cloud-spec";
-import { cephDfArgv } from "../../lib/exporter/collect-ceph";
-import { INVENTORY_SQL, OPERATIONS_SQL } from "../../lib/exporter/collect-inventory";
-import { DOMSTATS_ARGV, NODEINFO_ARGV } from "../../lib/exporter/collect-libvirt";
-import { Query } from "../../lib/exporter/query";
-import { Exporter } from "../../lib/exporter/server";
+import { CloudSpec } from "../../lib/vm/cloud-spec";
+import { cephDfArgv } from "../../lib/monitoring/exporter/collect-ceph";
+import { INVENTORY_SQL, OPERATIONS_SQL } from "../../lib/monitoring/exporter/collect-inventory";
+import { DOMSTATS_ARGV, NODEINFO_ARGV } from "../../lib/monitoring/exporter/collect-libvirt";
+import { Query } from "../../lib/monitoring/exporter/query";
+import { Exporter } from "../../lib/monitoring/exporter/server";
 import { Answers, fixture, fixtureOnHost } from "./fixture-runner";
 
 /**

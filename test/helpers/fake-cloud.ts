@@ -1,7 +1,7 @@
-import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../../lib/vm/cloud-spec";
 import type { CommandResult, CommandRunner } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
-import { parseDomainXmlFacts } from "../../lib/parse/libvirt";
+import { parseDomainXmlFacts } from "../../lib/vm/virsh-output";
 
 /** A CloudSpec of documentation addresses for `nodes`, as the VM operations' unit tests use it. */
 export function fakeCloudSpec(nodes: readonly string[] = ["node1", "node2"], extra: Partial<CloudSpec> = {}): ResolvedCloudSpec {

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { SshEndpoint } from "../../lib/cloud/cloud-spec";
+import { SshEndpoint } from "../../lib/vm/cloud-spec";
 import { CommandFailed, CommandResult, CommandRunner } from "../../lib/transport/command-runner";
-import { OnHost } from "../../lib/exporter/scrape";
+import { OnHost } from "../../lib/monitoring/exporter/scrape";
 
 /**
  * A CommandRunner that answers the exporter's commands with output captured

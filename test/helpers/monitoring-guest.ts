@@ -5,9 +5,9 @@ import * as path from "path";
 import { LabDescription } from "../../lab/description";
 import { run, waitFor } from "../../lab/exec";
 import { buildSeedImage } from "../../lab/guest-image";
-import { leaseForMac, parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
-import { renderMetaData, renderUserData } from "../../lib/render/cloud-init";
-import { renderDomainXml } from "../../lib/render/domain-xml";
+import { leaseForMac, parseDnsmasqLeases } from "../../lib/dnsmasq/leases";
+import { renderMetaData, renderUserData } from "../../lib/vm/cloud-init";
+import { renderDomainXml } from "../../lib/vm/domain-xml";
 import { rbdOnNode, ssh, virsh } from "./lab-client";
 
 /**

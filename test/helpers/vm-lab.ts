@@ -1,4 +1,4 @@
-import { CloudSpec } from "../../lib/cloud/cloud-spec";
+import { CloudSpec } from "../../lib/vm/cloud-spec";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { removeHostEntry } from "../../lib/vm/dhcp-host-ops";
 import { LabDescription } from "../../lab/description";

@@ -1,4 +1,4 @@
-import { quote } from "../../lib/shell";
+import { quote } from "../../lib/core/shell";
 
 /**
  * The content a rendered script's writeFileStep writes to `path`, read back

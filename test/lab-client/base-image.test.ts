@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
-import { BaseImageOptions, parseBaseImageSize, renderBaseImageImportScript, renderBaseImageRemoveScript } from "../../lib/render/scripts/base-image";
+import { BaseImageOptions, parseBaseImageSize, renderBaseImageImportScript, renderBaseImageRemoveScript } from "../../lib/vm/base-image-script";
 import { assertInManagerNamespace, rbdOnNode, ssh } from "../helpers/lab-client";
 
 /**

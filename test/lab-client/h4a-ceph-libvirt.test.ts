@@ -4,10 +4,10 @@ import * as os from "os";
 import * as path from "path";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
-import { CEPHX_KEY } from "../../lib/parse/ceph-bootstrap";
-import { renderLibvirtCephScript } from "../../lib/render/scripts/kvm-node";
-import { renderCephPoolScript } from "../../lib/render/scripts/ceph-pool";
-import { remoteInvocation, stdinPayload } from "../../lib/render/scripts/script";
+import { CEPHX_KEY } from "../../lib/ceph/bootstrap-secrets";
+import { renderLibvirtCephScript } from "../../lib/kvm-node/node-script";
+import { renderCephPoolScript } from "../../lib/ceph/pool-script";
+import { remoteInvocation, stdinPayload } from "../../lib/core/script";
 import { assertInManagerNamespace, ssh, virsh } from "../helpers/lab-client";
 
 /**

@@ -9,9 +9,9 @@ import { labCloudConfig } from "../../lab/lab-stack";
 import { SWITCH_BRIDGE, SWITCH_NS } from "../../lab/topology";
 import { DEFAULT_LEASE_FILE } from "../../components/dnsmasq-server";
 import { dnsmasqSettings } from "../../lib/cloud/cloud-config";
-import { DEFAULT_DHCP_HOSTS_DIR, renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
-import { parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
-import { ipToInt } from "../../lib/validate/network";
+import { DEFAULT_DHCP_HOSTS_DIR, renderDnsmasqConf } from "../../lib/dnsmasq/dnsmasq-conf";
+import { parseDnsmasqLeases } from "../../lib/dnsmasq/leases";
+import { ipToInt } from "../../lib/core/network";
 import { assertInManagerNamespace } from "../helpers/lab-client";
 import { onDns } from "../helpers/service-hosts";
 

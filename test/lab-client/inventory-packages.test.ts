@@ -2,10 +2,10 @@ import * as crypto from "crypto";
 import Redis from "ioredis";
 import { Client } from "pg";
 import { readLabDescription } from "../../lab/description";
-import { renderInventorySchema } from "../../lib/render/inventory-schema";
-import { renderSchemaApplyScript } from "../../lib/render/scripts/inventory-host";
-import { renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../../lib/render/scripts/inventory-packages";
-import { stdinPayload } from "../../lib/render/scripts/script";
+import { renderInventorySchema } from "../../lib/inventory/schema";
+import { renderSchemaApplyScript } from "../../lib/inventory/inventory-host";
+import { renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../../lib/inventory/inventory-packages";
+import { stdinPayload } from "../../lib/core/script";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
 import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 

@@ -3,7 +3,7 @@ import { Client } from "pg";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { POSTGRES } from "../../lab/topology";
-import { OPERATIONS_TABLE, renderInventorySchema, VM_TABLE } from "../../lib/render/inventory-schema";
+import { OPERATIONS_TABLE, renderInventorySchema, VM_TABLE } from "../../lib/inventory/schema";
 import { createThrowawayDatabase, dropThrowawayDatabase } from "../helpers/service-hosts";
 import { assertInManagerNamespace } from "../helpers/lab-client";
 
@@ -25,7 +25,7 @@ const url = (() => {
 })();
 let client: Client | undefined;
 
-/** The component's psql invocation (lib/render/scripts/inventory-host.ts), over TCP as the inventory's role. */
+/** The component's psql invocation (lib/inventory/inventory-host.ts), over TCP as the inventory's role. */
 function applySchema() {
   return run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", url, "-f", "-"], { input: renderInventorySchema() });
 }

@@ -1,5 +1,5 @@
 import { readLabDescription } from "../../lab/description";
-import { renderGuestFilterScript, renderKvmPackagesScript, renderLibvirtQemuConfScript } from "../../lib/render/scripts/kvm-node";
+import { renderGuestFilterScript, renderKvmPackagesScript, renderLibvirtQemuConfScript } from "../../lib/kvm-node/node-script";
 import { assertInManagerNamespace, ssh } from "../helpers/lab-client";
 import { RemoteCommands, remoteCommandsTo } from "../helpers/remote-commands";
 

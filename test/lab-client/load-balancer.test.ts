@@ -7,14 +7,14 @@ import * as path from "path";
 import { readLabDescription } from "../../lab/description";
 import { run, waitFor } from "../../lab/exec";
 import { buildSeedImage } from "../../lab/guest-image";
-import { leaseForMac, parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
-import { renderMetaData, renderUserData } from "../../lib/render/cloud-init";
-import { renderDomainXml } from "../../lib/render/domain-xml";
-import { renderHaproxyCfg } from "../../lib/render/haproxy-cfg";
+import { leaseForMac, parseDnsmasqLeases } from "../../lib/dnsmasq/leases";
+import { renderMetaData, renderUserData } from "../../lib/vm/cloud-init";
+import { renderDomainXml } from "../../lib/vm/domain-xml";
+import { renderHaproxyCfg } from "../../lib/haproxy/haproxy-cfg";
 import { assertInManagerNamespace, httpGet, nodeUri, rbdOnNode, ssh, virsh } from "../helpers/lab-client";
 
 /**
- * A real HAProxy, with a config from lib/render/haproxy-cfg.ts, in front of
+ * A real HAProxy, with a config from lib/haproxy/haproxy-cfg.ts, in front of
  * two tiny guests made by hand (one per node): answers alternate between the
  * guests' hostnames (round robin); after one guest is destroyed, the health
  * check takes it out and every answer comes from the other. HAProxy runs in

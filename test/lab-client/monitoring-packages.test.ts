@@ -2,9 +2,9 @@ import * as zlib from "zlib";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { DHCP } from "../../lab/topology";
-import { exporterBundle } from "../../lib/exporter/bundle";
-import { renderAlertRules } from "../../lib/render/alert-rules";
-import { renderPrometheusConfig } from "../../lib/render/prometheus-config";
+import { exporterBundle } from "../../lib/monitoring/exporter/bundle";
+import { renderAlertRules } from "../../lib/monitoring/alert-rules";
+import { renderPrometheusConfig } from "../../lib/monitoring/prometheus-config";
 import {
   exporterStdin,
   PROMETHEUS_RULES,
@@ -12,9 +12,9 @@ import {
   renderExporterServiceScript,
   renderPrometheusPackagesRemoveScript,
   renderPrometheusPackagesScript,
-} from "../../lib/render/scripts/monitoring-packages";
+} from "../../lib/monitoring/monitoring-packages";
 import { PACKAGES_EXPORTER_TARGET } from "../../components/monitoring-packages";
-import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../../lib/render/scripts/node-exporter";
+import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../../lib/monitoring/node-exporter-script";
 import { guardSeenByGuest } from "../helpers/guest-like-client";
 import { assertInManagerNamespace, ssh, tcpConnect } from "../helpers/lab-client";
 import { PrometheusApi } from "../helpers/prometheus-api";

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { cloudAccess } from "../../lib/vm/cloud-access";
-import { listVms } from "../../lib/vm/inventory";
+import { listVms } from "../../lib/inventory/vm-rows";
 import { capacities, surveyNodes } from "../../lib/vm/survey";
 import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
 import { PrometheusApi } from "../helpers/prometheus-api";

@@ -3,7 +3,7 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { watchAnswers } from "../../lab/http-probe";
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { validateCloudSpec } from "../../lib/vm/cloud-spec";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { reconcileVms } from "../../lib/vm/vm-reconcile";
 import { assertInManagerNamespace, httpGet, nodeUri, ssh, virsh } from "../helpers/lab-client";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Cloud, CloudArgs } from "../../components/cloud";
 import { CloudConfig } from "../../lib/cloud/cloud-config";
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { validateCloudSpec } from "../../lib/vm/cloud-spec";
 import { cloudStdout, dependenciesOf, installComponentMocks, MOCK_CEPH_CLIENT_KEY, resourceName } from "../helpers/component-mocks";
 import { copy, stackFileConfig } from "../helpers/dev-config";
 import { plainInputsText, Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";

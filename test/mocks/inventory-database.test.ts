@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InventoryDatabase, InventoryDatabaseArgs } from "../../components/inventory-database";
-import { renderInventorySchema } from "../../lib/render/inventory-schema";
+import { renderInventorySchema } from "../../lib/inventory/schema";
 import { installComponentMocks, optionsRecorder } from "../helpers/component-mocks";
 import { isWrappedSecret, plainInputsText, Registered, settle, valueOf, REMOTE_COMMAND, unwrapSecrets } from "../helpers/pulumi-mocks";
 

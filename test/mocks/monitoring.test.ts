@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { Monitoring, MonitoringArgs } from "../../components/monitoring";
-import { EXPORTER_FILE } from "../../lib/exporter/bundle";
-import { CloudSpec } from "../../lib/cloud/cloud-spec";
-import { readDashboardText } from "../../lib/exporter/dashboard";
-import { renderAlertRules } from "../../lib/render/alert-rules";
-import { PROMETHEUS_DATASOURCE_UID } from "../../lib/render/grafana-provisioning";
+import { EXPORTER_FILE } from "../../lib/monitoring/exporter/bundle";
+import { CloudSpec } from "../../lib/vm/cloud-spec";
+import { readDashboardText } from "../../lib/monitoring/exporter/dashboard";
+import { renderAlertRules } from "../../lib/monitoring/alert-rules";
+import { PROMETHEUS_DATASOURCE_UID } from "../../lib/monitoring/grafana-provisioning";
 import { installComponentMocks } from "../helpers/component-mocks";
 import { isWrappedSecret, plainInputsText, Registered, REMOTE_COMMAND, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
 import * as zlib from "zlib";
-import { exporterBundle } from "../../lib/exporter/bundle";
+import { exporterBundle } from "../../lib/monitoring/exporter/bundle";
 
 /**
  * Monitoring under Pulumi's mocks: Prometheus, Grafana and the exporter as

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { validateCloudSpec } from "../../lib/vm/cloud-spec";
 import { cloudStdout, dependenciesOf, installComponentMocks, resourceName } from "../helpers/component-mocks";
 import { copy, stackFileConfig } from "../helpers/dev-config";
 import { Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";

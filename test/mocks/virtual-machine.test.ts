@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CloudSpec } from "../../lib/cloud/cloud-spec";
+import { CloudSpec } from "../../lib/vm/cloud-spec";
 import { installMocks, isWrappedSecret, Registered, settle, unwrapSecrets, valueOf } from "../helpers/pulumi-mocks";
 
 /**

@@ -1,4 +1,4 @@
-import { pickAddress, renderDhcpHostEntry } from "../../lib/operations/address";
+import { pickAddress, renderDhcpHostEntry } from "../../lib/vm/address";
 
 describe("pickAddress", () => {
   const range = { start: "10.0.0.10", end: "10.0.0.13" };

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { alertRules, renderAlertRules } from "../../lib/render/alert-rules";
+import { alertRules, renderAlertRules } from "../../lib/monitoring/alert-rules";
 import { promtool } from "../helpers/promtool";
 
 /**

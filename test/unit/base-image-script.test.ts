@@ -1,4 +1,4 @@
-import { BaseImageOptions, parseBaseImageSize, renderBaseImageImportScript, renderBaseImageRemoveScript } from "../../lib/render/scripts/base-image";
+import { BaseImageOptions, parseBaseImageSize, renderBaseImageImportScript, renderBaseImageRemoveScript } from "../../lib/vm/base-image-script";
 import { shellcheck } from "../helpers/shellcheck";
 
 /**

@@ -3,9 +3,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BridgeSetup } from "../../lib/render/bridge-config";
-import { renderBridgeSetupScript } from "../../lib/render/scripts/bridge-setup";
-import { parseHostFacts, renderHostFactsScript } from "../../lib/render/scripts/kvm-node";
+import { BridgeSetup } from "../../lib/kvm-node/bridge-config";
+import { renderBridgeSetupScript } from "../../lib/kvm-node/bridge-script";
+import { parseHostFacts, renderHostFactsScript } from "../../lib/kvm-node/node-script";
 
 /**
  * The bridge-setup script run for real on a scratch "host": a network

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CEPH_MIN_OSD_MEMORY_TARGET, CephConfOptions, monHost, renderCephClientConf, renderCephConf } from "../../lib/render/ceph-conf";
+import { CEPH_MIN_OSD_MEMORY_TARGET, CephConfOptions, monHost, renderCephClientConf, renderCephConf } from "../../lib/ceph/ceph-conf";
 
 const FSID = "8f14e45f-ceea-467f-a0e6-0a2f1c3b4d5e";
 const MONS = [

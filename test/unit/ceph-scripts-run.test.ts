@@ -2,9 +2,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseCephBootstrap } from "../../lib/parse/ceph-bootstrap";
-import { renderCephBootstrapScript } from "../../lib/render/scripts/ceph-bootstrap";
-import { renderCephFileOsdScript, renderCephHostConfigScript, renderCephMgrScript, renderCephMonScript } from "../../lib/render/scripts/ceph-daemons";
+import { parseCephBootstrap } from "../../lib/ceph/bootstrap-secrets";
+import { renderCephBootstrapScript } from "../../lib/ceph/bootstrap-script";
+import { renderCephFileOsdScript, renderCephHostConfigScript, renderCephMgrScript, renderCephMonScript } from "../../lib/ceph/daemons-script";
 
 /**
  * The Ceph bootstrap, host-config and monitor scripts run for real (real

@@ -1,5 +1,5 @@
-import { parseCephBootstrap } from "../../lib/parse/ceph-bootstrap";
-import { renderCephBootstrapScript } from "../../lib/render/scripts/ceph-bootstrap";
+import { parseCephBootstrap } from "../../lib/ceph/bootstrap-secrets";
+import { renderCephBootstrapScript } from "../../lib/ceph/bootstrap-script";
 import {
   cephPackages,
   renderCephFileOsdScript,
@@ -8,10 +8,10 @@ import {
   renderCephMonScript,
   renderCephOsdScript,
   renderCephPackagesScript,
-} from "../../lib/render/scripts/ceph-daemons";
-import { rbdClientCaps, renderCephPoolScript } from "../../lib/render/scripts/ceph-pool";
-import { remoteInvocation } from "../../lib/render/scripts/script";
-import { CephClusterSpec, planCephCluster } from "../../lib/validate/ceph-cluster";
+} from "../../lib/ceph/daemons-script";
+import { rbdClientCaps, renderCephPoolScript } from "../../lib/ceph/pool-script";
+import { remoteInvocation } from "../../lib/core/script";
+import { CephClusterSpec, planCephCluster } from "../../lib/ceph/ceph-cluster";
 import { shellcheck } from "../helpers/shellcheck";
 
 const FSID = "8f14e45f-ceea-467f-a0e6-0a2f1c3b4d5e";

@@ -1,4 +1,4 @@
-import { renderMetaData, renderUserData } from "../../lib/render/cloud-init";
+import { renderMetaData, renderUserData } from "../../lib/vm/cloud-init";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl lab@manager";
 

@@ -1,4 +1,4 @@
-import { validateCloudSpec } from "../../lib/cloud/cloud-spec";
+import { validateCloudSpec } from "../../lib/vm/cloud-spec";
 
 const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n-----END OPENSSH PRIVATE KEY-----";
 const good = {

@@ -2,8 +2,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DnsmasqConfig, renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
-import { renderDhcpHostEntry } from "../../lib/operations/address";
+import { DnsmasqConfig, renderDnsmasqConf } from "../../lib/dnsmasq/dnsmasq-conf";
+import { renderDhcpHostEntry } from "../../lib/vm/address";
 
 const base: DnsmasqConfig = {
   interface: "br0",

@@ -2,8 +2,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DnsmasqConfig } from "../../lib/render/dnsmasq-conf";
-import { renderDnsmasqSetupScript, renderRoutingScript } from "../../lib/render/scripts/dnsmasq-host";
+import { DnsmasqConfig } from "../../lib/dnsmasq/dnsmasq-conf";
+import { renderDnsmasqSetupScript, renderRoutingScript } from "../../lib/dnsmasq/dnsmasq-host";
 
 /**
  * The dnsmasq host's scripts run for real on a scratch host: private mount

@@ -2,11 +2,11 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DnsmasqConfig, renderDnsmasqConf } from "../../lib/render/dnsmasq-conf";
-import { networkCidr, renderNatRuleset } from "../../lib/render/nftables-nat";
-import { DNSMASQ_DROP_IN, renderDnsmasqSetupScript, renderNatUnit, renderRoutingScript } from "../../lib/render/scripts/dnsmasq-host";
+import { DnsmasqConfig, renderDnsmasqConf } from "../../lib/dnsmasq/dnsmasq-conf";
+import { networkCidr, renderNatRuleset } from "../../lib/dnsmasq/nat";
+import { DNSMASQ_DROP_IN, renderDnsmasqSetupScript, renderNatUnit, renderRoutingScript } from "../../lib/dnsmasq/dnsmasq-host";
 import { writtenFile } from "../helpers/written-file";
-import { remoteInvocation, stdinPayload, writeFileStep } from "../../lib/render/scripts/script";
+import { remoteInvocation, stdinPayload, writeFileStep } from "../../lib/core/script";
 import { shellcheck } from "../helpers/shellcheck";
 
 /**

@@ -1,4 +1,4 @@
-import { leaseForMac, parseDnsmasqLeases } from "../../lib/parse/dnsmasq-leases";
+import { leaseForMac, parseDnsmasqLeases } from "../../lib/dnsmasq/leases";
 
 const FILE = [
   "1763770000 52:54:00:aa:bb:01 10.77.100.11 web-1 01:52:54:00:aa:bb:01",

@@ -1,7 +1,7 @@
-import { DomainSpec, METADATA_NS, renderDomainXml } from "../../lib/render/domain-xml";
-import { renderCephSecretXml } from "../../lib/render/libvirt-secret";
-import { renderRbdPoolXml } from "../../lib/render/libvirt-pool";
-import { asArray, parseXml, XmlNode } from "../../lib/render/xml";
+import { DomainSpec, METADATA_NS, renderDomainXml } from "../../lib/vm/domain-xml";
+import { renderCephSecretXml } from "../../lib/kvm-node/libvirt-secret";
+import { renderRbdPoolXml } from "../../lib/kvm-node/libvirt-pool";
+import { asArray, parseXml, XmlNode } from "../../lib/core/xml";
 
 const spec: DomainSpec = {
   name: "web-1",

@@ -4,7 +4,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { exporterBundle } from "../../lib/exporter/bundle";
+import { exporterBundle } from "../../lib/monitoring/exporter/bundle";
 import { parseExposition, value } from "../helpers/exposition";
 
 /**

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseExporterOptions } from "../../lib/exporter/options";
+import { parseExporterOptions } from "../../lib/monitoring/exporter/options";
 
 describe("parseExporterOptions", () => {
   const env = { KVMCLOUD_CLOUD_SPEC: "/etc/kvm-cloud/cloud.json", KVMCLOUD_DHCP_RANGE: "10.0.100.10-10.0.100.250" };
@@ -36,7 +36,7 @@ describe("parseExporterOptions", () => {
 });
 
 describe("npm run exporter", () => {
-  const main = path.join(__dirname, "..", "..", "lib", "exporter", "main.ts");
+  const main = path.join(__dirname, "..", "..", "lib", "monitoring", "exporter", "main.ts");
   const tsNode = path.join(__dirname, "..", "..", "node_modules", ".bin", "ts-node");
 
   it("refuses a missing spec file by name, without starting", () => {

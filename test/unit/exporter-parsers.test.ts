@@ -1,5 +1,5 @@
-import { parseCephDf } from "../../lib/parse/ceph-df";
-import { parseDomStats } from "../../lib/parse/virsh-domstats";
+import { parseCephDf } from "../../lib/ceph/ceph-df";
+import { parseDomStats } from "../../lib/kvm-node/virsh-domstats";
 import { fixture } from "../helpers/fixture-runner";
 
 /** The parsers against output captured from the lab (see test/fixtures/monitoring/README.md). */

@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
-import { DOMSTATS_ARGV } from "../../lib/exporter/collect-libvirt";
-import { Query } from "../../lib/exporter/query";
-import { Exporter } from "../../lib/exporter/server";
+import { DOMSTATS_ARGV } from "../../lib/monitoring/exporter/collect-libvirt";
+import { Query } from "../../lib/monitoring/exporter/query";
+import { Exporter } from "../../lib/monitoring/exporter/server";
 import { parseExposition, samples, value } from "../helpers/exposition";
 import { fixture, fixtureOnHost } from "../helpers/fixture-runner";
 import { answers, CAPTURED_MS, cloud, dhcpRange, exporter, inventory, key, PG_PASSWORD } from "../helpers/exporter-fixture-output";

@@ -1,6 +1,6 @@
-import { DOMSTATS_ARGV } from "../../lib/exporter/collect-libvirt";
-import { Exporter } from "../../lib/exporter/server";
-import { SourceGates } from "../../lib/exporter/source-gate";
+import { DOMSTATS_ARGV } from "../../lib/monitoring/exporter/collect-libvirt";
+import { Exporter } from "../../lib/monitoring/exporter/server";
+import { SourceGates } from "../../lib/monitoring/exporter/source-gate";
 import { parseExposition, value } from "../helpers/exposition";
 import { fixtureOnHost } from "../helpers/fixture-runner";
 import { answers, CAPTURED_MS, cloud, dhcpRange, inventory, key } from "../helpers/exporter-fixture-output";

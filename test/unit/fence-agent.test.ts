@@ -5,7 +5,7 @@ import * as path from "path";
 import { BLOCKLIST_SECONDS, renderFenceAgent, renderFenceAgentMetadata } from "../../lib/ha/fence-agent";
 import { renderFenceDevicePrimitive } from "../../lib/ha/fence-device";
 import { fenceClientCaps, renderFenceClientScript } from "../../lib/ha/fence-client";
-import { asArray, parseXml, XmlNode } from "../../lib/render/xml";
+import { asArray, parseXml, XmlNode } from "../../lib/core/xml";
 import { shellcheck } from "../helpers/shellcheck";
 
 /**

@@ -1,13 +1,13 @@
 import { parse, stringify } from "yaml";
-import { Dashboard, dashboardExpressions, readDashboardText } from "../../lib/exporter/dashboard";
-import { alertRules } from "../../lib/render/alert-rules";
-import { PROMETHEUS_DATASOURCE_UID, renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../../lib/render/grafana-provisioning";
+import { Dashboard, dashboardExpressions, readDashboardText } from "../../lib/monitoring/exporter/dashboard";
+import { alertRules } from "../../lib/monitoring/alert-rules";
+import { PROMETHEUS_DATASOURCE_UID, renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../../lib/monitoring/grafana-provisioning";
 import { promtool } from "../helpers/promtool";
 import { parseExposition } from "../helpers/exposition";
 import { exporterOutputFromFixtures } from "../helpers/exporter-fixture-output";
 
 /**
- * The kvm-cloud dashboard (lib/exporter/dashboards/kvm-cloud.json) and the
+ * The kvm-cloud dashboard (lib/monitoring/exporter/dashboards/kvm-cloud.json) and the
  * Grafana provisioning that loads it. Grafana is not in Debian, so the
  * dashboard's PromQL is proven by promtool, and its kvm-cloud metric names
  * against what the exporter really prints for the lab's fixtures.

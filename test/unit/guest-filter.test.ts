@@ -1,7 +1,7 @@
-import { GUEST_FILTER_UUID, renderGuestFilterXml } from "../../lib/render/guest-filter";
-import { renderGuestFilterScript } from "../../lib/render/scripts/kvm-node";
-import { renderDomainXml } from "../../lib/render/domain-xml";
-import { parseXml, XmlNode } from "../../lib/render/xml";
+import { GUEST_FILTER_UUID, renderGuestFilterXml } from "../../lib/kvm-node/guest-filter";
+import { renderGuestFilterScript } from "../../lib/kvm-node/node-script";
+import { renderDomainXml } from "../../lib/vm/domain-xml";
+import { parseXml, XmlNode } from "../../lib/core/xml";
 import { shellcheck } from "../helpers/shellcheck";
 
 /** The guests' nwfilter; the lab's guest-traffic test shows libvirt enforcing it. */

@@ -4,7 +4,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { HaproxyConfig, renderHaproxyCfg } from "../../lib/render/haproxy-cfg";
+import { HaproxyConfig, renderHaproxyCfg } from "../../lib/haproxy/haproxy-cfg";
 import { freePort } from "../helpers/free-port";
 
 /**

@@ -1,5 +1,5 @@
-import { Cache } from "../../lib/vm/inventory";
-import { bestEffortCache } from "../../lib/vm/inventory-cache";
+import { Cache } from "../../lib/inventory/vm-rows";
+import { bestEffortCache } from "../../lib/inventory/cache";
 
 /** Redis down or hung never fails a VM operation: reads miss, writes are skipped, and each failure is heard. */
 describe("the inventory cache, best effort", () => {

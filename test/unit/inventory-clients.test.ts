@@ -3,8 +3,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderClientFilter } from "../../lib/render/nftables-clients";
-import { renderInventoryPackagesScript } from "../../lib/render/scripts/inventory-packages";
+import { renderClientFilter } from "../../lib/core/nftables-clients";
+import { renderInventoryPackagesScript } from "../../lib/inventory/inventory-packages";
 import { shellcheck } from "../helpers/shellcheck";
 
 /**

@@ -4,10 +4,10 @@ import Redis from "ioredis";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { renderRedisConf } from "../../lib/render/redis-conf";
-import { renderDockerSetupScript, renderSchemaApplyScript } from "../../lib/render/scripts/inventory-host";
-import { InventoryPackagesOptions, renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../../lib/render/scripts/inventory-packages";
-import { validateInventoryDatabaseOptions } from "../../lib/validate/inventory-database";
+import { renderRedisConf } from "../../lib/inventory/redis-conf";
+import { renderDockerSetupScript, renderSchemaApplyScript } from "../../lib/inventory/inventory-host";
+import { InventoryPackagesOptions, renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../../lib/inventory/inventory-packages";
+import { validateInventoryDatabaseOptions } from "../../lib/inventory/database";
 import { shellcheck } from "../helpers/shellcheck";
 import { freePort } from "../helpers/free-port";
 

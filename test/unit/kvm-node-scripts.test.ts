@@ -3,11 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { BridgeSetup, renderBridgeConfig } from "../../lib/render/bridge-config";
-import { uuidFromSeed } from "../../lib/render/derived-uuid";
-import { renderBridgeSetupScript } from "../../lib/render/scripts/bridge-setup";
-import { renderCephOsdScript } from "../../lib/render/scripts/ceph-daemons";
-import { renderCephPoolScript } from "../../lib/render/scripts/ceph-pool";
+import { BridgeSetup, renderBridgeConfig } from "../../lib/kvm-node/bridge-config";
+import { uuidFromSeed } from "../../lib/core/derived-uuid";
+import { renderBridgeSetupScript } from "../../lib/kvm-node/bridge-script";
+import { renderCephOsdScript } from "../../lib/ceph/daemons-script";
+import { renderCephPoolScript } from "../../lib/ceph/pool-script";
 import {
   parseHostFacts,
   renderHostFactsScript,
@@ -15,9 +15,9 @@ import {
   renderLibvirtCephScript,
   renderLibvirtQemuConfScript,
   renderNodeCephClientScript,
-} from "../../lib/render/scripts/kvm-node";
-import { migrationUri, parseMigrationKeys, renderMigrationAccessScript, renderMigrationKeyScript } from "../../lib/render/scripts/migration";
-import { remoteInvocation } from "../../lib/render/scripts/script";
+} from "../../lib/kvm-node/node-script";
+import { migrationUri, parseMigrationKeys, renderMigrationAccessScript, renderMigrationKeyScript } from "../../lib/kvm-node/migration-script";
+import { remoteInvocation } from "../../lib/core/script";
 import { shellcheck } from "../helpers/shellcheck";
 
 const BRIDGE: BridgeSetup = { backend: "ifupdown", bridge: "br0", nic: "eno1", address: "192.0.2.21", prefixLength: 24, gateway: "192.0.2.1", dnsServers: ["192.0.2.1"], nicMac: "52:54:00:12:34:56" };

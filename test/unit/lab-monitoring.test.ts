@@ -1,8 +1,8 @@
 import { labCloudConfig } from "../../lab/lab-stack";
 import { hostByName } from "../../lab/topology";
 import { parse } from "yaml";
-import { renderAlertRules } from "../../lib/render/alert-rules";
-import { exporterScrapeBoundSeconds, kvmcloudScrapeTimeoutSeconds } from "../../lib/render/prometheus-config";
+import { renderAlertRules } from "../../lib/monitoring/alert-rules";
+import { exporterScrapeBoundSeconds, kvmcloudScrapeTimeoutSeconds } from "../../lib/monitoring/prometheus-config";
 import { validateCloudConfig } from "../../lib/cloud/cloud-config";
 
 /** The lab's monitoring settings (pure, from the lab's topology), checked before any lab runs them. */

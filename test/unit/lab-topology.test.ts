@@ -1,4 +1,4 @@
-import { isMac } from "../../lib/validate/network";
+import { isMac } from "../../lib/core/network";
 import { HOSTS, nicMac } from "../../lab/topology";
 
 describe("the lab hosts' NIC MACs", () => {

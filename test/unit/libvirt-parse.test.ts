@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "../../lib/parse/libvirt";
-import { renderDomainXml } from "../../lib/render/domain-xml";
+import { parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "../../lib/vm/virsh-output";
+import { renderDomainXml } from "../../lib/vm/domain-xml";
 
 // Captured from a lab node (libvirt 9.0, Debian 12) with a VM made by the provider.
 const fixture = (f: string) => fs.readFileSync(path.join(__dirname, "../fixtures/virsh", f), "utf8");

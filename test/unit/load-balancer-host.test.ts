@@ -2,8 +2,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderHaproxyCfg } from "../../lib/render/haproxy-cfg";
-import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../../lib/render/scripts/load-balancer-host";
+import { renderHaproxyCfg } from "../../lib/haproxy/haproxy-cfg";
+import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../../lib/haproxy/load-balancer-host";
 import { shellcheck } from "../helpers/shellcheck";
 
 /**

@@ -1,5 +1,5 @@
-import { generateMac, MAC_ATTEMPTS } from "../../lib/operations/mac";
-import { isMac } from "../../lib/validate/network";
+import { generateMac, MAC_ATTEMPTS } from "../../lib/vm/mac";
+import { isMac } from "../../lib/core/network";
 
 /** A random source that returns the given 3-byte sequences in turn, counting calls. */
 function scripted(...seq: number[][]) {

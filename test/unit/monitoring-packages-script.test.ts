@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
-import { renderAlertRules } from "../../lib/render/alert-rules";
-import { renderPrometheusConfig } from "../../lib/render/prometheus-config";
+import { renderAlertRules } from "../../lib/monitoring/alert-rules";
+import { renderPrometheusConfig } from "../../lib/monitoring/prometheus-config";
 import {
   exporterStdin,
   PROMETHEUS_RULES,
@@ -13,7 +13,7 @@ import {
   renderExporterUnit,
   renderPrometheusPackagesRemoveScript,
   renderPrometheusPackagesScript,
-} from "../../lib/render/scripts/monitoring-packages";
+} from "../../lib/monitoring/monitoring-packages";
 import { shellcheck } from "../helpers/shellcheck";
 
 /**

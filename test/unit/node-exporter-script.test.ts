@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderNodeExporterRemoveScript, renderNodeExporterScript } from "../../lib/render/scripts/node-exporter";
+import { renderNodeExporterRemoveScript, renderNodeExporterScript } from "../../lib/monitoring/node-exporter-script";
 import { shellcheck } from "../helpers/shellcheck";
 
 /** The node exporter's host script: shellcheck-clean, bound to one address, and its defaults file as bash writes it. */

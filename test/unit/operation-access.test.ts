@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { CloudSpec } from "../../lib/cloud/cloud-spec";
+import { CloudSpec } from "../../lib/vm/cloud-spec";
 import { operationAccess } from "../../lib/vm/cloud-access";
 import { LoopbackSshd, startLoopbackSshd } from "../helpers/loopback-sshd";
 

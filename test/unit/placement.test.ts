@@ -1,5 +1,5 @@
-import { NodeCapacity, placeMany, placeVm, PlacementError } from "../../lib/operations/placement";
-import { ValidationError } from "../../lib/validate/errors";
+import { NodeCapacity, placeMany, placeVm, PlacementError } from "../../lib/vm/placement";
+import { ValidationError } from "../../lib/core/errors";
 
 const node = (name: string, memoryMiB: number, allocatedMemoryMiB = 0, extra: Partial<NodeCapacity> = {}): NodeCapacity => ({
   name, vcpus: 4, memoryMiB, allocatedMemoryMiB, allocatedVcpus: 0, reachable: true, ...extra,

@@ -1,6 +1,6 @@
 import { parse } from "yaml";
-import { renderAlertRules } from "../../lib/render/alert-rules";
-import { PrometheusConfigInput, renderPrometheusConfig } from "../../lib/render/prometheus-config";
+import { renderAlertRules } from "../../lib/monitoring/alert-rules";
+import { PrometheusConfigInput, renderPrometheusConfig } from "../../lib/monitoring/prometheus-config";
 import { promtool } from "../helpers/promtool";
 
 const input: PrometheusConfigInput = {

@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { bashScript } from "../../lib/render/scripts/script";
+import { bashScript } from "../../lib/core/script";
 import { LoopbackSshd, startLoopbackSshd } from "../helpers/loopback-sshd";
 import { DIFF, ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "child_process";
-import { commandLine, quote } from "../../lib/shell";
+import { commandLine, quote } from "../../lib/core/shell";
 
 /** Quoting is proved by a real shell: what goes in comes out byte for byte. */
 describe("shell quoting", () => {

@@ -1,5 +1,5 @@
-import { ValidationError } from "../../lib/validate/errors";
-import { parseImageSpec, validateVmArgs } from "../../lib/validate/vm-args";
+import { ValidationError } from "../../lib/core/errors";
+import { parseImageSpec, validateVmArgs } from "../../lib/vm/vm-args";
 
 const GiB = 2 ** 30;
 const good = { name: "web-1", vcpus: 2, memoryMiB: 512, diskGiB: 10, image: "libvirt-pool/tiny@base" };

@@ -1,4 +1,4 @@
-import { renderDomainXml } from "../../lib/render/domain-xml";
+import { renderDomainXml } from "../../lib/vm/domain-xml";
 import type { CommandResult } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { readVm } from "../../lib/vm/vm-read";

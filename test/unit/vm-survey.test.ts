@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parseDomainXmlFacts } from "../../lib/parse/libvirt";
-import { placeVm } from "../../lib/operations/placement";
-import { VmRow } from "../../lib/vm/inventory";
+import { parseDomainXmlFacts } from "../../lib/vm/virsh-output";
+import { placeVm } from "../../lib/vm/placement";
+import { VmRow } from "../../lib/inventory/vm-rows";
 import { capacities, nodeHolding, NodeSurvey, takenMacs } from "../../lib/vm/survey";
 import { UndoLog, VmOperationError } from "../../lib/vm/undo-log";
 

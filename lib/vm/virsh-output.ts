@@ -1,0 +1,100 @@
+import { METADATA_NS } from "./domain-xml";
+import { asArray, parseXml, XmlNode } from "../core/xml";
+
+/**
+ * Pure parsers of what virsh prints: `nodeinfo`, `list --all`, `dumpxml`.
+ * Fed with real virsh output in the unit tests.
+ */
+
+export interface NodeInfo {
+  readonly cpus: number;
+  readonly memoryMiB: number;
+}
+
+export interface DomainListing {
+  readonly name: string;
+  /** "running", "paused", "shut off", ... as virsh prints it. */
+  readonly state: string;
+}
+
+export interface DomainFacts {
+  readonly name: string;
+  readonly uuid: string;
+  readonly macs: string[];
+  readonly vcpus: number;
+  readonly maxVcpus: number;
+  readonly memoryMiB: number;
+  readonly maxMemoryMiB: number;
+  /** RBD `pool/image` names of disks and CD-ROMs. */
+  readonly rbdVolumes: string[];
+  /** kvm-cloud metadata (empty for domains kvm-cloud did not make). */
+  readonly metadata: Record<string, string>;
+}
+
+export function parseNodeInfo(text: string): NodeInfo {
+  const cpus = /^CPU\(s\):\s+(\d+)/m.exec(text);
+  const mem = /^Memory size:\s+(\d+)\s*KiB/m.exec(text);
+  if (!cpus || !mem) throw new Error(`virsh nodeinfo: unexpected output: ${text.slice(0, 200)}`);
+  return { cpus: Number(cpus[1]), memoryMiB: Math.floor(Number(mem[1]) / 1024) };
+}
+
+/** `virsh -q list --all`: "<id|-> <name> <state words>" per line. */
+export function parseDomainList(text: string): DomainListing[] {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [, name, ...state] = l.split(/\s+/);
+      return { name, state: state.join(" ") };
+    })
+    .filter((d) => d.name !== undefined && d.state !== "");
+}
+
+const UNIT_TO_KIB: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, kib: 1, k: 1, mib: 1024, m: 1024, gib: 1024 * 1024, g: 1024 * 1024 };
+
+function mib(node: unknown): number {
+  const n = typeof node === "object" && node !== null ? (node as XmlNode) : { "#text": String(node) };
+  const unit = String(n["@_unit"] ?? "KiB").toLowerCase();
+  return Math.floor((Number(n["#text"]) * (UNIT_TO_KIB[unit] ?? 1)) / 1024);
+}
+
+export function parseDomainXmlFacts(xml: string): DomainFacts {
+  const d = parseXml(xml).domain as XmlNode | undefined;
+  if (!d) throw new Error("virsh dumpxml: no <domain> element");
+  const vcpu = d.vcpu as XmlNode | string;
+  const maxVcpus = Number(typeof vcpu === "object" ? vcpu["#text"] : vcpu);
+  const vcpus = typeof vcpu === "object" && vcpu["@_current"] !== undefined ? Number(vcpu["@_current"]) : maxVcpus;
+  const devices = (d.devices ?? {}) as XmlNode;
+  const macs = asArray(devices.interface as XmlNode | XmlNode[])
+    .map((i) => String(((i.mac ?? {}) as XmlNode)["@_address"] ?? "").toLowerCase())
+    .filter(Boolean);
+  const rbdVolumes = asArray(devices.disk as XmlNode | XmlNode[])
+    .map((disk) => (disk.source ?? {}) as XmlNode)
+    .filter((s) => s["@_protocol"] === "rbd")
+    .map((s) => String(s["@_name"]));
+  const metadata: Record<string, string> = {};
+  const meta = (d.metadata ?? {}) as XmlNode;
+  for (const value of Object.values(meta)) {
+    const v = value as XmlNode;
+    // libvirt keeps the element under whatever prefix it was defined with; the namespace identifies ours.
+    const ns = Object.entries(v ?? {}).find(([k, val]) => k.startsWith("@_xmlns") && val === METADATA_NS);
+    if (!ns || typeof v !== "object") continue;
+    const prefix = ns[0] === "@_xmlns" ? "" : `${ns[0].slice("@_xmlns:".length)}:`;
+    for (const [k, val] of Object.entries(v)) {
+      if (k.startsWith("@_") || !k.startsWith(prefix)) continue;
+      metadata[k.slice(prefix.length)] = typeof val === "object" ? String((val as XmlNode)["#text"] ?? "") : String(val);
+    }
+  }
+  return {
+    name: String(d.name),
+    uuid: String(d.uuid ?? ""),
+    macs,
+    vcpus,
+    maxVcpus,
+    memoryMiB: mib(d.currentMemory ?? d.memory),
+    maxMemoryMiB: mib(d.memory),
+    rbdVolumes,
+    metadata,
+  };
+}

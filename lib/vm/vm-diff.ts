@@ -1,0 +1,122 @@
+import { ValidationError } from "../core/errors";
+import { VmArgs, VmState } from "./vm-args";
+
+/** What the provider has to do to turn the old VM into the new one. */
+export type VmAction =
+  | { readonly kind: "resize-disk"; readonly fromGiB: number; readonly toGiB: number }
+  /** `live: false` means the guest must be restarted for the change to apply. */
+  | { readonly kind: "set-vcpus"; readonly from: number; readonly to: number; readonly live: boolean }
+  | { readonly kind: "set-memory"; readonly from: number; readonly to: number; readonly live: boolean }
+  | { readonly kind: "migrate"; readonly from: string; readonly to: string }
+  | { readonly kind: "set-state"; readonly from: VmState; readonly to: VmState }
+  | { readonly kind: "cloud-init-changed" };
+
+/** The recorded VM: where it was placed and how far it may grow live (its domain's maximums). */
+export type VmCurrent = VmArgs & {
+  readonly node: string;
+  /** Default: the current vcpus, i.e. no live growth. */
+  readonly maxVcpus?: number;
+  /** Default: the current memoryMiB, i.e. no live growth. */
+  readonly maxMemoryMiB?: number;
+};
+
+export interface VmDiff {
+  /** Fields whose change recreates the VM; when non-empty, nothing is done in place. */
+  readonly replaces: string[];
+  /** Fields changed in place. */
+  readonly updates: string[];
+  readonly restartNeeded: boolean;
+  /** In the order to run them. */
+  readonly actions: VmAction[];
+}
+
+const stateOf = (a: VmArgs): VmState => a.state ?? "running";
+
+/** JSON with sorted keys, so key order in userData is not a change. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (typeof v === "object" && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+// authorized_keys is a set: reordering the same keys must not recreate the VM.
+const keySet = (a: VmArgs) => canonical([...new Set(a.sshAuthorizedKeys ?? [])].sort());
+
+/**
+ * vCPUs and memory change without a restart when growing within the domain's
+ * maximum (hotplug / balloon), or when the guest is off anyway: stopped before,
+ * or being stopped by this update (a suspended guest still holds its state, so
+ * it counts as on).
+ */
+function liveChange(from: number, to: number, max: number, off: boolean): boolean {
+  return off || (to > from && to <= max);
+}
+
+/**
+ * Pure diff of a VirtualMachine. Assumes both sides passed validateVmArgs.
+ * Throws a ValidationError for a disk shrink, which cannot be done in place.
+ */
+export function diffVm(olds: VmCurrent, news: VmArgs): VmDiff {
+  const replaces: string[] = [];
+  if (olds.name !== news.name) replaces.push("name");
+  if (olds.image !== news.image) replaces.push("image");
+  // The NoCloud seed is read by cloud-init on first boot only; changing it on a
+  // running VM would do nothing, so a new seed means a new VM.
+  const seedChanged: string[] = [];
+  if (keySet(olds) !== keySet(news)) seedChanged.push("sshAuthorizedKeys");
+  if (canonical(olds.userData ?? {}) !== canonical(news.userData ?? {})) seedChanged.push("userData");
+  replaces.push(...seedChanged);
+  const seedAction: VmAction[] = seedChanged.length > 0 ? [{ kind: "cloud-init-changed" }] : [];
+
+  // A replacement clones a fresh disk at the new size, so even a smaller diskGiB is fine then.
+  if (replaces.length > 0) {
+    return { replaces, updates: [], restartNeeded: false, actions: seedAction };
+  }
+
+  const updates: string[] = [];
+  const config: VmAction[] = [];
+  const fromState = stateOf(olds);
+  const toState = stateOf(news);
+  const off = fromState === "stopped" || toState === "stopped";
+
+  if (news.diskGiB < olds.diskGiB) {
+    throw new ValidationError("diskGiB", news.diskGiB, `at least the current ${olds.diskGiB} GiB: disks only grow in place`);
+  }
+  if (news.diskGiB > olds.diskGiB) {
+    updates.push("diskGiB");
+    config.push({ kind: "resize-disk", fromGiB: olds.diskGiB, toGiB: news.diskGiB });
+  }
+  if (news.vcpus !== olds.vcpus) {
+    updates.push("vcpus");
+    const live = liveChange(olds.vcpus, news.vcpus, olds.maxVcpus ?? olds.vcpus, off);
+    config.push({ kind: "set-vcpus", from: olds.vcpus, to: news.vcpus, live });
+  }
+  if (news.memoryMiB !== olds.memoryMiB) {
+    updates.push("memoryMiB");
+    const live = liveChange(olds.memoryMiB, news.memoryMiB, olds.maxMemoryMiB ?? olds.memoryMiB, off);
+    config.push({ kind: "set-memory", from: olds.memoryMiB, to: news.memoryMiB, live });
+  }
+  // An omitted node means "wherever it is now", not "re-run placement".
+  if (news.node !== undefined && news.node !== olds.node) {
+    updates.push("node");
+    config.push({ kind: "migrate", from: olds.node, to: news.node });
+  }
+
+  const restartNeeded = config.some((a) => (a.kind === "set-vcpus" || a.kind === "set-memory") && !a.live);
+  let actions = config;
+  if (toState !== fromState) {
+    updates.push("state");
+    const setState: VmAction = { kind: "set-state", from: fromState, to: toState };
+    // Stop first so the config changes apply to a guest that is off; otherwise
+    // change the config first so a start or resume picks it up.
+    actions = toState === "stopped" ? [setState, ...config] : [...config, setState];
+  }
+  return { replaces, updates, restartNeeded, actions };
+}

@@ -219,7 +219,7 @@ export function renderCephConf(opts: CephConfOptions): string {
 
   const x = opts.extra ?? {};
   return [
-    "# Rendered by kvm-cloud (lib/ceph/ceph-conf.ts); local edits are overwritten.\n",
+    "# Rendered by kvm-cloud; local edits are overwritten.\n",
     renderSection("global", global, x.global),
     renderSection("mon", daemon("mon"), x.mon),
     renderSection("mgr", daemon("mgr"), x.mgr),
@@ -239,7 +239,7 @@ export function renderCephClientConf(opts: CephClientConfOptions): string {
     fail("keyring", keyring, "an absolute path without whitespace, '#', ';' or '\\' ($cluster and $name are expanded)");
   }
   return [
-    "# Rendered by kvm-cloud (lib/ceph/ceph-conf.ts); local edits are overwritten.\n",
+    "# Rendered by kvm-cloud; local edits are overwritten.\n",
     renderSection("global", [
       ["fsid", opts.fsid],
       ["mon_host", monHost(opts.monitors)],

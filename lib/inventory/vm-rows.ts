@@ -1,4 +1,4 @@
-import { OPERATIONS_TABLE, PLACEMENT_LOCK_KEY, renderInventorySchema, VM_TABLE } from "./schema";
+import { PLACEMENT_LOCK_KEY, renderInventorySchema, VM_TABLE } from "./schema";
 
 /**
  * The inventory: one Postgres row per VM (the record of truth for names,
@@ -150,21 +150,4 @@ export async function deleteVmRow(sql: Sql, name: string): Promise<void> {
   } catch (e) {
     if (!missingTable(e)) throw e;
   }
-}
-
-/** One line of the operations log the exporter turns into counters; never fails the operation. */
-export async function logOperation(
-  sql: Sql,
-  op: { vm: string; operation: "create" | "update" | "delete" | "reconcile"; outcome: "ok" | "error"; step?: string; startedAt: Date; durationMs: number },
-): Promise<void> {
-  await sql
-    .query(`INSERT INTO ${OPERATIONS_TABLE} (vm, operation, outcome, step, started_at, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)`, [
-      op.vm,
-      op.operation,
-      op.outcome,
-      op.step ?? null,
-      op.startedAt.toISOString(),
-      Math.max(0, Math.round(op.durationMs)),
-    ])
-    .catch(() => undefined);
 }

@@ -6,9 +6,12 @@ import { Inventory, Sql, tryLockVm, unlockVm } from "../inventory/vm-rows";
 import { bestEffortCache } from "../inventory/cache";
 
 /**
- * How VM operations reach the cloud. Every method opens its connection for
- * the duration of `fn` and closes it in finally, so nothing outlives a
- * provider call and nothing needs to be serialized with the provider.
+ * How kvm-cloud's code reaches a cloud: its nodes and DHCP host over SSH, its
+ * inventory in Postgres and Redis. Three implementations: cloudAccess() (a
+ * connection per call, for provider calls: nothing outlives them and nothing
+ * is serialized with the provider), operationAccess() (an SSH session per
+ * host for one operation) and pooledAccess() in pooled-access.ts (for
+ * long-lived services such as the exporter).
  */
 export interface CloudAccess {
   onNode<T>(node: string, fn: (r: CommandRunner) => Promise<T>): Promise<T>;
@@ -28,12 +31,16 @@ export interface VmLock {
   release(): Promise<void>;
 }
 
-function target(label: string, s: SshEndpoint, knownHosts: string | undefined): SshTarget {
-  return { label, host: s.host, port: s.port, user: s.user, privateKey: s.privateKey, knownHosts };
+/** The SSH target of a host of the cloud; `bounds` override ssh-runner's default timeouts. */
+export function hostTarget(label: string, s: SshEndpoint, knownHosts: string | undefined, bounds: Pick<SshTarget, "connectTimeoutMs" | "commandTimeoutMs"> = {}): SshTarget {
+  return { label, host: s.host, port: s.port, user: s.user, privateKey: s.privateKey, knownHosts, ...bounds };
 }
 
+/** The label of the DHCP host in errors. */
+export const DHCP_LABEL = "the DHCP host";
+
 /** Names the inventory endpoint without its credentials. */
-function redacted(url: string): string {
+export function redacted(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.hostname}:${u.port || (u.protocol.startsWith("redis") ? 6379 : 5432)}`;
@@ -86,10 +93,10 @@ export function cloudAccess(c: CloudSpec): CloudAccess {
   return {
     onNode(node, fn) {
       const n = findNode(c, node);
-      return withSsh(target(n.name, n.ssh, c.knownHosts), fn);
+      return withSsh(hostTarget(n.name, n.ssh, c.knownHosts), fn);
     },
     onDhcp(fn) {
-      return withSsh(target("the DHCP host", c.dhcp.ssh, c.knownHosts), fn);
+      return withSsh(hostTarget(DHCP_LABEL, c.dhcp.ssh, c.knownHosts), fn);
     },
     async lockVm(name) {
       const pg = await openPostgres(c);
@@ -145,10 +152,10 @@ export function operationAccess(c: CloudSpec): CloudAccess & { close(): Promise<
     ...base,
     async onNode(node, fn) {
       const n = findNode(c, node);
-      return fn((await session(`node:${n.name}`, target(n.name, n.ssh, c.knownHosts))).runner);
+      return fn((await session(`node:${n.name}`, hostTarget(n.name, n.ssh, c.knownHosts))).runner);
     },
     async onDhcp(fn) {
-      return fn((await session("dhcp", target("the DHCP host", c.dhcp.ssh, c.knownHosts))).runner);
+      return fn((await session("dhcp", hostTarget(DHCP_LABEL, c.dhcp.ssh, c.knownHosts))).runner);
     },
     async close() {
       ended = true;

@@ -1,6 +1,7 @@
 import { ResolvedCloudSpec } from "./cloud-spec";
 import { CloudAccess } from "./cloud-access";
-import { cacheKey, deleteVmRow, logOperation } from "../inventory/vm-rows";
+import { cacheKey, deleteVmRow } from "../inventory/vm-rows";
+import { logOperation } from "../inventory/operations-log";
 import { removeHostEntry } from "./dhcp-host-ops";
 import { domainState, removeDomain } from "./node-ops";
 import { rbdClientOf, removeImage } from "./rbd-ops";

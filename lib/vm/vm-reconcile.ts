@@ -1,7 +1,8 @@
 import { ResolvedCloudSpec } from "./cloud-spec";
 import { CloudAccess } from "./cloud-access";
 import { removeHostEntry } from "./dhcp-host-ops";
-import { cacheKey, deleteVmRow, listVms, logOperation, recordVm, VmRow } from "../inventory/vm-rows";
+import { cacheKey, deleteVmRow, listVms, recordVm, VmRow } from "../inventory/vm-rows";
+import { logOperation } from "../inventory/operations-log";
 import { findVm } from "./vm-read";
 import { vmStateOf } from "./vm-record";
 

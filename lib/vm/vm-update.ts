@@ -3,7 +3,8 @@ import { diffVm, VmAction } from "./vm-diff";
 import { VmState } from "./vm-args";
 import { CommandRunner } from "../transport/command-runner";
 import { CloudAccess } from "./cloud-access";
-import { cacheKey, logOperation, recordVm } from "../inventory/vm-rows";
+import { cacheKey, recordVm } from "../inventory/vm-rows";
+import { logOperation } from "../inventory/operations-log";
 import {
   domainState,
   growDisk,

@@ -1,10 +1,10 @@
 import { CloudSpec } from "../../lib/vm/cloud-spec";
 import { cephDfArgv } from "../../lib/monitoring/exporter/collect-ceph";
-import { INVENTORY_SQL, OPERATIONS_SQL } from "../../lib/monitoring/exporter/collect-inventory";
 import { DOMSTATS_ARGV, NODEINFO_ARGV } from "../../lib/monitoring/exporter/collect-libvirt";
-import { Query } from "../../lib/monitoring/exporter/query";
+import { Sql } from "../../lib/inventory/vm-rows";
+import { OPERATIONS_TABLE, VM_TABLE } from "../../lib/inventory/schema";
 import { Exporter } from "../../lib/monitoring/exporter/server";
-import { Answers, fixture, fixtureOnHost } from "./fixture-runner";
+import { Answers, fixture, fixtureAccess } from "./fixture-runner";
 
 /**
  * The exporter wired to output captured from the lab (test/fixtures/monitoring)
@@ -43,11 +43,13 @@ export function answers(node1Domstats = fixture("virsh-domstats-node1.txt")): An
   };
 }
 
-/** Rows as node-postgres returns them: bigserial ids as strings. */
+/** Rows as node-postgres returns them: bigserial ids as strings, timestamps as Dates. */
+const at = new Date(CAPTURED_MS - 60_000);
+const row = (r: Record<string, unknown>) => ({ domain_uuid: null, created_at: at, updated_at: at, ...r });
 const VMS = [
-  { name: "h5-fix-da996f", stack: "dev", node: "node1", vcpus: 1, memory_mib: 192, disk_gib: 1, image: "libvirt-pool/kvmcloud-tiny@base", state: "running", mac: "52:54:00:c9:3c:db", ip: "10.77.100.99" },
-  { name: "web-2", stack: "dev", node: "node2", vcpus: 2, memory_mib: 1024, disk_gib: 10, image: "libvirt-pool/kvmcloud-tiny@base", state: "running", mac: "52:54:00:00:00:02", ip: null },
-  { name: "idle-3", stack: "dev", node: "node2", vcpus: 1, memory_mib: 256, disk_gib: 1, image: "libvirt-pool/kvmcloud-tiny@base", state: "stopped", mac: "52:54:00:00:00:03", ip: null },
+  row({ name: "h5-fix-da996f", stack: "dev", node: "node1", vcpus: 1, memory_mib: 192, disk_gib: 1, image: "libvirt-pool/kvmcloud-tiny@base", state: "running", mac: "52:54:00:c9:3c:db", ip: "10.77.100.99", domain_uuid: "6f1c2b9e-3d4a-4e5f-8a7b-9c0d1e2f3a4b" }),
+  row({ name: "web-2", stack: "dev", node: "node2", vcpus: 2, memory_mib: 1024, disk_gib: 10, image: "libvirt-pool/kvmcloud-tiny@base", state: "running", mac: "52:54:00:00:00:02", ip: null }),
+  row({ name: "idle-3", stack: "dev", node: "node2", vcpus: 1, memory_mib: 256, disk_gib: 1, image: "libvirt-pool/kvmcloud-tiny@base", state: "stopped", mac: "52:54:00:00:00:03", ip: null }),
 ];
 const OPS = [
   { id: "1", operation: "create", outcome: "ok", step: null, duration_ms: 14200 },
@@ -55,21 +57,28 @@ const OPS = [
   { id: "3", operation: "delete", outcome: "ok", step: null, duration_ms: 900 },
 ];
 
-export function inventory(ops = OPS): Query & { sql: string[] } {
-  const sql: string[] = [];
-  const q = async (text: string, params?: readonly unknown[]) => {
-    sql.push(text);
-    if (text === INVENTORY_SQL) return VMS;
-    if (text === OPERATIONS_SQL) return ops.filter((o) => Number(o.id) > Number(params![0])).slice(0, Number(params![1]));
-    throw new Error(`unexpected SQL: ${text}`);
+/** The inventory's Postgres as the exporter queries it; any other statement fails, so a changed query breaks its test. */
+export function inventory(ops = OPS): Sql & { statements: string[] } {
+  const statements: string[] = [];
+  const result = (rows: Array<Record<string, unknown>>) => ({ rows, rowCount: rows.length });
+  return {
+    statements,
+    async query(text, params) {
+      statements.push(text);
+      if (new RegExp(`^SELECT \\* FROM ${VM_TABLE} ORDER BY name$`).test(text)) return result(VMS);
+      if (new RegExp(`FROM ${OPERATIONS_TABLE} WHERE id > \\$1 ORDER BY id LIMIT \\$2$`).test(text)) {
+        return result(ops.filter((o) => Number(o.id) > Number(params![0])).slice(0, Number(params![1])));
+      }
+      throw new Error(`unexpected SQL: ${text}`);
+    },
   };
-  return Object.assign(q, { sql });
 }
 
-export function exporter(opts: { down?: string[]; query?: Query; node1Domstats?: string; timeoutMs?: number; nowMs?: number } = {}) {
+export function exporter(opts: { down?: string[]; sql?: Sql; node1Domstats?: string; timeoutMs?: number; nowMs?: number } = {}) {
   const lines: string[] = [];
+  const access = fixtureAccess(cloud, answers(opts.node1Domstats), opts.sql ?? inventory(), opts.down);
   const e = new Exporter(
-    { cloud, dhcpRange, onHost: fixtureOnHost(answers(opts.node1Domstats), opts.down), query: opts.query ?? inventory(), timeoutMs: opts.timeoutMs ?? 5000, now: () => opts.nowMs ?? CAPTURED_MS },
+    { cloud, dhcpRange, access, timeoutMs: opts.timeoutMs ?? 5000, now: () => opts.nowMs ?? CAPTURED_MS },
     (l) => lines.push(l),
   );
   return { e, lines };

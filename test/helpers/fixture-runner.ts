@@ -1,8 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
-import { SshEndpoint } from "../../lib/vm/cloud-spec";
+import { CloudSpec, findNode } from "../../lib/vm/cloud-spec";
+import { CloudAccess } from "../../lib/vm/cloud-access";
+import { Sql } from "../../lib/inventory/vm-rows";
+import { bestEffortCache } from "../../lib/inventory/cache";
 import { CommandFailed, CommandResult, CommandRunner } from "../../lib/transport/command-runner";
-import { OnHost } from "../../lib/monitoring/exporter/scrape";
 
 /**
  * A CommandRunner that answers the exporter's commands with output captured
@@ -33,13 +35,23 @@ export function fixtureRunner(host: string, answers: Answers): CommandRunner {
   };
 }
 
-/** OnHost over fixtures; hosts listed in `down` refuse the connection like an unreachable host. */
-export function fixtureOnHost(answers: Answers, down: readonly string[] = []): OnHost & { calls: string[] } {
+/**
+ * A CloudAccess over fixtures: each host of `cloud` answers from `answers`,
+ * hosts listed in `down` refuse the connection like an unreachable host, and
+ * the inventory is `sql` (with no cache: the exporter never uses it).
+ */
+export function fixtureAccess(cloud: CloudSpec, answers: Answers, sql: Sql, down: readonly string[] = []): CloudAccess & { calls: string[] } {
   const calls: string[] = [];
-  const f = async <T>(label: string, ssh: SshEndpoint, fn: (r: CommandRunner) => Promise<T>): Promise<T> => {
-    calls.push(ssh.host);
-    if (down.includes(ssh.host)) throw new Error(`cannot reach ${label} (root@${ssh.host}:22): connect ECONNREFUSED`);
-    return fn(fixtureRunner(ssh.host, answers));
+  const on = async <T>(label: string, host: string, fn: (r: CommandRunner) => Promise<T>): Promise<T> => {
+    calls.push(host);
+    if (down.includes(host)) throw new Error(`cannot reach ${label} (root@${host}:22): connect ECONNREFUSED`);
+    return fn(fixtureRunner(host, answers));
   };
-  return Object.assign(f, { calls });
+  return {
+    calls,
+    onNode: (node, fn) => on(node, findNode(cloud, node).ssh.host, fn),
+    onDhcp: (fn) => on("the DHCP host", cloud.dhcp.ssh.host, fn),
+    withInventory: (fn) => fn({ sql, cache: bestEffortCache(undefined, () => undefined) }),
+    lockVm: () => Promise.reject(new Error("fixtureAccess: the exporter takes no VM lock")),
+  };
 }

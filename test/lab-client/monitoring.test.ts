@@ -5,7 +5,7 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { run, waitFor } from "../../lab/exec";
 import { Dashboard, dashboardExpressions, readDashboardText } from "../../lib/monitoring/exporter/dashboard";
-import { connectCloud } from "../../lib/monitoring/exporter/connections";
+import { pooledAccess } from "../../lib/vm/pooled-access";
 import { Exporter } from "../../lib/monitoring/exporter/server";
 import { alertRules } from "../../lib/monitoring/alert-rules";
 import { renderInventorySchema } from "../../lib/inventory/schema";
@@ -143,9 +143,9 @@ describe("the lab's Prometheus", () => {
     const ghost = { ...cloud.nodes[0], name: "ghost", ssh: { ...cloud.nodes[0].ssh, host: "10.77.0.99" }, libvirtUri: "qemu+tcp://10.77.0.99/system" };
     const withGhost = { ...cloud, nodes: [...cloud.nodes, ghost] };
     const lines: string[] = [];
-    const conn = connectCloud(withGhost, 4000, (l) => lines.push(l));
+    const access = pooledAccess(withGhost, { boundMs: 3500, warn: (l) => lines.push(l) });
     try {
-      const exporter = new Exporter({ cloud: withGhost, dhcpRange: { start: d.dhcp.rangeStart, end: d.dhcp.rangeEnd }, onHost: conn.onHost, query: conn.query, timeoutMs: 4000 }, (l) => lines.push(l));
+      const exporter = new Exporter({ cloud: withGhost, dhcpRange: { start: d.dhcp.rangeStart, end: d.dhcp.rangeEnd }, access, timeoutMs: 4000 }, (l) => lines.push(l));
       const t0 = Date.now();
       const m = parseExposition(await exporter.collect());
       const took = Date.now() - t0;
@@ -159,7 +159,7 @@ describe("the lab's Prometheus", () => {
       expect(lines.join("\n")).toMatch(/libvirt ghost failed/);
       expect(lines.join("\n")).not.toContain(cloud.inventory.postgresUrl);
     } finally {
-      await conn.close();
+      await access.close();
     }
   });
 

@@ -1,9 +1,9 @@
 import { spawnSync } from "child_process";
 import { DOMSTATS_ARGV } from "../../lib/monitoring/exporter/collect-libvirt";
-import { Query } from "../../lib/monitoring/exporter/query";
+import { Sql } from "../../lib/inventory/vm-rows";
 import { Exporter } from "../../lib/monitoring/exporter/server";
 import { parseExposition, samples, value } from "../helpers/exposition";
-import { fixture, fixtureOnHost } from "../helpers/fixture-runner";
+import { fixture, fixtureAccess } from "../helpers/fixture-runner";
 import { answers, CAPTURED_MS, cloud, dhcpRange, exporter, inventory, key, PG_PASSWORD } from "../helpers/exporter-fixture-output";
 
 /**
@@ -59,8 +59,7 @@ describe("the exporter over captured lab output", () => {
   });
 
   it("counts provider operations and their durations once each across scrapes", async () => {
-    const q = inventory();
-    const { e } = exporter({ query: q });
+    const { e } = exporter({ sql: inventory() });
     await e.collect();
     const m = parseExposition(await e.collect());
     expect(value(m, "kvmcloud_provider_operations_total", { operation: "create", outcome: "ok" })).toBe(1);
@@ -92,8 +91,7 @@ describe("the exporter over captured lab output", () => {
     const hang = () => new Promise<string>(() => undefined);
     const ans = answers();
     (ans["10.77.0.21"] as Record<string, unknown>)[key(DOMSTATS_ARGV)] = hang;
-    const onHost = fixtureOnHost(ans);
-    const e = new Exporter({ cloud, dhcpRange, onHost, query: inventory(), timeoutMs: 300, now: () => CAPTURED_MS });
+    const e = new Exporter({ cloud, dhcpRange, access: fixtureAccess(cloud, ans, inventory()), timeoutMs: 300, now: () => CAPTURED_MS });
     const t0 = Date.now();
     const m = parseExposition(await e.collect());
     expect(Date.now() - t0).toBeLessThan(1500);
@@ -103,10 +101,12 @@ describe("the exporter over captured lab output", () => {
   });
 
   it("keeps reporting libvirt and DHCP when the inventory is unreachable, without leaking its URL", async () => {
-    const down: Query = async () => {
-      throw new Error("connect ECONNREFUSED 10.77.0.3:5432");
+    const down: Sql = {
+      query: async () => {
+        throw new Error("connect ECONNREFUSED 10.77.0.3:5432");
+      },
     };
-    const { e, lines } = exporter({ query: down });
+    const { e, lines } = exporter({ sql: down });
     const text = await e.collect();
     const m = parseExposition(text);
     expect(value(m, "kvmcloud_scrape_source_up", { source: "inventory", target: "postgres" })).toBe(0);

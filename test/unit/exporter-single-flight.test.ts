@@ -2,7 +2,7 @@ import { DOMSTATS_ARGV } from "../../lib/monitoring/exporter/collect-libvirt";
 import { Exporter } from "../../lib/monitoring/exporter/server";
 import { SourceGates } from "../../lib/monitoring/exporter/source-gate";
 import { parseExposition, value } from "../helpers/exposition";
-import { fixtureOnHost } from "../helpers/fixture-runner";
+import { fixtureAccess } from "../helpers/fixture-runner";
 import { answers, CAPTURED_MS, cloud, dhcpRange, inventory, key } from "../helpers/exporter-fixture-output";
 
 /**
@@ -29,7 +29,7 @@ function slowNode1() {
 describe("the exporter's sources never run twice at once", () => {
   it("does not start a second collection of a source still running, and says so", async () => {
     const { ans, state } = slowNode1();
-    const e = new Exporter({ cloud, dhcpRange, onHost: fixtureOnHost(ans), query: inventory(), timeoutMs: 200, now: () => CAPTURED_MS });
+    const e = new Exporter({ cloud, dhcpRange, access: fixtureAccess(cloud, ans, inventory()), timeoutMs: 200, now: () => CAPTURED_MS });
     for (let i = 0; i < 4; i++) {
       const m = parseExposition(await e.collect());
       expect(value(m, "kvmcloud_scrape_source_up", { source: "libvirt", target: "node1" })).toBe(0);

@@ -1,14 +1,14 @@
 import * as http from "http";
 import { readCloudSpecFile } from "../../vm/cloud-spec-file";
-import { connectCloud } from "./connections";
+import { pooledAccess } from "../../vm/pooled-access";
 import { OPTION_HELP, parseExporterOptions } from "./options";
 import { Exporter } from "./server";
 
 /**
  * `npm run exporter -- --cloud-spec FILE --dhcp-range A-B`: the kvm-cloud
  * exporter as a service. It reaches the cloud the way the VirtualMachine
- * provider does (SSH with the CloudSpec's keys, the inventory's Postgres URL;
- * see connections.ts). Secrets from the spec are never logged.
+ * provider does (SSH with the CloudSpec's keys, the inventory's Postgres URL),
+ * through the pooled CloudAccess (lib/vm/pooled-access.ts). Secrets from the spec are never logged.
  */
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -21,15 +21,16 @@ function main(): void {
   }
   const opts = parseExporterOptions(argv, process.env);
   const cloud = readCloudSpecFile(opts.cloudSpecFile);
-  const { query, onHost, close } = connectCloud(cloud, opts.scrapeTimeoutMs, log);
-  const exporter = new Exporter({ cloud, dhcpRange: opts.dhcpRange, onHost, query, timeoutMs: opts.scrapeTimeoutMs }, log);
+  // Each wait ends a little before the scrape's own bound, so the scrape can still report it.
+  const access = pooledAccess(cloud, { boundMs: Math.max(1000, opts.scrapeTimeoutMs - 500), warn: log });
+  const exporter = new Exporter({ cloud, dhcpRange: opts.dhcpRange, access, timeoutMs: opts.scrapeTimeoutMs }, log);
   const server = http.createServer(exporter.handler());
   server.listen(opts.port, opts.listenAddress, () =>
     log(`kvm-cloud exporter on http://${opts.listenAddress}:${opts.port}/metrics: ${cloud.nodes.length} nodes, pool ${cloud.ceph.pool}, DHCP ${opts.dhcpRange.start}-${opts.dhcpRange.end}`),
   );
   const stop = () => {
     server.close();
-    void close().finally(() => process.exit(0));
+    void access.close().finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   };
   process.on("SIGTERM", stop);

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { OperationRow, Snapshot } from "./snapshot";
+import { Snapshot } from "./snapshot";
+import { OperationRow } from "../../inventory/operations-log";
 
 /**
  * The exporter's metrics. Values read from the cloud (libvirt, Ceph, the

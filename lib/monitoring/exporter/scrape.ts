@@ -1,22 +1,19 @@
-import { CloudSpec, SshEndpoint } from "../../vm/cloud-spec";
+import { CloudSpec } from "../../vm/cloud-spec";
+import { CloudAccess } from "../../vm/cloud-access";
 import { DEFAULT_CEPH_CLIENT } from "../../ceph/ceph-user";
-import { CommandRunner } from "../../transport/command-runner";
+import { listVms } from "../../inventory/vm-rows";
+import { listOperations, OperationRow } from "../../inventory/operations-log";
 import { collectCephPools } from "./collect-ceph";
 import { collectDhcp, DhcpRange } from "./collect-dhcp";
-import { collectInventory, collectOperations } from "./collect-inventory";
 import { collectNode } from "./collect-libvirt";
-import { Query } from "./query";
-import { OperationRow, Snapshot } from "./snapshot";
+import { Snapshot } from "./snapshot";
 import { SourceGates } from "./source-gate";
-
-/** Runs fn with a CommandRunner on a host; the service backs it with ssh2, tests with fixtures. */
-export type OnHost = <T>(label: string, ssh: SshEndpoint, fn: (r: CommandRunner) => Promise<T>) => Promise<T>;
 
 export interface ScrapeSources {
   readonly cloud: CloudSpec;
   readonly dhcpRange: DhcpRange;
-  readonly onHost: OnHost;
-  readonly query: Query;
+  /** How the scrape reaches the cloud: pooledAccess() in the service, fixtures in tests. */
+  readonly access: Pick<CloudAccess, "onNode" | "onDhcp" | "withInventory">;
   /** Bound of the whole scrape; a source still busy then counts as failed. */
   readonly timeoutMs: number;
   /** Provider operations already counted (the highest id seen). */
@@ -47,20 +44,21 @@ export async function scrape(s: ScrapeSources): Promise<ScrapeResult> {
   const gates = s.gates ?? new SourceGates();
   const timed = gates.run.bind(gates);
 
-  const inventory = timed("inventory", "postgres", deadline, () => collectInventory(s.query));
-  const operations = timed("operations", "postgres", deadline, () => collectOperations(s.query, s.afterOperationId, s.operationLimit ?? 5000));
-  const nodes = cloud.nodes.map((n) =>
-    timed("libvirt", n.name, deadline, (ms) => s.onHost(n.name, n.ssh, (r) => collectNode(r, n.name, ms))),
+  const a = s.access;
+  const inventory = timed("inventory", "postgres", deadline, () => a.withInventory((inv) => listVms(inv.sql)));
+  const operations = timed("operations", "postgres", deadline, () =>
+    a.withInventory((inv) => listOperations(inv.sql, s.afterOperationId, s.operationLimit ?? 5000)),
   );
+  const nodes = cloud.nodes.map((n) => timed("libvirt", n.name, deadline, (ms) => a.onNode(n.name, (r) => collectNode(r, n.name, ms))));
   const dhcp = timed("dhcp", cloud.dhcp.ssh.host, deadline, (ms) =>
-    s.onHost("dhcp", cloud.dhcp.ssh, (r) => collectDhcp(r, cloud.dhcp.leaseFile, s.dhcpRange, nowSeconds, ms)),
+    a.onDhcp((r) => collectDhcp(r, cloud.dhcp.leaseFile, s.dhcpRange, nowSeconds, ms)),
   );
   // Any node can ask Ceph; the first one that answers does.
   const ceph = timed("ceph", cloud.ceph.pool, deadline, async () => {
     let last: unknown;
     for (const n of cloud.nodes) {
       try {
-        return await s.onHost(n.name, n.ssh, (r) => collectCephPools(r, clientName, Math.max(1, deadline - Date.now())));
+        return await a.onNode(n.name, (r) => collectCephPools(r, clientName, Math.max(1, deadline - Date.now())));
       } catch (e) {
         last = e;
       }

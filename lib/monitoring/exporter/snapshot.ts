@@ -1,26 +1,12 @@
 import type { CephPoolUsage } from "../../ceph/ceph-df";
 import type { DomainStats } from "../../kvm-node/virsh-domstats";
+import type { VmRow } from "../../inventory/vm-rows";
 
 /**
  * What one scrape learned, as plain data: the collectors fill it, the
  * metrics module turns it into Prometheus text. Keeping the two apart lets
  * the unit tests check each against real captured output.
  */
-
-/** One row of the inventory table `vms`. */
-export interface InventoryVm {
-  readonly name: string;
-  readonly stack: string;
-  readonly node: string;
-  readonly vcpus: number;
-  readonly memoryMiB: number;
-  readonly diskGiB: number;
-  readonly image: string;
-  /** creating | running | stopped | suspended */
-  readonly state: string;
-  readonly mac: string;
-  readonly ip?: string;
-}
 
 export interface NodeSnapshot {
   readonly node: string;
@@ -33,15 +19,6 @@ export interface DhcpSnapshot {
   /** Leases not yet expired whose address lies in the range. */
   readonly activeLeases: number;
   readonly rangeSize: number;
-}
-
-/** Counts and duration buckets of provider operations, per (operation, outcome). */
-export interface OperationRow {
-  readonly id: number;
-  readonly operation: string;
-  readonly outcome: string;
-  readonly step?: string;
-  readonly durationMs: number;
 }
 
 /** A source that failed this scrape: which, where, and the reason (never a secret). */
@@ -57,7 +34,7 @@ export interface SourceResult {
 
 export interface Snapshot {
   /** undefined when the inventory could not be read this scrape. */
-  readonly inventory?: readonly InventoryVm[];
+  readonly inventory?: readonly VmRow[];
   /** Nodes whose libvirt answered. */
   readonly nodes: readonly NodeSnapshot[];
   /** Every node the cloud has, reachable or not. */

@@ -14,9 +14,12 @@ import { HaClusterPlan } from "./ha-cluster";
  * unfenced has no mark and is left alone.
  * The same holds for a member that came back so fast that the cluster's fence
  * of it completed after it had joined: its Pacemaker hears "we were allegedly
- * just fenced", stops, and stays down (exit 100) while fenced, so nothing would
- * ever unfence it. The watch restarts it too; an admin's stop exits 0 and is
- * left alone.
+ * just fenced", stops, and stays down (exit 100). The cluster may even unfence
+ * it meanwhile (the unfencing was scheduled while it was still a member), and
+ * then it stays "pending" for good: seen in the lab with Ceph's monitors slow
+ * to take the fence. So a Pacemaker whose last run logged that message is
+ * restarted, blocklisted or not; an admin's stop (exit 0) and any other fatal
+ * exit are left alone.
  */
 
 export const FENCE_WATCH_PATH = "/usr/local/lib/kvmcloud/fence-watch";
@@ -36,19 +39,24 @@ case "$self" in
 ${cases}
   *) exit 0 ;;
 esac
-# The agent's own reading of the blocklist: 2 is "off" (fenced), 0 not fenced, 1 Ceph did not answer.
-rc=0; timeout 30 ${FENCE_AGENT_NAME} -o status -n "$addr" --ceph_id=${client} >/dev/null 2>&1 || rc=$?
-[ "$rc" = 2 ] || exit 0
-mark=$(timeout 10 crm_attribute --type status --node "$self" --name '#node-unfenced' --query --quiet 2>/dev/null) || mark=""
 pcmk() { timeout 10 systemctl show pacemaker.service -p "$1" --value 2>/dev/null; }
-if [ -n "$mark" ]; then
-  why="holds its old unfenced mark"
-elif [ "$(pcmk ActiveState)" = inactive ] && [ "$(pcmk ExecMainStatus)" = 100 ]; then
+# Pacemaker's last run ended with "We were allegedly just fenced": its own log says so, not a guess from the exit status.
+told_fenced() {
+  local id; id=$(pcmk InvocationID)
+  [ -n "$id" ] && timeout 20 journalctl --no-pager -o cat "_SYSTEMD_INVOCATION_ID=$id" 2>/dev/null | grep -q 'We were allegedly just fenced'
+}
+if [ "$(pcmk ActiveState)" = inactive ] && [ "$(pcmk ExecMainStatus)" = 100 ] && told_fenced; then
+  # Blocklisted or not: the cluster may have unfenced this member while its Pacemaker was down, and then it never rejoins.
   why="its Pacemaker stayed down after being told it was fenced (exit 100)"
 else
-  exit 0
+  # The agent's own reading of the blocklist: 2 is "off" (fenced), 0 not fenced, 1 Ceph did not answer.
+  rc=0; timeout 30 ${FENCE_AGENT_NAME} -o status -n "$addr" --ceph_id=${client} >/dev/null 2>&1 || rc=$?
+  [ "$rc" = 2 ] || exit 0
+  mark=$(timeout 10 crm_attribute --type status --node "$self" --name '#node-unfenced' --query --quiet 2>/dev/null) || mark=""
+  [ -n "$mark" ] || exit 0
+  why="is in Ceph's blocklist but holds its old unfenced mark"
 fi
-echo "kvm-cloud: $self ($addr) is in Ceph's blocklist but $why: stopping its guests and restarting Pacemaker so that the cluster unfences it"
+echo "kvm-cloud: $self ($addr) $why: stopping its guests and restarting Pacemaker so that the cluster unfences it"
 for d in $(timeout 20 virsh list --name 2>/dev/null); do timeout 20 virsh destroy "$d" || true; done
 timeout 120 systemctl restart pacemaker.service
 `;

@@ -8,9 +8,10 @@ import { planHaCluster } from "../../lib/ha/ha-cluster";
 
 /**
  * The fence watch's decision, with the real fence agent, over stand-ins of
- * crm_node, ceph, crm_attribute, virsh and systemctl that log their calls: only a member
- * that is blocklisted and still holds its old "unfenced" mark kills its
- * guests and restarts Pacemaker.
+ * crm_node, ceph, crm_attribute, virsh, systemctl and journalctl that log their calls:
+ * only a member that is blocklisted and still holds its old "unfenced" mark, or
+ * whose Pacemaker's last run stopped on "We were allegedly just fenced", kills
+ * its guests and restarts Pacemaker.
  */
 
 const plan = planHaCluster({ members: [{ name: "node1", address: "192.0.2.21" }, { name: "node2", address: "192.0.2.22" }], fenceClient: "kvmcloud-fence" });
@@ -23,8 +24,14 @@ const STANDINS: Record<string, string> = {
   ceph: '[ -n "${CEPH_DOWN:-}" ] && { echo "monclient: authenticate timed out" >&2; exit 1; }; printf "%b" "$BLOCKLIST"',
   crm_attribute: '[ -n "$MARK" ] && echo "$MARK"',
   virsh: 'echo "virsh $*" >> "$LOG"; [ "$1" = list ] && printf "web-1\\nweb-2\\n"; true',
-  systemctl: '[ "$1" = show ] && { case "$4" in ActiveState) echo "${PCMK_STATE:-active}" ;; ExecMainStatus) echo "${PCMK_EXIT:-0}" ;; esac; exit 0; }; echo "systemctl $*" >> "$LOG"',
+  systemctl: '[ "$1" = show ] && { case "$4" in ActiveState) echo "${PCMK_STATE:-active}" ;; ExecMainStatus) echo "${PCMK_EXIT:-0}" ;; InvocationID) echo 9f2c41d07a6b4e1c8d3e5f60718293a4 ;; esac; exit 0; }; echo "systemctl $*" >> "$LOG"',
+  // The last run's log, only when asked for that run.
+  journalctl: '[ "${@: -1}" = _SYSTEMD_INVOCATION_ID=9f2c41d07a6b4e1c8d3e5f60718293a4 ] && printf "%b" "${JOURNAL:-}"',
 };
+
+/** What Pacemaker 2.1.5 logged in the lab when the fence of a member completed after it had rejoined. */
+const TOLD_FENCED = "Operation 'reboot' targeting node2 by node1 for pacemaker-controld.761@node1: OK (complete)\\nWe were allegedly just fenced by node1 for node1!\\nShutting down and staying down after fatal error\\n";
+const OTHER_FATAL = "Shutting cluster down because pacemaker-based[95] had fatal failure\\nShutting down and staying down after fatal error\\n";
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "fence-watch-"));
@@ -34,7 +41,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; CEPH_DOWN?: string; PCMK_DOWN?: string; PCMK_STATE?: string; PCMK_EXIT?: string }): { status: number | null; stdout: string; calls: string[] } {
+function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; CEPH_DOWN?: string; PCMK_DOWN?: string; PCMK_STATE?: string; PCMK_EXIT?: string; JOURNAL?: string }): { status: number | null; stdout: string; calls: string[] } {
   const log = path.join(dir, "log");
   const r = spawnSync(path.join(dir, "watch"), [], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}:/usr/bin:/bin`, LOG: log, ...env } });
   return { status: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
@@ -50,16 +57,20 @@ describe("the fence watch", () => {
     expect(r.calls).toEqual(["virsh list --name", "virsh destroy web-1", "virsh destroy web-2", "systemctl restart pacemaker.service"]);
   });
 
-  it("restarts a blocklisted member's Pacemaker that stayed down after being told it was fenced (it came back before the fence completed)", () => {
-    const r = watch({ SELF: "node2", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100" });
+  it.each([
+    ["still blocklisted", listed],
+    ["already unfenced by the cluster while its Pacemaker was down", "10.0.0.9:6809/929 2026-12-03T14:14:43+0000\\n"],
+  ])("restarts the Pacemaker of a member that stayed down after being told it was fenced (it came back before the fence completed), %s", (_what, blocklist) => {
+    const r = watch({ SELF: "node2", BLOCKLIST: blocklist, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100", JOURNAL: TOLD_FENCED });
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("node2 (192.0.2.22) is in Ceph's blocklist but its Pacemaker stayed down after being told it was fenced (exit 100)");
+    expect(r.stdout).toContain("node2 (192.0.2.22) its Pacemaker stayed down after being told it was fenced (exit 100)");
     expect(r.calls).toEqual(["virsh list --name", "virsh destroy web-1", "virsh destroy web-2", "systemctl restart pacemaker.service"]);
   });
 
   it.each([
-    ["a blocklisted member whose Pacemaker an admin stopped (exit 0)", { SELF: "node2", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "0" }],
-    ["a member with Pacemaker down after a fatal exit, not in the blocklist", { SELF: "node1", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100" }],
+    ["a blocklisted member whose Pacemaker an admin stopped (exit 0)", { SELF: "node2", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "0", JOURNAL: TOLD_FENCED }],
+    ["a member whose Pacemaker stopped on another fatal error", { SELF: "node1", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100", JOURNAL: OTHER_FATAL }],
+    ["a blocklisted member whose Pacemaker stopped on another fatal error", { SELF: "node2", BLOCKLIST: listed, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100", JOURNAL: OTHER_FATAL }],
     ["a fresh member waiting to be unfenced (no mark)", { SELF: "node2", BLOCKLIST: listed, MARK: "" }],
     ["a member not in the blocklist", { SELF: "node1", BLOCKLIST: listed, MARK: "1796220906" }],
     ["a member whose address only prefixes a listed one", { SELF: "node2", BLOCKLIST: "192.0.2.221:0/0 2036-11-29\\n", MARK: "1" }],

@@ -3,7 +3,11 @@ import type { CloudConfig } from "../lib/cloud/cloud-config";
 import type { CephCluster } from "./ceph-cluster";
 import type { KvmNode } from "./kvm-node";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
+import { DEFAULT_VM_POOL } from "../lib/ceph/ceph-cluster";
+import { DEFAULT_BASE_IMAGE_NAME } from "../lib/cloud/base-image-section";
+import { formatImageSpec } from "../lib/vm/vm-args";
 import {
+  BASE_IMAGE_DEFAULTS,
   BaseImageOptions,
   parseBaseImageSize,
   renderBaseImageImportScript,
@@ -11,6 +15,7 @@ import {
   validateBaseImageOptions,
 } from "../lib/vm/base-image-script";
 import { HostConnection } from "./connection";
+import { resolveArgs } from "./inputs";
 
 export interface BaseImageArgs {
   /** SSH access to a host with the rbd client and a keyring for `cephClient` (a KVM node or a Ceph host). */
@@ -31,42 +36,22 @@ export interface BaseImageArgs {
   readonly cephClient?: pulumi.Input<string>;
 }
 
-function plain<T>(v: pulumi.Input<T> | undefined): T | undefined {
-  return v === undefined || pulumi.Output.isInstance(v) || v instanceof Promise ? undefined : (v as T);
-}
+/** As a Ceph host's admin by default: BaseImage also runs where no libvirt client exists yet. */
+const DEFAULT_IMPORT_CLIENT = "admin";
 
-const DEFAULTS = { pool: "libvirt-pool", snapshot: "base", format: "qcow2" as const, cephClient: "admin" };
-
-/** What is known now, with stand-ins for Outputs, for the check before anything is registered. */
-function knownOptions(name: string, args: BaseImageArgs): BaseImageOptions {
-  return {
-    pool: plain(args.pool) ?? DEFAULTS.pool,
-    image: plain(args.image) ?? name,
-    snapshot: plain(args.snapshot) ?? DEFAULTS.snapshot,
-    source: plain(args.source) ?? "/not-known-yet",
-    format: plain(args.format) ?? DEFAULTS.format,
-    cephClient: plain(args.cephClient) ?? DEFAULTS.cephClient,
-    sha256: plain(args.sha256),
+/** Pure: the script options with every default filled, checked. */
+function resolveBaseImage(name: string, v: pulumi.Unwrap<Omit<BaseImageArgs, "connection">>): BaseImageOptions {
+  const o: BaseImageOptions = {
+    pool: v.pool ?? DEFAULT_VM_POOL,
+    image: v.image ?? name,
+    snapshot: v.snapshot ?? BASE_IMAGE_DEFAULTS.snapshot,
+    source: v.source,
+    format: v.format ?? BASE_IMAGE_DEFAULTS.format,
+    cephClient: v.cephClient ?? DEFAULT_IMPORT_CLIENT,
+    sha256: v.sha256,
   };
-}
-
-/** The script options once every Input has resolved, checked again. */
-function resolveOptions(name: string, args: BaseImageArgs): pulumi.Output<BaseImageOptions> {
-  return pulumi
-    .all([args.pool, args.image, args.snapshot, args.source, args.format, args.cephClient, args.sha256])
-    .apply(([pool, image, snapshot, source, format, cephClient, sha256]) => {
-      const o: BaseImageOptions = {
-        pool: pool ?? DEFAULTS.pool,
-        image: image ?? name,
-        snapshot: snapshot ?? DEFAULTS.snapshot,
-        source,
-        format: format ?? DEFAULTS.format,
-        cephClient: cephClient ?? DEFAULTS.cephClient,
-        sha256,
-      };
-      validateBaseImageOptions(o);
-      return o;
-    });
+  validateBaseImageOptions(o);
+  return o;
 }
 
 /**
@@ -86,14 +71,13 @@ export class BaseImage extends pulumi.ComponentResource {
   public readonly pool: pulumi.Output<string>;
 
   constructor(name: string, args: BaseImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    // Before super(): a bad value must fail before anything is registered.
-    validateBaseImageOptions(knownOptions(name, args));
+    const { connection: _c, ...values } = args;
+    const options = resolveArgs(values, (v) => resolveBaseImage(name, v));
     super("kvmcloud:index:BaseImage", name, {}, opts);
-    const options = resolveOptions(name, args);
     const imported = this.importImage(name, args, options);
     this.pool = options.apply((o) => o.pool);
     // Through the command's id: whatever clones the spec waits for the import.
-    this.spec = pulumi.all([options, imported.id]).apply(([o]) => `${o.pool}/${o.image}@${o.snapshot}`);
+    this.spec = pulumi.all([options, imported.id]).apply(([o]) => formatImageSpec(o));
     this.sizeBytes = imported.stdout.apply(parseBaseImageSize);
     this.registerOutputs({ spec: this.spec, sizeBytes: this.sizeBytes, pool: this.pool });
   }
@@ -128,7 +112,7 @@ export function baseImageOnNodes(
 ): BaseImage {
   const importer = img.node ?? [...nodes.keys()][0];
   const node = nodes.get(importer);
-  // checkBaseImageSection refused this before anything was registered.
+  // resolveBaseImageSection refused this before anything was registered.
   if (!node) throw new Error(`baseImage.node "${importer}" is none of the KVM nodes: ${[...nodes.keys()].join(", ")}`);
   return new BaseImage(
     name,
@@ -139,7 +123,7 @@ export function baseImageOnNodes(
       format: img.format,
       sha256: img.sha256,
       pool: ceph.pool,
-      image: img.name ?? "base-image",
+      image: img.name ?? DEFAULT_BASE_IMAGE_NAME,
       snapshot: img.snapshot,
       cephClient: ceph.clientName,
     },

@@ -6,7 +6,7 @@ import { renderDnsmasqSetupScript, renderRoutingScript } from "../lib/dnsmasq/dn
 import { check } from "../lib/core/errors";
 import { checkIfName } from "../lib/core/network";
 import { HostConnection } from "./connection";
-import { validateWhenKnown } from "./inputs";
+import { resolveArgs } from "./inputs";
 
 export interface DnsmasqServerArgs {
   /** SSH access to the DHCP/DNS host (root or a passwordless-sudo user). */
@@ -57,9 +57,9 @@ interface Resolved {
 /** The arguments once known: what the check and the config both start from. */
 type KnownArgs = pulumi.Unwrap<Omit<DnsmasqServerArgs, "connection">>;
 
-/** Pure: every default filled, once, for the check and for the config alike. */
-function withDefaults(v: KnownArgs): Resolved {
-  return {
+/** Pure: every default filled once and every rule checked, for the config to start from. */
+function resolveDnsmasqServer(v: KnownArgs): Resolved {
+  const r: Resolved = {
     dnsmasq: {
       interface: v.interface,
       listenAddress: v.listenAddress,
@@ -77,18 +77,12 @@ function withDefaults(v: KnownArgs): Resolved {
     natInterface: v.natInterface,
     configPath: v.configPath ?? DEFAULT_CONFIG_PATH,
   };
-}
-
-function validate(a: DnsmasqServerArgs): void {
-  const { connection: _c, ...values } = a;
-  validateWhenKnown(values, (v) => {
-    const r = withDefaults(v as KnownArgs);
-    validateDnsmasqConfig(r.dnsmasq);
-    if (r.natInterface !== undefined) {
-      checkIfName("natInterface", r.natInterface);
-      check(r.natInterface !== r.dnsmasq.interface, "natInterface", r.natInterface, `the uplink, not the VM interface ${r.dnsmasq.interface}`);
-    }
-  });
+  validateDnsmasqConfig(r.dnsmasq);
+  if (r.natInterface !== undefined) {
+    checkIfName("natInterface", r.natInterface);
+    check(r.natInterface !== r.dnsmasq.interface, "natInterface", r.natInterface, `the uplink, not the VM interface ${r.dnsmasq.interface}`);
+  }
+  return r;
 }
 
 /**
@@ -103,10 +97,9 @@ export class DnsmasqServer extends pulumi.ComponentResource {
   readonly hostsDir: pulumi.Output<string>;
 
   constructor(name: string, args: DnsmasqServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    validate(args);
-    super("kvmcloud:index:DnsmasqServer", name, {}, opts);
     const { connection: _c, ...values } = args;
-    const r = pulumi.output(values).apply((v) => withDefaults(v as KnownArgs));
+    const r = resolveArgs(values, (v) => resolveDnsmasqServer(v as KnownArgs));
+    super("kvmcloud:index:DnsmasqServer", name, {}, opts);
 
     const dnsmasq = new RemoteCommand(`${name}-dnsmasq`, {
       connection: args.connection,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { GeneratedPassword } from "../dynamic-providers/generated-password";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { checkHaSettings, DEFAULT_CLUSTER_NAME, DEFAULT_TOKEN_MS, HaClusterPlan, planHaCluster } from "../lib/ha/ha-cluster";
+import { HaClusterPlan, planHaCluster, resolveHaSettings } from "../lib/ha/ha-cluster";
 import { renderHaMemberScript, renderQnetdScript } from "../lib/ha/ha-scripts";
 import { stdinPayload } from "../lib/core/script";
 import { DEFAULT_FENCE_CLIENT } from "../lib/ha/fence-agent";
@@ -9,7 +9,7 @@ import { renderFenceClientScript } from "../lib/ha/fence-client";
 import { renderQdeviceCertScript } from "../lib/ha/qdevice-tls";
 import { checkCephUser } from "../lib/ceph/ceph-user";
 import { HostConnection } from "./connection";
-import { validateWhenKnown } from "./inputs";
+import { resolveArgs } from "./inputs";
 import { checkNodeList, KvmNode } from "./kvm-node";
 
 export interface HaQuorumDeviceArgs {
@@ -70,18 +70,14 @@ export class HaCluster extends pulumi.ComponentResource {
     // The client's default is filled once; the plan and the fence client's script read it from here.
     const fencing = args.fencing ? { ...args.fencing, clientName: args.fencing.clientName ?? DEFAULT_FENCE_CLIENT } : undefined;
     if (fencing) checkCephUser("fencing.clientName", fencing.clientName);
-    // The members (KvmNode outputs) are checked with the rest when they are known.
-    validateWhenKnown({ clusterName: args.clusterName, tokenMs: args.tokenMs, quorumDeviceAddress: args.quorumDevice?.address }, checkHaSettings);
+    // The members (KvmNode outputs) are checked with the rest of the plan when they are known.
+    const settings = resolveArgs({ clusterName: args.clusterName, tokenMs: args.tokenMs, quorumDeviceAddress: args.quorumDevice?.address }, resolveHaSettings);
     super("kvmcloud:index:HaCluster", name, {}, opts);
 
+    const members = pulumi.all(args.nodes.map((n) => pulumi.all([n.name, n.address]).apply(([nodeName, address]) => ({ name: nodeName, address }))));
     const plan: pulumi.Output<HaClusterPlan> = pulumi
-      .all([
-        args.clusterName ?? DEFAULT_CLUSTER_NAME,
-        args.tokenMs ?? DEFAULT_TOKEN_MS,
-        pulumi.all(args.nodes.map((n) => pulumi.all([n.name, n.address]).apply(([nodeName, address]) => ({ name: nodeName, address })))),
-        args.quorumDevice?.address,
-      ])
-      .apply(([clusterName, tokenMs, members, quorumDeviceAddress]) => planHaCluster({ clusterName, tokenMs, members, quorumDeviceAddress, fenceClient: fencing?.clientName }));
+      .all([settings, members])
+      .apply(([s, m]) => planHaCluster({ ...s, members: m, fenceClient: fencing?.clientName }));
 
     // 128 characters of [A-Za-z0-9]: the 1024 bits of key corosync asks for, made once.
     const authkey = new GeneratedPassword(`${name}-authkey`, { length: 128 }, { parent: this });

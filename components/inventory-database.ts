@@ -7,7 +7,9 @@ import { checkPassword, renderRedisConf } from "../lib/inventory/redis-conf";
 import { renderSchemaApplyScript } from "../lib/inventory/inventory-host";
 import { renderInventoryPackagesRemoveScript, renderInventoryPackagesScript } from "../lib/inventory/inventory-packages";
 import { stdinPayload } from "../lib/core/script";
-import { INVENTORY_DEFAULTS, InventoryDatabaseOptions, InventoryRuntime, validateInventoryDatabaseOptions } from "../lib/inventory/database";
+import { INVENTORY_DEFAULTS, InventoryRuntime, ResolvedInventoryDatabase, resolveInventoryDatabaseOptions } from "../lib/inventory/database";
+import { checkHostRuntime } from "../lib/core/host-runtime";
+import { resolveArgs } from "./inputs";
 import { DockerHostArgs, dockerHostProvider } from "./docker-host";
 
 export interface InventoryDatabaseArgs extends DockerHostArgs {
@@ -48,24 +50,9 @@ export interface InventoryDatabaseArgs extends DockerHostArgs {
 
 const REDIS_CONF = "/usr/local/etc/redis/redis.conf";
 
-/** The args that are plain values now, for validation before anything is registered. */
-function knownOptions(args: InventoryDatabaseArgs): InventoryDatabaseOptions {
-  const plain = <T>(v: pulumi.Input<T> | undefined): T | undefined =>
-    v === undefined || pulumi.Output.isInstance(v) || v instanceof Promise ? undefined : (v as T);
-  return {
-    runtime: args.runtime,
-    postgresVersion: args.postgresVersion,
-    postgresImage: plain(args.postgresImage),
-    postgresPort: plain(args.postgresPort),
-    database: plain(args.database),
-    postgresUser: plain(args.postgresUser),
-    postgresPassword: plain(args.postgresPassword),
-    redisImage: plain(args.redisImage),
-    redisPort: plain(args.redisPort),
-    redisPassword: plain(args.redisPassword),
-    bindAddress: plain(args.bindAddress),
-    allowedClients: args.allowedClients,
-  };
+/** A given password, checked now when it is plain and once it resolves otherwise; undefined when none is given. */
+function given(p: pulumi.Input<string> | undefined, field: string): pulumi.Output<string> | undefined {
+  return p === undefined ? undefined : resolveArgs(p, (v) => (checkPassword(field, v), v));
 }
 
 /**
@@ -89,28 +76,46 @@ export class InventoryDatabase extends pulumi.ComponentResource {
   public readonly schema: RemoteCommand;
 
   constructor(name: string, args: InventoryDatabaseArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    // Before super(): a bad value must fail before anything is registered.
-    validateInventoryDatabaseOptions(knownOptions(args));
+    // The runtime decides which resources exist: checked now even if another setting is an Output.
+    const runtime = args.runtime ?? INVENTORY_DEFAULTS.runtime;
+    checkHostRuntime("runtime", runtime);
+    const s = resolveArgs(
+      {
+        runtime,
+        postgresVersion: args.postgresVersion,
+        postgresImage: args.postgresImage,
+        postgresPort: args.postgresPort,
+        database: args.database,
+        postgresUser: args.postgresUser,
+        redisImage: args.redisImage,
+        redisPort: args.redisPort,
+        bindAddress: args.bindAddress,
+        allowedClients: args.allowedClients,
+      },
+      resolveInventoryDatabaseOptions,
+    );
+    // A given password is checked with the rest when it is plain, and where it is used otherwise.
+    const givenPostgres = given(args.postgresPassword, "postgresPassword");
+    const givenRedis = given(args.redisPassword, "redisPassword");
     super("kvmcloud:index:InventoryDatabase", name, {}, opts);
-    const d = INVENTORY_DEFAULTS;
     this.host = pulumi.output(args.address ?? args.connection.host);
-    this.postgresPort = pulumi.output(args.postgresPort ?? d.postgresPort);
-    this.redisPort = pulumi.output(args.redisPort ?? d.redisPort);
-    const user = pulumi.output(args.postgresUser ?? d.postgresUser);
-    const database = pulumi.output(args.database ?? d.database);
-    const postgresPassword = this.password(`${name}-postgres-password`, args.postgresPassword, "postgresPassword");
-    const redisPassword = this.password(`${name}-redis-password`, args.redisPassword, "redisPassword");
+    this.postgresPort = s.apply((x) => x.postgresPort);
+    this.redisPort = s.apply((x) => x.redisPort);
+    const user = s.apply((x) => x.postgresUser);
+    const database = s.apply((x) => x.database);
+    const postgresPassword = this.password(`${name}-postgres-password`, givenPostgres);
+    const redisPassword = this.password(`${name}-redis-password`, givenRedis);
 
-    const bind = pulumi.output(args.bindAddress ?? d.bindAddress);
+    const bind = s.apply((x) => x.bindAddress);
     let redis: pulumi.CustomResource;
-    if ((args.runtime ?? d.runtime) === "packages") {
-      redis = this.packagedServices(name, args, bind, user, database, postgresPassword, redisPassword);
+    if (runtime === "packages") {
+      redis = this.packagedServices(name, args, s, postgresPassword, redisPassword);
       const script = pulumi.all([this.postgresPort, user, database]).apply(([port, u, db]) => renderSchemaApplyScript({ port, user: u, database: db }));
       this.schema = this.applySchema(name, args, script, redis);
     } else {
       const provider = this.dockerProvider(name, args);
-      const postgres = this.postgresContainer(name, args, provider, bind, user, database, postgresPassword);
-      redis = this.redisContainer(name, args, provider, bind, redisPassword);
+      const postgres = this.postgresContainer(name, provider, s.apply((x) => x.postgresImage), bind, user, database, postgresPassword);
+      redis = this.redisContainer(name, provider, s.apply((x) => x.redisImage), bind, redisPassword);
       const script = pulumi.all([postgres.name, user, database]).apply(([container, u, db]) => renderSchemaApplyScript({ container, user: u, database: db }));
       this.schema = this.applySchema(name, args, script, postgres);
     }
@@ -127,33 +132,25 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     this.registerOutputs({ host: this.host, postgresUrl: this.postgresUrl, redisUrl: this.redisUrl, postgresPort: this.postgresPort, redisPort: this.redisPort });
   }
 
-  /** The given password (checked where it is used) or one generated once. Secret either way. */
-  private password(resourceName: string, given: pulumi.Input<string> | undefined, field: string): pulumi.Output<string> {
-    if (given === undefined) return pulumi.secret(new GeneratedPassword(resourceName, { length: 32 }, { parent: this }).value);
-    return pulumi.secret(
-      pulumi.output(given).apply((p) => {
-        checkPassword(field, p);
-        return p;
-      }),
-    );
+  /** The given password or one generated once. Secret either way. */
+  private password(resourceName: string, givenPassword: pulumi.Output<string> | undefined): pulumi.Output<string> {
+    if (givenPassword === undefined) return pulumi.secret(new GeneratedPassword(resourceName, { length: 32 }, { parent: this }).value);
+    return pulumi.secret(givenPassword);
   }
 
   /** Debian's postgresql and redis-server set up by one script; the passwords travel on its stdin. */
   private packagedServices(
     name: string,
     args: InventoryDatabaseArgs,
-    bind: pulumi.Output<string>,
-    user: pulumi.Output<string>,
-    database: pulumi.Output<string>,
+    settings: pulumi.Output<ResolvedInventoryDatabase>,
     postgresPassword: pulumi.Output<string>,
     redisPassword: pulumi.Output<string>,
   ): RemoteCommand {
+    // Plain (the remove script is made now): the resolved settings hold the same value once known.
     const version = args.postgresVersion ?? INVENTORY_DEFAULTS.postgresVersion;
-    const script = pulumi
-      .all([bind, this.postgresPort, this.redisPort, user, database])
-      .apply(([bindAddress, postgresPort, redisPort, u, db]) =>
-        renderInventoryPackagesScript({ bindAddress, postgresPort, redisPort, user: u, database: db, postgresVersion: version, allowedClients: args.allowedClients }),
-      );
+    const script = settings.apply((x) =>
+      renderInventoryPackagesScript({ bindAddress: x.bindAddress, postgresPort: x.postgresPort, redisPort: x.redisPort, user: x.postgresUser, database: x.database, postgresVersion: x.postgresVersion, allowedClients: x.allowedClients }),
+    );
     return new RemoteCommand(
       `${name}-services`,
       {
@@ -174,15 +171,15 @@ export class InventoryDatabase extends pulumi.ComponentResource {
 
   private postgresContainer(
     name: string,
-    args: InventoryDatabaseArgs,
     provider: docker.Provider,
+    imageName: pulumi.Output<string>,
     bind: pulumi.Output<string>,
     user: pulumi.Output<string>,
     database: pulumi.Output<string>,
     password: pulumi.Output<string>,
   ): docker.Container {
     const o = { parent: this, provider };
-    const image = new docker.RemoteImage(`${name}-postgres-image`, { name: args.postgresImage ?? INVENTORY_DEFAULTS.postgresImage, keepLocally: true }, o);
+    const image = new docker.RemoteImage(`${name}-postgres-image`, { name: imageName, keepLocally: true }, o);
     // Kept on delete: the inventory outlives a replaced or removed component.
     const volume = new docker.Volume(`${name}-postgres-data`, { name: `${name}-postgres-data` }, { ...o, retainOnDelete: true });
     return new docker.Container(
@@ -200,9 +197,9 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     );
   }
 
-  private redisContainer(name: string, args: InventoryDatabaseArgs, provider: docker.Provider, bind: pulumi.Output<string>, password: pulumi.Output<string>): docker.Container {
+  private redisContainer(name: string, provider: docker.Provider, imageName: pulumi.Output<string>, bind: pulumi.Output<string>, password: pulumi.Output<string>): docker.Container {
     const o = { parent: this, provider };
-    const image = new docker.RemoteImage(`${name}-redis-image`, { name: args.redisImage ?? INVENTORY_DEFAULTS.redisImage, keepLocally: true }, o);
+    const image = new docker.RemoteImage(`${name}-redis-image`, { name: imageName, keepLocally: true }, o);
     const volume = new docker.Volume(`${name}-redis-data`, { name: `${name}-redis-data` }, { ...o, retainOnDelete: true });
     return new docker.Container(
       `${name}-redis`,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { DEFAULT_CEPH_CLIENT } from "../lib/ceph/ceph-user";
-import { DEFAULT_BRIDGE, NetworkBackend, validateBridgeOptions } from "../lib/kvm-node/bridge-config";
+import { BridgeOptions, DEFAULT_BRIDGE, NetworkBackend, validateBridgeOptions } from "../lib/kvm-node/bridge-config";
 import { uuidFromSeed } from "../lib/core/derived-uuid";
 import { checkGuestTraffic, DEFAULT_GUEST_TRAFFIC, GuestTraffic } from "../lib/kvm-node/guest-filter";
 import { renderBridgeSetupScript } from "../lib/kvm-node/bridge-script";
@@ -22,7 +22,7 @@ import { stdinPayload } from "../lib/core/script";
 import { check } from "../lib/core/errors";
 import { checkDnsLabel, UUID } from "../lib/core/network";
 import { HostConnection } from "./connection";
-import { validateWhenKnown } from "./inputs";
+import { resolveArgs } from "./inputs";
 
 /** How a node reaches the Ceph cluster (CephCluster's outputs fit here). */
 export interface KvmNodeCephArgs {
@@ -68,23 +68,40 @@ export interface KvmNodeArgs {
   readonly secretUuid?: pulumi.Input<string>;
 }
 
-function validate(name: string, a: KvmNodeArgs): void {
-  const { connection: _c, ceph: _ceph, ...values } = a;
-  validateWhenKnown(values, (v) => {
-    checkDnsLabel("nodeName", v.nodeName ?? name);
-    validateBridgeOptions({
-      backend: (v.networkBackend ?? "ifupdown") as NetworkBackend,
-      bridge: (v.bridge ?? DEFAULT_BRIDGE) as string,
-      nic: v.nic as string,
-      address: v.address as string,
-      prefixLength: v.prefixLength as number,
-      gateway: v.gateway as string | undefined,
-      dnsServers: (v.dnsServers ?? []) as string[],
-    });
-    checkSecurityDriver("securityDriver", v.securityDriver ?? DEFAULT_SECURITY_DRIVER);
-    checkGuestTraffic("guestTraffic", v.guestTraffic ?? DEFAULT_GUEST_TRAFFIC);
-    if (v.secretUuid !== undefined) check(UUID.test(v.secretUuid as string), "secretUuid", v.secretUuid, "a lower-case UUID");
-  });
+/** The node's settings once known, every default filled and every rule checked. */
+interface ResolvedKvmNode {
+  readonly nodeName: string;
+  readonly bridge: BridgeOptions;
+  readonly securityDriver: SecurityDriver;
+  readonly guestTraffic: GuestTraffic;
+  readonly secretUuid?: string;
+}
+
+type KnownArgs = pulumi.Unwrap<Omit<KvmNodeArgs, "connection" | "ceph">>;
+
+/** Pure: the one place KvmNode's defaults are filled and its rules checked. */
+function resolveKvmNode(name: string, v: KnownArgs): ResolvedKvmNode {
+  const r: ResolvedKvmNode = {
+    nodeName: v.nodeName ?? name,
+    bridge: {
+      backend: v.networkBackend ?? "ifupdown",
+      bridge: v.bridge ?? DEFAULT_BRIDGE,
+      nic: v.nic,
+      address: v.address,
+      prefixLength: v.prefixLength,
+      gateway: v.gateway,
+      dnsServers: [...(v.dnsServers ?? [])],
+    },
+    securityDriver: v.securityDriver ?? DEFAULT_SECURITY_DRIVER,
+    guestTraffic: v.guestTraffic ?? DEFAULT_GUEST_TRAFFIC,
+    secretUuid: v.secretUuid,
+  };
+  checkDnsLabel("nodeName", r.nodeName);
+  validateBridgeOptions(r.bridge);
+  checkSecurityDriver("securityDriver", r.securityDriver);
+  checkGuestTraffic("guestTraffic", r.guestTraffic);
+  if (r.secretUuid !== undefined) check(UUID.test(r.secretUuid), "secretUuid", r.secretUuid, "a lower-case UUID");
+  return r;
 }
 
 /**
@@ -110,7 +127,8 @@ export class KvmNode extends pulumi.ComponentResource {
   readonly resourceName: string;
 
   constructor(name: string, args: KvmNodeArgs, opts?: pulumi.ComponentResourceOptions) {
-    validate(name, args);
+    const { connection: _c, ceph: _ceph, ...values } = args;
+    const r = resolveArgs(values, (v) => resolveKvmNode(name, v as KnownArgs));
     super("kvmcloud:index:KvmNode", name, {}, opts);
     this.connection = args.connection;
     this.resourceName = name;
@@ -123,31 +141,28 @@ export class KvmNode extends pulumi.ComponentResource {
     };
     const clientName = pulumi.unsecret(ceph.apply((c) => c.clientName ?? DEFAULT_CEPH_CLIENT));
     this.secretUuid = pulumi
-      .all([args.secretUuid, cephPlain.fsid, clientName])
-      .apply(([uuid, fsid, client]) => uuid ?? uuidFromSeed(`kvm-cloud libvirt ceph secret ${fsid} client.${client}`));
-    this.bridge = pulumi.output(args.bridge ?? DEFAULT_BRIDGE);
+      .all([r, cephPlain.fsid, clientName])
+      .apply(([x, fsid, client]) => x.secretUuid ?? uuidFromSeed(`kvm-cloud libvirt ceph secret ${fsid} client.${client}`));
+    this.bridge = r.apply((x) => x.bridge.bridge);
     const clientKeyStdin = pulumi.secret(ceph.apply((c) => stdinPayload([c.clientKey])));
     const run = (part: string, script: pulumi.Input<string>, deps: pulumi.Resource[], stdin?: pulumi.Input<string>, secretStdout = false) =>
       new RemoteCommand(`${name}-${part}`, { connection: args.connection, script, stdin, secretStdout }, { parent: this, dependsOn: deps });
 
     const packages = run("packages", renderKvmPackagesScript(), []);
-    const facts = run("facts", pulumi.output(args.nic).apply(renderHostFactsScript), []);
+    const facts = run("facts", r.apply((x) => renderHostFactsScript(x.bridge.nic)), []);
     const capacity = facts.stdout.apply(parseHostFacts);
-    const bridge = run("bridge", pulumi
-      .all([args.networkBackend ?? "ifupdown", this.bridge, args.nic, args.address, args.prefixLength, args.gateway, args.dnsServers ?? [], capacity.nicMac])
-      .apply(([backend, br, nic, address, prefixLength, gateway, dnsServers, nicMac]) =>
-        renderBridgeSetupScript({ backend, bridge: br, nic, address, prefixLength, gateway, dnsServers, nicMac })), [packages, facts]);
-    const qemu = run("libvirt", pulumi.output(args.securityDriver ?? DEFAULT_SECURITY_DRIVER).apply((d) => renderLibvirtQemuConfScript({ securityDriver: d })), [packages]);
+    const bridge = run("bridge", pulumi.all([r, capacity.nicMac]).apply(([x, nicMac]) => renderBridgeSetupScript({ ...x.bridge, nicMac })), [packages, facts]);
+    const qemu = run("libvirt", r.apply((x) => renderLibvirtQemuConfScript({ securityDriver: x.securityDriver })), [packages]);
     const cephClient = run("ceph-client", pulumi.all([cephPlain.fsid, cephPlain.monitorAddresses, clientName]).apply(([fsid, mons, client]) =>
       renderNodeCephClientScript({ fsid, monitors: mons.map((address, i) => ({ name: `m${i}`, address })), clientName: client })), [packages], clientKeyStdin);
     run("libvirt-ceph", pulumi.all([this.secretUuid, clientName, cephPlain.pool, cephPlain.monitorAddresses]).apply(([secretUuid, client, pool, monitors]) =>
       renderLibvirtCephScript({ secretUuid, clientName: client, pool, monitors })), [qemu, cephClient, bridge], clientKeyStdin);
-    run("guest-filter", pulumi.output(args.guestTraffic ?? DEFAULT_GUEST_TRAFFIC).apply(renderGuestFilterScript), [qemu]);
+    run("guest-filter", r.apply((x) => renderGuestFilterScript(x.guestTraffic)), [qemu]);
     const key = run("migration-key", renderMigrationKeyScript(), [packages]);
 
     const keys = key.stdout.apply(parseMigrationKeys);
-    this.name = pulumi.output(args.nodeName ?? name);
-    this.address = pulumi.output(args.address);
+    this.name = r.apply((x) => x.nodeName);
+    this.address = r.apply((x) => x.bridge.address);
     this.libvirtUri = this.address.apply(migrationUri);
     this.vcpus = capacity.apply((c) => c.vcpus);
     this.memoryMiB = capacity.apply((c) => c.memoryMiB);

@@ -2,17 +2,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import {
   HaproxyBalance,
+  checkStatsAuth,
   HaproxyConfig,
   HaproxyFrontend,
   HaproxyHealthCheck,
   HaproxyMode,
+  HaproxyPlan,
   renderHaproxyCfg,
   STATS_DEFAULTS,
-  validateHaproxyConfig,
+  validateHaproxyPlan,
 } from "../lib/haproxy/haproxy-cfg";
 import { renderHaproxyRemoveScript, renderHaproxySetupScript } from "../lib/haproxy/load-balancer-host";
 import { checkClientNetworks } from "../lib/core/cidr";
 import { HostConnection } from "./connection";
+import { isKnown, resolveArgs } from "./inputs";
 
 /** One backend server: an address (e.g. a VM's `ip` output), or a name and an address. */
 export type LoadBalancerBackend = string | { readonly name: string; readonly address: string };
@@ -57,23 +60,25 @@ export interface LoadBalancerArgs {
 
 type PlainFrontend = pulumi.Unwrap<LoadBalancerFrontend>;
 
-/** Pure: the renderer's config from unwrapped args, with Debian's service layout. */
-export function loadBalancerConfig(frontends: readonly PlainFrontend[], statsPort?: number, statsAuth?: { user: string; password: string }): HaproxyConfig {
+/** A frontend's HAProxy settings; its servers only when its backends are given. */
+function haproxyFrontend(f: PlainFrontend): HaproxyPlan["frontends"][number] {
+  const port = f.backendPort ?? f.port;
   return {
-    frontends: frontends.map(
-      (f): HaproxyFrontend => ({
-        name: f.name,
-        port: f.port,
-        mode: f.mode,
-        balance: f.balance,
-        bindAddress: f.bindAddress,
-        healthCheck: f.healthCheck,
-        servers: (f.backends ?? []).map((b, i) =>
-          typeof b === "string" ? { name: `${f.name}-${i + 1}`, address: b, port: f.backendPort ?? f.port } : { ...b, port: f.backendPort ?? f.port },
-        ),
-      }),
-    ),
-    stats: { port: statsPort, auth: statsAuth },
+    name: f.name,
+    port: f.port,
+    mode: f.mode,
+    balance: f.balance,
+    bindAddress: f.bindAddress,
+    healthCheck: f.healthCheck,
+    servers: f.backends?.map((b, i) => (typeof b === "string" ? { name: `${f.name}-${i + 1}`, address: b, port } : { ...b, port })),
+  };
+}
+
+/** Pure: HAProxy's config from unwrapped args, with Debian's service layout; a frontend whose backends are not known yet has no servers. */
+export function loadBalancerPlan(frontends: readonly PlainFrontend[], statsPort?: number): HaproxyPlan {
+  return {
+    frontends: frontends.map(haproxyFrontend),
+    stats: { port: statsPort },
     runAs: { user: "haproxy", group: "haproxy" },
     chroot: "/var/lib/haproxy",
     adminSocket: "/run/haproxy/admin.sock",
@@ -81,37 +86,21 @@ export function loadBalancerConfig(frontends: readonly PlainFrontend[], statsPor
   };
 }
 
-/** True when nothing in v (deeply) is an Output or a Promise. */
-function isPlain(v: unknown): boolean {
-  if (pulumi.Output.isInstance(v) || v instanceof Promise) return false;
-  if (Array.isArray(v)) return v.every(isPlain);
-  if (typeof v === "object" && v !== null) return Object.values(v).every(isPlain);
-  return true;
+/** Pure: the whole config once every backend is known. */
+export function loadBalancerConfig(frontends: readonly PlainFrontend[], statsPort?: number, statsAuth?: { user: string; password: string }): HaproxyConfig {
+  const plan = loadBalancerPlan(frontends.map((f) => ({ ...f, backends: f.backends ?? [] })), statsPort);
+  return { ...plan, frontends: plan.frontends as HaproxyFrontend[], stats: { ...plan.stats, auth: statsAuth } };
 }
 
 /**
- * Validates what is already known when the program runs (names, ports, modes,
- * checks), so a bad frontend fails before any resource is registered. Backend
- * addresses that are still Outputs (VM IPs) are checked when the text renders.
+ * The frontends as far as they are known now: a backend list that is not
+ * plain yet (VM addresses) is left out, to be checked when it resolves, and
+ * the rest is checked before anything is registered.
  */
-function validateKnown(args: LoadBalancerArgs): void {
-  if (args.statsClients !== undefined) checkClientNetworks("statsClients", args.statsClients);
-  const frontends = args.frontends as unknown;
-  if (!Array.isArray(frontends) || !isPlain(args.statsPort)) return;
-  const plain: PlainFrontend[] = [];
-  for (const f of frontends as LoadBalancerFrontend[]) {
-    if (!isPlain({ ...f, backends: undefined })) return;
-    // An address not known yet stands in as a documentation address: only its place matters here.
-    const list = Array.isArray(f.backends) ? (f.backends as unknown[]) : [undefined];
-    const backends = list.map((b, i) => (b !== undefined && isPlain(b) ? (b as LoadBalancerBackend) : `192.0.2.${(i % 250) + 1}`));
-    plain.push({ ...(f as PlainFrontend), backends });
-  }
-  const given = args.statsAuth as { user: unknown; password: unknown } | undefined;
-  const auth = given === undefined ? undefined : {
-    user: isPlain(given.user) ? (given.user as string) : "stats",
-    password: isPlain(given.password) ? (given.password as string) : "stand-in-password",
-  };
-  validateHaproxyConfig(loadBalancerConfig(plain, args.statsPort as number | undefined, auth));
+function knownNow(frontends: LoadBalancerArgs["frontends"]): LoadBalancerArgs["frontends"] {
+  if (!Array.isArray(frontends)) return frontends;
+  const plainObject = (f: unknown): f is LoadBalancerFrontend => typeof f === "object" && f !== null && !pulumi.Output.isInstance(f) && !(f instanceof Promise);
+  return frontends.map((f) => (plainObject(f) && !isKnown(f.backends) ? { ...f, backends: undefined as never } : f));
 }
 
 /**
@@ -133,11 +122,12 @@ export class LoadBalancer extends pulumi.ComponentResource {
   public readonly frontendUrls: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: LoadBalancerArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    // Before super(): a bad value must fail before anything is registered.
-    validateKnown(args);
+    if (args.statsClients !== undefined) checkClientNetworks("statsClients", args.statsClients);
+    const plan = resolveArgs({ frontends: knownNow(args.frontends), statsPort: args.statsPort }, (v) => validateHaproxyPlan(loadBalancerPlan(v.frontends as PlainFrontend[], v.statsPort)));
+    const auth = args.statsAuth === undefined ? undefined : resolveArgs(args.statsAuth, (a) => (checkStatsAuth(a), a));
     super("kvmcloud:index:LoadBalancer", name, {}, opts);
     this.address = pulumi.output(args.address ?? args.connection.host);
-    this.config = this.renderConfig(args);
+    this.config = this.renderConfig(args, plan, auth);
     const install = this.installHaproxy(name, args);
     const statsPort = pulumi.output(args.statsPort ?? STATS_DEFAULTS.port);
     this.statsUrl = pulumi.interpolate`http://${this.address}:${statsPort}${STATS_DEFAULTS.uri}`;
@@ -148,10 +138,11 @@ export class LoadBalancer extends pulumi.ComponentResource {
     this.registerOutputs({ address: this.address, config: this.config, statsUrl: this.statsUrl, metricsUrl: this.metricsUrl, frontendUrls: this.frontendUrls, install: install.id });
   }
 
-  private renderConfig(args: LoadBalancerArgs): pulumi.Output<string> {
+  /** `plan` is the early check's Output: the config waits for it, so a late failure of that check fails the config. */
+  private renderConfig(args: LoadBalancerArgs, plan: pulumi.Output<void>, auth: pulumi.Output<{ user: string; password: string }> | undefined): pulumi.Output<string> {
     const text = pulumi
-      .all([pulumi.output(args.frontends), pulumi.output(args.statsPort), pulumi.output(args.statsAuth)])
-      .apply(([fs, port, auth]) => renderHaproxyCfg(loadBalancerConfig(fs, port, auth)));
+      .all([pulumi.output(args.frontends), pulumi.output(args.statsPort), auth, plan])
+      .apply(([fs, port, a]) => renderHaproxyCfg(loadBalancerConfig(fs, port, a)));
     return args.statsAuth === undefined ? text : pulumi.secret(text);
   }
 

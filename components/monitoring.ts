@@ -4,7 +4,7 @@ import { GeneratedPassword } from "../dynamic-providers/generated-password";
 import { CloudSpec, validateCloudSpec } from "../lib/vm/cloud-spec";
 import { readDashboardText } from "../lib/monitoring/exporter/dashboard";
 import { renderAlertRules } from "../lib/monitoring/alert-rules";
-import { renderPrometheusConfig, ScrapeTarget } from "../lib/monitoring/prometheus-config";
+import { checkPrometheusConfig, PrometheusConfigInput, renderPrometheusConfig, ScrapeTarget } from "../lib/monitoring/prometheus-config";
 import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../lib/monitoring/node-exporter-script";
 import { localAddress, PROMETHEUS_RULES } from "../lib/monitoring/monitoring-packages";
 import { check } from "../lib/core/errors";
@@ -12,7 +12,7 @@ import { checkHostRuntime, DEFAULT_HOST_RUNTIME, HostRuntime } from "../lib/core
 import { checkClientNetworks } from "../lib/core/cidr";
 import { checkDnsLabel, checkIPv4, ipToInt } from "../lib/core/network";
 import { HostConnection } from "./connection";
-import { validateWhenKnown } from "./inputs";
+import { resolveArgs } from "./inputs";
 import { DockerHostArgs } from "./docker-host";
 import { dockerExporterTarget, monitoringContainers } from "./monitoring-docker";
 import { monitoringServices, PACKAGES_EXPORTER_TARGET } from "./monitoring-packages";
@@ -100,6 +100,43 @@ function checkRange(r: { start: string; end: string }): void {
   check(ipToInt(r.start) <= ipToInt(r.end), "dhcpRange", `${r.start}-${r.end}`, "start <= end");
 }
 
+/** Everything that must be plain (it decides which resources exist), checked before anything is registered. */
+function checkPlainArgs(args: MonitoringArgs, runtime: HostRuntime): void {
+  checkHostRuntime("runtime", runtime);
+  if (runtime === "packages") {
+    for (const key of DOCKER_ONLY) {
+      check(args[key] === undefined, key, "[given]", 'unset with runtime "packages" (a Docker runtime setting; Debian packages no Grafana)');
+    }
+    if (args.allowedClients !== undefined) checkClientNetworks("allowedClients", args.allowedClients);
+  } else {
+    for (const key of PACKAGES_ONLY) {
+      check(args[key] === undefined, key, "[given]", 'unset unless runtime is "packages" (Docker\'s published ports bypass the host\'s input filter)');
+    }
+  }
+  if (args.nodeExporterClients !== undefined) checkClientNetworks("nodeExporterClients", args.nodeExporterClients);
+  checkHosts(args.hosts ?? []);
+}
+
+/** Pure: prometheus.yml's settings but the node exporters, defaults filled, each checked. */
+function resolvePrometheusSettings(
+  name: string,
+  runtime: HostRuntime,
+  v: { scrapeIntervalSeconds?: number; evaluationIntervalSeconds?: number; cephManagers?: ScrapeTarget[]; haproxy?: ScrapeTarget[]; prometheusPort?: number; bindAddress?: string },
+): Omit<PrometheusConfigInput, "nodeExporters"> {
+  const c = {
+    scrapeIntervalSeconds: v.scrapeIntervalSeconds,
+    evaluationIntervalSeconds: v.evaluationIntervalSeconds,
+    ruleFiles: [PROMETHEUS_RULES],
+    // In its container Prometheus listens on 9090; from packages where the host binds it.
+    prometheus: { host: "monitoring", address: runtime === "packages" ? `${localAddress(v.bindAddress ?? "0.0.0.0")}:${v.prometheusPort ?? 9090}` : "localhost:9090" },
+    cephManagers: v.cephManagers ?? [],
+    haproxy: v.haproxy ?? [],
+    kvmcloudExporters: [{ host: "monitoring", address: runtime === "packages" ? PACKAGES_EXPORTER_TARGET : dockerExporterTarget(name) }],
+  };
+  checkPrometheusConfig({ ...c, nodeExporters: [] });
+  return c;
+}
+
 /**
  * Monitoring for a kvm-cloud on one host: Prometheus with the rendered config
  * and alert rules, and the kvm-cloud exporter (the repo's exporter, one
@@ -120,21 +157,40 @@ export class Monitoring extends pulumi.ComponentResource {
   public readonly prometheusConfig: pulumi.Output<string>;
 
   constructor(name: string, args: MonitoringArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("kvmcloud:index:Monitoring", name, {}, opts);
     const runtime = args.runtime ?? DEFAULT_HOST_RUNTIME;
-    this.validate(name, args, runtime);
-    const address = pulumi.output(args.address ?? args.connection.host);
+    checkPlainArgs(args, runtime);
     const hosts = args.hosts ?? [];
-
-    this.installNodeExporters(name, hosts, args.nodeExporterClients);
-    this.prometheusConfig = this.renderPrometheusConfig(name, args, hosts, runtime);
-    const rules = pulumi.all([args.alertPendingFor, args.dhcpFullRatio]).apply(([pendingFor, dhcpFullRatio]) => renderAlertRules({ pendingFor, dhcpFullRatio }));
-    const dhcpRange = pulumi.output(args.dhcpRange).apply((r) => {
+    const dhcpRange = resolveArgs(args.dhcpRange, (r) => {
       checkRange(r);
       return { start: r.start, end: r.end };
     });
+    const rules = resolveArgs({ pendingFor: args.alertPendingFor, dhcpFullRatio: args.dhcpFullRatio }, renderAlertRules);
     // The spec holds SSH keys and the inventory's password.
-    const spec = pulumi.secret(pulumi.output(args.cloud).apply((c) => JSON.stringify(validateCloudSpec(c as CloudSpec), null, 2)));
+    const spec = pulumi.secret(resolveArgs(args.cloud, (c) => JSON.stringify(validateCloudSpec(c as CloudSpec), null, 2)));
+    // Targets and intervals are resolved apart from the hosts' addresses, which are often Outputs.
+    const settings = resolveArgs(
+      {
+        scrapeIntervalSeconds: args.scrapeIntervalSeconds,
+        evaluationIntervalSeconds: args.evaluationIntervalSeconds,
+        cephManagers: args.cephManagers,
+        haproxy: args.haproxy,
+        prometheusPort: args.prometheusPort,
+        bindAddress: args.bindAddress,
+      },
+      (v) => resolvePrometheusSettings(name, runtime, v),
+    );
+    const addresses = resolveArgs(
+      hosts.map((h) => h.address),
+      (list) => list.map((a, i) => (checkIPv4(`hosts[${i}].address`, a), a)),
+    );
+    const prometheusConfig = pulumi.all([settings, addresses]).apply(([c, list]) =>
+      renderPrometheusConfig({ ...c, nodeExporters: hosts.map((h, i) => ({ host: h.name, address: `${list[i]}:${NODE_EXPORTER_PORT}` })) }),
+    );
+    super("kvmcloud:index:Monitoring", name, {}, opts);
+    const address = pulumi.output(args.address ?? args.connection.host);
+
+    this.installNodeExporters(name, hosts, args.nodeExporterClients);
+    this.prometheusConfig = prometheusConfig;
     if (runtime === "packages") {
       monitoringServices(this, name, args, { prometheusConfig: this.prometheusConfig, rules, spec, dhcpRange });
       this.grafanaAdminPassword = pulumi.output(undefined);
@@ -154,57 +210,6 @@ export class Monitoring extends pulumi.ComponentResource {
       grafanaDashboard: this.grafanaDashboard,
       prometheusConfig: this.prometheusConfig,
     });
-  }
-
-  /** Everything checkable now is checked before any resource is registered. */
-  private validate(name: string, args: MonitoringArgs, runtime: HostRuntime): void {
-    checkHostRuntime("runtime", runtime);
-    if (runtime === "packages") {
-      for (const key of DOCKER_ONLY) {
-        check(args[key] === undefined, key, "[given]", 'unset with runtime "packages" (a Docker runtime setting; Debian packages no Grafana)');
-      }
-      if (args.allowedClients !== undefined) checkClientNetworks("allowedClients", args.allowedClients);
-    } else {
-      for (const key of PACKAGES_ONLY) {
-        check(args[key] === undefined, key, "[given]", 'unset unless runtime is "packages" (Docker\'s published ports bypass the host\'s input filter)');
-      }
-    }
-    if (args.nodeExporterClients !== undefined) checkClientNetworks("nodeExporterClients", args.nodeExporterClients);
-    checkHosts(args.hosts ?? []);
-    validateWhenKnown(args.dhcpRange, (r) => checkRange(r as { start: string; end: string }));
-    validateWhenKnown(args.cloud, (c) => validateCloudSpec(c as CloudSpec));
-    validateWhenKnown([args.alertPendingFor, args.dhcpFullRatio], ([pendingFor, ratio]) =>
-      renderAlertRules({ pendingFor: pendingFor as string | undefined, dhcpFullRatio: ratio as number | undefined }),
-    );
-    (args.hosts ?? []).forEach((h, i) => validateWhenKnown(h.address, (a) => checkIPv4(`hosts[${i}].address`, a)));
-    // The config without hosts checks the other targets and the intervals.
-    validateWhenKnown([args.cephManagers, args.haproxy, args.scrapeIntervalSeconds, args.evaluationIntervalSeconds], () =>
-      this.prometheusConfigText(name, args, [], runtime, {}),
-    );
-  }
-
-  private prometheusConfigText(name: string, args: MonitoringArgs, hosts: readonly MonitoredHost[], runtime: HostRuntime, resolved: Record<string, unknown>): string {
-    const v = <T>(key: string, given: unknown, dflt: T): T => ((key in resolved ? (resolved[key] as T) : (given as T)) ?? dflt);
-    const addresses = v<string[]>("addresses", hosts.map((h) => h.address), []);
-    return renderPrometheusConfig({
-      scrapeIntervalSeconds: v("scrape", args.scrapeIntervalSeconds, undefined),
-      evaluationIntervalSeconds: v("evaluation", args.evaluationIntervalSeconds, undefined),
-      ruleFiles: [PROMETHEUS_RULES],
-      // In its container Prometheus listens on 9090; from packages where the host binds it.
-      prometheus: { host: "monitoring", address: runtime === "packages" ? `${localAddress(v("bind", args.bindAddress, "0.0.0.0"))}:${v("port", args.prometheusPort, 9090)}` : "localhost:9090" },
-      nodeExporters: hosts.map((h, i) => ({ host: h.name, address: `${addresses[i]}:${NODE_EXPORTER_PORT}` })),
-      cephManagers: v("ceph", args.cephManagers, []),
-      haproxy: v("haproxy", args.haproxy, []),
-      kvmcloudExporters: [{ host: "monitoring", address: runtime === "packages" ? PACKAGES_EXPORTER_TARGET : dockerExporterTarget(name) }],
-    });
-  }
-
-  private renderPrometheusConfig(name: string, args: MonitoringArgs, hosts: readonly MonitoredHost[], runtime: HostRuntime): pulumi.Output<string> {
-    return pulumi
-      .all([hosts.map((h) => h.address), args.scrapeIntervalSeconds, args.evaluationIntervalSeconds, args.cephManagers ?? [], args.haproxy ?? [], args.prometheusPort, args.bindAddress])
-      .apply(([addresses, scrape, evaluation, ceph, haproxy, port, bind]) =>
-        this.prometheusConfigText(name, args, hosts, runtime, { addresses, scrape, evaluation, ceph, haproxy, port, bind }),
-      );
   }
 
   private installNodeExporters(name: string, hosts: readonly MonitoredHost[], allowedClients: readonly string[] | undefined): void {

@@ -18,7 +18,7 @@ import {
   DatabaseHost,
   dnsmasqSettings,
 } from "../lib/cloud/cloud-config";
-import { checkBaseImageSection } from "../lib/cloud/base-image-section";
+import { resolveBaseImageSection } from "../lib/cloud/base-image-section";
 import { checkMonitoringSection, MonitoringSection } from "../lib/cloud/monitoring-section";
 import { check } from "../lib/core/errors";
 import { cloudMonitoring } from "./cloud-monitoring";
@@ -71,7 +71,7 @@ export function validateServicesConfig(s: ServicesConfig): void {
   }
   if (s.baseImage !== undefined) {
     check(s.nodes !== undefined, "baseImage", "[without nodes]", 'a "nodes" section beside it: a node imports it');
-    checkBaseImageSection(s.baseImage, s.nodes!, s.ceph!);
+    resolveBaseImageSection(s.baseImage, s.nodes!, s.ceph!);
   }
   if (s.monitoring !== undefined) {
     const missing = (["dns", "database", "ceph", "nodes"] as const).filter((k) => s[k] === undefined);

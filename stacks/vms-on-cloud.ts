@@ -38,7 +38,7 @@ export function vmsOnCloud(config: pulumi.Config) {
   const image = config.require("image");
   parseImageSpec(image);
   const vms = config.getObject<StackVm[]>("vms") ?? [];
-  validateStackVms(vms, cloud.nodes.map((n) => n.name));
+  validateStackVms(vms, cloud.nodes.map((n) => n.name), image);
   const keys = config.getObject<string[]>("sshAuthorizedKeys") ?? [];
   check(Array.isArray(keys) && keys.every((k) => typeof k === "string"), "sshAuthorizedKeys", typeof keys, "a list of authorized_keys lines");
 

@@ -4,6 +4,9 @@ import { check } from "../core/errors";
 import { checkIPv4 } from "../core/network";
 import { checkCephUser, DEFAULT_CEPH_CLIENT } from "./ceph-user";
 
+/** The RBD pool for VM disks when none is named. */
+export const DEFAULT_VM_POOL = "libvirt-pool";
+
 /**
  * The shape of a Ceph cluster, checked and laid out before anything exists:
  * which host runs which daemon. Pure, so the component fails a bad shape
@@ -112,7 +115,7 @@ export function planCephCluster(s: CephClusterSpec): CephPlan {
     `an odd number from 1 to ${n} (the number of hosts): monitors need a majority, so an even count adds no tolerance`);
   const managers = s.managers ?? 1;
   check(Number.isInteger(managers) && managers >= 1 && managers <= n, "managers", managers, `an integer from 1 to ${n} (the number of hosts)`);
-  const pool = s.pool ?? "libvirt-pool";
+  const pool = s.pool ?? DEFAULT_VM_POOL;
   check(POOL_NAME.test(pool), "pool", pool, "a pool name of 1-64 characters [A-Za-z0-9_.-]");
   const pgCount = s.pgCount ?? 32;
   check(Number.isInteger(pgCount) && pgCount >= 1 && pgCount <= 32768 && (pgCount & (pgCount - 1)) === 0, "pgCount", pgCount, "a power of two from 1 to 32768");

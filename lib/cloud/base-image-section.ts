@@ -1,23 +1,35 @@
-import { validateBaseImageOptions } from "../vm/base-image-script";
+import { BASE_IMAGE_DEFAULTS, BaseImageOptions, validateBaseImageOptions } from "../vm/base-image-script";
+import { DEFAULT_VM_POOL } from "../ceph/ceph-cluster";
+import { DEFAULT_CEPH_CLIENT } from "../ceph/ceph-user";
 import { check, within } from "../core/errors";
 import type { CloudConfig } from "./cloud-config";
 
-/** The `baseImage` section: imported by one of the nodes, into the Ceph section's pool as its client. */
-export function checkBaseImageSection(img: CloudConfig["baseImage"], nodes: CloudConfig["nodes"], ceph: Pick<CloudConfig["ceph"], "pool" | "clientName">): void {
+/** The image's RBD name when the section names none. */
+export const DEFAULT_BASE_IMAGE_NAME = "base-image";
+
+/**
+ * Pure: the `baseImage` section resolved: imported by one of the nodes (the
+ * first by default), into the Ceph section's pool as its client; every default
+ * filled, every rule checked (errors name baseImage.*).
+ */
+export function resolveBaseImageSection(
+  img: CloudConfig["baseImage"],
+  nodes: CloudConfig["nodes"],
+  ceph: Pick<CloudConfig["ceph"], "pool" | "clientName">,
+): { readonly importer: string; readonly options: BaseImageOptions } {
   check(typeof img === "object" && img !== null, "baseImage", img, "an object { source, format?, sha256?, name?, snapshot?, node? }");
   const names = nodes.map((n) => n.name);
   const importer = img.node ?? names[0];
   check(names.includes(importer), "baseImage.node", importer, `one of the nodes: ${names.join(", ")}`);
-  within("baseImage.", () =>
-    validateBaseImageOptions({
-      pool: ceph.pool ?? "libvirt-pool",
-      image: img.name ?? "base-image",
-      snapshot: img.snapshot ?? "base",
-      source: img.source,
-      format: img.format ?? "qcow2",
-      cephClient: ceph.clientName ?? "libvirt",
-      sha256: img.sha256,
-    }),
-    { image: "name" },
-  );
+  const options: BaseImageOptions = {
+    pool: ceph.pool ?? DEFAULT_VM_POOL,
+    image: img.name ?? DEFAULT_BASE_IMAGE_NAME,
+    snapshot: img.snapshot ?? BASE_IMAGE_DEFAULTS.snapshot,
+    source: img.source,
+    format: img.format ?? BASE_IMAGE_DEFAULTS.format,
+    cephClient: ceph.clientName ?? DEFAULT_CEPH_CLIENT,
+    sha256: img.sha256,
+  };
+  within("baseImage.", () => validateBaseImageOptions(options), { image: "name" });
+  return { importer, options };
 }

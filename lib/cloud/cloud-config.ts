@@ -8,7 +8,7 @@ import { checkClientNetworks } from "../core/cidr";
 import { check, within } from "../core/errors";
 import { InventoryRuntime, validateInventoryDatabaseOptions } from "../inventory/database";
 import { checkDnsLabel, checkIPv4, checkPort } from "../core/network";
-import { checkBaseImageSection } from "./base-image-section";
+import { resolveBaseImageSection } from "./base-image-section";
 import { resolveVmSettings } from "../vm/cloud-spec";
 import { checkMonitoringSection, MonitoringSection } from "./monitoring-section";
 
@@ -280,7 +280,7 @@ export function validateCloudConfig(c: CloudConfig): void {
   checkDatabaseHost("database", c.database);
   if (c.loadBalancer !== undefined) checkLoadBalancerHost("loadBalancer", c.loadBalancer);
 
-  checkBaseImageSection(c.baseImage, c.nodes, c.ceph);
+  resolveBaseImageSection(c.baseImage, c.nodes, c.ceph);
   checkVmSettings(c);
   if (c.monitoring !== undefined) checkMonitoringSection(c.monitoring);
   if (c.ha !== undefined) checkHaSection("ha", c.ha, c.nodes.length);

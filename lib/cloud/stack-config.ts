@@ -1,6 +1,7 @@
-import { HaproxyBalance, HaproxyMode, validateHaproxyConfig } from "../haproxy/haproxy-cfg";
+import { resolveBaseImageSection } from "./base-image-section";
+import { HaproxyBalance, HaproxyMode, validateHaproxyPlan } from "../haproxy/haproxy-cfg";
 import { check, ValidationError } from "../core/errors";
-import { validateVmArgs, VmState } from "../vm/vm-args";
+import { formatImageSpec, validateVmArgs, VmState } from "../vm/vm-args";
 import { CloudConfig, validateCloudConfig } from "./cloud-config";
 
 /**
@@ -50,13 +51,12 @@ function prefixed(prefix: string, validate: () => void): void {
   }
 }
 
-/** Pure: the VM list of a stack (kvm-cloud:vms) against the cloud's node names; errors name vms[i].field. */
-export function validateStackVms(vms: readonly StackVm[], nodes: readonly string[]): void {
+/** Pure: the VM list of a stack (kvm-cloud:vms), every VM cloned from `image`, against the cloud's node names; errors name vms[i].field. */
+export function validateStackVms(vms: readonly StackVm[], nodes: readonly string[], image: string): void {
   check(Array.isArray(vms), "vms", vms, "a list of VMs { name, vcpus, memoryMiB, diskGiB, node?, state? }");
   const names: string[] = [];
   vms.forEach((vm, i) => {
-    // The image is the cloud's base image: a stand-in spec of the right shape is checked here.
-    prefixed(`vms[${i}].`, () => validateVmArgs({ ...vm, image: "pool/image@snap" }, { knownNodes: nodes, existingNames: names }));
+    prefixed(`vms[${i}].`, () => validateVmArgs({ ...vm, image }, { knownNodes: nodes, existingNames: names }));
     names.push(vm.name);
   });
 }
@@ -65,7 +65,8 @@ export function validateStackVms(vms: readonly StackVm[], nodes: readonly string
 export function validateStackConfig(s: StackConfig): void {
   check(s.cloud !== undefined && s.cloud !== null, "cloud", s.cloud, "the cloud's description (kvm-cloud:cloud)");
   prefixed("cloud.", () => validateCloudConfig(s.cloud));
-  validateStackVms(s.vms, s.cloud.nodes.map((n) => n.name));
+  const image = formatImageSpec(resolveBaseImageSection(s.cloud.baseImage, s.cloud.nodes, s.cloud.ceph).options);
+  validateStackVms(s.vms, s.cloud.nodes.map((n) => n.name), image);
   validateStackFrontends(s.frontends, s.vms.map((vm) => vm.name), s.cloud.loadBalancer, "cloud.loadBalancer");
 }
 
@@ -77,19 +78,18 @@ export function validateStackFrontends(frontends: readonly StackFrontend[], name
   check(Array.isArray(frontends), "frontends", frontends, "a list of frontends { name, port, vms, ... }");
   if (frontends.length === 0) return;
   check(loadBalancer !== undefined, lbField, undefined, "a load balancer host { address } when frontends are given");
-  // VM addresses are known only after they boot: stand-ins of the right shape let HAProxy's rules check the rest.
-  const standIn = (vm: string) => `192.0.2.${(names.indexOf(vm) % 250) + 1}`;
+  // VM addresses are known only after they boot: HAProxy's rules check everything else now.
   frontends.forEach((f, i) => {
     check(Array.isArray(f.vms) && f.vms.length > 0, `frontends[${i}].vms`, f.vms, "a non-empty list of VM names from vms");
     f.vms.forEach((vm, j) => check(names.includes(vm), `frontends[${i}].vms[${j}]`, vm, `one of the VMs: ${names.join(", ") || "(none declared)"}`));
   });
-  validateHaproxyConfig({
+  validateHaproxyPlan({
     frontends: frontends.map((f) => ({
       name: f.name,
       port: f.port,
       mode: f.mode,
       balance: f.balance,
-      servers: f.vms.map((vm) => ({ name: vm, address: standIn(vm), port: f.backendPort ?? f.port })),
+      servers: f.vms.map((vm) => ({ name: vm, port: f.backendPort ?? f.port })),
       healthCheck: f.healthCheckPath === undefined ? undefined : { httpPath: f.healthCheckPath },
     })),
     stats: { port: loadBalancer!.statsPort },

@@ -70,17 +70,24 @@ function checkTokenMs(field: string, v: unknown): void {
 }
 
 /** The settings beside the members, checked as soon as they are known (a component's early check). */
-export function checkHaSettings(v: { clusterName?: unknown; tokenMs?: unknown; quorumDeviceAddress?: unknown }): void {
-  if (v.clusterName !== undefined) checkClusterName("clusterName", v.clusterName);
-  if (v.tokenMs !== undefined) checkTokenMs("tokenMs", v.tokenMs);
-  if (v.quorumDeviceAddress !== undefined) checkIPv4("quorumDeviceAddress", v.quorumDeviceAddress);
+/** The cluster's own settings, every default filled. */
+export interface HaSettings {
+  readonly clusterName: string;
+  readonly tokenMs: number;
+  readonly quorumDeviceAddress?: string;
 }
 
-/** Pure: checks the members and fills the defaults, once for every renderer. */
+/** Pure: the settings that do not depend on the members, with their defaults, each checked. */
+export function resolveHaSettings(v: { clusterName?: string; tokenMs?: number; quorumDeviceAddress?: string }): HaSettings {
+  const r = { clusterName: v.clusterName ?? DEFAULT_CLUSTER_NAME, tokenMs: v.tokenMs ?? DEFAULT_TOKEN_MS, quorumDeviceAddress: v.quorumDeviceAddress };
+  checkClusterName("clusterName", r.clusterName);
+  checkTokenMs("tokenMs", r.tokenMs);
+  if (r.quorumDeviceAddress !== undefined) checkIPv4("quorumDeviceAddress", r.quorumDeviceAddress);
+  return r;
+}
+
 export function planHaCluster(p: { clusterName?: string; tokenMs?: number; members: readonly HaMember[]; quorumDeviceAddress?: string; fenceClient?: string }): HaClusterPlan {
-  const clusterName = p.clusterName ?? DEFAULT_CLUSTER_NAME;
-  const tokenMs = p.tokenMs ?? DEFAULT_TOKEN_MS;
-  checkHaSettings({ clusterName, tokenMs, quorumDeviceAddress: p.quorumDeviceAddress });
+  const { clusterName, tokenMs } = resolveHaSettings(p);
   check(Array.isArray(p.members) && p.members.length >= 2, "members", p.members?.length, "at least two cluster members");
   const names = new Set<string>();
   const addresses = new Set<string>();

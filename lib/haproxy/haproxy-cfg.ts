@@ -81,6 +81,15 @@ export interface HaproxyConfig {
   readonly logTarget?: string;
 }
 
+/**
+ * The config before the backends' addresses exist (they are VM addresses,
+ * known once the VMs boot): servers without addresses, or not known at all.
+ * Every other rule can be checked on it before anything is deployed.
+ */
+export interface HaproxyPlan extends Omit<HaproxyConfig, "frontends"> {
+  readonly frontends: readonly (Omit<HaproxyFrontend, "servers"> & { readonly servers?: readonly (Omit<HaproxyServer, "address"> & { readonly address?: string })[] })[];
+}
+
 export const STATS_DEFAULTS = { bindAddress: "*", port: 8404, uri: "/stats", metricsPath: "/metrics" } as const;
 const HEALTH_DEFAULTS = { intervalMs: 2000, rise: 2, fall: 3, expectStatus: 200 } as const;
 
@@ -99,24 +108,26 @@ function checkBind(field: string, v: unknown): void {
   check(v === "*" || isIPv4(v), field, v, 'an IPv4 address or "*" for every address');
 }
 
-function validateFrontend(f: HaproxyFrontend, field: string): void {
+function validateFrontend(f: HaproxyPlan["frontends"][number], field: string, full: boolean): void {
   check(typeof f.name === "string" && NAME.test(f.name) && f.name !== "stats", `${field}.name`, f.name, 'a name of 1-32 [A-Za-z0-9_.-], not "stats" (the stats frontend)');
   if (f.bindAddress !== undefined) checkBind(`${field}.bindAddress`, f.bindAddress);
   checkPort(`${field}.port`, f.port);
   const mode = f.mode ?? "http";
   check(mode === "http" || mode === "tcp", `${field}.mode`, f.mode, '"http" or "tcp"');
   if (f.balance !== undefined) check(BALANCE_ALGORITHMS.includes(f.balance), `${field}.balance`, f.balance, BALANCE_ALGORITHMS.join(", "));
-  check(Array.isArray(f.servers) && f.servers.length > 0, `${field}.servers`, f.servers?.length, "at least one backend server");
-  const names = new Set<string>();
-  f.servers.forEach((s, i) => {
-    const sf = `${field}.servers[${i}]`;
-    check(typeof s.name === "string" && NAME.test(s.name), `${sf}.name`, s.name, "a name of 1-32 [A-Za-z0-9_.-]");
-    check(!names.has(s.name), `${sf}.name`, s.name, "a server name used once per frontend");
-    names.add(s.name);
-    check(isIPv4(s.address), `${sf}.address`, s.address, "an IPv4 address like 192.0.2.10");
-    checkPort(`${sf}.port`, s.port);
-    if (s.weight !== undefined) checkRange(`${sf}.weight`, s.weight, 1, 256);
-  });
+  if (full || f.servers !== undefined) {
+    check(Array.isArray(f.servers) && f.servers.length > 0, `${field}.servers`, f.servers?.length, "at least one backend server");
+    const names = new Set<string>();
+    f.servers!.forEach((s, i) => {
+      const sf = `${field}.servers[${i}]`;
+      check(typeof s.name === "string" && NAME.test(s.name), `${sf}.name`, s.name, "a name of 1-32 [A-Za-z0-9_.-]");
+      check(!names.has(s.name), `${sf}.name`, s.name, "a server name used once per frontend");
+      names.add(s.name);
+      if (full || s.address !== undefined) check(isIPv4(s.address), `${sf}.address`, s.address, "an IPv4 address like 192.0.2.10");
+      checkPort(`${sf}.port`, s.port);
+      if (s.weight !== undefined) checkRange(`${sf}.weight`, s.weight, 1, 256);
+    });
+  }
   const h = f.healthCheck ?? {};
   if (h.httpPath !== undefined) {
     check(mode === "http", `${field}.healthCheck.httpPath`, h.httpPath, 'no HTTP check path in mode "tcp" (TCP connect checks only)');
@@ -138,17 +149,28 @@ function validateStats(s: HaproxyStats): void {
   const uri = s.uri ?? STATS_DEFAULTS.uri;
   const metrics = s.metricsPath ?? STATS_DEFAULTS.metricsPath;
   check(uri !== metrics, "stats.metricsPath", metrics, `a path other than stats.uri ${uri}`);
-  if (s.auth !== undefined) {
-    check(typeof s.auth.user === "string" && NAME.test(s.auth.user), "stats.auth.user", s.auth.user, "a user name of 1-32 [A-Za-z0-9_.-]");
-    // The password must never reach an error message.
-    if (typeof s.auth.password !== "string" || !PASSWORD.test(s.auth.password)) {
-      throw new ValidationError("stats.auth.password", "[secret]", "8-128 printable ASCII characters without spaces or single quotes (' cannot be quoted in haproxy.cfg)");
-    }
+  if (s.auth !== undefined) checkStatsAuth(s.auth);
+}
+
+/** The stats page's basic auth; the password never reaches an error message. */
+export function checkStatsAuth(auth: { readonly user: string; readonly password: string }): void {
+  check(typeof auth.user === "string" && NAME.test(auth.user), "stats.auth.user", auth.user, "a user name of 1-32 [A-Za-z0-9_.-]");
+  if (typeof auth.password !== "string" || !PASSWORD.test(auth.password)) {
+    throw new ValidationError("stats.auth.password", "[secret]", "8-128 printable ASCII characters without spaces or single quotes (' cannot be quoted in haproxy.cfg)");
   }
 }
 
 /** Pure: throws a ValidationError naming the first bad field. */
 export function validateHaproxyConfig(c: HaproxyConfig): void {
+  validate(c, true);
+}
+
+/** Pure: every rule on what is known: servers where the list is given, addresses where given. */
+export function validateHaproxyPlan(c: HaproxyPlan): void {
+  validate(c, false);
+}
+
+function validate(c: HaproxyPlan, full: boolean): void {
   check(Array.isArray(c.frontends) && c.frontends.length > 0, "frontends", c.frontends?.length, "at least one frontend");
   const stats = c.stats ?? {};
   validateStats(stats);
@@ -159,7 +181,7 @@ export function validateHaproxyConfig(c: HaproxyConfig): void {
   ];
   c.frontends.forEach((f, i) => {
     const field = `frontends[${i}]`;
-    validateFrontend(f, field);
+    validateFrontend(f, field, full);
     check(!names.has(f.name), `${field}.name`, f.name, "a frontend name used once");
     names.add(f.name);
     const address = f.bindAddress ?? "*";

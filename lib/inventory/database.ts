@@ -36,6 +36,39 @@ export const INVENTORY_DEFAULTS = {
   bindAddress: "0.0.0.0",
 } as const;
 
+/** The settings with every default filled; the passwords are not here (given ones are checked where they are used). */
+export interface ResolvedInventoryDatabase {
+  readonly runtime: InventoryRuntime;
+  readonly postgresVersion: number;
+  readonly postgresImage: string;
+  readonly postgresPort: number;
+  readonly database: string;
+  readonly postgresUser: string;
+  readonly redisImage: string;
+  readonly redisPort: number;
+  readonly bindAddress: string;
+  readonly allowedClients?: readonly string[];
+}
+
+/** Pure: every default filled once, then every rule checked on what will be used. */
+export function resolveInventoryDatabaseOptions(o: Omit<InventoryDatabaseOptions, "postgresPassword" | "redisPassword">): ResolvedInventoryDatabase {
+  const d = INVENTORY_DEFAULTS;
+  const r: ResolvedInventoryDatabase = {
+    runtime: o.runtime ?? d.runtime,
+    postgresVersion: o.postgresVersion ?? d.postgresVersion,
+    postgresImage: o.postgresImage ?? d.postgresImage,
+    postgresPort: o.postgresPort ?? d.postgresPort,
+    database: o.database ?? d.database,
+    postgresUser: o.postgresUser ?? d.postgresUser,
+    redisImage: o.redisImage ?? d.redisImage,
+    redisPort: o.redisPort ?? d.redisPort,
+    bindAddress: o.bindAddress ?? d.bindAddress,
+    allowedClients: o.allowedClients,
+  };
+  validateInventoryDatabaseOptions(r);
+  return r;
+}
+
 const IMAGE = /^[a-z0-9][a-z0-9._\/:@-]{0,254}$/;
 /** A PostgreSQL role or database name the scripts use unquoted by SQL. */
 export const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -83,7 +83,8 @@ function job(name: string, targets: readonly ScrapeTarget[], extra: Record<strin
   };
 }
 
-export function renderPrometheusConfig(c: PrometheusConfigInput): string {
+/** Every rule of the config's input, each error naming its field. */
+export function checkPrometheusConfig(c: PrometheusConfigInput): void {
   checkSeconds("scrapeIntervalSeconds", c.scrapeIntervalSeconds);
   checkSeconds("evaluationIntervalSeconds", c.evaluationIntervalSeconds);
   checkSeconds("kvmcloudScrapeIntervalSeconds", c.kvmcloudScrapeIntervalSeconds);
@@ -98,6 +99,10 @@ export function renderPrometheusConfig(c: PrometheusConfigInput): string {
     check(/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k), `externalLabels.${k}`, k, "a Prometheus label name [a-zA-Z_][a-zA-Z0-9_]*");
     check(typeof v === "string", `externalLabels.${k}`, v, "a string");
   }
+}
+
+export function renderPrometheusConfig(c: PrometheusConfigInput): string {
+  checkPrometheusConfig(c);
   const scrape = c.scrapeIntervalSeconds ?? 15;
   const kvmInterval = c.kvmcloudScrapeIntervalSeconds ?? scrape;
   const kvmTimeout = kvmcloudScrapeTimeoutSeconds(c);

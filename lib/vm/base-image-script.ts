@@ -10,6 +10,9 @@ import { checkCephUser } from "../ceph/ceph-user";
  * so clones can be made from it. Every step checks first, so reruns are no-ops.
  */
 
+/** A base image's defaults where its options leave them out. */
+export const BASE_IMAGE_DEFAULTS = { snapshot: "base", format: "qcow2" } as const;
+
 export interface BaseImageOptions {
   readonly pool: string;
   readonly image: string;

@@ -49,6 +49,11 @@ export function parseImageSpec(spec: unknown): ImageSpec {
   return { pool: m[1], image: m[2], snapshot: m[3] };
 }
 
+/** The inverse of parseImageSpec: "pool/image@snapshot". */
+export function formatImageSpec(s: ImageSpec): string {
+  return `${s.pool}/${s.image}@${s.snapshot}`;
+}
+
 function checkInt(field: string, v: unknown, min: number, max: number): asserts v is number {
   check(typeof v === "number" && Number.isInteger(v) && v >= min && v <= max, field, v, `an integer ${min}-${max}`);
 }

@@ -4,7 +4,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { HaproxyConfig, renderHaproxyCfg } from "../../lib/haproxy/haproxy-cfg";
+import { HaproxyConfig, renderHaproxyCfg, validateHaproxyPlan } from "../../lib/haproxy/haproxy-cfg";
 import { freePort } from "../helpers/free-port";
 
 /**
@@ -164,6 +164,28 @@ function get(port: number, p: string, auth?: string): Promise<{ status: number; 
     req.on("error", reject);
   });
 }
+
+describe("validateHaproxyPlan: the rules on a config whose backend addresses are not known yet", () => {
+  const web = { name: "web", port: 8080 };
+  it("checks a frontend without its servers, and servers without their addresses", () => {
+    expect(() => validateHaproxyPlan({ frontends: [web] })).not.toThrow();
+    expect(() => validateHaproxyPlan({ frontends: [{ ...web, servers: [{ name: "web-1", port: 80 }] }] })).not.toThrow();
+  });
+
+  it.each<[string, Parameters<typeof validateHaproxyPlan>[0], RegExp]>([
+    ["a frontend on the stats port", { frontends: [{ ...web, port: 8404 }] }, /frontends\[0\]\.port: 8404 .*already bound by stats\.port/],
+    ["a known list of no servers", { frontends: [{ ...web, servers: [] }] }, /frontends\[0\]\.servers: 0 .*at least one backend server/],
+    ["two servers of one name", { frontends: [{ ...web, servers: [{ name: "a", port: 80 }, { name: "a", port: 80 }] }] }, /servers\[1\]\.name: "a"/],
+    ["a known bad address", { frontends: [{ ...web, servers: [{ name: "a", port: 80, address: "192.0.2.300" }] }] }, /servers\[0\]\.address: "192.0.2.300"/],
+  ])("refuses %s", (_what, plan, message) => {
+    expect(() => validateHaproxyPlan(plan)).toThrow(message);
+  });
+
+  it("is not the whole check: the full config still needs every address", () => {
+    const noAddress = { frontends: [{ ...web, servers: [{ name: "a", port: 80 }] }] };
+    expect(() => renderHaproxyCfg(noAddress as unknown as HaproxyConfig)).toThrow(/servers\[0\]\.address: undefined/);
+  });
+});
 
 describe("the rendered config in a real haproxy on 127.0.0.1", () => {
   const servers: http.Server[] = [];

@@ -88,6 +88,12 @@ export function checkDomain(field: string, v: unknown): asserts v is string {
 }
 
 /** A TCP/UDP port: an integer 1-65535. */
-export function checkPort(field: string, v: unknown): void {
-  check(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, field, v, "an integer port 1-65535");
+export function isPort(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+}
+
+export const PORT_ALLOWED = "an integer 1-65535";
+
+export function checkPort(field: string, v: unknown): asserts v is number {
+  check(isPort(v), field, v, PORT_ALLOWED);
 }

@@ -1,6 +1,7 @@
 import { CheckFailure, containsUnknown, UNKNOWN } from "../engine/unknown";
 import { remoteInvocation } from "../core/script";
 import { ValidationError } from "../core/errors";
+import { isPort, PORT_ALLOWED } from "../core/network";
 import type { CommandRunner } from "./command-runner";
 import { knownHostsEntry } from "./known-hosts";
 import type { SshTarget } from "./ssh-runner";
@@ -77,7 +78,7 @@ export function checkRemoteCommand(news: Props): { inputs: Props; failures: Chec
   if (connection !== UNKNOWN) {
     rules.push(
       { field: "connection.host", value: conn.host, ok: (v) => typeof v === "string" && HOST.test(v), allowed: "a host name or IP address" },
-      { field: "connection.port", value: conn.port, ok: intIn(1, 65535), allowed: "an integer 1-65535" },
+      { field: "connection.port", value: conn.port, ok: isPort, allowed: PORT_ALLOWED },
       { field: "connection.user", value: conn.user, ok: (v) => typeof v === "string" && USER.test(v), allowed: "a login name ([a-z_][a-z0-9_.-]*)" },
       { field: "connection.privateKey", value: conn.privateKey, ok: (v) => typeof v === "string" && v.includes("PRIVATE KEY"), allowed: "an OpenSSH or PEM private key", secret: true },
       { field: "connection.hostKey", value: conn.hostKey, ok: optional((v) => typeof v === "string" && KEY_LINE.test(v.trim())), allowed: "`type base64` as in known_hosts (e.g. ssh-ed25519 AAAA...), or none" },

@@ -1,5 +1,5 @@
 import { check, ValidationError } from "../core/errors";
-import { checkDnsLabel, checkIfName, checkIPv4, checkIPv4Range, UUID } from "../core/network";
+import { checkDnsLabel, checkIfName, checkIPv4, checkIPv4Range, checkPort, UUID } from "../core/network";
 import { checkCephUser, DEFAULT_CEPH_CLIENT } from "../ceph/ceph-user";
 import { checkDnsmasqPath, DEFAULT_DHCP_HOSTS_DIR } from "../dnsmasq/dnsmasq-conf";
 
@@ -86,7 +86,7 @@ const RBD_NAME = /^[A-Za-z0-9_.-]{1,96}$/;
 function checkSsh(field: string, s: SshEndpoint): void {
   check(typeof s === "object" && s !== null, field, s, "an object { host, port?, user?, privateKey }");
   check(typeof s.host === "string" && /^[A-Za-z0-9.:-]{1,253}$/.test(s.host), `${field}.host`, s.host, "an address or DNS name");
-  if (s.port !== undefined) check(Number.isInteger(s.port) && s.port >= 1 && s.port <= 65535, `${field}.port`, s.port, "an integer 1-65535");
+  if (s.port !== undefined) checkPort(`${field}.port`, s.port);
   if (s.user !== undefined) check(typeof s.user === "string" && /^[a-z_][a-z0-9_-]{0,31}$/.test(s.user), `${field}.user`, s.user, "a Unix user name");
   // The key itself must never reach an error message.
   if (typeof s.privateKey !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s.privateKey)) {

@@ -1,5 +1,5 @@
 import { check } from "../../core/errors";
-import { checkIPv4, ipToInt } from "../../core/network";
+import { checkIPv4, checkPort, ipToInt } from "../../core/network";
 import { DhcpRange } from "./collect-dhcp";
 
 /**
@@ -60,7 +60,7 @@ export function parseExporterOptions(argv: readonly string[], env: Readonly<Reco
   check(m !== null, "--listen / KVMCLOUD_EXPORTER_LISTEN", listen, "ADDRESS:PORT, e.g. 0.0.0.0:9810");
   checkIPv4("--listen / KVMCLOUD_EXPORTER_LISTEN (address)", m![1]);
   const port = Number(m![2]);
-  check(port >= 1 && port <= 65535, "--listen / KVMCLOUD_EXPORTER_LISTEN (port)", port, "1-65535");
+  checkPort("--listen / KVMCLOUD_EXPORTER_LISTEN (port)", port);
 
   const timeout = Number(v.KVMCLOUD_SCRAPE_TIMEOUT ?? "8");
   check(Number.isFinite(timeout) && timeout >= 1 && timeout <= 120, "--scrape-timeout / KVMCLOUD_SCRAPE_TIMEOUT", v.KVMCLOUD_SCRAPE_TIMEOUT, "seconds, 1-120");

@@ -1,4 +1,5 @@
 import type { Client, ConnectConfig } from "ssh2";
+import { loginSlots } from "./login-slots";
 import { commandLine } from "../core/shell";
 import { CommandFailed, CommandResult, CommandRunner, RunOptions } from "./command-runner";
 import { hostKeyKnown } from "./known-hosts";
@@ -116,7 +117,14 @@ const HANDSHAKE_ATTEMPTS = 6;
 async function connect(t: SshTarget): Promise<Client> {
   const budget = t.connectTimeoutMs ?? 10_000;
   const started = Date.now();
+  const slots = loginSlots(t.host, t.port ?? 22);
   for (let attempt = 1; ; attempt++) {
+    let release: () => void;
+    try {
+      release = await slots.acquire(started + budget);
+    } catch (e) {
+      throw new HostUnreachable(t.label, where(t), (e as Error).message);
+    }
     const left = budget - (Date.now() - started);
     try {
       return await connectOnce(t, Math.max(1000, left));
@@ -129,7 +137,10 @@ async function connect(t: SshTarget): Promise<Client> {
         const tries = attempt > 1 ? ` (after ${attempt} attempts in ${Date.now() - started} ms)` : "";
         throw new HostUnreachable(t.label, where(t), f.message + tries);
       }
+      release();
       await new Promise((r) => setTimeout(r, pause));
+    } finally {
+      release();
     }
   }
 }

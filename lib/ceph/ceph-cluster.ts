@@ -77,7 +77,12 @@ export interface CephPlan {
 const NAME = /^[a-z0-9]{1,32}$/;
 const DEVICE = /^\/dev\/[A-Za-z0-9_.\/-]+$/;
 const OSD_FILE = /^\/[A-Za-z0-9_.\/-]+$/;
-export const POOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const POOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** A Ceph pool name, as every script and libvirt's pool XML use it unquoted. */
+export function checkPoolName(field: string, v: unknown): asserts v is string {
+  check(typeof v === "string" && POOL_NAME.test(v), field, v, "a pool name of 1-64 characters [A-Za-z0-9_.-]");
+}
 
 /** Checks a cluster spec (each error names the field, value and what is allowed) and lays out its daemons. */
 export function planCephCluster(s: CephClusterSpec): CephPlan {
@@ -116,7 +121,7 @@ export function planCephCluster(s: CephClusterSpec): CephPlan {
   const managers = s.managers ?? 1;
   check(Number.isInteger(managers) && managers >= 1 && managers <= n, "managers", managers, `an integer from 1 to ${n} (the number of hosts)`);
   const pool = s.pool ?? DEFAULT_VM_POOL;
-  check(POOL_NAME.test(pool), "pool", pool, "a pool name of 1-64 characters [A-Za-z0-9_.-]");
+  checkPoolName("pool", pool);
   const pgCount = s.pgCount ?? 32;
   check(Number.isInteger(pgCount) && pgCount >= 1 && pgCount <= 32768 && (pgCount & (pgCount - 1)) === 0, "pgCount", pgCount, "a power of two from 1 to 32768");
   const osds: CephOsdSpec[] = s.hosts.flatMap((h) => [

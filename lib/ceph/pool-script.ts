@@ -1,6 +1,6 @@
 import { quote } from "../core/shell";
 import { check } from "../core/errors";
-import { POOL_NAME } from "./ceph-cluster";
+import { checkPoolName } from "./ceph-cluster";
 import { bashScript, waitForCephStep } from "../core/script";
 import { checkCephUser } from "./ceph-user";
 
@@ -23,7 +23,7 @@ export function rbdClientCaps(pool: string): Record<string, string> {
 }
 
 export function renderCephPoolScript(o: CephPoolOptions): string {
-  check(POOL_NAME.test(o.pool), "pool", o.pool, "a pool name of [A-Za-z0-9_.-]");
+  checkPoolName("pool", o.pool);
   check(Number.isInteger(o.pgCount) && o.pgCount >= 1 && (o.pgCount & (o.pgCount - 1)) === 0, "pgCount", o.pgCount, "a power of two");
   check(Number.isInteger(o.replicaSize) && o.replicaSize >= 1 && o.replicaSize <= 10, "replicaSize", o.replicaSize, "an integer from 1 to 10");
   checkCephUser("clientName", o.clientName);

@@ -1,4 +1,5 @@
 import { check } from "../core/errors";
+import { checkPoolName } from "../ceph/ceph-cluster";
 import { checkIPv4, UUID } from "../core/network";
 import { buildXml } from "../core/xml";
 
@@ -15,7 +16,7 @@ export interface RbdPoolOptions {
 
 /** Pure: an RBD storage pool, so `virsh vol-list` shows the cloud's disks. */
 export function renderRbdPoolXml(o: RbdPoolOptions): string {
-  check(/^[A-Za-z0-9_.-]{1,64}$/.test(o.cephPool), "cephPool", o.cephPool, "a Ceph pool name of [A-Za-z0-9_.-]");
+  checkPoolName("cephPool", o.cephPool);
   check(o.monitors.length > 0, "monitors", o.monitors, "at least one monitor address");
   o.monitors.forEach((m, i) => checkIPv4(`monitors[${i}]`, m));
   check(UUID.test(o.secretUuid), "secretUuid", o.secretUuid, "a lower-case UUID");

@@ -1,6 +1,7 @@
 import { check, ValidationError } from "../core/errors";
 import { checkDnsLabel, checkIfName, checkIPv4, checkIPv4Range, checkPort, UUID } from "../core/network";
 import { checkCephUser, DEFAULT_CEPH_CLIENT } from "../ceph/ceph-user";
+import { checkPoolName } from "../ceph/ceph-cluster";
 import { checkDnsmasqPath, DEFAULT_DHCP_HOSTS_DIR } from "../dnsmasq/dnsmasq-conf";
 
 /**
@@ -81,7 +82,6 @@ export type ResolvedCloudSpec = CloudSpec & {
   readonly leaseTimeoutSeconds: number;
 };
 
-const RBD_NAME = /^[A-Za-z0-9_.-]{1,96}$/;
 
 function checkSsh(field: string, s: SshEndpoint): void {
   check(typeof s === "object" && s !== null, field, s, "an object { host, port?, user?, privateKey }");
@@ -118,7 +118,7 @@ export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
     check(typeof n.libvirtUri === "string" && /^qemu(\+(ssh|tls|tcp|libssh2?))?:\/\/[^\s]*\/system(\?[^\s]*)?$/.test(n.libvirtUri), `cloud.nodes[${i}].libvirtUri`, n.libvirtUri, "a libvirt URI like qemu+ssh://root@host/system or qemu+tls://host/system");
     if (n.bridge !== undefined) checkIfName(`cloud.nodes[${i}].bridge`, n.bridge);
   });
-  check(RBD_NAME.test(c.ceph?.pool ?? ""), "cloud.ceph.pool", c.ceph?.pool, "an RBD pool name of [A-Za-z0-9_.-]");
+  checkPoolName("cloud.ceph.pool", c.ceph?.pool);
   check(Array.isArray(c.ceph.monitors) && c.ceph.monitors.length > 0, "cloud.ceph.monitors", c.ceph.monitors, "a non-empty list of monitor IPv4 addresses");
   c.ceph.monitors.forEach((m, i) => checkIPv4(`cloud.ceph.monitors[${i}]`, m));
   const clientName = c.ceph.clientName ?? DEFAULT_CEPH_CLIENT;

@@ -1,4 +1,5 @@
 import { ValidationError } from "../core/errors";
+import { canonicalJson } from "../core/canonical-json";
 import { VmArgs, VmState } from "./vm-args";
 
 /** What the provider has to do to turn the old VM into the new one. */
@@ -32,22 +33,8 @@ export interface VmDiff {
 
 const stateOf = (a: VmArgs): VmState => a.state ?? "running";
 
-/** JSON with sorted keys, so key order in userData is not a change. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (typeof v === "object" && v !== null) {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
-}
-
 // authorized_keys is a set: reordering the same keys must not recreate the VM.
-const keySet = (a: VmArgs) => canonical([...new Set(a.sshAuthorizedKeys ?? [])].sort());
+const keySet = (a: VmArgs) => canonicalJson([...new Set(a.sshAuthorizedKeys ?? [])].sort());
 
 /**
  * vCPUs and memory change without a restart when growing within the domain's
@@ -71,7 +58,7 @@ export function diffVm(olds: VmCurrent, news: VmArgs): VmDiff {
   // running VM would do nothing, so a new seed means a new VM.
   const seedChanged: string[] = [];
   if (keySet(olds) !== keySet(news)) seedChanged.push("sshAuthorizedKeys");
-  if (canonical(olds.userData ?? {}) !== canonical(news.userData ?? {})) seedChanged.push("userData");
+  if (canonicalJson(olds.userData ?? {}) !== canonicalJson(news.userData ?? {})) seedChanged.push("userData");
   replaces.push(...seedChanged);
   const seedAction: VmAction[] = seedChanged.length > 0 ? [{ kind: "cloud-init-changed" }] : [];
 

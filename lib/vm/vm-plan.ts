@@ -2,6 +2,7 @@ import { CloudSpec, validateCloudSpec } from "./cloud-spec";
 import { diffVm, VmAction, VmCurrent } from "./vm-diff";
 import { CheckFailure, containsUnknown } from "../engine/unknown";
 import { ValidationError } from "../core/errors";
+import { canonicalJson } from "../core/canonical-json";
 import { validateVmArgs } from "./vm-args";
 import { growthLimits } from "./vm-record";
 
@@ -86,16 +87,6 @@ export function checkVmInputs(olds: Props, news: Props): { inputs: Props; failur
   return { inputs, failures };
 }
 
-/** JSON with sorted keys, for comparing plain values. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (typeof v === "object" && v !== null) {
-    const o = v as Props;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
-}
-
 export interface PlannedDiff {
   readonly changes: boolean;
   readonly replaces: string[];
@@ -114,7 +105,7 @@ export function planVmDiff(olds: Props, news: Props): PlannedDiff {
   const d = diffVm(olds as unknown as VmCurrent, news as unknown as VmCurrent);
   const updates = [...d.updates];
   for (const f of ["cloud", "stack"]) {
-    if (canonical(olds[f]) !== canonical(news[f])) updates.push(f);
+    if (canonicalJson(olds[f]) !== canonicalJson(news[f])) updates.push(f);
   }
   // The same name cannot exist twice in the cloud, so a replacement that keeps it must delete first.
   const deleteBeforeReplace = d.replaces.length > 0 && !d.replaces.includes("name");

@@ -3,16 +3,14 @@ import type { CloudConfig } from "../lib/cloud/cloud-config";
 import type { CephCluster } from "./ceph-cluster";
 import type { KvmNode } from "./kvm-node";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
-import { DEFAULT_VM_POOL } from "../lib/ceph/ceph-cluster";
 import { DEFAULT_BASE_IMAGE_NAME } from "../lib/cloud/base-image-section";
 import { formatImageSpec } from "../lib/vm/vm-args";
 import {
-  BASE_IMAGE_DEFAULTS,
   BaseImageOptions,
   parseBaseImageSize,
   renderBaseImageImportScript,
   renderBaseImageRemoveScript,
-  validateBaseImageOptions,
+  resolveBaseImageOptions,
 } from "../lib/vm/base-image-script";
 import { HostConnection } from "./connection";
 import { resolveArgs } from "./inputs";
@@ -39,21 +37,6 @@ export interface BaseImageArgs {
 /** As a Ceph host's admin by default: BaseImage also runs where no libvirt client exists yet. */
 const DEFAULT_IMPORT_CLIENT = "admin";
 
-/** Pure: the script options with every default filled, checked. */
-function resolveBaseImage(name: string, v: pulumi.Unwrap<Omit<BaseImageArgs, "connection">>): BaseImageOptions {
-  const o: BaseImageOptions = {
-    pool: v.pool ?? DEFAULT_VM_POOL,
-    image: v.image ?? name,
-    snapshot: v.snapshot ?? BASE_IMAGE_DEFAULTS.snapshot,
-    source: v.source,
-    format: v.format ?? BASE_IMAGE_DEFAULTS.format,
-    cephClient: v.cephClient ?? DEFAULT_IMPORT_CLIENT,
-    sha256: v.sha256,
-  };
-  validateBaseImageOptions(o);
-  return o;
-}
-
 /**
  * A cloud image in RBD, snapshotted and protected, ready for `rbd clone`:
  * imported once by an idempotent script on a Ceph-enabled host. Deleting it
@@ -72,7 +55,7 @@ export class BaseImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: BaseImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const { connection: _c, ...values } = args;
-    const options = resolveArgs(values, (v) => resolveBaseImage(name, v));
+    const options = resolveArgs(values, (v) => resolveBaseImageOptions(v, { image: name, cephClient: DEFAULT_IMPORT_CLIENT }));
     super("kvmcloud:index:BaseImage", name, {}, opts);
     const imported = this.importImage(name, args, options);
     this.pool = options.apply((o) => o.pool);

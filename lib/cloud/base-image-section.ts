@@ -1,5 +1,4 @@
-import { BASE_IMAGE_DEFAULTS, BaseImageOptions, validateBaseImageOptions } from "../vm/base-image-script";
-import { DEFAULT_VM_POOL } from "../ceph/ceph-cluster";
+import { BaseImageOptions, resolveBaseImageOptions } from "../vm/base-image-script";
 import { DEFAULT_CEPH_CLIENT } from "../ceph/ceph-user";
 import { check, within } from "../core/errors";
 import type { CloudConfig } from "./cloud-config";
@@ -21,15 +20,14 @@ export function resolveBaseImageSection(
   const names = nodes.map((n) => n.name);
   const importer = img.node ?? names[0];
   check(names.includes(importer), "baseImage.node", importer, `one of the nodes: ${names.join(", ")}`);
-  const options: BaseImageOptions = {
-    pool: ceph.pool ?? DEFAULT_VM_POOL,
-    image: img.name ?? DEFAULT_BASE_IMAGE_NAME,
-    snapshot: img.snapshot ?? BASE_IMAGE_DEFAULTS.snapshot,
-    source: img.source,
-    format: img.format ?? BASE_IMAGE_DEFAULTS.format,
-    cephClient: ceph.clientName ?? DEFAULT_CEPH_CLIENT,
-    sha256: img.sha256,
-  };
-  within("baseImage.", () => validateBaseImageOptions(options), { image: "name" });
+  const options = within(
+    "baseImage.",
+    () =>
+      resolveBaseImageOptions(
+        { pool: ceph.pool, image: img.name, snapshot: img.snapshot, source: img.source, format: img.format, cephClient: ceph.clientName, sha256: img.sha256 },
+        { image: DEFAULT_BASE_IMAGE_NAME, cephClient: DEFAULT_CEPH_CLIENT },
+      ),
+    { image: "name" },
+  );
   return { importer, options };
 }

@@ -24,9 +24,9 @@ export function check(ok: boolean, field: string, value: unknown, allowed: strin
 }
 
 /** Runs a section's validator and names its fields from the top of the config. */
-export function within(prefix: string, validate: () => void, rename: Record<string, string> = {}): void {
+export function within<T>(prefix: string, validate: () => T, rename: Record<string, string> = {}): T {
   try {
-    validate();
+    return validate();
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const head = e.field.split(/[.[]/)[0];

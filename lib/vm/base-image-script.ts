@@ -1,3 +1,4 @@
+import { DEFAULT_VM_POOL } from "../ceph/ceph-cluster";
 import { quote } from "../core/shell";
 import { check } from "../core/errors";
 import { bashScript, checkAbsolutePath } from "../core/script";
@@ -9,9 +10,6 @@ import { checkCephUser } from "../ceph/ceph-user";
  * a half image under the real name), snapshotted, and the snapshot protected
  * so clones can be made from it. Every step checks first, so reruns are no-ops.
  */
-
-/** A base image's defaults where its options leave them out. */
-export const BASE_IMAGE_DEFAULTS = { snapshot: "base", format: "qcow2" } as const;
 
 export interface BaseImageOptions {
   readonly pool: string;
@@ -31,6 +29,29 @@ const RBD_NAME = /^[A-Za-z0-9_.-]{1,96}$/;
 const URL = /^https?:\/\/[A-Za-z0-9._~:\/?#\[\]@!$&'()*+,;=%-]+$/;
 
 /** Pure: throws a ValidationError naming the first bad field. */
+/**
+ * Pure: the options with every default filled, then checked. The image's name
+ * and the cephx user have no default of their own here: a BaseImage component
+ * names the image after itself and imports as admin, a cloud's baseImage
+ * section names it "base-image" and imports as the nodes' libvirt client.
+ */
+export function resolveBaseImageOptions(
+  v: Partial<Omit<BaseImageOptions, "source">> & { readonly source: string },
+  defaults: { readonly image: string; readonly cephClient: string },
+): BaseImageOptions {
+  const o: BaseImageOptions = {
+    pool: v.pool ?? DEFAULT_VM_POOL,
+    image: v.image ?? defaults.image,
+    snapshot: v.snapshot ?? "base",
+    source: v.source,
+    format: v.format ?? "qcow2",
+    cephClient: v.cephClient ?? defaults.cephClient,
+    sha256: v.sha256,
+  };
+  validateBaseImageOptions(o);
+  return o;
+}
+
 export function validateBaseImageOptions(o: BaseImageOptions): void {
   // Strings first: a regex test would read `undefined` as the word "undefined".
   for (const key of ["pool", "image", "snapshot", "cephClient"] as const) check(typeof o[key] === "string", key, o[key], "a string");

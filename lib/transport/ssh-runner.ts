@@ -18,6 +18,7 @@ export interface SshTarget {
   readonly privateKey: string;
   /** known_hosts text; when given, an unknown host key refuses the connection. */
   readonly knownHosts?: string;
+  /** Bound of a login (default 10 s); a wait for a login slot is bounded by it too, so a connect takes at most twice this. */
   readonly connectTimeoutMs?: number;
   /** Bound of each command when the call gives none (default 120 s). */
   readonly commandTimeoutMs?: number;
@@ -114,17 +115,24 @@ function connectOnce(t: SshTarget, readyTimeout: number): Promise<Client> {
 /** Attempts at one login when the host keeps dropping us early; all within connectTimeoutMs. */
 const HANDSHAKE_ATTEMPTS = 6;
 
+/**
+ * Waiting for a login slot (login-slots.ts) is bounded by the connect
+ * timeout, and so is the login from its first slot on: a login queued behind
+ * this process's own others does not lose its time with the host to them.
+ */
 async function connect(t: SshTarget): Promise<Client> {
   const budget = t.connectTimeoutMs ?? 10_000;
-  const started = Date.now();
+  const queued = Date.now();
   const slots = loginSlots(t.host, t.port ?? 22);
+  let started: number | undefined;
   for (let attempt = 1; ; attempt++) {
     let release: () => void;
     try {
-      release = await slots.acquire(started + budget);
+      release = await slots.acquire((started ?? queued) + budget);
     } catch (e) {
       throw new HostUnreachable(t.label, where(t), (e as Error).message);
     }
+    started ??= Date.now();
     const left = budget - (Date.now() - started);
     try {
       return await connectOnce(t, Math.max(1000, left));

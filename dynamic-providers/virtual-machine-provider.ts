@@ -5,7 +5,7 @@ import { createVm } from "../lib/vm/vm-create";
 import { deleteVm } from "../lib/vm/vm-delete";
 import { checkVmInputs, planVmDiff } from "../lib/vm/vm-plan";
 import { readVm } from "../lib/vm/vm-read";
-import type { VmInputs, VmRecord } from "../lib/vm/vm-record";
+import type { VmInputs, VmRecord } from "../lib/vm/vm-model";
 import { updateVm } from "../lib/vm/vm-update";
 
 /**

@@ -14,7 +14,7 @@ import * as fs from "fs";
 import { cloudAccess, operationAccess } from "../../lib/vm/cloud-access";
 import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
-import { VmRecord } from "../../lib/vm/vm-record";
+import { VmRecord } from "../../lib/vm/vm-model";
 import { updateVm } from "../../lib/vm/vm-update";
 import { PrometheusApi } from "../../test/helpers/prometheus-api";
 import { cloudSpecFromLab } from "../cloud-spec";

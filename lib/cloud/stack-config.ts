@@ -1,7 +1,8 @@
 import { resolveBaseImageSection } from "./base-image-section";
 import { HaproxyBalance, HaproxyMode, validateHaproxyPlan } from "../haproxy/haproxy-cfg";
 import { check, ValidationError } from "../core/errors";
-import { formatImageSpec, validateVmArgs, VmState } from "../vm/vm-args";
+import { formatImageSpec, validateVmArgs } from "../vm/vm-args";
+import { VmArgs } from "../vm/vm-model";
 import { CloudConfig, validateCloudConfig } from "./cloud-config";
 
 /**
@@ -10,16 +11,8 @@ import { CloudConfig, validateCloudConfig } from "./cloud-config";
  * Validated as a whole, purely, before the program registers anything.
  */
 
-export interface StackVm {
-  readonly name: string;
-  readonly vcpus: number;
-  readonly memoryMiB: number;
-  readonly diskGiB: number;
-  /** Pin to a node (default: placement picks). */
-  readonly node?: string;
-  /** Default "running". */
-  readonly state?: VmState;
-}
+/** A VM of the stack config: the VirtualMachine's own inputs, its image being the cloud's base image. */
+export type StackVm = Pick<VmArgs, "name" | "vcpus" | "memoryMiB" | "diskGiB" | "node" | "state">;
 
 export interface StackFrontend {
   readonly name: string;

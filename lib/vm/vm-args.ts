@@ -1,32 +1,6 @@
 import { check, ValidationError } from "../core/errors";
 import { checkDnsLabel } from "../core/network";
-
-/** Power states a VM can be asked to be in. */
-export const VM_STATES = ["running", "stopped", "suspended"] as const;
-export type VmState = (typeof VM_STATES)[number];
-
-/** Inputs of a VirtualMachine, as the dynamic provider receives them. */
-export interface VmArgs {
-  /** DNS label; the provider fills in the resource name when the user gives none. */
-  readonly name: string;
-  readonly vcpus: number;
-  readonly memoryMiB: number;
-  readonly diskGiB: number;
-  /** RBD snapshot to clone the root disk from: `pool/image@snap`. */
-  readonly image: string;
-  /** Node to pin the VM to; omitted, placement picks one. */
-  readonly node?: string;
-  readonly sshAuthorizedKeys?: string[];
-  /** Extra cloud-config merged into the seed. */
-  readonly userData?: Record<string, unknown>;
-  readonly state?: VmState;
-}
-
-export interface ImageSpec {
-  readonly pool: string;
-  readonly image: string;
-  readonly snapshot: string;
-}
+import { ImageSpec, VM_STATES, VmArgs, VmState } from "./vm-model";
 
 export interface VmArgsContext {
   /** Size of the image snapshot; a disk smaller than it cannot hold the clone. */

@@ -18,7 +18,7 @@ import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, s
 import { cloneImage, importSeed, rbdClientOf, rbdExists, rbdSize, removeImage, resizeImage } from "./rbd-ops";
 import { capacities, nodeHolding, surveyNodes, takenMacs } from "./survey";
 import { UndoLog, VmOperationError } from "./undo-log";
-import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "./vm-record";
+import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "./vm-model";
 
 /** Called after each step with its duration, for the benchmark and logs. */
 export type StepHook = (step: string, ms: number) => void;

@@ -5,7 +5,7 @@ import { logOperation } from "../inventory/operations-log";
 import { removeHostEntry } from "./dhcp-host-ops";
 import { domainState, removeDomain } from "./node-ops";
 import { rbdClientOf, removeImage } from "./rbd-ops";
-import { rootImageName, seedImageName, VmRecord } from "./vm-record";
+import { rootImageName, seedImageName, VmRecord } from "./vm-model";
 
 /**
  * Deletes a VM wherever it is: the domain (on its recorded node, or on any

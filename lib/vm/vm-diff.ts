@@ -1,6 +1,6 @@
 import { ValidationError } from "../core/errors";
 import { canonicalJson } from "../core/canonical-json";
-import { VmArgs, VmState } from "./vm-args";
+import { VmArgs, VmCurrent, VmState } from "./vm-model";
 
 /** What the provider has to do to turn the old VM into the new one. */
 export type VmAction =
@@ -11,15 +11,6 @@ export type VmAction =
   | { readonly kind: "migrate"; readonly from: string; readonly to: string }
   | { readonly kind: "set-state"; readonly from: VmState; readonly to: VmState }
   | { readonly kind: "cloud-init-changed" };
-
-/** The recorded VM: where it was placed and how far it may grow live (its domain's maximums). */
-export type VmCurrent = VmArgs & {
-  readonly node: string;
-  /** Default: the current vcpus, i.e. no live growth. */
-  readonly maxVcpus?: number;
-  /** Default: the current memoryMiB, i.e. no live growth. */
-  readonly maxMemoryMiB?: number;
-};
 
 export interface VmDiff {
   /** Fields whose change recreates the VM; when non-empty, nothing is done in place. */

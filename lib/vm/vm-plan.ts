@@ -1,10 +1,10 @@
 import { CloudSpec, validateCloudSpec } from "./cloud-spec";
-import { diffVm, VmAction, VmCurrent } from "./vm-diff";
+import { diffVm, VmAction } from "./vm-diff";
+import { growthLimits, VmCurrent } from "./vm-model";
 import { CheckFailure, containsUnknown } from "../engine/unknown";
 import { ValidationError } from "../core/errors";
 import { canonicalJson } from "../core/canonical-json";
 import { validateVmArgs } from "./vm-args";
-import { growthLimits } from "./vm-record";
 
 /**
  * The pure half of the provider's check() and diff(): what Pulumi's engine

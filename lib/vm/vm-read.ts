@@ -4,7 +4,7 @@ import { CloudAccess } from "./cloud-access";
 import { cacheKey } from "../inventory/vm-rows";
 import { domainFacts, domainState } from "./node-ops";
 import { rbdClientOf, rbdSize } from "./rbd-ops";
-import { rootImageName, VmRecord, vmStateOf } from "./vm-record";
+import { rootImageName, VmRecord, vmStateOf } from "./vm-model";
 
 const GiB = 2 ** 30;
 

@@ -4,7 +4,7 @@ import { removeHostEntry } from "./dhcp-host-ops";
 import { cacheKey, deleteVmRow, listVms, recordVm, VmRow } from "../inventory/vm-rows";
 import { logOperation } from "../inventory/operations-log";
 import { findVm } from "./vm-read";
-import { vmStateOf } from "./vm-record";
+import { vmStateOf } from "./vm-model";
 
 /** What reconcile did, VM by VM. */
 export interface ReconcileReport {

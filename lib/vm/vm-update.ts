@@ -1,6 +1,6 @@
 import { findNode, ResolvedCloudSpec } from "./cloud-spec";
 import { diffVm, VmAction } from "./vm-diff";
-import { VmState } from "./vm-args";
+import { growthLimits, rootImageName, VmInputs, VmRecord, VmState, vmStateOf } from "./vm-model";
 import { CommandRunner } from "../transport/command-runner";
 import { CloudAccess } from "./cloud-access";
 import { cacheKey, recordVm } from "../inventory/vm-rows";
@@ -17,7 +17,6 @@ import {
   suspendDomain,
   waitForDomainJob,
 } from "./node-ops";
-import { growthLimits, rootImageName, VmInputs, VmRecord, vmStateOf } from "./vm-record";
 
 const MIGRATION_TIMEOUT_MS = 30 * 60_000;
 

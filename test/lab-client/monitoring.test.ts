@@ -12,7 +12,7 @@ import { renderInventorySchema } from "../../lib/inventory/schema";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
-import { VmRecord } from "../../lib/vm/vm-record";
+import { VmRecord } from "../../lib/vm/vm-model";
 import { assertInManagerNamespace, nodeUri, tcpConnect, virsh } from "../helpers/lab-client";
 import { parseExposition, value } from "../helpers/exposition";
 import { PrometheusApi, PromSample } from "../helpers/prometheus-api";

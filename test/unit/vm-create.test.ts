@@ -1,5 +1,5 @@
 import { createVm } from "../../lib/vm/vm-create";
-import type { VmInputs } from "../../lib/vm/vm-record";
+import type { VmInputs } from "../../lib/vm/vm-model";
 import { FakeCloud, fakeCloudSpec } from "../helpers/fake-cloud";
 
 /**

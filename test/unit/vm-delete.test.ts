@@ -1,6 +1,6 @@
 import { createVm } from "../../lib/vm/vm-create";
 import { deleteVm } from "../../lib/vm/vm-delete";
-import type { VmInputs } from "../../lib/vm/vm-record";
+import type { VmInputs } from "../../lib/vm/vm-model";
 import { FakeCloud, fakeCloudSpec } from "../helpers/fake-cloud";
 
 /**

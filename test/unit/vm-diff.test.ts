@@ -1,6 +1,6 @@
-import { diffVm, VmCurrent } from "../../lib/vm/vm-diff";
+import { diffVm } from "../../lib/vm/vm-diff";
+import { VmArgs, VmCurrent } from "../../lib/vm/vm-model";
 import { ValidationError } from "../../lib/core/errors";
-import { VmArgs } from "../../lib/vm/vm-args";
 
 const old: VmCurrent = {
   name: "web-1", vcpus: 2, memoryMiB: 1024, diskGiB: 10, image: "pool/tiny@base", node: "kvm-1",

@@ -3,7 +3,7 @@ import type { CommandResult } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { readVm } from "../../lib/vm/vm-read";
 import { reconcileVms } from "../../lib/vm/vm-reconcile";
-import type { VmRecord } from "../../lib/vm/vm-record";
+import type { VmRecord } from "../../lib/vm/vm-model";
 import { fakeCloudSpec } from "../helpers/fake-cloud";
 
 /**

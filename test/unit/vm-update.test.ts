@@ -1,7 +1,7 @@
 import type { CommandResult } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { updateVm } from "../../lib/vm/vm-update";
-import type { VmRecord } from "../../lib/vm/vm-record";
+import type { VmRecord } from "../../lib/vm/vm-model";
 import { fakeCloudSpec, withoutStartQueue } from "../helpers/fake-cloud";
 
 /**

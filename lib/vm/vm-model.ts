@@ -1,4 +1,47 @@
-import { VmArgs, VmState } from "./vm-args";
+/**
+ * The VM's model: what a user declares (VmArgs), what the provider receives
+ * (VmInputs), what a made VM is (VmRecord) and what a diff compares against
+ * (VmCurrent), with the rules derived from them (image names, growth limits,
+ * states). The inventory's row (lib/inventory/vm-rows.ts VmRow) and the stack
+ * config's VM (lib/cloud/stack-config.ts StackVm, a Pick of VmArgs) are views
+ * of the same VM kept where their own parts live.
+ */
+
+/** Power states a VM can be asked to be in. */
+export const VM_STATES = ["running", "stopped", "suspended"] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+/** Inputs of a VirtualMachine, as the dynamic provider receives them. */
+export interface VmArgs {
+  /** DNS label; the provider fills in the resource name when the user gives none. */
+  readonly name: string;
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  readonly diskGiB: number;
+  /** RBD snapshot to clone the root disk from: `pool/image@snap`. */
+  readonly image: string;
+  /** Node to pin the VM to; omitted, placement picks one. */
+  readonly node?: string;
+  readonly sshAuthorizedKeys?: string[];
+  /** Extra cloud-config merged into the seed. */
+  readonly userData?: Record<string, unknown>;
+  readonly state?: VmState;
+}
+
+export interface ImageSpec {
+  readonly pool: string;
+  readonly image: string;
+  readonly snapshot: string;
+}
+
+/** The recorded VM: where it was placed and how far it may grow live (its domain's maximums). */
+export type VmCurrent = VmArgs & {
+  readonly node: string;
+  /** Default: the current vcpus, i.e. no live growth. */
+  readonly maxVcpus?: number;
+  /** Default: the current memoryMiB, i.e. no live growth. */
+  readonly maxMemoryMiB?: number;
+};
 
 /** What a VirtualMachine is once made: its inputs plus where and how it runs (the resource's outputs). */
 export type VmRecord = VmArgs & {

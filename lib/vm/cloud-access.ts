@@ -49,6 +49,11 @@ export function redacted(url: string): string {
   }
 }
 
+/** Text with the inventory's URLs (which hold its passwords) named without their credentials, wherever they appear. */
+export function withoutCredentials(text: string, c: CloudSpec): string {
+  return [c.inventory.postgresUrl, c.inventory.redisUrl].reduce((t, url) => t.split(url).join(redacted(url)), text);
+}
+
 async function openPostgres(c: CloudSpec): Promise<import("pg").Client> {
   const { Client } = require("pg") as typeof import("pg");
   const pg = new Client({ connectionString: c.inventory.postgresUrl, connectionTimeoutMillis: 10_000, statement_timeout: 60_000 });
@@ -70,7 +75,7 @@ async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): P
   // ioredis reports connection trouble as events as well as rejections; the rejection is what we act on.
   redis.on("error", () => undefined);
   // The cache may be down: operations go on without it (inventory-cache.ts).
-  const warn = (why: string) => process.stderr.write(`warning: ${why.replace(c.inventory.redisUrl, redacted(c.inventory.redisUrl))}\n`);
+  const warn = (why: string) => process.stderr.write(`warning: ${withoutCredentials(why, c)}\n`);
   // A hung Redis accepts the TCP connection and never answers the ready check: bound that too.
   const connected = await withinMs(redis.connect(), 3_000, () => new Error("no answer within 3000 ms")).then(
     () => true,

@@ -1,6 +1,6 @@
 import { Pool } from "pg";
 import { CloudSpec, findNode } from "./cloud-spec";
-import { CloudAccess, DHCP_LABEL, hostTarget, redacted } from "./cloud-access";
+import { CloudAccess, DHCP_LABEL, hostTarget, redacted, withoutCredentials } from "./cloud-access";
 import { withSsh } from "../transport/ssh-runner";
 import { Cache, tryLockVm, unlockVm } from "../inventory/vm-rows";
 import { bestEffortCache } from "../inventory/cache";
@@ -34,7 +34,6 @@ export function pooledAccess(c: CloudSpec, o: PooledAccessOptions): CloudAccess 
   });
   // An idle client losing its server must not take the service down.
   pool.on("error", (e) => o.warn(`inventory connection to ${redacted(c.inventory.postgresUrl)} lost: ${e.message}`));
-  const hide = (why: string) => why.split(c.inventory.redisUrl).join(redacted(c.inventory.redisUrl));
   let redis: import("ioredis").default | undefined;
   const client = (): Cache => {
     if (!redis) {
@@ -47,7 +46,7 @@ export function pooledAccess(c: CloudSpec, o: PooledAccessOptions): CloudAccess 
   };
   const cache = bestEffortCache(
     { get: (k) => client().get(k), set: (k, v) => client().set(k, v), del: (k) => client().del(k) },
-    (why) => o.warn(hide(why)),
+    (why) => o.warn(withoutCredentials(why, c)),
     o.boundMs,
   );
   return {

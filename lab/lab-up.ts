@@ -10,7 +10,7 @@ import { ensureLabCloud } from "./lab-stack";
 import { waitTargetsUp } from "./prometheus-status";
 import { ensureHostNetwork, ensureSwitch, LAB_CIDR } from "./netns";
 import { nodesReachCeph } from "./nodes-reach-ceph";
-import { haMembersOnline } from "./ha-members-online";
+import { haSettled } from "./ha-settled";
 import { ensurePackages } from "./packages";
 import { LabPaths, labPaths } from "./paths";
 import { labLibvirtClientUri, renderLabSshWrapper } from "./ssh-client";
@@ -55,7 +55,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
   writeIfChanged(sshWrapper, renderLabSshWrapper(ssh), 0o755);
   const ceph = { ...(await step(log, "ceph client", () => ensureCephClient(p, ssh, built.ceph, log))), monitors: built.ceph.monitors };
   await step(log, "nodes reach Ceph", () => nodesReachCeph(ssh));
-  await step(log, "HA cluster members online", () => haMembersOnline(ssh));
+  await step(log, "HA cluster settled", () => haSettled(ssh));
   const description: LabDescription = {
     version: 1,
     stateDir: p.state,

@@ -49,11 +49,13 @@ if [ "$(pcmk ActiveState)" = inactive ] && [ "$(pcmk ExecMainStatus)" = 100 ] &&
   # Blocklisted or not: the cluster may have unfenced this member while its Pacemaker was down, and then it never rejoins.
   why="its Pacemaker stayed down after being told it was fenced (exit 100)"
 else
+  # The mark first, then the blocklist: the cluster's unfencing lifts the entry before it sets the mark, so in this
+  # order an unfencing that lands between the two reads is never taken for a fence behind this member's back.
+  mark=$(timeout 10 crm_attribute --type status --node "$self" --name '#node-unfenced' --query --quiet 2>/dev/null) || mark=""
+  [ -n "$mark" ] || exit 0
   # The agent's own reading of the blocklist: 2 is "off" (fenced), 0 not fenced, 1 Ceph did not answer.
   rc=0; timeout 30 ${FENCE_AGENT_NAME} -o status -n "$addr" --ceph_id=${client} >/dev/null 2>&1 || rc=$?
   [ "$rc" = 2 ] || exit 0
-  mark=$(timeout 10 crm_attribute --type status --node "$self" --name '#node-unfenced' --query --quiet 2>/dev/null) || mark=""
-  [ -n "$mark" ] || exit 0
   why="is in Ceph's blocklist but holds its old unfenced mark"
 fi
 echo "kvm-cloud: $self ($addr) $why: stopping its guests and restarting Pacemaker so that the cluster unfences it"

@@ -119,13 +119,19 @@ describe("the program under the real Pulumi engine", () => {
     const ip = before[1].ip;
     await eventually("the guest answering", () => httpGet(ip).catch(() => ({ status: 0, body: "" })), (r) => r.body.trim() === names[1], 60_000);
     declare([vms[0], vm(names[1], { node: d.nodes[0].name })]);
+    // The watch runs on past the up, through the checks after it: a guest that stops answering once it has moved is a gap too.
     const watch = watchAnswers(ip, names[1], 100, 3000);
-    await timed("up: live migration", () => s.program("up"));
-    const seen = await watch.stop();
-    expect(await nodesWithDomain(d, names[1])).toEqual([d.nodes[0].name]);
-    expect((await outputVms())[1].node).toBe(d.nodes[0].name);
-    expect(seen.answers).toBeGreaterThan(0);
-    expect((await httpGet(ip)).body.trim()).toBe(names[1]);
+    let seen: { answers: number; longestGapMs: number };
+    try {
+      await timed("up: live migration", () => s.program("up"));
+      expect(await nodesWithDomain(d, names[1])).toEqual([d.nodes[0].name]);
+      expect((await outputVms())[1].node).toBe(d.nodes[0].name);
+    } finally {
+      seen = await watch.stop();
+      process.stdout.write(`  [engine] migration ${before[1].node} -> ${d.nodes[0].name}: longest HTTP gap ${seen.longestGapMs} ms, ${seen.answers} answers\n`);
+    }
+    expect(seen.answers).toBeGreaterThan(3);
+    expect(seen.longestGapMs).toBeLessThan(10_000);
   });
 
   it("shows a VM suspended by hand as drift on refresh, and the next up resumes it", async () => {

@@ -21,8 +21,9 @@ const STANDINS: Record<string, string> = {
   // Pacemaker down: crm_node cannot reach the controller (exit 102), the host name answers.
   crm_node: '[ -n "${PCMK_DOWN:-}" ] && exit 102; echo "$SELF"',
   uname: 'echo "$SELF"',
-  ceph: '[ -n "${CEPH_DOWN:-}" ] && { echo "monclient: authenticate timed out" >&2; exit 1; }; printf "%b" "$BLOCKLIST"',
-  crm_attribute: '[ -n "$MARK" ] && echo "$MARK"',
+  // RACE names a file: the first of the two reads (mark, blocklist) sees the member before the cluster unfenced it, the other after.
+  ceph: 'first() { [ ! -e "$RACE" ] && : > "$RACE"; }; [ -n "${RACE:-}" ] && { first && printf "%b" "$BLOCKLIST"; exit 0; }; [ -n "${CEPH_DOWN:-}" ] && { echo "monclient: authenticate timed out" >&2; exit 1; }; printf "%b" "$BLOCKLIST"',
+  crm_attribute: 'first() { [ ! -e "$RACE" ] && : > "$RACE"; }; [ -n "${RACE:-}" ] && { first || echo 1796297631; exit 0; }; [ -n "$MARK" ] && echo "$MARK"',
   virsh: 'echo "virsh $*" >> "$LOG"; [ "$1" = list ] && printf "web-1\\nweb-2\\n"; true',
   systemctl: '[ "$1" = show ] && { case "$4" in ActiveState) echo "${PCMK_STATE:-active}" ;; ExecMainStatus) echo "${PCMK_EXIT:-0}" ;; InvocationID) echo 9f2c41d07a6b4e1c8d3e5f60718293a4 ;; esac; exit 0; }; echo "systemctl $*" >> "$LOG"',
   // The last run's log, only when asked for that run.
@@ -41,7 +42,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; CEPH_DOWN?: string; PCMK_DOWN?: string; PCMK_STATE?: string; PCMK_EXIT?: string; JOURNAL?: string }): { status: number | null; stdout: string; calls: string[] } {
+function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; RACE?: string; CEPH_DOWN?: string; PCMK_DOWN?: string; PCMK_STATE?: string; PCMK_EXIT?: string; JOURNAL?: string }): { status: number | null; stdout: string; calls: string[] } {
   const log = path.join(dir, "log");
   const r = spawnSync(path.join(dir, "watch"), [], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}:/usr/bin:/bin`, LOG: log, ...env } });
   return { status: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
@@ -78,6 +79,13 @@ describe("the fence watch", () => {
   ])("leaves alone %s", (_what, env) => {
     const r = watch(env);
     expect(r.status).toBe(0);
+    expect(r.calls).toEqual([]);
+  });
+
+  it("leaves alone a member that the cluster unfences while the watch reads (the entry is lifted before the mark is set)", () => {
+    const race = path.join(dir, "first-read-done");
+    const r = watch({ SELF: "node2", BLOCKLIST: listed, MARK: "", RACE: race });
+    expect(fs.existsSync(race)).toBe(true);
     expect(r.calls).toEqual([]);
   });
 

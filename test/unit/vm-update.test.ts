@@ -1,6 +1,7 @@
 import type { CommandResult } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { updateVm } from "../../lib/vm/vm-update";
+import { migrateDomain } from "../../lib/vm/node-ops";
 import type { VmRecord } from "../../lib/vm/vm-model";
 import { fakeCloudSpec, withoutStartQueue } from "../helpers/fake-cloud";
 
@@ -152,5 +153,24 @@ describe("updateVm", () => {
     await expect(updateVm(cloud, access, olds, { ...olds, node: "node2" } as never)).rejects.toThrow(
       "updating VM web-1: its domain is on no reachable node (refresh drops a VM that is gone)",
     );
+  });
+});
+
+describe("migrateDomain", () => {
+  const recorder = () => {
+    const argvs: string[][] = [];
+    return { argvs, runner: { target: "node1", run: async (argv: string[]) => (argvs.push([...withoutStartQueue(argv)]), { stdout: "", stderr: "", code: 0 }) } };
+  };
+
+  it("migrates a running domain live, peer to peer and tunnelled through libvirt's connection, with its definition", async () => {
+    const { argvs, runner } = recorder();
+    await migrateDomain(runner, "web-1", { destUri: "qemu+ssh://root@192.0.2.22/system", offline: false }, 60_000);
+    expect(argvs.map((a) => a.slice(4).join(" "))).toEqual(["migrate --live --p2p --tunnelled --persistent --undefinesource --domain web-1 --desturi qemu+ssh://root@192.0.2.22/system"]);
+  });
+
+  it("moves a stopped domain's definition alone", async () => {
+    const { argvs, runner } = recorder();
+    await migrateDomain(runner, "web-1", { destUri: "qemu+ssh://root@192.0.2.22/system", offline: true }, 60_000);
+    expect(argvs.map((a) => a.slice(4).join(" "))).toEqual(["migrate --offline --persistent --undefinesource --domain web-1 --desturi qemu+ssh://root@192.0.2.22/system"]);
   });
 });

@@ -10,11 +10,14 @@ import { hostByName, NODES } from "./topology";
  */
 const READY_MS = 120_000;
 
+/** An attribute's value in the attribute text of one crm_mon XML element. */
+const xmlAttr = (attrs: string, name: string): string | undefined => new RegExp(`\\b${name}="([^"]*)"`).exec(attrs)?.[1];
+
 /** The members Pacemaker (crm_mon's XML on `from`) reports online, and those it does not, with their state. */
 export function memberStates(crmMonXml: string): Map<string, string> {
   const states = new Map<string, string>();
   for (const m of crmMonXml.matchAll(/<node name="([^"]+)"([^>]*)>/g)) {
-    const attr = (a: string) => new RegExp(`\\b${a}="([^"]*)"`).exec(m[2])?.[1];
+    const attr = (a: string) => xmlAttr(m[2], a);
     if (attr("online") === undefined) continue; // the <node> of a resource's location, not of the node list
     const state = attr("online") === "true" ? "online" : attr("pending") === "true" ? "pending" : attr("unclean") === "true" ? "unclean" : "offline";
     states.set(m[1], state);
@@ -34,7 +37,7 @@ export interface FenceEvent {
 /** The fencing history in crm_mon's XML, in its order (newest first). */
 export function fenceEvents(crmMonXml: string): FenceEvent[] {
   return [...crmMonXml.matchAll(/<fence_event\b([^>]*)\/?>/g)].map((m) => {
-    const attr = (a: string) => new RegExp(`\\b${a}="([^"]*)"`).exec(m[1])?.[1];
+    const attr = (a: string) => xmlAttr(m[1], a);
     return { action: attr("action") ?? "", target: attr("target") ?? "", status: attr("status") ?? "", completed: attr("completed") };
   });
 }

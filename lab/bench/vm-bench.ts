@@ -116,12 +116,7 @@ async function migration(): Promise<void> {
   const limit = process.env.BENCH_MAX_DOWNTIME_MS;
   if (limit !== undefined && !/^[1-9]\d{0,5}$/.test(limit)) throw new Error(`BENCH_MAX_DOWNTIME_MS: ${JSON.stringify(limit)} is not allowed; allowed: milliseconds, an integer 1-999999`);
   const vm = await create(`bench-mig-${tag}`);
-  let answer = "";
-  for (let i = 0; i < 240 && answer !== vm.name; i++) {
-    answer = await httpGet(vm.ip, "/", 1000).then((r) => r.body.trim(), () => "");
-    if (answer !== vm.name) await new Promise((r) => setTimeout(r, 500));
-  }
-  if (answer !== vm.name) throw new Error(`${vm.name} at ${vm.ip} does not answer HTTP: no migration measured`);
+  if ((await answersWithinMs(vm.ip, vm.name, 240_000)) === undefined) throw new Error(`${vm.name} at ${vm.ip} does not answer HTTP within 240 s: no migration measured`);
   const rows: string[][] = [];
   let current = vm;
   // Ten rounds by default (BENCH_MIGRATIONS): one gap says little, the spread says what to expect.

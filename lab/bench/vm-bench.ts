@@ -7,7 +7,8 @@
  *  2. 1, 4, 8 and 16 VMs created in parallel, with the machine's peak load
  *     and the exporter's longest scrape meanwhile;
  *  3. live migration time and the longest gap in the guest's HTTP answers;
- *  4. RBD copy-on-write clone vs full copy of a 10 GiB image.
+ *  4. RBD copy-on-write clone vs full copy of a 10 GiB image;
+ *  5. how soon the peers' methods (DNS, ARP scan, libvirt) know a new VM's address, beside ours.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -21,6 +22,7 @@ import { cloudSpecFromLab } from "../cloud-spec";
 import { readLabDescription } from "../description";
 import { httpGet, watchAnswers } from "../http-probe";
 import { watchPings } from "../ping-watch";
+import { findIpSection } from "./find-ip-bench";
 import { printTable } from "./table";
 
 const d = readLabDescription();
@@ -178,6 +180,11 @@ async function migration(): Promise<void> {
   await removeAll();
 }
 
+async function findIp(): Promise<void> {
+  await findIpSection({ d, cloud, access, create }, `bench-ip-${tag}`);
+  await removeAll();
+}
+
 async function cloneVsCopy(): Promise<void> {
   const pool = cloud.ceph.pool;
   const src = `bench-src-${tag}`;
@@ -214,7 +221,7 @@ async function cloneVsCopy(): Promise<void> {
 (async () => {
   process.stdout.write(`kvm-cloud VM benchmark, lab on ${d.nodes.length} nodes, ${new Date().toISOString()}\n`);
   // `vm-bench.ts one migration` runs only those tables; no argument runs all.
-  const sections: Record<string, () => Promise<void>> = { one: oneVm, parallel, migration, clone: cloneVsCopy };
+  const sections: Record<string, () => Promise<void>> = { one: oneVm, "find-ip": findIp, parallel, migration, clone: cloneVsCopy };
   const chosen = process.argv.slice(2);
   for (const c of chosen) if (!(c in sections)) throw new Error(`unknown bench section "${c}"; expected any of ${Object.keys(sections).join(", ")}`);
   try {

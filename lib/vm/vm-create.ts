@@ -14,7 +14,7 @@ import { cacheKey, deleteVmRow, getVm, recordVm, reserveVm } from "../inventory/
 import { logOperation } from "../inventory/operations-log";
 import { readLeases, waitForLease } from "./lease-watch";
 import { removeHostEntry, writeHostEntry } from "./dhcp-host-ops";
-import { defineDomain, domainFacts, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
+import { defineDomain, removeDomain, shutdownDomain, startDomain, suspendDomain } from "./node-ops";
 import { cloneImage, importSeed, rbdClientOf, rbdExists, rbdSize, removeImage, resizeImage } from "./rbd-ops";
 import { capacities, nodeHolding, surveyNodes, takenMacs } from "./survey";
 import { UndoLog, VmOperationError } from "./undo-log";
@@ -24,6 +24,22 @@ import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "
 export type StepHook = (step: string, ms: number) => void;
 
 const GiB = 2 ** 30;
+
+/**
+ * The image's size, and the VM's own images a create that died may have left
+ * (taken over only with that create's 'creating' row; see deadCreate): three
+ * channels of one SSH connection at once, since each rbd start-up costs a
+ * Ceph client's handshake.
+ */
+async function imageFacts(cloud: ResolvedCloudSpec, access: CloudAccess, node: string, args: VmInputs) {
+  const rbdClient = rbdClientOf(cloud);
+  const spec = parseImageSpec(args.image);
+  return access.onNode(node, async (r) => {
+    const mine = [rootImageName(args.name), seedImageName(args.name)];
+    const [exist, size] = await Promise.all([Promise.all(mine.map((img) => rbdExists(r, rbdClient, img))), rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image)]);
+    return { size, leftImages: mine.filter((_, i) => exist[i]) };
+  });
+}
 
 /**
  * Everything that can be refused is checked before anything is made: the
@@ -41,6 +57,12 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   // Read over the lock's own session: no second inventory connection (nor a wait on a hung cache).
   const recorded = await getVm(lock.sql, args.name);
   const deadCreate = recorded?.state === "creating";
+  parseImageSpec(args.image); // a malformed image is refused before any node is asked
+  // The image's facts come from one node's Ceph client while every node is surveyed: a guess
+  // of the node (the pinned one, else the first), asked again on a reachable one if it is down.
+  const guess = args.node ?? cloud.nodes[0].name;
+  const guessed = imageFacts(cloud, access, guess, args);
+  guessed.catch(() => undefined); // awaited below, or dropped when the guess is unreachable
   const survey = await surveyNodes(cloud, access);
   if (args.node !== undefined) {
     const pinned = survey.find((s) => s.name === args.node)!;
@@ -53,17 +75,8 @@ async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, args: Vm
   const holder = nodeHolding(survey, args.name);
   if (holder && !deadCreate) throw new ValidationError("name", args.name, `a name not used by another VM (a domain of that name exists on ${holder})`);
 
-  const spec = parseImageSpec(args.image);
-  const probe = args.node ?? reachable[0].name;
-  const rbdClient = rbdClientOf(cloud);
-  // One connection: the image's size, and the VM's own images a create that died may have left
-  // (taken over only with that create's 'creating' row; see deadCreate).
-  const { size, leftImages } = await access.onNode(probe, async (r) => {
-    // Three channels of one SSH connection at once: each rbd start-up costs a Ceph client's handshake.
-    const mine = [rootImageName(args.name), seedImageName(args.name)];
-    const [exist, size] = await Promise.all([Promise.all(mine.map((img) => rbdExists(r, rbdClient, img))), rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image)]);
-    return { size, leftImages: mine.filter((_, i) => exist[i]) };
-  });
+  const probe = reachable.some((s) => s.name === guess) ? guess : reachable[0].name;
+  const { size, leftImages } = await (probe === guess ? guessed : imageFacts(cloud, access, probe, args));
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });
   const leaseList = await leases;
@@ -96,6 +109,22 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     const result = await fn();
     onStep(name, Date.now() - t0);
     return result;
+  };
+  /**
+   * Steps that do not depend on each other, run at once. Every one is let
+   * finish before a failure is thrown, so the undo never races a step still
+   * making its thing; the failure is the first step's, in the order given.
+   */
+  const inParallel = async (steps: Array<[string, () => Promise<void>]>): Promise<void> => {
+    step = steps[0][0];
+    const t0 = Date.now();
+    const done = await Promise.allSettled(steps.map(([, fn]) => fn().then(() => Date.now() - t0)));
+    done.forEach((d, i) => d.status === "fulfilled" && onStep(steps[i][0], d.value));
+    const failed = done.findIndex((d) => d.status === "rejected");
+    if (failed >= 0) {
+      step = steps[failed][0];
+      throw (done[failed] as PromiseRejectedResult).reason;
+    }
   };
   const rbdClient = rbdClientOf(cloud);
   const disk = rootImageName(args.name);
@@ -164,20 +193,26 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     const uuid = await access.onNode(row.node, async (r) => {
       // Undo is recorded before each step: a step that times out may still have made its thing.
       // Preflight made sure no image of these names existed, so removing them touches nothing older.
-      await timed("clone", async () => {
-        undo.record(`RBD image ${cloud.ceph.pool}/${disk}`, () => onCephClient(row.node, (r2) => removeImage(r2, rbdClient, disk)));
-        await cloneImage(r, rbdClient, args.image, disk);
-        if (args.diskGiB * GiB > pre.imageSizeBytes) await resizeImage(r, rbdClient, disk, args.diskGiB);
-      });
-      await timed("seed", async () => {
-        const metaData = renderMetaData({ instanceId: `${args.name}-${row.mac.replace(/:/g, "")}`, hostname: args.name });
-        const userData = renderUserData({ hostname: args.name, fqdn, sshAuthorizedKeys: args.sshAuthorizedKeys ?? [], extra: args.userData });
-        undo.record(`RBD image ${cloud.ceph.pool}/${seed}`, () => onCephClient(row.node, (r2) => removeImage(r2, rbdClient, seed)));
-        await importSeed(r, rbdClient, seed, { metaData, userData });
-      });
+      // The root disk and the seed are apart: made at once, on two channels of the node's connection.
+      await inParallel([
+        ["clone", async () => {
+          undo.record(`RBD image ${cloud.ceph.pool}/${disk}`, () => onCephClient(row.node, (r2) => removeImage(r2, rbdClient, disk)));
+          await cloneImage(r, rbdClient, args.image, disk);
+          if (args.diskGiB * GiB > pre.imageSizeBytes) await resizeImage(r, rbdClient, disk, args.diskGiB);
+        }],
+        ["seed", async () => {
+          const metaData = renderMetaData({ instanceId: `${args.name}-${row.mac.replace(/:/g, "")}`, hostname: args.name });
+          const userData = renderUserData({ hostname: args.name, fqdn, sshAuthorizedKeys: args.sshAuthorizedKeys ?? [], extra: args.userData });
+          undo.record(`RBD image ${cloud.ceph.pool}/${seed}`, () => onCephClient(row.node, (r2) => removeImage(r2, rbdClient, seed)));
+          await importSeed(r, rbdClient, seed, { metaData, userData });
+        }],
+      ]);
       const id = await timed("define", async () => {
+        // Chosen here rather than read back from libvirt: one command less on the way to the boot.
+        const uuid = crypto.randomUUID();
         const xml = renderDomainXml({
           name: args.name,
+          uuid,
           domainType: cloud.domainType,
           vcpus: args.vcpus,
           memoryMiB: args.memoryMiB,
@@ -192,7 +227,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
         });
         undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
         await defineDomain(r, xml);
-        return (await domainFacts(r, args.name))!.uuid;
+        return uuid;
       });
       await timed("dhcp-entry", async () => {
         await entry;

@@ -35,7 +35,8 @@ describe("createVm", () => {
 
   it.each<[string, RegExp, string, string[]]>([
     // Each undo is recorded before its step (a step that timed out may have made its thing), and "gone already" counts as removed.
-    ["clone", /rbd --id libvirt clone/, "rbd: clone error: (28) No space left on device", ["RBD image libvirt-pool/web-1-root", ENTRY]],
+    // The seed is made while the root disk is cloned: a failed clone removes it too, once it is made.
+    ["clone", /rbd --id libvirt clone/, "rbd: clone error: (28) No space left on device", ["RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
     ["seed", /^sh -c [\s\S]* seed /, "rbd: import failed: (5) Input/output error", ["RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
     ["define", /virsh -q -c qemu:\/\/\/system define/, "error: XML error: unsupported configuration", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
     ["dhcp-entry", /write-entry/, "mv: cannot move '/etc/kvmcloud/dhcp-hosts/.web-1.new': Read-only file system", ["domain web-1 on node1", "RBD image libvirt-pool/web-1-seed", "RBD image libvirt-pool/web-1-root", ENTRY]],
@@ -120,6 +121,26 @@ describe("createVm", () => {
     await expect(createVm(cloud, c.access(), args)).rejects.toThrow(/name: "web-1" is not allowed; expected a name not used by another VM \(a domain of that name exists on node2\)/);
     expect([...c.images]).toEqual(before);
     expect(domainsOf(c)).toEqual(["node2:web-1"]);
+  });
+
+  it("checks the image on a reachable node when the first one, asked meanwhile, is down", async () => {
+    const c = fresh();
+    c.down.add("node1");
+    const asked: string[] = [];
+    c.afterCommand = (node, argv) => argv[0] === "rbd" && argv[3] === "info" && asked.push(node);
+    const vm = await createVm(cloud, c.access(), { ...args, node: undefined });
+    expect(vm.node).toBe("node2");
+    // Asked of node2 only: node1's try failed at its connect, before any command.
+    expect([...new Set(asked)]).toEqual(["node2"]);
+    expect(domainsOf(c)).toEqual(["node2:web-1"]);
+  });
+
+  it("refuses a malformed image before any node is asked", async () => {
+    const c = fresh();
+    const asked: string[] = [];
+    c.afterCommand = (node, argv) => asked.push(`${node}: ${argv[0]}`);
+    await expect(createVm(cloud, c.access(), { ...args, image: "no-snapshot" })).rejects.toThrow(/image: "no-snapshot"/);
+    expect(asked.filter((a) => !a.startsWith("dhcp"))).toEqual([]);
   });
 
   it("refuses an image that does not exist, naming the field, before making anything", async () => {

@@ -8,7 +8,8 @@
  *     and the exporter's longest scrape meanwhile;
  *  3. live migration time and the longest gap in the guest's HTTP answers;
  *  4. RBD copy-on-write clone vs full copy of a 10 GiB image;
- *  5. how soon the peers' methods (DNS, ARP scan, libvirt) know a new VM's address, beside ours.
+ *  5. how soon the peers' methods (DNS, ARP scan, libvirt) know a new VM's address, beside ours;
+ *  6. refresh of 50 VMs (BENCH_REFRESH_VMS) through the provider host, 8 reads at once.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -23,6 +24,7 @@ import { readLabDescription } from "../description";
 import { httpGet, watchAnswers } from "../http-probe";
 import { watchPings } from "../ping-watch";
 import { findIpSection } from "./find-ip-bench";
+import { refreshSection } from "./refresh-bench";
 import { printTable } from "./table";
 
 const d = readLabDescription();
@@ -185,6 +187,13 @@ async function findIp(): Promise<void> {
   await removeAll();
 }
 
+async function refresh(): Promise<void> {
+  const vms = process.env.BENCH_REFRESH_VMS ?? "50";
+  if (!/^[1-9]\d{0,2}$/.test(vms)) throw new Error(`BENCH_REFRESH_VMS: ${JSON.stringify(vms)} is not allowed; allowed: a number of VMs, 1-999`);
+  // 8: the pulumi CLI's default --parallel on the lab's 2 cores (four per CPU).
+  await refreshSection(d, cloud, tag, { vms: Number(vms), parallel: 8, rounds: 3 });
+}
+
 async function cloneVsCopy(): Promise<void> {
   const pool = cloud.ceph.pool;
   const src = `bench-src-${tag}`;
@@ -221,7 +230,7 @@ async function cloneVsCopy(): Promise<void> {
 (async () => {
   process.stdout.write(`kvm-cloud VM benchmark, lab on ${d.nodes.length} nodes, ${new Date().toISOString()}\n`);
   // `vm-bench.ts one migration` runs only those tables; no argument runs all.
-  const sections: Record<string, () => Promise<void>> = { one: oneVm, "find-ip": findIp, parallel, migration, clone: cloneVsCopy };
+  const sections: Record<string, () => Promise<void>> = { one: oneVm, "find-ip": findIp, parallel, migration, clone: cloneVsCopy, refresh };
   const chosen = process.argv.slice(2);
   for (const c of chosen) if (!(c in sections)) throw new Error(`unknown bench section "${c}"; expected any of ${Object.keys(sections).join(", ")}`);
   try {

@@ -70,7 +70,9 @@ async function openPostgres(c: CloudSpec): Promise<import("pg").Client> {
 
 async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): Promise<void> }> {
   const Redis = require("ioredis") as typeof import("ioredis").default;
-  const pg = await openPostgres(c);
+  // Postgres is connected at the first statement: a refresh that only asks the cache never waits for it, nor fails with it down.
+  let pg: Promise<import("pg").Client> | undefined;
+  const sql: Sql = { query: async (text, params) => (await (pg ??= openPostgres(c))).query(text, params) };
   const redis = new Redis(c.inventory.redisUrl, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 1, enableOfflineQueue: false });
   // ioredis reports connection trouble as events as well as rejections; the rejection is what we act on.
   redis.on("error", () => undefined);
@@ -85,10 +87,11 @@ async function openInventory(c: CloudSpec): Promise<{ inv: Inventory; close(): P
     },
   );
   return {
-    inv: { sql: pg, cache: bestEffortCache(connected ? redis : undefined, warn) },
+    inv: { sql, cache: bestEffortCache(connected ? redis : undefined, warn) },
     async close() {
       redis.disconnect();
-      await pg.end().catch(() => undefined);
+      const client = await pg?.catch(() => undefined);
+      await client?.end().catch(() => undefined);
     },
   };
 }

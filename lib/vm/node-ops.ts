@@ -1,6 +1,7 @@
 import { CommandFailed, CommandRunner } from "../transport/command-runner";
 import { remotelyBounded } from "../transport/ssh-runner";
-import { DomainFacts, DomainListing, NodeInfo, parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "./virsh-output";
+import { checkDnsLabel } from "../core/network";
+import { DomainFacts, DomainListing, DomainLook, NodeInfo, parseDomainList, parseDomainLook, parseDomainXmlFacts, parseNodeInfo } from "./virsh-output";
 
 /**
  * What the provider does to libvirt on a KVM node: virsh commands run through
@@ -51,6 +52,26 @@ export async function domainState(r: CommandRunner, name: string): Promise<strin
     throw new Error(`virsh domstate ${name} on ${r.target}: ${res.stderr.trim()}`);
   }
   return res.stdout.trim();
+}
+
+/**
+ * What a refresh asks of a domain, in one virsh (one process, one libvirt
+ * connection; each virsh costs 60-70 ms to start on a lab node, several
+ * times that with refreshes running side by side): its definition
+ * (--inactive, see domainFacts), its state, and its disk's size as QEMU has
+ * it open, which a stopped domain may not have (the caller asks Ceph then).
+ * undefined when the domain is not on this node.
+ */
+export async function lookAtDomain(r: CommandRunner, name: string): Promise<DomainLook | undefined> {
+  // The name goes into virsh's own command language: only a DNS label, a plain word there, is let in.
+  checkDnsLabel("name", name);
+  const commands = `dumpxml --inactive --domain ${name} ; echo @@STATE@@ ; domstate --domain ${name} ; echo @@BLOCK@@ ; domblkinfo --domain ${name} vda`;
+  // virsh's status is its last command's (domblkinfo, which may fail for a stopped domain): judged by what it printed.
+  const res = await r.run([...VIRSH, commands], { allowFail: true, timeoutMs: 60_000 });
+  const look = parseDomainLook(res.stdout);
+  if (look) return look;
+  if (NOT_FOUND.test(res.stderr)) return undefined;
+  throw new Error(`virsh dumpxml/domstate ${name} on ${r.target}: ${res.stderr.trim() || `exit ${res.code}, no output`}`);
 }
 
 /**

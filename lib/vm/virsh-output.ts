@@ -98,3 +98,25 @@ export function parseDomainXmlFacts(xml: string): DomainFacts {
     metadata,
   };
 }
+
+/** A domain as a refresh sees it: definition, virsh's state word, and the disk's size when QEMU has it open. */
+export interface DomainLook {
+  readonly facts: DomainFacts;
+  readonly state: string;
+  readonly diskBytes?: number;
+}
+
+/**
+ * The output of node-ops' lookAtDomain: the domain's XML, @@STATE@@ and its
+ * state word, @@BLOCK@@ and virsh domblkinfo's table (empty when the disk is
+ * not open). undefined when the markers, the XML or the state are missing (the
+ * domain is not there, or virsh failed: its stderr says which).
+ */
+export function parseDomainLook(out: string): DomainLook | undefined {
+  const m = /^([\s\S]*?)@@STATE@@([\s\S]*?)@@BLOCK@@([\s\S]*)$/.exec(out);
+  if (!m) return undefined; // virsh ran no command (no libvirt to ask): its stderr says why
+  const [xml, state] = [m[1].trim(), m[2].trim()];
+  if (!xml || !state) return undefined;
+  const capacity = /^Capacity:\s+(\d+)\s*$/m.exec(m[3]);
+  return { facts: parseDomainXmlFacts(xml), state, diskBytes: capacity ? Number(capacity[1]) : undefined };
+}

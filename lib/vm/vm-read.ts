@@ -2,7 +2,7 @@ import { ResolvedCloudSpec } from "./cloud-spec";
 import { DomainFacts } from "./virsh-output";
 import { CloudAccess } from "./cloud-access";
 import { cacheKey } from "../inventory/vm-rows";
-import { domainFacts, domainState } from "./node-ops";
+import { lookAtDomain } from "./node-ops";
 import { rbdClientOf, rbdSize } from "./rbd-ops";
 import { rootImageName, VmRecord, vmStateOf } from "./vm-model";
 
@@ -20,11 +20,11 @@ export interface FoundVm {
 /** Looks for the domain on `node`; undefined when it is not there. */
 async function lookOn(cloud: ResolvedCloudSpec, access: CloudAccess, node: string, name: string): Promise<FoundVm | undefined> {
   return access.onNode(node, async (r) => {
-    const facts = await domainFacts(r, name);
-    if (!facts) return undefined;
-    const state = (await domainState(r, name)) ?? "";
-    const diskBytes = await rbdSize(r, rbdClientOf(cloud), `${cloud.ceph.pool}/${rootImageName(name)}`);
-    return { node, facts, state, diskBytes };
+    const look = await lookAtDomain(r, name);
+    if (!look) return undefined;
+    // QEMU's figure for a domain it runs; a stopped domain's disk is asked of Ceph (a client's start-up, slower).
+    const diskBytes = look.diskBytes ?? (await rbdSize(r, rbdClientOf(cloud), `${cloud.ceph.pool}/${rootImageName(name)}`));
+    return { node, facts: look.facts, state: look.state, diskBytes };
   });
 }
 
@@ -34,13 +34,20 @@ async function lookOn(cloud: ResolvedCloudSpec, access: CloudAccess, node: strin
  * `unreachable` names the nodes that could not be asked, so a caller never
  * takes "not found" for "gone" while a node is silent.
  */
-export async function findVm(cloud: ResolvedCloudSpec, access: CloudAccess, name: string, hints: readonly (string | null | undefined)[]): Promise<{ found?: FoundVm; unreachable: string[] }> {
+export async function findVm(
+  cloud: ResolvedCloudSpec,
+  access: CloudAccess,
+  name: string,
+  hints: readonly (string | null | undefined)[],
+  asked: ReadonlyMap<string, Promise<FoundVm | undefined>> = new Map(),
+): Promise<{ found?: FoundVm; unreachable: string[] }> {
   const names = cloud.nodes.map((n) => n.name);
   const order = [...new Set([...hints, ...names].filter((n): n is string => typeof n === "string" && names.includes(n)))];
   const unreachable: string[] = [];
   for (const node of order) {
     try {
-      const found = await lookOn(cloud, access, node, name);
+      // A node already asked (see readVm) is not asked again: a dead one would cost its connect timeout twice.
+      const found = await (asked.get(node) ?? lookOn(cloud, access, node, name));
       if (found) return { found, unreachable };
     } catch (e) {
       unreachable.push(`${node}: ${(e as Error).message}`);
@@ -66,15 +73,22 @@ export function refreshedRecord(vm: VmRecord, f: FoundVm): VmRecord {
 
 /**
  * Refresh: where the VM really is and what it really is, and nothing else.
- * It only reads: the Redis cache names the node to try first, then the
- * recorded node, then every other node. A VM found nowhere is gone
+ * It only reads: the Redis cache names the node to take first, then the
+ * recorded node (asked while the cache is read), then every other node. A VM found nowhere is gone
  * (undefined). A node that cannot be asked makes the read fail rather than
  * wrongly dropping the VM. The inventory is mended by update, by create's
  * take-over, or by reconcile (vm-reconcile.ts), never here.
  */
 export async function readVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: VmRecord): Promise<VmRecord | undefined> {
+  // The recorded node is asked while the cache is read: the VM is nearly always there, and the two waits overlap.
+  const asked = new Map<string, Promise<FoundVm | undefined>>();
+  if (cloud.nodes.some((n) => n.name === vm.node)) {
+    const recorded = lookOn(cloud, access, vm.node, vm.name);
+    recorded.catch(() => undefined); // awaited in findVm, or not needed when the cache names a node that has it
+    asked.set(vm.node, recorded);
+  }
   const cached = await access.withInventory((inv) => inv.cache.get(cacheKey(vm.name)));
-  const { found, unreachable } = await findVm(cloud, access, vm.name, [cached, vm.node]);
+  const { found, unreachable } = await findVm(cloud, access, vm.name, [cached, vm.node], asked);
   if (found) return refreshedRecord(vm, found);
   if (unreachable.length > 0) {
     throw new Error(`refreshing VM ${vm.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);

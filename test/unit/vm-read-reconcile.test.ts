@@ -15,7 +15,8 @@ import { fakeCloudSpec } from "../helpers/fake-cloud";
 
 const cloud = fakeCloudSpec(["node1", "node2", "node3"]);
 
-interface Domain { node: string; vcpus: number; memoryMiB: number; state: string }
+/** `openDiskGiB`: the disk's size as QEMU has it open (default Ceph's, 2 GiB). */
+interface Domain { node: string; vcpus: number; memoryMiB: number; state: string; openDiskGiB?: number }
 const UUID = "3f0e8a34-1c2b-4d5e-9f60-718293a4b5c7";
 
 const ok = (stdout = ""): CommandResult => ({ stdout, stderr: "", code: 0 });
@@ -36,12 +37,16 @@ function fakeCloud(domains: Record<string, Domain>, rows: Array<Record<string, u
       return fn({
         target: node,
         async run(argv) {
-          const name = argv.includes("--domain") ? argv[argv.indexOf("--domain") + 1] : String(argv[argv.length - 1]).replace(/^libvirt-pool\/|-root$/g, "");
+          // lookAtDomain's one virsh: "dumpxml --inactive --domain NAME ; echo @@STATE@@ ; ...".
+          const look = /^dumpxml --inactive --domain (\S+) ; /.exec(String(argv[4]))?.[1];
+          const name = look ?? (argv.includes("--domain") ? argv[argv.indexOf("--domain") + 1] : String(argv[argv.length - 1]).replace(/^libvirt-pool\/|-root$/g, ""));
           const d = domains[name];
           if (argv[0] === "rbd") return d ? ok(JSON.stringify({ size: 2 * 2 ** 30 })) : { stdout: "", stderr: "rbd: error opening image: (2) No such file or directory", code: 2 };
-          if (!d || d.node !== node) return { stdout: "", stderr: `error: failed to get domain '${name}'`, code: 1 };
+          if (!d || d.node !== node) return { stdout: look ? "@@STATE@@@@BLOCK@@" : "", stderr: `error: failed to get domain '${name}'`, code: 1 };
           if (argv[4] === "dumpxml") return ok(xml(name, d));
           if (argv[4] === "domstate") return ok(`${d.state}\n`);
+          // Only a running or paused domain's disk is open in QEMU.
+          if (look) return ok(`${xml(name, d)}\n@@STATE@@${d.state}\n\n@@BLOCK@@${d.state === "shut off" ? "" : `Capacity:       ${(d.openDiskGiB ?? 2) * 2 ** 30}\n`}`);
           throw new Error(`unexpected command ${argv.join(" ")}`);
         },
       });
@@ -92,6 +97,12 @@ describe("readVm only reads", () => {
     const r = await readVm(cloud, access, record);
     expect(r).toMatchObject({ node: "node3", vcpus: 2, memoryMiB: 384, state: "suspended", diskGiB: 2 });
     expect(writes).toEqual([]);
+  });
+
+  it("takes the disk's size from QEMU for a domain it runs, and from Ceph for a stopped one", async () => {
+    const { access } = fakeCloud({ "web-1": { node: "node1", vcpus: 1, memoryMiB: 192, state: "running", openDiskGiB: 4 }, "web-2": { node: "node1", vcpus: 1, memoryMiB: 192, state: "shut off", openDiskGiB: 4 } }, []);
+    expect(await readVm(cloud, access, record)).toMatchObject({ diskGiB: 4, state: "running" });
+    expect(await readVm(cloud, access, { ...record, name: "web-2" })).toMatchObject({ diskGiB: 2, state: "stopped" });
   });
 
   it("says a VM found nowhere is gone, and writes nothing", async () => {

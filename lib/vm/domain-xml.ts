@@ -84,6 +84,15 @@ function rbdDisk(s: DomainSpec, image: string, device: "disk" | "cdrom"): XmlNod
   };
 }
 
+/**
+ * Where the node keeps the guest's serial console (libvirt's own log
+ * directory, beside `NAME.log`; rewritten at each start, kept after the
+ * domain is gone, as libvirt keeps its log).
+ */
+export function consoleLogPath(name: string): string {
+  return `/var/log/libvirt/qemu/${name}-console.log`;
+}
+
 /** Pure: libvirt domain XML of a kvm-cloud VM. */
 export function renderDomainXml(s: DomainSpec): string {
   checkSpec(s);
@@ -115,7 +124,8 @@ export function renderDomainXml(s: DomainSpec): string {
       // The node's guest traffic policy; every node defines the filter (KvmNode), so the domain migrates anywhere.
       // libvirt learns the guest's address from its first packets after each start or migration (see README).
       interface: { "@_type": "bridge", mac: { "@_address": s.mac }, source: { "@_bridge": s.bridge }, model: { "@_type": "virtio" }, filterref: guestFilterRef(s.ip) },
-      serial: { "@_type": "pty", target: { "@_port": "0" } },
+      // The console also goes to a file on the node (virtlogd writes it), so a guest that never leases can be read.
+      serial: { "@_type": "pty", log: { "@_file": consoleLogPath(s.name), "@_append": "off" }, target: { "@_port": "0" } },
       console: { "@_type": "pty", target: { "@_type": "serial", "@_port": "0" } },
       memballoon: { "@_model": "virtio" },
     },

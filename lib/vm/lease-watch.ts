@@ -19,8 +19,15 @@ const WATCH_SCRIPT = [
 ].join("\n");
 
 export class LeaseTimeout extends Error {
-  constructor(mac: string, seconds: number, leaseFile: string) {
-    const message = `no DHCP lease for MAC ${mac} in ${leaseFile} after ${seconds} s (cloud.leaseTimeoutSeconds); the guest may not have booted or reached dnsmasq`;
+  /** `console`: the last lines the guest printed on its console, and where they were read. */
+  constructor(
+    readonly mac: string,
+    readonly seconds: number,
+    readonly leaseFile: string,
+    console?: { readonly where: string; readonly text: string },
+  ) {
+    let message = `no DHCP lease for MAC ${mac} in ${leaseFile} after ${seconds} s (cloud.leaseTimeoutSeconds); the guest may not have booted or reached dnsmasq`;
+    if (console) message += console.text ? `; its console (the end of ${console.where}):\n${console.text}` : `; its console (${console.where}) is empty`;
     super(message);
     this.message = message; // see ValidationError
     this.name = "LeaseTimeout";

@@ -1,6 +1,7 @@
 import { CommandFailed, CommandRunner } from "../transport/command-runner";
 import { remotelyBounded } from "../transport/ssh-runner";
 import { checkDnsLabel } from "../core/network";
+import { consoleLogPath } from "./domain-xml";
 import { DomainFacts, DomainListing, DomainLook, NodeInfo, parseDomainList, parseDomainLook, parseDomainXmlFacts, parseNodeInfo } from "./virsh-output";
 
 /**
@@ -128,6 +129,16 @@ export async function startDomain(r: CommandRunner, name: string, q: StartQueue 
   }
   // libvirt's refusal, named by the command that met it: the queue around it is ours.
   throw new CommandFailed(r.target, start, res);
+}
+
+/**
+ * The last `lines` of the guest's console log on this node (see
+ * consoleLogPath), control characters dropped; undefined when there is none.
+ */
+export async function consoleTail(r: CommandRunner, name: string, lines = 15): Promise<string | undefined> {
+  const res = await r.run(["tail", "-n", String(lines), "--", consoleLogPath(name)], { allowFail: true, timeoutMs: 15_000 });
+  if (res.code !== 0) return undefined;
+  return res.stdout.replace(/\r/g, "").replace(/\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]/g, "").trimEnd();
 }
 
 /** Forcibly off and undefined; a domain that is already gone is fine. */

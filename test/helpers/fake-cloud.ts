@@ -47,6 +47,8 @@ export class FakeCloud {
   locksHeld = 0;
   /** Guests that boot but never ask DHCP: start writes no lease. */
   silentGuests = false;
+  /** What each node's console log file of a domain holds (by "node:name"), as `tail` would find it. */
+  readonly consoles = new Map<string, string>();
 
   constructor(nodes: readonly string[], images: readonly string[] = []) {
     for (const n of nodes) this.domains.set(n, new Map());
@@ -113,6 +115,11 @@ export class FakeCloud {
         return ok();
       }
       if (argv[0] === "cat") return ok(this.leases.join("\n") + "\n");
+      if (argv[0] === "tail") {
+        const name = /\/([^/]+)-console\.log$/.exec(String(argv[argv.length - 1]))?.[1] ?? "";
+        const text = this.consoles.get(`${node}:${name}`);
+        return text === undefined ? fail(`tail: cannot open '${argv[argv.length - 1]}' for reading: No such file or directory`) : ok(text.split("\n").slice(-Number(argv[2])).join("\n"));
+      }
       if (argv[0] === "sh" && argv[3] === "watch") {
         const mac = argv[5];
         return this.leases.some((l) => l.includes(` ${mac} `)) ? ok(`${this.leases.join("\n")}\n`) : fail("", 3);

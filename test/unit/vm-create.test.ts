@@ -80,6 +80,19 @@ describe("createVm", () => {
     expect(c.rows.size).toBe(0);
   }, 20_000);
 
+  it("quotes the end of the guest's console when it never leases, read before the domain is removed", async () => {
+    const c = fresh();
+    c.silentGuests = true;
+    const lines = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`);
+    c.consoles.set("node1:web-1", [...lines, "Kernel panic - not syncing: \x1b[1mVFS\x1b[0m: Unable to mount root fs\r"].join("\n"));
+    const err = (await createVm(cloud, c.access(), args).then(() => undefined, (e: Error) => e))!;
+    expect(err.message).toContain("after 5 s (cloud.leaseTimeoutSeconds); the guest may not have booted or reached dnsmasq; its console (the end of /var/log/libvirt/qemu/web-1-console.log on node1):\nline 17\n");
+    // The last 15 lines, control characters and terminal escapes dropped.
+    expect(err.message).toContain("line 30\nKernel panic - not syncing: VFS: Unable to mount root fs\n");
+    expect(err.message).not.toContain("line 16\n");
+    expect(domainsOf(c)).toEqual([]);
+  }, 20_000);
+
   it("gives each VM the lowest address that no row and no client's lease holds", async () => {
     const c = fresh();
     // A client that is not a VM of this cloud holds .101 (dynamic lease); web-1 takes .100.

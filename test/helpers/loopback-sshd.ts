@@ -99,7 +99,8 @@ export async function startLoopbackSshd(options: Record<string, string> = {}): P
       user: os.userInfo().username,
       privateKey: fs.readFileSync(path.join(dir, "client"), "utf8"),
       knownHosts: `[127.0.0.1]:${port} ${hostKey}\n`,
-      connectTimeoutMs: 5000,
+      // Generous: a login on a loaded CI machine (two jest workers, the engine tests) once took longer than 5 s.
+      connectTimeoutMs: 15_000,
     },
     home,
     dir,

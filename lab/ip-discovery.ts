@@ -1,5 +1,6 @@
 import { spawn } from "child_process";
 import { Resolver } from "dns/promises";
+import { replyStampsMs } from "./ping-watch";
 
 /**
  * The ways other designs learn a new VM's address, watched from a lab
@@ -54,8 +55,8 @@ export function watchDns(server: string, fqdn: string, ip: string, everyMs = 100
  * answered its address, so ARP resolved it first.
  */
 export function firstReplyAtMs(pingOutput: string, ip: string): number | undefined {
-  const m = new RegExp(`^\\[(\\d+\\.\\d+)\\] \\d+ bytes from ${ip.replace(/\./g, "\\.")}: icmp_seq=`, "m").exec(pingOutput);
-  return m ? Math.round(Number(m[1]) * 1000) : undefined;
+  const [first] = replyStampsMs(pingOutput, ip);
+  return first === undefined ? undefined : Math.round(first);
 }
 
 /** One `ping` run until its first reply from `ip` (epoch ms) or its exit without one. */

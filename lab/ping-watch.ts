@@ -14,13 +14,19 @@ export interface PingWatch {
   stop(): Promise<{ replies: number; sent: number; longestGapMs: number }>;
 }
 
+/** Epoch ms of each echo reply in `ping -D` output, from `ip` only when given; unreachable reports are not replies. */
+export function replyStampsMs(pingOutput: string, ip?: string): number[] {
+  const from = ip === undefined ? ".*" : `${ip.replace(/\./g, "\\.")}:`;
+  return [...pingOutput.matchAll(new RegExp(`^\\[(\\d+\\.\\d+)\\] \\d+ bytes from ${from} icmp_seq=\\d+`, "gm"))].map((m) => Number(m[1]) * 1000);
+}
+
 /**
  * Longest interval between consecutive replies in `ping -D` output, the last
  * one running to `stoppedAtMs` (epoch ms): a guest that stopped answering
  * before the watch ended has a gap that ends with it.
  */
 export function longestReplyGap(pingOutput: string, stoppedAtMs: number): { replies: number; longestGapMs: number } {
-  const stamps = [...pingOutput.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .* icmp_seq=\d+/gm)].map((m) => Number(m[1]) * 1000);
+  const stamps = replyStampsMs(pingOutput);
   let longest = 0;
   for (let i = 1; i < stamps.length; i++) longest = Math.max(longest, stamps[i] - stamps[i - 1]);
   if (stamps.length > 0) longest = Math.max(longest, stoppedAtMs - stamps[stamps.length - 1]);

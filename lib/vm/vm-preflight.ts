@@ -6,7 +6,7 @@ import { getVm } from "../inventory/vm-rows";
 import { readLeases } from "./lease-watch";
 import { rbdClientOf, rbdExists, rbdSize } from "./rbd-ops";
 import { nodeHolding, surveyNodes } from "./survey";
-import { rootImageName, seedImageName, VmInputs } from "./vm-model";
+import { ImageSpec, rootImageName, seedImageName, VmInputs } from "./vm-model";
 
 /**
  * The image's size, and the VM's own images a create that died may have left
@@ -14,9 +14,8 @@ import { rootImageName, seedImageName, VmInputs } from "./vm-model";
  * channels of one SSH connection at once, since each rbd start-up costs a
  * Ceph client's handshake.
  */
-async function imageFacts(cloud: ResolvedCloudSpec, access: CloudAccess, node: string, args: VmInputs) {
+async function imageFacts(cloud: ResolvedCloudSpec, access: CloudAccess, node: string, args: VmInputs, spec: ImageSpec) {
   const rbdClient = rbdClientOf(cloud);
-  const spec = parseImageSpec(args.image);
   return access.onNode(node, async (r) => {
     const mine = [rootImageName(args.name), seedImageName(args.name)];
     const [exist, size] = await Promise.all([Promise.all(mine.map((img) => rbdExists(r, rbdClient, img))), rbdSize(r, { id: cloud.ceph.clientName, pool: spec.pool }, args.image)]);
@@ -40,11 +39,11 @@ export async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, a
   // Read over the lock's own session: no second inventory connection (nor a wait on a hung cache).
   const recorded = await getVm(lock.sql, args.name);
   const deadCreate = recorded?.state === "creating";
-  parseImageSpec(args.image); // a malformed image is refused before any node is asked
+  const spec = parseImageSpec(args.image); // a malformed image is refused before any node is asked
   // The image's facts come from one node's Ceph client while every node is surveyed: a guess
   // of the node (the pinned one, else the first), asked again on a reachable one if it is down.
   const guess = args.node ?? cloud.nodes[0].name;
-  const guessed = imageFacts(cloud, access, guess, args);
+  const guessed = imageFacts(cloud, access, guess, args, spec);
   guessed.catch(() => undefined); // awaited below, or dropped when the guess is unreachable
   const survey = await surveyNodes(cloud, access);
   if (args.node !== undefined) {
@@ -59,7 +58,7 @@ export async function preflight(cloud: ResolvedCloudSpec, access: CloudAccess, a
   if (holder && !deadCreate) throw new ValidationError("name", args.name, `a name not used by another VM (a domain of that name exists on ${holder})`);
 
   const probe = reachable.some((s) => s.name === guess) ? guess : reachable[0].name;
-  const { size, leftImages } = await (probe === guess ? guessed : imageFacts(cloud, access, probe, args));
+  const { size, leftImages } = await (probe === guess ? guessed : imageFacts(cloud, access, probe, args, spec));
   if (size === undefined) throw new ValidationError("image", args.image, `an existing RBD snapshot (rbd on ${probe} finds no ${args.image})`);
   validateVmArgs(args, { imageSizeBytes: size });
   const leaseList = await leases;

@@ -27,7 +27,10 @@ for dir in /sys/block/vd* /sys/block/sd*; do
   disks="$disks${disks:+,}\"${dir##*/}\":$((sectors * 512))"
 done
 
+# Quotes and backslashes dropped: the kernel's command line never needs them here.
+cmdline=$(tr -d '"\\\n' </proc/cmdline)
+
 printf 'Content-Type: application/json\r\nCache-Control: no-store\r\n\r\n'
 # The hostname was checked to be a DNS label at boot, so it needs no escaping.
-printf '{"hostname":"%s","vcpus":%s,"memoryKiB":%s,"disks":{%s}}\n' \
-  "$(hostname)" "${vcpus:-0}" "${memory:-0}" "$disks"
+printf '{"hostname":"%s","vcpus":%s,"memoryKiB":%s,"disks":{%s},"cmdline":"%s"}\n' \
+  "$(hostname)" "${vcpus:-0}" "${memory:-0}" "$disks" "$cmdline"

@@ -16,6 +16,8 @@ export interface GuestInfo {
   readonly vcpus: number;
   readonly memoryKiB: number;
   readonly disks: Record<string, number>;
+  /** The guest kernel's /proc/cmdline. */
+  readonly cmdline: string;
 }
 
 export async function guestInfo(ip: string): Promise<GuestInfo> {

@@ -10,6 +10,7 @@ import { renderDomainXml } from "../../lib/vm/domain-xml";
 import { leaseForMac, parseDnsmasqLeases } from "../../lib/dnsmasq/leases";
 import { watchAnswers } from "../../lab/http-probe";
 import { assertInManagerNamespace, domainsOn, httpGet, nodeUri, rbdOnNode, ssh, virsh } from "../helpers/lab-client";
+import { guestInfo } from "../helpers/vm-lab";
 
 /**
  * A guest made by hand (clone, seed, domain XML, virsh) on node1: it boots
@@ -77,6 +78,13 @@ describe("a hand-made guest on node1", () => {
     const res = await waitFor("the guest's HTTP answer", async () => httpGet(ip).catch(() => undefined), 60_000, 500);
     expect(res.status).toBe(200);
     expect(res.body.trim()).toBe(name);
+  });
+
+  it("runs its kernel with no_timer_check, so a loaded TCG host cannot fail the IO-APIC timer check", async () => {
+    expect(ip).not.toBe("");
+    const info = await guestInfo(ip);
+    expect(info.hostname).toBe(name);
+    expect(info.cmdline.split(" ")).toContain("no_timer_check");
   });
 
   it("live-migrates to node2 and keeps answering", async () => {

@@ -1,6 +1,7 @@
 import { CloudSpec, findNode, SshEndpoint } from "./cloud-spec";
 import { CommandRunner } from "../transport/command-runner";
-import { openSsh, SshSession, SshTarget, withSsh } from "../transport/ssh-runner";
+import { SshTarget, withSsh } from "../transport/ssh-runner";
+import { HostLease, leaseHost } from "../transport/ssh-pool";
 import { withinMs } from "../core/time-bound";
 import { Inventory, Sql, tryLockVm, unlockVm } from "../inventory/vm-rows";
 import { bestEffortCache } from "../inventory/cache";
@@ -134,42 +135,41 @@ export function cloudAccess(c: CloudSpec): CloudAccess {
 }
 
 /**
- * A CloudAccess for one operation (a create, a read...) that keeps one SSH
- * connection per host for the operation's life instead of one per step: a
- * create visits a node half a dozen times, and each handshake costs more than
- * most of the commands. A connection that failed or went away is opened
- * again on the next use (undo after a node died still tries it afresh);
- * close() ends them all. The inventory and the lock stay per call.
+ * A CloudAccess for one operation (a create, a read...) that holds a lease on
+ * each host's shared SSH connections (ssh-pool.ts) for the operation's life
+ * instead of logging in per step: a create visits a node half a dozen times,
+ * each handshake costs more than most of the commands, and operations running
+ * at once in one provider process share the connections too. A connection
+ * that failed or went away is opened again on the next use (undo after a node
+ * died still tries it afresh); close() gives the leases back, and a host's
+ * last lease closes its connections. The inventory and the lock stay per call.
  */
 export function operationAccess(c: CloudSpec): CloudAccess & { close(): Promise<void> } {
   const base = cloudAccess(c);
-  const sessions = new Map<string, Promise<SshSession>>();
+  const leases = new Map<string, HostLease>();
   let ended = false;
-  const session = async (key: string, t: SshTarget): Promise<SshSession> => {
-    const open = sessions.get(key);
-    const current = open && (await open.catch(() => undefined));
-    if (current && !current.closed) return current;
+  const lease = (key: string, t: SshTarget): CommandRunner => {
     if (ended) throw new Error(`operation access to ${t.label} used after close()`);
-    const next = openSsh(t);
-    sessions.set(key, next);
-    // A failed connect is not kept: the next use tries again.
-    next.catch(() => sessions.get(key) === next && sessions.delete(key));
-    return next;
+    let l = leases.get(key);
+    if (!l) {
+      l = leaseHost(t);
+      leases.set(key, l);
+    }
+    return l.runner;
   };
   return {
     ...base,
     async onNode(node, fn) {
       const n = findNode(c, node);
-      return fn((await session(`node:${n.name}`, hostTarget(n.name, n.ssh, c.knownHosts))).runner);
+      return fn(lease(`node:${n.name}`, hostTarget(n.name, n.ssh, c.knownHosts)));
     },
     async onDhcp(fn) {
-      return fn((await session("dhcp", hostTarget(DHCP_LABEL, c.dhcp.ssh, c.knownHosts))).runner);
+      return fn(lease("dhcp", hostTarget(DHCP_LABEL, c.dhcp.ssh, c.knownHosts)));
     },
     async close() {
       ended = true;
-      const open = [...sessions.values()];
-      sessions.clear();
-      for (const s of await Promise.allSettled(open)) if (s.status === "fulfilled") s.value.close();
+      for (const l of leases.values()) l.release();
+      leases.clear();
     },
   };
 }

@@ -6,8 +6,8 @@ import { operationAccess } from "../../lib/vm/cloud-access";
 import { LoopbackSshd, startLoopbackSshd } from "../helpers/loopback-sshd";
 
 /**
- * operationAccess against a real sshd on loopback: the steps of one operation
- * share one SSH connection per host (the client's port, as sshd reports it in
+ * operationAccess against a real sshd on loopback: the steps of one operation,
+ * and of operations running at once, share one SSH connection per host (the client's port, as sshd reports it in
  * $SSH_CONNECTION, stays the same), parallel steps run as channels of it, a
  * connection the host dropped is opened again on the next step, and close()
  * ends it; a new operation gets a new one.
@@ -74,6 +74,21 @@ describe("operationAccess", () => {
       await next.close();
     }
     await expect(next.onNode("node1", (r) => r.run(whoAmI))).rejects.toThrow(/used after close\(\)/);
+  });
+
+  it("shares a host's connection between operations running at once", async () => {
+    const one = operationAccess(cloud);
+    const two = operationAccess(cloud);
+    try {
+      const a = clientPort((await one.onNode("node1", (r) => r.run(whoAmI))).stdout);
+      const b = clientPort((await two.onNode("node1", (r) => r.run(whoAmI))).stdout);
+      expect(b).toBe(a);
+      await one.close();
+      expect(clientPort((await two.onNode("node1", (r) => r.run(whoAmI))).stdout)).toBe(a);
+    } finally {
+      await one.close();
+      await two.close();
+    }
   });
 
   it("leaves no connection open after close()", async () => {

@@ -23,6 +23,13 @@ export interface VirtualMachineArgs {
   readonly userData?: pulumi.Input<Record<string, unknown>>;
   /** running | stopped | suspended. Default running. */
   readonly state?: pulumi.Input<"running" | "stopped" | "suspended">;
+  /**
+   * Let Pacemaker own the VM: when its node is lost, the VM runs again on
+   * another node once that node is fenced, at the same address. Needs the
+   * cloud's HA cluster (`ha` in the cloud config). Changing it replaces the
+   * VM. Default false.
+   */
+  readonly ha?: pulumi.Input<boolean>;
 }
 
 const provider = loadingShim("virtual-machine-provider", "virtualMachineProvider");

@@ -2,6 +2,7 @@ import { inNetns, run, waitFor } from "./exec";
 import { LabDescription } from "./description";
 import { labSshArgv } from "./ssh-client";
 import { hostByName, NODES } from "./topology";
+import { MemberStatus, parseClusterView } from "../lib/ha/crm-mon";
 
 /**
  * A node back from a kill rejoins the HA cluster within seconds; one that was
@@ -13,16 +14,15 @@ const READY_MS = 120_000;
 /** An attribute's value in the attribute text of one crm_mon XML element. */
 const xmlAttr = (attrs: string, name: string): string | undefined => new RegExp(`\\b${name}="([^"]*)"`).exec(attrs)?.[1];
 
-/** The members Pacemaker (crm_mon's XML on `from`) reports online, and those it does not, with their state. */
+/** The members Pacemaker (crm_mon's XML) reports online, and those it does not, with their state; none in output that is not crm_mon's. */
 export function memberStates(crmMonXml: string): Map<string, string> {
-  const states = new Map<string, string>();
-  for (const m of crmMonXml.matchAll(/<node name="([^"]+)"([^>]*)>/g)) {
-    const attr = (a: string) => xmlAttr(m[2], a);
-    if (attr("online") === undefined) continue; // the <node> of a resource's location, not of the node list
-    const state = attr("online") === "true" ? "online" : attr("pending") === "true" ? "pending" : attr("unclean") === "true" ? "unclean" : "offline";
-    states.set(m[1], state);
+  let members: readonly MemberStatus[];
+  try {
+    members = parseClusterView(crmMonXml).members;
+  } catch {
+    return new Map();
   }
-  return states;
+  return new Map(members.map((m) => [m.name, m.online ? "online" : m.pending ? "pending" : m.unclean ? "unclean" : "offline"]));
 }
 
 export interface FenceEvent {

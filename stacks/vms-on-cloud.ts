@@ -61,6 +61,7 @@ export function vmsOnCloud(config: pulumi.Config) {
         image,
         node: v.node,
         state: v.state,
+        ha: v.ha,
         sshAuthorizedKeys: keys,
       }),
   );

@@ -44,6 +44,7 @@ export function wholeCloud(config: pulumi.Config) {
         image: cloud.imageSpec,
         node: v.node,
         state: v.state,
+        ha: v.ha,
         sshAuthorizedKeys: authorizedKeys,
       }),
     ]),

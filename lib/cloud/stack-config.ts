@@ -12,7 +12,7 @@ import { CloudConfig, validateCloudConfig } from "./cloud-config";
  */
 
 /** A VM of the stack config: the VirtualMachine's own inputs, its image being the cloud's base image. */
-export type StackVm = Pick<VmArgs, "name" | "vcpus" | "memoryMiB" | "diskGiB" | "node" | "state">;
+export type StackVm = Pick<VmArgs, "name" | "vcpus" | "memoryMiB" | "diskGiB" | "node" | "state" | "ha">;
 
 export interface StackFrontend {
   readonly name: string;
@@ -46,7 +46,7 @@ function prefixed(prefix: string, validate: () => void): void {
 
 /** Pure: the VM list of a stack (kvm-cloud:vms), every VM cloned from `image`, against the cloud's node names; errors name vms[i].field. */
 export function validateStackVms(vms: readonly StackVm[], nodes: readonly string[], image: string): void {
-  check(Array.isArray(vms), "vms", vms, "a list of VMs { name, vcpus, memoryMiB, diskGiB, node?, state? }");
+  check(Array.isArray(vms), "vms", vms, "a list of VMs { name, vcpus, memoryMiB, diskGiB, node?, state?, ha? }");
   const names: string[] = [];
   vms.forEach((vm, i) => {
     prefixed(`vms[${i}].`, () => validateVmArgs({ ...vm, image }, { knownNodes: nodes, existingNames: names }));
@@ -60,6 +60,9 @@ export function validateStackConfig(s: StackConfig): void {
   prefixed("cloud.", () => validateCloudConfig(s.cloud));
   const image = formatImageSpec(resolveBaseImageSection(s.cloud.baseImage, s.cloud.nodes, s.cloud.ceph).options);
   validateStackVms(s.vms, s.cloud.nodes.map((n) => n.name), image);
+  const ha = s.vms.findIndex((vm) => vm.ha === true);
+  // Refused before anything is made, not at the VM's start after its disks are cloned.
+  if (ha >= 0 && s.cloud.ha === undefined) throw new ValidationError(`vms[${ha}].ha`, true, "false, unless the cloud config has an `ha` section: Pacemaker runs ha VMs");
   validateStackFrontends(s.frontends, s.vms.map((vm) => vm.name), s.cloud.loadBalancer, "cloud.loadBalancer");
 }
 

@@ -68,7 +68,8 @@ function managedBlockStep(file: string, lines: readonly string[]): string {
 /**
  * Authorizes the other nodes' migration keys for root (restricted: no
  * forwarding, no pty) and records their host keys, so `virsh migrate` to
- * qemu+ssh://root@PEER/system checks the peer strictly.
+ * qemu+ssh://root@PEER/system checks the peer strictly; PEER may be the
+ * node's name too (root's SSH config maps it to the address).
  */
 export function renderMigrationAccessScript(o: { peers: readonly MigrationPeer[] }): string {
   o.peers.forEach((p, i) => {
@@ -82,5 +83,7 @@ export function renderMigrationAccessScript(o: { peers: readonly MigrationPeer[]
     "install -d -m 0700 /root/.ssh",
     managedBlockStep("/root/.ssh/authorized_keys", sorted.map((p) => `restrict ${p.migrationKey} kvmcloud-migration@${p.name}`)),
     managedBlockStep("/root/.ssh/known_hosts", sorted.map((p) => `${p.address} ${p.hostKey}`)),
+    // Pacemaker's VirtualDomain names the migration target by node name (its remoteuri's %n); "Match all" ends the block's scope.
+    managedBlockStep("/root/.ssh/config", [...sorted.flatMap((p) => [`Host ${p.name}`, `  HostName ${p.address}`]), "Match all"]),
   ]);
 }

@@ -77,6 +77,11 @@ export function validateVmArgs(args: unknown, ctx: VmArgsContext = {}): VmArgs {
   const state = a.state ?? "running";
   check((VM_STATES as readonly unknown[]).includes(state), "state", state, `one of ${VM_STATES.join(", ")}`);
 
+  const ha = a.ha ?? false;
+  check(typeof ha === "boolean", "ha", ha, "true or false");
+  // Pacemaker knows a resource as started or stopped; a paused guest would be one it cannot monitor.
+  if (ha) check(state !== "suspended", "state", state, "running or stopped for an ha VM");
+
   const keys = a.sshAuthorizedKeys ?? [];
   check(Array.isArray(keys), "sshAuthorizedKeys", keys, "a list of OpenSSH public key lines");
   (keys as unknown[]).forEach((k, i) =>
@@ -98,5 +103,6 @@ export function validateVmArgs(args: unknown, ctx: VmArgsContext = {}): VmArgs {
     sshAuthorizedKeys: [...(keys as string[])],
     ...(a.userData !== undefined ? { userData: a.userData as Record<string, unknown> } : {}),
     state: state as VmState,
+    ...(ha === true ? { ha: true } : {}),
   };
 }

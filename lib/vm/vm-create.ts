@@ -19,6 +19,18 @@ import { capacities, takenMacs } from "./survey";
 import { UndoLog, VmOperationError } from "./undo-log";
 import { preflight } from "./vm-preflight";
 import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "./vm-model";
+import {
+  HA_START_TIMEOUT_MS,
+  HA_STOP_TIMEOUT_MS,
+  onCluster,
+  onEveryNode,
+  removeFromPacemaker,
+  removeHaDomainXml,
+  setRunningUnderPacemaker,
+  startUnderPacemaker,
+  writeHaDomainXml,
+} from "./ha-vm-ops";
+import { haDomainConfigPath, vmResourceId } from "../ha/virtual-domain";
 
 /** Called after each step with its duration, for the benchmark and logs. */
 export type StepHook = (step: string, ms: number) => void;
@@ -125,7 +137,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     const limits = growthLimits(args.vcpus, args.memoryMiB);
     const fqdn = `${args.name}.${cloud.dhcp.domain}`;
     const node = findNode(cloud, row.node);
-    const uuid = await access.onNode(row.node, async (r) => {
+    const placed = await access.onNode(row.node, async (r): Promise<{ uuid: string; node: string }> => {
       // Undo is recorded before each step: a step that times out may still have made its thing.
       // Preflight made sure no image of these names existed, so removing them touches nothing older.
       // The root disk and the seed are apart: made at once, on two channels of the node's connection.
@@ -160,17 +172,32 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
           bridge: node.bridge ?? DEFAULT_BRIDGE,
           metadata: { name: args.name, stack: args.stack, image: args.image, createdAt: row.createdAt },
         });
-        undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
-        await defineDomain(r, xml);
+        if (args.ha) {
+          undo.record(`domain XML ${haDomainConfigPath(args.name)} on every node`, () => onEveryNode(cloud, access, (r2) => removeHaDomainXml(r2, args.name)));
+          await onEveryNode(cloud, access, (r2) => writeHaDomainXml(r2, args.name, xml));
+        } else {
+          undo.record(`domain ${args.name} on ${row.node}`, () => access.onNode(row.node, (r2) => removeDomain(r2, args.name)));
+          await defineDomain(r, xml);
+        }
         return uuid;
       });
       await timed("dhcp-entry", async () => {
         await entry;
         onStep("dhcp-entry-written", Date.now() - entryStarted);
       });
-      await timed("start", () => startDomain(r, args.name));
-      return id;
+      if (!args.ha) {
+        await timed("start", () => startDomain(r, args.name));
+        return { uuid: id, node: row.node };
+      }
+      // Pacemaker starts it, on the node asked for unless the start fails there.
+      undo.record(`Pacemaker resource ${vmResourceId(args.name)}`, () =>
+        onCluster(cloud, access, row.node, args.name, (r2) => removeFromPacemaker(r2, args.name, HA_STOP_TIMEOUT_MS)),
+      );
+      const ranOn = await timed("start", () => onCluster(cloud, access, row.node, args.name, (r2) => startUnderPacemaker(r2, args.name, row.node, HA_START_TIMEOUT_MS)));
+      return { uuid: id, node: ranOn };
     });
+    const uuid = placed.uuid;
+    const runsOn = placed.node;
 
     const lease = await timed("boot-to-lease", () =>
       access
@@ -178,8 +205,8 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
         .catch(async (e) => {
           if (!(e instanceof LeaseTimeout)) throw e;
           // What the guest printed is the best clue to why it never asked: read before the undo removes the domain.
-          const text = await access.onNode(row.node, (r) => consoleTail(r, args.name)).catch(() => undefined);
-          throw text === undefined ? e : new LeaseTimeout(e.mac, e.seconds, e.leaseFile, { where: `${consoleLogPath(args.name)} on ${row.node}`, text });
+          const text = await access.onNode(runsOn, (r) => consoleTail(r, args.name)).catch(() => undefined);
+          throw text === undefined ? e : new LeaseTimeout(e.mac, e.seconds, e.leaseFile, { where: `${consoleLogPath(args.name)} on ${runsOn}`, text });
         }),
     );
 
@@ -193,14 +220,16 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     if (state !== "running") {
       // The guest boots once either way: cloud-init and the lease need it up.
       await timed(`set-state ${state}`, () =>
-        access.onNode(row.node, (r) => (state === "stopped" ? shutdownDomain(r, args.name) : suspendDomain(r, args.name))),
+        args.ha
+          ? onCluster(cloud, access, runsOn, args.name, (r) => setRunningUnderPacemaker(r, args.name, false, HA_STOP_TIMEOUT_MS)).then(() => undefined)
+          : access.onNode(runsOn, (r) => (state === "stopped" ? shutdownDomain(r, args.name) : suspendDomain(r, args.name))),
       );
     }
 
     const recorded = await timed("record", () =>
       access.withInventory(async (inv) => {
-        const rec = await recordVm(inv.sql, { ...args, node: row.node, ip: lease.ip, state, domainUuid: uuid });
-        await inv.cache.set(cacheKey(args.name), row.node);
+        const rec = await recordVm(inv.sql, { ...args, node: runsOn, ip: lease.ip, state, domainUuid: uuid });
+        await inv.cache.set(cacheKey(args.name), runsOn);
         undo.record(`cache key ${cacheKey(args.name)}`, () => access.withInventory(async (i) => void (await i.cache.del(cacheKey(args.name)))));
         await logOperation(inv.sql, { vm: args.name, operation: "create", outcome: "ok", startedAt: started, durationMs: Date.now() - started.getTime() });
         return rec;
@@ -210,7 +239,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     return {
       ...args,
       state,
-      node: row.node,
+      node: runsOn,
       ip: lease.ip,
       mac: row.mac,
       domainUuid: uuid,

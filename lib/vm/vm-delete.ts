@@ -6,6 +6,7 @@ import { removeHostEntry } from "./dhcp-host-ops";
 import { domainState, removeDomain } from "./node-ops";
 import { rbdClientOf, removeImage } from "./rbd-ops";
 import { rootImageName, seedImageName, VmRecord } from "./vm-model";
+import { HA_STOP_TIMEOUT_MS, onCluster, onEveryNode, removeFromPacemaker, removeHaDomainXml } from "./ha-vm-ops";
 
 /**
  * Deletes a VM wherever it is: the domain (on its recorded node, or on any
@@ -14,8 +15,15 @@ import { rootImageName, seedImageName, VmRecord } from "./vm-model";
  * Anything already gone counts as done; a node that cannot be asked is an
  * error, because the domain may still be running there.
  */
-export async function deleteVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: Pick<VmRecord, "name" | "node">): Promise<void> {
+export async function deleteVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: Pick<VmRecord, "name" | "node" | "ha">): Promise<void> {
   const started = new Date();
+  if (vm.ha) {
+    // Pacemaker first: it would start the VM again (elsewhere) after any stop of ours.
+    await onCluster(cloud, access, vm.node, vm.name, (r) => removeFromPacemaker(r, vm.name, HA_STOP_TIMEOUT_MS));
+    await onEveryNode(cloud, access, (r) => removeHaDomainXml(r, vm.name)).catch((e: Error) => {
+      throw new Error(`deleting VM ${vm.name}: removing its domain XML: ${e.message}`);
+    });
+  }
   const rbdClient = rbdClientOf(cloud);
   const order = [vm.node, ...cloud.nodes.map((n) => n.name).filter((n) => n !== vm.node)].filter((n) => cloud.nodes.some((c) => c.name === n));
   const unreachable: string[] = [];

@@ -45,6 +45,8 @@ export function diffVm(olds: VmCurrent, news: VmArgs): VmDiff {
   const replaces: string[] = [];
   if (olds.name !== news.name) replaces.push("name");
   if (olds.image !== news.image) replaces.push("image");
+  // Who owns the domain (libvirt's definition or Pacemaker's resource) is decided once, at create.
+  if ((olds.ha ?? false) !== (news.ha ?? false)) replaces.push("ha");
   // The NoCloud seed is read by cloud-init on first boot only; changing it on a
   // running VM would do nothing, so a new seed means a new VM.
   const seedChanged: string[] = [];
@@ -70,6 +72,12 @@ export function diffVm(olds: VmCurrent, news: VmArgs): VmDiff {
   if (news.diskGiB > olds.diskGiB) {
     updates.push("diskGiB");
     config.push({ kind: "resize-disk", fromGiB: olds.diskGiB, toGiB: news.diskGiB });
+  }
+  if (olds.ha) {
+    // The agent starts the domain from its XML file: a live change would be lost at the next failover.
+    for (const f of ["vcpus", "memoryMiB"] as const) {
+      if (news[f] !== olds[f]) throw new ValidationError(f, news[f], `the current ${olds[f]} for an ha VM: resizing a VM that Pacemaker runs is not built yet (replace it to resize)`);
+    }
   }
   if (news.vcpus !== olds.vcpus) {
     updates.push("vcpus");

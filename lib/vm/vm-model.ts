@@ -26,6 +26,12 @@ export interface VmArgs {
   /** Extra cloud-config merged into the seed. */
   readonly userData?: Record<string, unknown>;
   readonly state?: VmState;
+  /**
+   * Pacemaker owns the VM (a VirtualDomain resource): it runs again on
+   * another node when its node is lost, once that node is fenced. Needs the
+   * cloud's HA cluster. Default false.
+   */
+  readonly ha?: boolean;
 }
 
 export interface ImageSpec {

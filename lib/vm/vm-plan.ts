@@ -16,7 +16,7 @@ type Props = Record<string, unknown>;
 /** check() sees old inputs only: an unpinned VM's node is known to diff(), not here. */
 const PLACED = "(placed)";
 
-const VM_FIELDS = ["name", "vcpus", "memoryMiB", "diskGiB", "image", "node", "sshAuthorizedKeys", "userData", "state"] as const;
+const VM_FIELDS = ["name", "vcpus", "memoryMiB", "diskGiB", "image", "node", "sshAuthorizedKeys", "userData", "state", "ha"] as const;
 
 function describe(a: VmAction): string {
   switch (a.kind) {
@@ -99,7 +99,7 @@ export interface PlannedDiff {
 export function planVmDiff(olds: Props, news: Props): PlannedDiff {
   if (VM_FIELDS.some((f) => containsUnknown(news[f]))) {
     const unknown = VM_FIELDS.filter((f) => containsUnknown(news[f]));
-    const replaces: string[] = unknown.filter((f) => f === "name" || f === "image" || f === "sshAuthorizedKeys" || f === "userData");
+    const replaces: string[] = unknown.filter((f) => f === "name" || f === "image" || f === "sshAuthorizedKeys" || f === "userData" || f === "ha");
     return { changes: true, replaces, updates: unknown.filter((f) => !replaces.includes(f)), deleteBeforeReplace: replaces.length > 0 && !unknown.includes("name") };
   }
   const d = diffVm(olds as unknown as VmCurrent, news as unknown as VmCurrent);

@@ -5,6 +5,7 @@ import { cacheKey } from "../inventory/vm-rows";
 import { lookAtDomain } from "./node-ops";
 import { rbdClientOf, rbdSize } from "./rbd-ops";
 import { rootImageName, VmRecord, vmStateOf } from "./vm-model";
+import { onCluster, resourceExists } from "./ha-vm-ops";
 
 const GiB = 2 ** 30;
 
@@ -90,6 +91,10 @@ export async function readVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm: 
   const cached = await access.withInventory((inv) => inv.cache.get(cacheKey(vm.name)));
   const { found, unreachable } = await findVm(cloud, access, vm.name, [cached, vm.node], asked);
   if (found) return refreshedRecord(vm, found);
+  if (vm.ha) {
+    // A stopped ha VM has no domain anywhere (the agent's domains are transient): its resource says it exists.
+    if (await onCluster(cloud, access, vm.node, vm.name, (r) => resourceExists(r, vm.name))) return { ...vm, state: "stopped" };
+  }
   if (unreachable.length > 0) {
     throw new Error(`refreshing VM ${vm.name}: not found on the reachable nodes, and cannot ask ${unreachable.join("; ")}`);
   }

@@ -17,6 +17,7 @@ import {
   suspendDomain,
   waitForDomainJob,
 } from "./node-ops";
+import { HA_MIGRATE_TIMEOUT_MS, HA_START_TIMEOUT_MS, HA_STOP_TIMEOUT_MS, moveUnderPacemaker, onCluster, setRunningUnderPacemaker } from "./ha-vm-ops";
 
 const MIGRATION_TIMEOUT_MS = 30 * 60_000;
 
@@ -67,7 +68,9 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
   }
   const name = olds.name;
   const rbd = { id: cloud.ceph.clientName, volume: `${cloud.ceph.pool}/${rootImageName(name)}` };
-  let node = await currentNode(cloud, access, name, olds.node);
+  let node = olds.ha
+    ? await onCluster(cloud, access, olds.node, name, async (_r, view) => view.runningOn[0] ?? olds.node)
+    : await currentNode(cloud, access, name, olds.node);
   // From where the domain is now: a migration that already happened is not done twice.
   const diff = node === olds.node ? early : diffVm({ ...olds, node }, news);
   let maxVcpus = olds.maxVcpus;
@@ -96,6 +99,12 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
         return;
       }
       case "migrate": {
+        if (olds.ha) {
+          // Pacemaker moves it (live, allow-migrate) once its preferred node changes.
+          await onCluster(cloud, access, a.to, name, (c, view) => moveUnderPacemaker(c, view, name, a.to, HA_MIGRATE_TIMEOUT_MS));
+          node = a.to;
+          return;
+        }
         const dest = findNode(cloud, a.to, "node");
         // A migration its killed provider started may still run (seen in the lab: "failed to get domain" as it ended).
         await waitForDomainJob(r, name, MIGRATION_TIMEOUT_MS);
@@ -113,7 +122,11 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
         return;
       }
       case "set-state":
-        await setState(r, name, state, a.to);
+        if (olds.ha) {
+          node = (await onCluster(cloud, access, node, name, (c) => setRunningUnderPacemaker(c, name, a.to === "running", a.to === "running" ? HA_START_TIMEOUT_MS : HA_STOP_TIMEOUT_MS))) ?? node;
+        } else {
+          await setState(r, name, state, a.to);
+        }
         state = a.to;
         return;
       case "cloud-init-changed":
@@ -134,8 +147,14 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
       await access.onNode(node, (r) => setState(r, name, "stopped", toState));
       state = toState;
     }
-    const observed = await access.onNode(node, (r) => domainState(r, name));
-    state = (observed !== undefined ? vmStateOf(observed) : undefined) ?? state;
+    if (olds.ha) {
+      const runningOn = await onCluster(cloud, access, node, name, async (_r, view) => view.runningOn);
+      state = runningOn.length > 0 ? "running" : "stopped";
+      node = runningOn[0] ?? node;
+    } else {
+      const observed = await access.onNode(node, (r) => domainState(r, name));
+      state = (observed !== undefined ? vmStateOf(observed) : undefined) ?? state;
+    }
   } catch (e) {
     const first = e as Error;
     const before: VmState = olds.state ?? "running";

@@ -2,6 +2,7 @@ import { CloudSpec, ResolvedCloudSpec, validateCloudSpec } from "../../lib/vm/cl
 import type { CommandResult, CommandRunner } from "../../lib/transport/command-runner";
 import type { CloudAccess } from "../../lib/vm/cloud-access";
 import { parseDomainXmlFacts } from "../../lib/vm/virsh-output";
+import { FakePacemaker } from "./fake-pacemaker";
 
 /** A CloudSpec of documentation addresses for `nodes`, as the VM operations' unit tests use it. */
 export function fakeCloudSpec(nodes: readonly string[] = ["node1", "node2"], extra: Partial<CloudSpec> = {}): ResolvedCloudSpec {
@@ -55,12 +56,34 @@ export class FakeCloud {
     for (const i of images) this.images.add(i);
   }
 
+  /** The cluster's CIB and HA domain files; its resources run domains on these nodes. */
+  readonly pacemaker = new FakePacemaker(
+    () => [...this.domains.keys()],
+    (n) => this.down.has(n),
+    (node, xml) => {
+      const name = parseDomainXmlFacts(xml).name;
+      this.domains.get(node)!.set(name, { xml, state: "running" });
+      this.boot(name, xml);
+    },
+    (node, name) => void this.domains.get(node)!.delete(name),
+  );
+
+  /** A guest that boots asks DHCP: a lease, at the hostsdir entry's address for its MAC as dnsmasq gives it, else one from the range. */
+  private boot(name: string, xml: string): void {
+    if (this.silentGuests) return;
+    const mac = parseDomainXmlFacts(xml).macs[0];
+    const fixed = [...this.hostEntries.values()].map((e) => e.trim().split(",")).find((e) => e[0] === mac)?.[1];
+    this.leases.push(`${Math.floor(Date.now() / 1000) + 3600} ${mac} ${fixed ?? `192.0.2.${150 + this.leases.length}`} ${name} *`);
+  }
+
   private runner(node: string): CommandRunner {
     const ok = (stdout = ""): CommandResult => ({ stdout, stderr: "", code: 0 });
     const fail = (stderr: string, code = 1): CommandResult => ({ stdout: "", stderr, code });
     const run = async (argv: readonly string[], opts: { stdin?: string | Buffer } = {}): Promise<CommandResult> => {
       const line = argv.join(" ");
       for (const [re, stderr] of this.failOn) if (re.test(line)) return fail(stderr);
+      const cluster = this.pacemaker.handle(node, argv, opts.stdin === undefined ? undefined : String(opts.stdin));
+      if (cluster) return cluster;
       const doms = this.domains.get(node)!;
       if (argv[0] === "sh" && argv[3] === "seed") {
         this.images.add(argv[argv.length - 1]);
@@ -93,11 +116,7 @@ export class FakeCloud {
         if (verb === "dumpxml") return ok(d.xml);
         if (verb === "start") {
           d.state = "running";
-          if (this.silentGuests) return ok();
-          const mac = parseDomainXmlFacts(d.xml).macs[0];
-          // As dnsmasq: the hostsdir entry's address for a MAC it names, else one from the range.
-          const fixed = [...this.hostEntries.values()].map((e) => e.trim().split(",")).find((e) => e[0] === mac)?.[1];
-          this.leases.push(`${Math.floor(Date.now() / 1000) + 3600} ${mac} ${fixed ?? `192.0.2.${150 + this.leases.length}`} ${name} *`);
+          this.boot(name, d.xml);
           return ok();
         }
         if (verb === "destroy") return (d.state = "shut off"), ok();

@@ -4,6 +4,7 @@ import { removeHostEntry } from "../../lib/vm/dhcp-host-ops";
 import { LabDescription } from "../../lab/description";
 import { output, run, waitFor } from "../../lab/exec";
 import { httpGet, rbdOnNode, ssh, virsh } from "./lab-client";
+import { haDomainConfigPath, vmLocationId, vmResourceId } from "../../lib/ha/virtual-domain";
 
 /**
  * What the VM tests look at from outside the provider: libvirt on every
@@ -84,6 +85,11 @@ export async function leftovers(d: LabDescription, cloud: CloudSpec, name: strin
 
 /** Removes anything a test VM may have left, whatever state a failed test left it in. */
 export async function scrub(d: LabDescription, cloud: CloudSpec, name: string): Promise<void> {
+  // An ha VM's resource first: Pacemaker stops it as an orphan, and would start again a domain destroyed under it.
+  for (const n of d.nodes) {
+    const script = 'cibadmin --delete --scope constraints --xml-text "<rsc_location id=\'$1\'/>"; cibadmin --delete --scope resources --xml-text "<primitive id=\'$2\'/>"; rm -f "$3"';
+    await ssh(d, n.sshHost, ["timeout", "60", "sh", "-c", script, "scrub", vmLocationId(name), vmResourceId(name), haDomainConfigPath(name)], { allowFail: true });
+  }
   for (const n of d.nodes) {
     await run(virsh(n.clientUri, "destroy", name), { allowFail: true });
     await run(virsh(n.clientUri, "undefine", name), { allowFail: true });

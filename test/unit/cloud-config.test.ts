@@ -76,6 +76,13 @@ describe("validateStackConfig", () => {
     expect(() => validateStackConfig({ ...devStack, ...change })).toThrow(message);
   });
 
+  it("takes an ha VM only when the cloud has its HA cluster", () => {
+    const vms = [{ name: "a", vcpus: 1, memoryMiB: 256, diskGiB: 1, ha: true }];
+    const without = cloudWith((c) => delete c.ha);
+    expect(() => validateStackConfig({ ...devStack, cloud: without, vms, frontends: [] })).toThrow(/^vms\[0\]\.ha: true .*`ha` section/);
+    expect(() => validateStackConfig({ ...devStack, cloud: cloudWith((c) => (c.ha = {})), vms, frontends: [] })).not.toThrow();
+  });
+
   it("needs a load balancer host only when there are frontends", () => {
     const cloud = cloudWith((c) => delete c.loadBalancer);
     expect(() => validateStackConfig({ ...devStack, cloud })).toThrow(/^cloud\.loadBalancer: undefined .*when frontends are given/);

@@ -201,7 +201,8 @@ function inScratchHost(tmpfs: readonly string[], driver: string): { status: numb
     const r = inScratchHost(["/root"], `install -d -m 0700 /root/.ssh; echo 'ssh-ed25519 AAAAadmin admin@laptop' > /root/.ssh/authorized_keys
       bash ${scripts}/mig1.sh; cp /root/.ssh/authorized_keys $D/ak1
       bash ${scripts}/mig1.sh; cp /root/.ssh/authorized_keys $D/ak1b
-      bash ${scripts}/mig2.sh; cp /root/.ssh/authorized_keys $D/ak2; cp /root/.ssh/known_hosts $D/kh2
+      bash ${scripts}/mig2.sh; cp /root/.ssh/authorized_keys $D/ak2; cp /root/.ssh/known_hosts $D/kh2; cp /root/.ssh/config $D/cfg2
+      ssh -G node2 > $D/resolved
       stat -c %a /root/.ssh/authorized_keys > $D/mode`);
     dirs.push(r.dir);
     const read = (f: string) => fs.readFileSync(path.join(r.dir, f), "utf8");
@@ -218,6 +219,9 @@ function inScratchHost(tmpfs: readonly string[], driver: string): { status: numb
     expect(read("ak2")).not.toContain(PUB("m3"));
     expect(read("ak2")).toContain("ssh-ed25519 AAAAadmin admin@laptop");
     expect(read("kh2")).toContain(`192.0.2.22 ${PUB("h2")}`);
+    // Names of the peers left (node3 went with mig2) map to their addresses, as Pacemaker's migrations need.
+    expect(read("cfg2")).not.toContain("node3");
+    expect(read("resolved")).toMatch(/^hostname 192\.0\.2\.22$/m);
     expect(read("mode").trim()).toBe("600");
   });
 });

@@ -56,6 +56,13 @@ describe("validateVmArgs", () => {
     expect(fieldOf(() => validateVmArgs({ ...good, name })).field).toBe("name");
   });
 
+  it("takes ha as true or false, leaves it out when false, and refuses a suspended ha VM", () => {
+    expect(validateVmArgs({ ...good, ha: true }).ha).toBe(true);
+    expect("ha" in validateVmArgs({ ...good, ha: false })).toBe(false);
+    expect(fieldOf(() => validateVmArgs({ ...good, ha: "yes" }))).toMatchObject({ field: "ha", message: expect.stringContaining("true or false") });
+    expect(fieldOf(() => validateVmArgs({ ...good, ha: true, state: "suspended" }))).toMatchObject({ field: "state", message: expect.stringContaining("running or stopped for an ha VM") });
+  });
+
   it("accepts a 63-character name", () => {
     expect(validateVmArgs({ ...good, name: "a".repeat(63) }).name).toHaveLength(63);
   });

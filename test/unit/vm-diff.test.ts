@@ -13,6 +13,17 @@ describe("diffVm", () => {
     expect(diffVm(old, same)).toEqual({ replaces: [], updates: [], restartNeeded: false, actions: [] });
   });
 
+  it("replaces a VM whose ha changes, and moves an ha VM in place", () => {
+    expect(diffVm(old, { ...same, ha: true }).replaces).toEqual(["ha"]);
+    expect(diffVm({ ...old, ha: true }, same).replaces).toEqual(["ha"]);
+    expect(diffVm({ ...old, ha: true }, { ...same, ha: true, node: "kvm-2" }).actions).toEqual([{ kind: "migrate", from: "kvm-1", to: "kvm-2" }]);
+  });
+
+  it("refuses to resize an ha VM's vcpus or memory in place, naming the field", () => {
+    expect(() => diffVm({ ...old, ha: true }, { ...same, ha: true, vcpus: 3 })).toThrow(ValidationError);
+    expect(() => diffVm({ ...old, ha: true }, { ...same, ha: true, memoryMiB: 2048 })).toThrow(/memoryMiB.*for an ha VM/);
+  });
+
   it("treats key order and userData key order as no change", () => {
     const d = diffVm(old, { ...same, sshAuthorizedKeys: ["ssh-ed25519 B b", "ssh-ed25519 A a"], userData: { timezone: "UTC", packages: ["nginx"] } });
     expect(d.replaces).toEqual([]);

@@ -1,0 +1,161 @@
+import * as crypto from "crypto";
+import { cloudSpecFromLab } from "../../lab/cloud-spec";
+import { readLabDescription } from "../../lab/description";
+import { killHost, mendLab } from "../../lab/node-loss";
+import { parseClusterView } from "../../lib/ha/crm-mon";
+import { haDomainConfigPath, vmResourceId } from "../../lib/ha/virtual-domain";
+import { assertInManagerNamespace, httpGet, ssh } from "../helpers/lab-client";
+import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { eventually, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
+
+/**
+ * An `ha` VM through Pulumi's dynamic-provider host: Pacemaker owns it (a
+ * VirtualDomain resource). It starts on the node asked for, moves live when
+ * `node` changes, and when its node is killed outright (every process of the
+ * host, its QEMU included) it runs again on the survivor at the same address
+ * once the dead node is fenced (its address in Ceph's OSD blocklist). The
+ * node brought back is unfenced and rejoins, and the VM then runs on exactly
+ * one node; delete leaves no resource, file, domain, image, row or key.
+ */
+
+jest.setTimeout(25 * 60_000);
+
+const d = readLabDescription();
+const cloud = cloudSpecFromLab(d);
+const name = `havm-${crypto.randomBytes(3).toString("hex")}`;
+const [first, second] = d.nodes.map((n) => n.name);
+const address = (node: string) => d.nodes.find((n) => n.name === node)!.sshHost;
+let host: ProviderHost;
+let props: Record<string, unknown> = {};
+
+async function on(node: string, argv: readonly string[]): Promise<string> {
+  const r = await ssh(d, address(node), ["timeout", "20", ...argv], { allowFail: true });
+  return r.stdout + r.stderr;
+}
+
+/** Where Pacemaker runs the VM, asked on `node`. */
+async function runningOn(node: string): Promise<readonly string[]> {
+  return parseClusterView(await on(node, ["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]), name).runningOn;
+}
+
+async function blocklist(): Promise<string[]> {
+  const text = await on(first, ["ceph", "--id", "kvmcloud-fence", "osd", "blocklist", "ls"]);
+  return text.split("\n").map((l) => l.split(" ")[0]).filter((e) => /:\d+\/\d+$/.test(e));
+}
+
+/** The guest's name from its HTTP server, or "" when it does not answer. */
+const answer = (ip: string) => httpGet(ip, "/", 1500).then((r) => (r.status === 200 ? r.body.trim() : ""), () => "");
+
+/** Polls the guest every 100 ms until stopped; the longest time without an answer, counted to the moment it stops. */
+function watchHttp(ip: string): { stop(): Promise<{ answers: number; longestGapMs: number }> } {
+  let running = true;
+  let answers = 0;
+  let longest = 0;
+  let last = Date.now();
+  const loop = (async () => {
+    for (let i = 0; running && i < 20_000; i++) {
+      if ((await answer(ip)) === name) {
+        longest = Math.max(longest, Date.now() - last);
+        last = Date.now();
+        answers++;
+      }
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      longest = Math.max(longest, Date.now() - last);
+      if (answers === 0) throw new Error(`the watch of ${ip} saw no answer at all`);
+      return { answers, longestGapMs: longest };
+    },
+  };
+}
+
+beforeAll(async () => {
+  assertInManagerNamespace(d);
+  host = await startProviderHost(serializeProvider("VirtualMachine"));
+});
+
+afterAll(async () => {
+  await host?.stop();
+  const alive = await ssh(d, address(second), ["true"], { allowFail: true, timeoutMs: 20_000 }).then((r) => r.code === 0, () => false);
+  if (!alive) await mendLab();
+  await scrub(d, cloud, name);
+});
+
+describe("an ha VM", () => {
+  it("is started by Pacemaker on the node asked for, as a transient domain, and answers as itself", async () => {
+    const c = await host.check({}, { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest", cloud, name, node: first, ha: true });
+    expect(c.failures).toEqual([]);
+    const made = await host.create(c.inputs);
+    props = made.properties;
+    expect(props.node).toBe(first);
+    expect(await runningOn(second)).toEqual([first]);
+    expect(await nodesWithDomain(d, name)).toEqual([first]);
+    // No node keeps a definition that could start a second copy behind Pacemaker's back.
+    expect(await on(first, ["virsh", "-c", "qemu:///system", "dominfo", name])).toMatch(/^Persistent:\s+no$/m);
+    for (const n of [first, second]) expect(await on(n, ["cat", haDomainConfigPath(name)])).toContain(`<name>${name}</name>`);
+    const ip = props.ip as string;
+    expect(await eventually("the guest's answer", () => answer(ip), (a) => a === name, 180_000, 1000)).toBe(name);
+  });
+
+  it("moves live when its node changes, Pacemaker doing the migration", async () => {
+    const ip = props.ip as string;
+    const c = await host.check(props, { ...props, node: second });
+    const watch = watchHttp(ip);
+    const t0 = Date.now();
+    const updated = await host.update(name, props, c.inputs);
+    const seconds = (Date.now() - t0) / 1000;
+    const seen = await watch.stop();
+    props = updated;
+    process.stdout.write(`  ha VM moved ${first} -> ${second} in ${seconds.toFixed(1)} s; ${seen.answers} answers, longest HTTP gap ${seen.longestGapMs} ms\n`);
+    expect(props.node).toBe(second);
+    expect(await runningOn(first)).toEqual([second]);
+    expect(await nodesWithDomain(d, name)).toEqual([second]);
+    expect(seen.longestGapMs).toBeLessThan(10_000);
+  });
+
+  it("runs again on the survivor at the same address when its node is killed, once that node is fenced", async () => {
+    const ip = props.ip as string;
+    const t0 = Date.now();
+    expect(await killHost(second)).toBeGreaterThan(2);
+    const fenced = await eventually("the killed node's fence", () => blocklist(), (b) => b.includes(`${address(second)}:0/0`), 120_000, 500);
+    const fencedAt = (Date.now() - t0) / 1000;
+    expect(fenced).toContain(`${address(second)}:0/0`);
+    await eventually("the guest's answer from the survivor", () => answer(ip), (a) => a === name, 240_000, 250);
+    const backAt = (Date.now() - t0) / 1000;
+    process.stdout.write(`  ${second} killed: fenced after ${fencedAt.toFixed(1)} s, the guest answered again from ${first} after ${backAt.toFixed(1)} s\n`);
+    expect(await runningOn(first)).toEqual([first]);
+    // Refresh finds it where Pacemaker put it, with the dead node unreachable.
+    const read = await host.read(name, props);
+    expect(read.properties.node).toBe(first);
+    expect(read.properties.state).toBe("running");
+  });
+
+  it("never runs twice once the killed node is back: it is unfenced, and the VM runs on one node", async () => {
+    await mendLab();
+    expect(await blocklist()).not.toContain(`${address(second)}:0/0`);
+    // Its preferred node is back: Pacemaker may move it there (live); at no moment may two nodes run it.
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; Date.now() < deadline && i < 120; i++) {
+      const states = await Promise.all(d.nodes.map((n) => on(n.name, ["virsh", "-c", "qemu:///system", "domstate", name])));
+      expect(states.filter((s) => s.trim() === "running").length).toBeLessThanOrEqual(1);
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
+    const where = await runningOn(first);
+    expect(where.length).toBe(1);
+    expect(await nodesWithDomain(d, name)).toEqual([...where]);
+    expect(await eventually("the guest's answer", () => answer(props.ip as string), (a) => a === name, 120_000, 1000)).toBe(name);
+  });
+
+  it("is deleted with its resource, its files and everything else", async () => {
+    const read = await host.read(name, props);
+    await host.delete(name, read.properties);
+    expect(await leftovers(d, cloud, name)).toEqual([]);
+    expect(await on(first, ["cibadmin", "--query", "--scope", "resources"])).not.toContain(vmResourceId(name));
+    expect(await on(first, ["cibadmin", "--query", "--scope", "constraints"])).not.toContain(vmResourceId(name));
+    for (const n of [first, second]) expect(await on(n, ["ls", haDomainConfigPath(name)])).toContain("No such file");
+  });
+});

@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { killHost, mendLab } from "../../lab/node-loss";
+import { watchAnswers } from "../../lab/http-probe";
 import { parseClusterView } from "../../lib/ha/crm-mon";
 import { haDomainConfigPath, vmResourceId } from "../../lib/ha/virtual-domain";
 import { assertInManagerNamespace, httpGet, ssh } from "../helpers/lab-client";
@@ -46,33 +47,6 @@ async function blocklist(): Promise<string[]> {
 /** The guest's name from its HTTP server, or "" when it does not answer. */
 const answer = (ip: string) => httpGet(ip, "/", 1500).then((r) => (r.status === 200 ? r.body.trim() : ""), () => "");
 
-/** Polls the guest every 100 ms until stopped; the longest time without an answer, counted to the moment it stops. */
-function watchHttp(ip: string): { stop(): Promise<{ answers: number; longestGapMs: number }> } {
-  let running = true;
-  let answers = 0;
-  let longest = 0;
-  let last = Date.now();
-  const loop = (async () => {
-    for (let i = 0; running && i < 20_000; i++) {
-      if ((await answer(ip)) === name) {
-        longest = Math.max(longest, Date.now() - last);
-        last = Date.now();
-        answers++;
-      }
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      longest = Math.max(longest, Date.now() - last);
-      if (answers === 0) throw new Error(`the watch of ${ip} saw no answer at all`);
-      return { answers, longestGapMs: longest };
-    },
-  };
-}
-
 beforeAll(async () => {
   assertInManagerNamespace(d);
   host = await startProviderHost(serializeProvider("VirtualMachine"));
@@ -104,7 +78,7 @@ describe("an ha VM", () => {
   it("moves live when its node changes, Pacemaker doing the migration", async () => {
     const ip = props.ip as string;
     const c = await host.check(props, { ...props, node: second });
-    const watch = watchHttp(ip);
+    const watch = watchAnswers(ip, name);
     const t0 = Date.now();
     const updated = await host.update(name, props, c.inputs);
     const seconds = (Date.now() - t0) / 1000;

@@ -18,6 +18,8 @@ export interface CloudSpecParts {
   readonly knownHosts?: pulumi.Input<string>;
   /** Default 300. */
   readonly leaseTimeoutSeconds?: number;
+  /** Nodes in the HA cluster's standby: placement puts no new VM there. Default none. */
+  readonly drained?: readonly string[];
   /** What whoever takes the spec must wait for besides the parts' outputs (e.g. the migration mesh). */
   readonly dependsOn?: readonly pulumi.Input<unknown>[];
 }
@@ -31,7 +33,7 @@ const ssh = (conn: HostConnection) => ({ host: conn.host, port: conn.port, user:
  */
 export function cloudSpecOf(p: CloudSpecParts): pulumi.Output<CloudSpec> {
   const spec = pulumi.output({
-    nodes: p.nodes.map((n) => ({ name: n.name, ssh: ssh(n.connection), libvirtUri: n.libvirtUri, bridge: n.bridge })),
+    nodes: p.nodes.map((n) => ({ name: n.name, ssh: ssh(n.connection), libvirtUri: n.libvirtUri, bridge: n.bridge, drained: n.name.apply((x) => ((p.drained ?? []).includes(x) ? true : undefined)) })),
     ceph: { pool: p.ceph.pool, monitors: p.ceph.monitorAddresses, clientName: p.ceph.clientName, secretUuid: p.nodes[0].secretUuid },
     dhcp: { ssh: ssh(p.dnsConnection), leaseFile: p.dns.leaseFile, domain: p.dns.domain, range: p.dns.range, hostsDir: p.dns.hostsDir },
     inventory: { postgresUrl: p.inventory.postgresUrl, redisUrl: p.inventory.redisUrl },

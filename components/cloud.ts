@@ -85,6 +85,7 @@ export class Cloud extends pulumi.ComponentResource {
           nodes,
           clusterName: c.ha.clusterName,
           tokenMs: c.ha.tokenMs,
+          drain: c.ha.drain,
           quorumDevice: (c.ha.quorumDevice ?? DEFAULT_QUORUM_DEVICE) === "database" ? { connection: connections.database, address: c.database.address } : undefined,
           // The first Ceph host holds the admin keyring (CephCluster bootstraps there).
           fencing: { cephAdmin: connections.ceph[c.ceph.hosts[0].name], ceph: this.ceph },
@@ -101,6 +102,7 @@ export class Cloud extends pulumi.ComponentResource {
       domainType: c.domainType,
       knownHosts: args.knownHosts,
       leaseTimeoutSeconds: c.leaseTimeoutSeconds,
+      drained: c.ha?.drain,
       // Through this component's urn, whoever takes `cloud` depends on every part of the cloud
       // (Pulumi expands a component dependency to its children), e.g. libvirt set up on the nodes.
       dependsOn: [this.urn, mesh.libvirtUris],

@@ -3,6 +3,7 @@ import { GeneratedPassword } from "../dynamic-providers/generated-password";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import { HaClusterPlan, planHaCluster, resolveHaSettings } from "../lib/ha/ha-cluster";
 import { renderHaMemberScript, renderQnetdScript } from "../lib/ha/ha-scripts";
+import { renderStandbyScript } from "../lib/ha/standby";
 import { stdinPayload } from "../lib/core/script";
 import { DEFAULT_FENCE_CLIENT } from "../lib/ha/fence-agent";
 import { renderFenceClientScript } from "../lib/ha/fence-client";
@@ -50,6 +51,13 @@ export interface HaClusterArgs {
    * fence_ipmilan yourself; see the README).
    */
   readonly fencing?: HaFencingArgs;
+  /**
+   * Members in standby (plain list of node names): Pacemaker live-migrates
+   * every HA VM off them and starts none there; `pulumi up` waits until they
+   * are empty (at most 30 minutes). A member left out returns, and its HA VMs
+   * go back to it. Fewer than all members. Default none.
+   */
+  readonly drain?: readonly string[];
 }
 
 /**
@@ -94,13 +102,20 @@ export class HaCluster extends pulumi.ComponentResource {
       : undefined;
     const qdeviceTls = qdeviceCert ? qdeviceCert.stdout.apply((s) => s.trim().split("\n")) : pulumi.output([] as string[]);
     const stdin = pulumi.secret(pulumi.all([authkey.value, qdeviceTls, fenceKey]).apply(([k, q, f]) => stdinPayload([k, ...q, ...f])));
-    for (const node of args.nodes) {
-      new RemoteCommand(
-        `${name}-${node.resourceName}`,
-        { connection: node.connection, script: plan.apply(renderHaMemberScript), stdin },
-        { parent: this, dependsOn: [node, ...(qnetd ? [qnetd] : [])] },
-      );
-    }
+    const memberCommands = args.nodes.map(
+      (node) =>
+        new RemoteCommand(
+          `${name}-${node.resourceName}`,
+          { connection: node.connection, script: plan.apply(renderHaMemberScript), stdin },
+          { parent: this, dependsOn: [node, ...(qnetd ? [qnetd] : [])] },
+        ),
+    );
+    // Any member's CIB is the cluster's: the first node sets every member's standby, once all are members.
+    new RemoteCommand(
+      `${name}-standby`,
+      { connection: args.nodes[0].connection, script: plan.apply((p) => renderStandbyScript({ members: p.members.map((m) => m.name), drain: args.drain ?? [] })) },
+      { parent: this, dependsOn: memberCommands },
+    );
 
     this.clusterName = plan.apply((p) => p.clusterName);
     this.members = plan.apply((p) => p.members.map((m) => m.name));

@@ -283,5 +283,5 @@ export function validateCloudConfig(c: CloudConfig): void {
   resolveBaseImageSection(c.baseImage, c.nodes, c.ceph);
   checkVmSettings(c);
   if (c.monitoring !== undefined) checkMonitoringSection(c.monitoring);
-  if (c.ha !== undefined) checkHaSection("ha", c.ha, c.nodes.length);
+  if (c.ha !== undefined) checkHaSection("ha", c.ha, c.nodes.map((n) => n.name));
 }

@@ -1,6 +1,7 @@
 import { checkCephUser } from "../ceph/ceph-user";
 import { check } from "../core/errors";
 import { checkDnsLabel, checkIPv4 } from "../core/network";
+import { checkDrain } from "./standby";
 
 /**
  * lib/ha: the high-availability cluster of the KVM nodes (Corosync for
@@ -27,6 +28,12 @@ export interface HaSection {
    * fencing alone).
    */
   readonly quorumDevice?: "database" | "none";
+  /**
+   * Nodes in standby (drained): Pacemaker live-migrates every HA VM off them
+   * and starts none there, and placement puts no new VM there. A node taken
+   * out of the list returns, and its HA VMs go back to it. Default none.
+   */
+  readonly drain?: string[];
 }
 
 export const DEFAULT_CLUSTER_NAME = "kvmcloud";
@@ -51,13 +58,15 @@ export interface HaClusterPlan {
   readonly fenceClient?: string;
 }
 
-export function checkHaSection(field: string, s: HaSection, nodeCount: number): void {
-  check(typeof s === "object" && s !== null, field, s, "an object { clusterName?, tokenMs?, quorumDevice? }");
+export function checkHaSection(field: string, s: HaSection, nodes: readonly string[]): void {
+  const nodeCount = nodes.length;
+  check(typeof s === "object" && s !== null, field, s, "an object { clusterName?, tokenMs?, quorumDevice?, drain? }");
   if (s.clusterName !== undefined) checkClusterName(`${field}.clusterName`, s.clusterName);
   if (s.tokenMs !== undefined) checkTokenMs(`${field}.tokenMs`, s.tokenMs);
   const device = s.quorumDevice ?? DEFAULT_QUORUM_DEVICE;
   check(QUORUM_DEVICE_HOSTS.includes(device), `${field}.quorumDevice`, device, '"database" or "none"');
   check(nodeCount >= 2, "nodes", nodeCount, `at least two KVM nodes for ${field} (one node has nothing to fail over to)`);
+  if (s.drain !== undefined) checkDrain(`${field}.drain`, s.drain, nodes);
 }
 
 function checkClusterName(field: string, v: unknown): void {

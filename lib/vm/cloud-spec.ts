@@ -35,6 +35,8 @@ export interface CloudNode {
   readonly libvirtUri: string;
   /** Bridge the VMs' NICs join (default "br0"). */
   readonly bridge?: string;
+  /** In standby (the HA cluster's drain): placement puts no new VM here. Default false. */
+  readonly drained?: boolean;
 }
 
 export interface CloudSpec {
@@ -117,6 +119,7 @@ export function validateCloudSpec(c: CloudSpec): ResolvedCloudSpec {
     checkSsh(`cloud.nodes[${i}].ssh`, n.ssh);
     check(typeof n.libvirtUri === "string" && /^qemu(\+(ssh|tls|tcp|libssh2?))?:\/\/[^\s]*\/system(\?[^\s]*)?$/.test(n.libvirtUri), `cloud.nodes[${i}].libvirtUri`, n.libvirtUri, "a libvirt URI like qemu+ssh://root@host/system or qemu+tls://host/system");
     if (n.bridge !== undefined) checkIfName(`cloud.nodes[${i}].bridge`, n.bridge);
+    if (n.drained !== undefined) check(typeof n.drained === "boolean", `cloud.nodes[${i}].drained`, n.drained, "true or false");
   });
   checkPoolName("cloud.ceph.pool", c.ceph?.pool);
   check(Array.isArray(c.ceph.monitors) && c.ceph.monitors.length > 0, "cloud.ceph.monitors", c.ceph.monitors, "a non-empty list of monitor IPv4 addresses");
@@ -146,6 +149,11 @@ export function resolveVmSettings(prefix: string, c: { readonly domainType?: "kv
   const lease = c.leaseTimeoutSeconds ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
   check(Number.isInteger(lease) && lease >= 5 && lease <= 3600, `${prefix}leaseTimeoutSeconds`, lease, "an integer 5-3600");
   return { domainType, leaseTimeoutSeconds: lease };
+}
+
+/** Names of the nodes in the HA cluster's standby (drained). */
+export function drainedNodes(c: Pick<CloudSpec, "nodes"> | undefined): string[] {
+  return (c?.nodes ?? []).filter((n) => n.drained === true).map((n) => n.name);
 }
 
 /** The node of that name, or a ValidationError listing the known ones. */

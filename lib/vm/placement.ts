@@ -9,6 +9,8 @@ export interface NodeCapacity {
   readonly allocatedVcpus: number;
   readonly reachable: boolean;
   readonly unreachableReason?: string;
+  /** In standby (drained): takes no new VM. */
+  readonly drained?: boolean;
 }
 
 export interface PlacementRequest {
@@ -38,6 +40,7 @@ const free = (n: NodeCapacity) => n.memoryMiB - n.allocatedMemoryMiB;
  */
 function whyNot(n: NodeCapacity, want: PlacementRequest): string | undefined {
   if (!n.reachable) return `unreachable${n.unreachableReason ? ` (${n.unreachableReason})` : ""}`;
+  if (n.drained) return "in standby (drained)";
   if (free(n) < want.memoryMiB) return `${free(n)} MiB free, ${want.memoryMiB} MiB needed`;
   if (want.vcpus > n.vcpus) return `${n.vcpus} host CPUs, ${want.vcpus} vCPUs needed`;
   return undefined;

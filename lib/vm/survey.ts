@@ -34,9 +34,10 @@ export function takenMacs(survey: readonly NodeSurvey[], rows: readonly VmRow[])
  * inventory's VMs on it (including ones still being created) plus any other
  * domain defined there, so VMs made outside kvm-cloud are respected too.
  */
-export function capacities(survey: readonly NodeSurvey[], rows: readonly VmRow[]): NodeCapacity[] {
+export function capacities(survey: readonly NodeSurvey[], rows: readonly VmRow[], drained: readonly string[] = []): NodeCapacity[] {
   return survey.map((s) => {
     if (!s.view) return { name: s.name, vcpus: 0, memoryMiB: 0, allocatedMemoryMiB: 0, allocatedVcpus: 0, reachable: false, unreachableReason: s.error };
+    if (drained.includes(s.name)) return { name: s.name, vcpus: 0, memoryMiB: 0, allocatedMemoryMiB: 0, allocatedVcpus: 0, reachable: true, drained: true };
     const mine = rows.filter((r) => r.node === s.name);
     const inventoried = new Set(rows.map((r) => r.name));
     const others = s.view.domains.filter((d) => !inventoried.has(d.name));

@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { findNode, ResolvedCloudSpec } from "./cloud-spec";
+import { drainedNodes, findNode, ResolvedCloudSpec } from "./cloud-spec";
 import { pickAddress } from "./address";
 import { generateMac } from "./mac";
 import { placeVm } from "./placement";
@@ -104,7 +104,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
             if (rows.some((r) => r.name === args.name)) {
               throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name})`);
             }
-            const node = placeVm(capacities(pre.survey, rows), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
+            const node = placeVm(capacities(pre.survey, rows, drainedNodes(cloud)), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
             const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leases.map((l) => l.mac)], () => crypto.randomBytes(3));
             // Every address some VM row or some client's lease holds, whatever its state.
             const ip = pickAddress(cloud.dhcp.range, [...rows.flatMap((r) => (r.ip ? [r.ip] : [])), ...pre.leases.map((l) => l.ip)]);

@@ -40,8 +40,10 @@ function liveChange(from: number, to: number, max: number, off: boolean): boolea
 /**
  * Pure diff of a VirtualMachine. Assumes both sides passed validateVmArgs.
  * Throws a ValidationError for a disk shrink, which cannot be done in place.
+ * `drained` names nodes in standby: an ha VM declared on one stays where
+ * Pacemaker moved it, and goes back by itself when the node returns.
  */
-export function diffVm(olds: VmCurrent, news: VmArgs): VmDiff {
+export function diffVm(olds: VmCurrent, news: VmArgs, drained: readonly string[] = []): VmDiff {
   const replaces: string[] = [];
   if (olds.name !== news.name) replaces.push("name");
   if (olds.image !== news.image) replaces.push("image");
@@ -90,7 +92,7 @@ export function diffVm(olds: VmCurrent, news: VmArgs): VmDiff {
     config.push({ kind: "set-memory", from: olds.memoryMiB, to: news.memoryMiB, live });
   }
   // An omitted node means "wherever it is now", not "re-run placement".
-  if (news.node !== undefined && news.node !== olds.node) {
+  if (news.node !== undefined && news.node !== olds.node && !(olds.ha && drained.includes(news.node))) {
     updates.push("node");
     config.push({ kind: "migrate", from: olds.node, to: news.node });
   }

@@ -1,4 +1,4 @@
-import { CloudSpec, validateCloudSpec } from "./cloud-spec";
+import { CloudSpec, drainedNodes, validateCloudSpec } from "./cloud-spec";
 import { diffVm, VmAction } from "./vm-diff";
 import { growthLimits, VmCurrent } from "./vm-model";
 import { CheckFailure, containsUnknown } from "../engine/unknown";
@@ -102,7 +102,7 @@ export function planVmDiff(olds: Props, news: Props): PlannedDiff {
     const replaces: string[] = unknown.filter((f) => f === "name" || f === "image" || f === "sshAuthorizedKeys" || f === "userData" || f === "ha");
     return { changes: true, replaces, updates: unknown.filter((f) => !replaces.includes(f)), deleteBeforeReplace: replaces.length > 0 && !unknown.includes("name") };
   }
-  const d = diffVm(olds as unknown as VmCurrent, news as unknown as VmCurrent);
+  const d = diffVm(olds as unknown as VmCurrent, news as unknown as VmCurrent, drainedNodes(news.cloud as CloudSpec | undefined));
   const updates = [...d.updates];
   for (const f of ["cloud", "stack"]) {
     if (canonicalJson(olds[f]) !== canonicalJson(news[f])) updates.push(f);

@@ -1,4 +1,4 @@
-import { findNode, ResolvedCloudSpec } from "./cloud-spec";
+import { drainedNodes, findNode, ResolvedCloudSpec } from "./cloud-spec";
 import { diffVm, VmAction } from "./vm-diff";
 import { growthLimits, rootImageName, VmInputs, VmRecord, VmState, vmStateOf } from "./vm-model";
 import { CommandRunner } from "../transport/command-runner";
@@ -62,7 +62,8 @@ async function currentNode(cloud: ResolvedCloudSpec, access: CloudAccess, name: 
  */
 export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, olds: VmRecord, news: VmInputs): Promise<VmRecord> {
   const started = new Date();
-  const early = diffVm(olds, news);
+  const drained = drainedNodes(cloud);
+  const early = diffVm(olds, news, drained);
   if (early.replaces.length > 0) {
     throw new Error(`updating VM ${olds.name}: ${early.replaces.join(", ")} cannot change in place (the VM must be replaced)`);
   }
@@ -72,7 +73,7 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
     ? await onCluster(cloud, access, olds.node, name, async (_r, view) => view.runningOn[0] ?? olds.node)
     : await currentNode(cloud, access, name, olds.node);
   // From where the domain is now: a migration that already happened is not done twice.
-  const diff = node === olds.node ? early : diffVm({ ...olds, node }, news);
+  const diff = node === olds.node ? early : diffVm({ ...olds, node }, news, drained);
   let maxVcpus = olds.maxVcpus;
   let maxMemoryMiB = olds.maxMemoryMiB;
   const toState: VmState = news.state ?? "running";

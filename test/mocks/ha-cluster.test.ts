@@ -43,7 +43,7 @@ const script = (reg: Registered[], n: string) => String(named(reg, n).inputs.scr
 describe("HaCluster", () => {
   it("makes every node a member of one corosync cluster with the quorum device, fencing required", async () => {
     const { reg, ha } = await build();
-    expect(reg.filter((r) => r.type === REMOTE_COMMAND && r.name.startsWith("ha-")).map((r) => r.name).sort()).toEqual(["ha-node1", "ha-node2", "ha-qdevice-cert", "ha-qnetd"]);
+    expect(reg.filter((r) => r.type === REMOTE_COMMAND && r.name.startsWith("ha-")).map((r) => r.name).sort()).toEqual(["ha-node1", "ha-node2", "ha-qdevice-cert", "ha-qnetd", "ha-standby"]);
     // The qdevice link is TLS only, with a certificate qnetd's CA signs for this cluster.
     expect(script(reg, "ha-node1")).toContain("tls: required");
     expect(script(reg, "ha-qdevice-cert")).toContain("corosync-qnetd-certutil -s -c \"$work/req.crq\" -n kvmcloud");
@@ -94,6 +94,17 @@ describe("HaCluster", () => {
     const { reg: plain } = await build();
     expect(plain.some((r) => r.name === "ha-fence-client")).toBe(false);
     expect(script(plain, "ha-node1")).not.toContain("fence");
+  });
+
+  it("sets standby on the drained members and off on the others, from the first node", async () => {
+    const { reg } = await build({ drain: ["node2"] }, 3);
+    const standby = script(reg, "ha-standby");
+    expect(standby).toContain("crm_attribute --node node2 --name standby --update on");
+    expect(standby).toContain("crm_attribute --node node1 --name standby --update off");
+    expect(standby).toContain("crm_attribute --node node3 --name standby --update off");
+    expect(unwrapSecrets(named(reg, "ha-standby").inputs.connection)).toMatchObject({ host: "192.0.2.21" });
+    const { reg: none } = await build();
+    expect(script(none, "ha-standby")).not.toContain("--update on");
   });
 
   it("runs two nodes with two_node and no qnetd when there is no quorum device", async () => {

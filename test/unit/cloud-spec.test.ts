@@ -1,4 +1,4 @@
-import { validateCloudSpec } from "../../lib/vm/cloud-spec";
+import { drainedNodes, validateCloudSpec } from "../../lib/vm/cloud-spec";
 
 const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n-----END OPENSSH PRIVATE KEY-----";
 const good = {
@@ -26,8 +26,14 @@ describe("validateCloudSpec", () => {
     ["cloud.dhcp.hostsDir", { dhcp: { ...good.dhcp, hostsDir: "/etc/dhcp hosts" } }],
     ["cloud.leaseTimeoutSeconds", { leaseTimeoutSeconds: 1 }],
     ["cloud.domainType", { domainType: "xen" }],
+    ["cloud.nodes[0].drained", { nodes: [{ ...good.nodes[0], drained: "yes" }] }],
   ])("names %s", (field, patch) => {
     expect(() => validateCloudSpec({ ...good, ...patch } as never)).toThrow(new RegExp(`^${field.replace(/[[\].]/g, "\\$&")}: `));
+  });
+
+  it("names the drained nodes, and none when no node says so", () => {
+    expect(drainedNodes(good)).toEqual([]);
+    expect(drainedNodes({ nodes: [{ ...good.nodes[0], drained: true }, { ...good.nodes[0], name: "node2", drained: false }] })).toEqual(["node1"]);
   });
 
   it("never puts a key or a password into its errors", () => {

@@ -46,9 +46,17 @@ describe("planHaCluster", () => {
 
 describe("checkHaSection", () => {
   it("names the field and the allowed values", () => {
-    expect(() => checkHaSection("ha", { quorumDevice: "witness" as never }, 2)).toThrow(/^ha\.quorumDevice: "witness" is not allowed; expected "database" or "none"/);
-    expect(() => checkHaSection("ha", {}, 1)).toThrow(/^nodes: 1 is not allowed; expected at least two KVM nodes for ha/);
-    expect(() => checkHaSection("ha", {}, 2)).not.toThrow();
+    expect(() => checkHaSection("ha", { quorumDevice: "witness" as never }, ["n1", "n2"])).toThrow(/^ha\.quorumDevice: "witness" is not allowed; expected "database" or "none"/);
+    expect(() => checkHaSection("ha", {}, ["n1"])).toThrow(/^nodes: 1 is not allowed; expected at least two KVM nodes for ha/);
+    expect(() => checkHaSection("ha", {}, ["n1", "n2"])).not.toThrow();
+  });
+
+  it("takes a drain of members, never all of them, naming the entry", () => {
+    expect(() => checkHaSection("ha", { drain: ["n2"] }, ["n1", "n2"])).not.toThrow();
+    expect(() => checkHaSection("ha", { drain: ["n3"] }, ["n1", "n2"])).toThrow(/^ha\.drain\[0\]: "n3" is not allowed; expected one of the cluster's members: n1, n2/);
+    expect(() => checkHaSection("ha", { drain: ["n1", "n1"] }, ["n1", "n2", "n3"])).toThrow(/^ha\.drain\[1\]: "n1" .*not already listed/);
+    expect(() => checkHaSection("ha", { drain: ["n1", "n2"] }, ["n1", "n2"])).toThrow(/^ha\.drain: .*fewer nodes than the cluster has/);
+    expect(() => checkHaSection("ha", { drain: "n1" as never }, ["n1", "n2"])).toThrow(/^ha\.drain: "n1" .*a list of node names/);
   });
 });
 

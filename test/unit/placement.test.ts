@@ -22,6 +22,13 @@ describe("placeVm", () => {
     expect(placeVm(nodes, { memoryMiB: 512, vcpus: 1 })).toBe("kvm-2");
   });
 
+  it("puts nothing on a drained node, and says so when one is asked for", () => {
+    const nodes = [node("kvm-1", 65536, 0, { drained: true }), node("kvm-2", 2048)];
+    expect(placeVm(nodes, { memoryMiB: 512, vcpus: 1 })).toBe("kvm-2");
+    expect(() => placeVm(nodes, { memoryMiB: 512, vcpus: 1, node: "kvm-1" })).toThrow(/on pinned node kvm-1: in standby \(drained\)/);
+    expect(() => placeVm([nodes[0]], { memoryMiB: 512, vcpus: 1 })).toThrow(/kvm-1: in standby \(drained\)/);
+  });
+
   it("accepts an exact fit", () => {
     expect(placeVm([node("kvm-1", 1024, 512)], { memoryMiB: 512, vcpus: 1 })).toBe("kvm-1");
   });

@@ -19,6 +19,13 @@ describe("diffVm", () => {
     expect(diffVm({ ...old, ha: true }, { ...same, ha: true, node: "kvm-2" }).actions).toEqual([{ kind: "migrate", from: "kvm-1", to: "kvm-2" }]);
   });
 
+  it("leaves an ha VM declared on a drained node where Pacemaker moved it, and moves a plain VM as asked", () => {
+    const moved = { ...old, ha: true, node: "kvm-2" };
+    expect(diffVm(moved, { ...same, ha: true, node: "kvm-1" }, ["kvm-1"])).toEqual({ replaces: [], updates: [], restartNeeded: false, actions: [] });
+    expect(diffVm(moved, { ...same, ha: true, node: "kvm-1" }, []).actions).toEqual([{ kind: "migrate", from: "kvm-2", to: "kvm-1" }]);
+    expect(diffVm({ ...old, node: "kvm-2" }, { ...same, node: "kvm-1" }, ["kvm-1"]).actions).toEqual([{ kind: "migrate", from: "kvm-2", to: "kvm-1" }]);
+  });
+
   it("refuses to resize an ha VM's vcpus or memory in place, naming the field", () => {
     expect(() => diffVm({ ...old, ha: true }, { ...same, ha: true, vcpus: 3 })).toThrow(ValidationError);
     expect(() => diffVm({ ...old, ha: true }, { ...same, ha: true, memoryMiB: 2048 })).toThrow(/memoryMiB.*for an ha VM/);

@@ -4,11 +4,14 @@
  * puts it there). Not a test: nothing passes or fails on a number, but a
  * round that never sees what it waits for fails instead of printing a figure.
  *
- *  1. node2 killed outright (every process): seconds to detection (node1's
- *     Corosync sees one member), to fencing (node2's address in Ceph's
- *     blocklist), and, with the lab mended (node2 booted again), to unfencing;
+ *  1. node2 killed outright (every process) with an HA guest on it: seconds
+ *     to detection (node1's Corosync sees one member), to fencing (node2's
+ *     address in Ceph's blocklist), to the guest's first HTTP answer from
+ *     node1, and, with the lab mended (node2 booted again), to unfencing;
  *  2. node2 cut off (its knet traffic dropped) and healed: the same, where
- *     unfencing is the fence watch's work.
+ *     unfencing is the fence watch's work;
+ *  3. drain of node2 with two HA guests on it, and its return: seconds until
+ *     every guest has moved, and each guest's longest HTTP gap.
  */
 import { readLabDescription } from "../description";
 import { inNetns, run } from "../exec";
@@ -16,6 +19,8 @@ import { killHost, mendLab } from "../node-loss";
 import { labSshArgv } from "../ssh-client";
 import { hostByName } from "../topology";
 import { printTable } from "./table";
+import { HaGuests } from "./ha-guests";
+import { watchAnswers } from "../http-probe";
 
 const d = readLabDescription();
 const ROUNDS = 3;
@@ -45,14 +50,23 @@ async function healthy(): Promise<void> {
   await until("both members and node2 unfenced before the round", Date.now(), async () => (await members()) === 2 && !(await fenced()));
 }
 
-async function killRounds(): Promise<string[][]> {
+async function killRounds(g: HaGuests): Promise<string[][]> {
   const rows: string[][] = [];
+  const guest = g.guests[0];
   for (let i = 1; i <= ROUNDS; i++) {
     await healthy();
+    // The guest prefers node2: after a mend Pacemaker moves it back there (live).
+    await until(`${guest.name} on ${victim.name}`, Date.now(), async () => (await g.runningOn(guest, survivor.name)).join() === victim.name, 300_000);
+    await g.firstAnswer(guest, Date.now(), 120_000);
     const t0 = Date.now();
     await killHost(victim.name);
+    // The guest died with node2's processes: its next answer comes from a boot on node1.
+    const answered = g.firstAnswer(guest, t0, 300_000);
+    answered.catch(() => undefined);
     const detected = await until("node1 seeing one member", t0, async () => (await members()) === 1);
     const fence = await until("node2's blocklist entry", t0, fenced);
+    const back = await answered;
+    if ((await g.runningOn(guest, survivor.name)).join() !== survivor.name) throw new Error(`${guest.name} answered, but Pacemaker does not run it on ${survivor.name}`);
     const m0 = Date.now();
     // The mend boots node2 again; its entry goes when Pacemaker unfences it on joining.
     let unfencedAt = NaN;
@@ -60,7 +74,7 @@ async function killRounds(): Promise<string[][]> {
     await mendLab();
     const mend = (Date.now() - m0) / 1000;
     await watch;
-    rows.push([String(i), detected.toFixed(1), fence.toFixed(1), unfencedAt.toFixed(1), mend.toFixed(1)]);
+    rows.push([String(i), detected.toFixed(1), fence.toFixed(1), back.toFixed(1), unfencedAt.toFixed(1), mend.toFixed(1)]);
   }
   return rows;
 }
@@ -87,16 +101,44 @@ async function splitRounds(): Promise<string[][]> {
   return rows;
 }
 
+/** Both guests on node2 under HTTP polling while node2 is drained, then returned: seconds and each guest's longest gap. */
+async function drainRounds(g: HaGuests): Promise<string[][]> {
+  const rows: string[][] = [];
+  // After the kill rounds both guests go back to node2 (one from a cold boot on node1): each on node2 and answering first.
+  for (const x of g.guests) {
+    await until(`${x.name} on ${victim.name}`, Date.now(), async () => (await g.runningOn(x, survivor.name)).join() === victim.name, 300_000);
+    await g.firstAnswer(x, Date.now(), 180_000);
+  }
+  for (const [what, drain] of [["drain of node2", [victim.name]], ["return of node2", []]] as const) {
+    const watches = g.guests.map((x) => watchAnswers(x.ip, x.name));
+    const t0 = Date.now();
+    await g.standby(survivor.name, [...drain]);
+    const want = drain.length > 0 ? survivor.name : victim.name;
+    for (const x of g.guests) await until(`${x.name} on ${want}`, t0, async () => (await g.runningOn(x, survivor.name)).join() === want, 600_000);
+    const seconds = (Date.now() - t0) / 1000;
+    const gaps = await Promise.all(watches.map((w) => w.stop()));
+    rows.push([what, seconds.toFixed(1), ...gaps.map((x) => String(x.longestGapMs))]);
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const token = /token:\s*(\d+)/.exec((await on(survivor.sshHost, ["cat", "/etc/corosync/corosync.conf"])).out)?.[1];
   process.stdout.write(`\nHA: node loss (Corosync token ${token} ms, fence watch every 10 s; polled over SSH every ~0.5 s)\n`);
-  printTable(
-    `node2 killed outright (every process), ${ROUNDS} rounds: seconds after the kill, and after the mend began`,
-    ["round", "detected", "fenced", "unfenced after mend began", "mend (lab:up)"],
-    await killRounds(),
-  );
+  const tag = Date.now().toString(36).slice(-5);
+  const guests = await HaGuests.make(d, [`bench-ha1-${tag}`, `bench-ha2-${tag}`], victim.name);
+  try {
+    printTable(
+      `node2 killed outright (every process) with an HA guest on it, ${ROUNDS} rounds: seconds after the kill, and after the mend began`,
+      ["round", "detected", "fenced", "guest answers from node1", "unfenced after mend began", "mend (lab:up)"],
+      await killRounds(guests),
+    );
+    await healthy();
+    printTable("drain of node2 with both HA guests on it, and its return (standby script; HTTP polled every 100 ms)", ["step", "seconds until every guest moved", ...guests.guests.map((x) => `longest gap ${x.name} ms`)], await drainRounds(guests));
+  } finally {
+    await guests.remove();
+  }
   printTable(`node2's knet traffic dropped, ${ROUNDS} rounds: seconds after the drop, and after the heal`, ["round", "detected", "fenced", "rejoined after heal", "unfenced after heal"], await splitRounds());
-  process.stdout.write("\nNot measured yet: the guest's first HTTP answer from the survivor (HA VMs as VirtualDomain resources are not built yet).\n");
 }
 
 main().catch((e) => {

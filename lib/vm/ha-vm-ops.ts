@@ -20,10 +20,10 @@ import {
  */
 
 const POLL_MS = 1000;
-/** Pacemaker's own bounds on the resource's operations, plus time for it to get to them. */
-export const HA_START_TIMEOUT_MS = (DEFAULT_VM_RESOURCE_TIMEOUTS.startSeconds + 30) * 1000;
-export const HA_STOP_TIMEOUT_MS = (DEFAULT_VM_RESOURCE_TIMEOUTS.stopSeconds + 30) * 1000;
-export const HA_MIGRATE_TIMEOUT_MS = (DEFAULT_VM_RESOURCE_TIMEOUTS.migrateSeconds + 30) * 1000;
+/** Pacemaker's own bounds on the resource's operations, plus time for it to get to them: each wait below takes its own. */
+const START_TIMEOUT_MS = (DEFAULT_VM_RESOURCE_TIMEOUTS.startSeconds + 30) * 1000;
+const STOP_TIMEOUT_MS = (DEFAULT_VM_RESOURCE_TIMEOUTS.stopSeconds + 30) * 1000;
+const MIGRATE_TIMEOUT_MS = (DEFAULT_VM_RESOURCE_TIMEOUTS.migrateSeconds + 30) * 1000;
 
 export async function writeHaDomainXml(r: CommandRunner, name: string, xml: string): Promise<void> {
   const script = 'set -e; install -d -m 0700 "$1"; umask 077; cat > "$2.new"; mv -f "$2.new" "$2"';
@@ -90,33 +90,36 @@ async function waitForCluster(r: CommandRunner, name: string, what: string, done
 const setTargetRole = (r: CommandRunner, name: string, running: boolean) =>
   r.run(["crm_resource", "--resource", vmResourceId(name), "--meta", "--set-parameter", "target-role", "--parameter-value", running ? "Started" : "Stopped"], { timeoutMs: 30_000 });
 
+const setPreferredNode = (r: CommandRunner, name: string, node: string) =>
+  r.run(["cibadmin", "--modify", "--allow-create", "--scope", "constraints", "--xml-pipe"], { stdin: renderVmLocation(name, node), timeoutMs: 30_000 });
+
 /**
  * Hands the VM to Pacemaker: the resource (stopped, so it never starts
  * before its location exists), its preferred node, then Started. Returns the
  * node it runs on: Pacemaker may start it elsewhere if the start failed there.
  */
-export async function startUnderPacemaker(r: CommandRunner, name: string, node: string, timeoutMs: number): Promise<string> {
+export async function startUnderPacemaker(r: CommandRunner, name: string, node: string): Promise<string> {
   await r.run(["cibadmin", "--modify", "--allow-create", "--scope", "resources", "--xml-pipe"], { stdin: renderVmResource(name, false), timeoutMs: 30_000 });
-  await r.run(["cibadmin", "--modify", "--allow-create", "--scope", "constraints", "--xml-pipe"], { stdin: renderVmLocation(name, node), timeoutMs: 30_000 });
-  await setTargetRole(r, name, true);
-  const view = await waitForCluster(r, name, "started", (v) => v.runningOn.length === 1, timeoutMs);
-  return view.runningOn[0];
+  await setPreferredNode(r, name, node);
+  return (await setRunningUnderPacemaker(r, name, true))!;
 }
 
-/** Started or Stopped, and waited for. */
-export async function setRunningUnderPacemaker(r: CommandRunner, name: string, running: boolean, timeoutMs: number): Promise<string | undefined> {
+/** Started or Stopped, and waited for (within Pacemaker's start or stop bound); returns the node it runs on, if any. */
+export async function setRunningUnderPacemaker(r: CommandRunner, name: string, running: boolean): Promise<string | undefined> {
   await setTargetRole(r, name, running);
   const stopped = (v: ClusterView) => v.runningOn.length === 0 && (v.role === undefined || v.role === "Stopped");
-  const view = await waitForCluster(r, name, running ? "started" : "stopped", (v) => (running ? v.runningOn.length === 1 : stopped(v)), timeoutMs);
+  const view = running
+    ? await waitForCluster(r, name, "started", (v) => v.runningOn.length === 1, START_TIMEOUT_MS)
+    : await waitForCluster(r, name, "stopped", stopped, STOP_TIMEOUT_MS);
   return view.runningOn[0];
 }
 
 /** A new preferred node: Pacemaker live-migrates the VM there (allow-migrate). Refused with the reason when that node cannot take it. */
-export async function moveUnderPacemaker(r: CommandRunner, view: ClusterView, name: string, to: string, timeoutMs: number): Promise<void> {
+export async function moveUnderPacemaker(r: CommandRunner, view: ClusterView, name: string, to: string): Promise<void> {
   const refusal = memberRefusal(view, to);
   if (refusal !== undefined) throw new Error(`cannot move ${name} to ${to}: ${refusal}`);
-  await r.run(["cibadmin", "--modify", "--allow-create", "--scope", "constraints", "--xml-pipe"], { stdin: renderVmLocation(name, to), timeoutMs: 30_000 });
-  await waitForCluster(r, name, `onto ${to}`, (v) => v.runningOn.length === 1 && v.runningOn[0] === to, timeoutMs);
+  await setPreferredNode(r, name, to);
+  await waitForCluster(r, name, `onto ${to}`, (v) => v.runningOn.length === 1 && v.runningOn[0] === to, MIGRATE_TIMEOUT_MS);
 }
 
 /** Whether the CIB holds the VM's resource (started or not). */
@@ -126,10 +129,10 @@ export async function resourceExists(r: CommandRunner, name: string): Promise<bo
 }
 
 /** Stops the VM, then removes its location and resource (in that order: the schema refuses a constraint on a resource that is gone); what is already gone counts as done. */
-export async function removeFromPacemaker(r: CommandRunner, name: string, stopTimeoutMs: number): Promise<void> {
+export async function removeFromPacemaker(r: CommandRunner, name: string): Promise<void> {
   const exists = await resourceExists(r, name);
   // Stopped first (starting counts too): a resource deleted while active is stopped as an orphan, with no one waiting for it.
-  if (exists) await setRunningUnderPacemaker(r, name, false, stopTimeoutMs);
+  if (exists) await setRunningUnderPacemaker(r, name, false);
   const location = await r.run(["cibadmin", "--query", "--scope", "constraints", "--xpath", `//rsc_location[@id='${vmLocationId(name)}']`], { allowFail: true, timeoutMs: 30_000 });
   if (location.code === 0) await r.run(["cibadmin", "--delete", "--scope", "constraints", "--xml-text", `<rsc_location id="${vmLocationId(name)}"/>`], { timeoutMs: 30_000 });
   if (exists) await r.run(["cibadmin", "--delete", "--scope", "resources", "--xml-text", `<primitive id="${vmResourceId(name)}"/>`], { timeoutMs: 30_000 });

@@ -19,17 +19,7 @@ import { capacities, takenMacs } from "./survey";
 import { UndoLog, VmOperationError } from "./undo-log";
 import { preflight } from "./vm-preflight";
 import { growthLimits, rootImageName, seedImageName, VmInputs, VmRecord } from "./vm-model";
-import {
-  HA_START_TIMEOUT_MS,
-  HA_STOP_TIMEOUT_MS,
-  onCluster,
-  onEveryNode,
-  removeFromPacemaker,
-  removeHaDomainXml,
-  setRunningUnderPacemaker,
-  startUnderPacemaker,
-  writeHaDomainXml,
-} from "./ha-vm-ops";
+import { onCluster, onEveryNode, removeFromPacemaker, removeHaDomainXml, setRunningUnderPacemaker, startUnderPacemaker, writeHaDomainXml } from "./ha-vm-ops";
 import { haDomainConfigPath, vmResourceId } from "../ha/virtual-domain";
 
 /** Called after each step with its duration, for the benchmark and logs. */
@@ -191,9 +181,9 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
       }
       // Pacemaker starts it, on the node asked for unless the start fails there.
       undo.record(`Pacemaker resource ${vmResourceId(args.name)}`, () =>
-        onCluster(cloud, access, row.node, args.name, (r2) => removeFromPacemaker(r2, args.name, HA_STOP_TIMEOUT_MS)),
+        onCluster(cloud, access, row.node, args.name, (r2) => removeFromPacemaker(r2, args.name)),
       );
-      const ranOn = await timed("start", () => onCluster(cloud, access, row.node, args.name, (r2) => startUnderPacemaker(r2, args.name, row.node, HA_START_TIMEOUT_MS)));
+      const ranOn = await timed("start", () => onCluster(cloud, access, row.node, args.name, (r2) => startUnderPacemaker(r2, args.name, row.node)));
       return { uuid: id, node: ranOn };
     });
     const uuid = placed.uuid;
@@ -221,7 +211,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
       // The guest boots once either way: cloud-init and the lease need it up.
       await timed(`set-state ${state}`, () =>
         args.ha
-          ? onCluster(cloud, access, runsOn, args.name, (r) => setRunningUnderPacemaker(r, args.name, false, HA_STOP_TIMEOUT_MS)).then(() => undefined)
+          ? onCluster(cloud, access, runsOn, args.name, (r) => setRunningUnderPacemaker(r, args.name, false)).then(() => undefined)
           : access.onNode(runsOn, (r) => (state === "stopped" ? shutdownDomain(r, args.name) : suspendDomain(r, args.name))),
       );
     }

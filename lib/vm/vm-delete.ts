@@ -6,7 +6,7 @@ import { removeHostEntry } from "./dhcp-host-ops";
 import { domainState, removeDomain } from "./node-ops";
 import { rbdClientOf, removeImage } from "./rbd-ops";
 import { rootImageName, seedImageName, VmRecord } from "./vm-model";
-import { HA_STOP_TIMEOUT_MS, onCluster, onEveryNode, removeFromPacemaker, removeHaDomainXml } from "./ha-vm-ops";
+import { onCluster, onEveryNode, removeFromPacemaker, removeHaDomainXml } from "./ha-vm-ops";
 
 /**
  * Deletes a VM wherever it is: the domain (on its recorded node, or on any
@@ -19,7 +19,7 @@ export async function deleteVm(cloud: ResolvedCloudSpec, access: CloudAccess, vm
   const started = new Date();
   if (vm.ha) {
     // Pacemaker first: it would start the VM again (elsewhere) after any stop of ours.
-    await onCluster(cloud, access, vm.node, vm.name, (r) => removeFromPacemaker(r, vm.name, HA_STOP_TIMEOUT_MS));
+    await onCluster(cloud, access, vm.node, vm.name, (r) => removeFromPacemaker(r, vm.name));
     await onEveryNode(cloud, access, (r) => removeHaDomainXml(r, vm.name)).catch((e: Error) => {
       throw new Error(`deleting VM ${vm.name}: removing its domain XML: ${e.message}`);
     });

@@ -17,7 +17,7 @@ import {
   suspendDomain,
   waitForDomainJob,
 } from "./node-ops";
-import { HA_MIGRATE_TIMEOUT_MS, HA_START_TIMEOUT_MS, HA_STOP_TIMEOUT_MS, moveUnderPacemaker, onCluster, setRunningUnderPacemaker } from "./ha-vm-ops";
+import { moveUnderPacemaker, onCluster, setRunningUnderPacemaker } from "./ha-vm-ops";
 
 const MIGRATION_TIMEOUT_MS = 30 * 60_000;
 
@@ -102,7 +102,7 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
       case "migrate": {
         if (olds.ha) {
           // Pacemaker moves it (live, allow-migrate) once its preferred node changes.
-          await onCluster(cloud, access, a.to, name, (c, view) => moveUnderPacemaker(c, view, name, a.to, HA_MIGRATE_TIMEOUT_MS));
+          await onCluster(cloud, access, a.to, name, (c, view) => moveUnderPacemaker(c, view, name, a.to));
           node = a.to;
           return;
         }
@@ -124,7 +124,7 @@ export async function updateVm(cloud: ResolvedCloudSpec, access: CloudAccess, ol
       }
       case "set-state":
         if (olds.ha) {
-          node = (await onCluster(cloud, access, node, name, (c) => setRunningUnderPacemaker(c, name, a.to === "running", a.to === "running" ? HA_START_TIMEOUT_MS : HA_STOP_TIMEOUT_MS))) ?? node;
+          node = (await onCluster(cloud, access, node, name, (c) => setRunningUnderPacemaker(c, name, a.to === "running"))) ?? node;
         } else {
           await setState(r, name, state, a.to);
         }

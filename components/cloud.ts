@@ -89,6 +89,7 @@ export class Cloud extends pulumi.ComponentResource {
           quorumDevice: (c.ha.quorumDevice ?? DEFAULT_QUORUM_DEVICE) === "database" ? { connection: connections.database, address: c.database.address } : undefined,
           // The first Ceph host holds the admin keyring (CephCluster bootstraps there).
           fencing: { cephAdmin: connections.ceph[c.ceph.hosts[0].name], ceph: this.ceph },
+          inventory: { postgresUrl: this.inventory.postgresUrl, redisUrl: this.inventory.redisUrl },
         },
         { parent: this },
       );
@@ -147,11 +148,21 @@ export class Cloud extends pulumi.ComponentResource {
         postgresPort: db.postgresPort,
         redisPort: db.redisPort,
         database: db.database,
-        allowedClients: db.allowedClients,
+        allowedClients: inventoryClients(args.config),
         postgresPassword: args.postgresPassword,
         redisPassword: args.redisPassword,
       },
       { parent: this },
     );
   }
+}
+
+/**
+ * The inventory's allowed clients: the config's list and, with `ha`, every
+ * KVM node, whose Pacemaker alert agent writes there. No list: any client.
+ */
+function inventoryClients(c: CloudConfig): readonly string[] | undefined {
+  const given = c.database.allowedClients;
+  if (given === undefined || !c.ha) return given;
+  return [...new Set([...given, ...c.nodes.map((n) => `${n.address}/32`)])];
 }

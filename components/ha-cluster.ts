@@ -8,6 +8,7 @@ import { stdinPayload } from "../lib/core/script";
 import { DEFAULT_FENCE_CLIENT } from "../lib/ha/fence-agent";
 import { renderFenceClientScript } from "../lib/ha/fence-client";
 import { renderQdeviceCertScript } from "../lib/ha/qdevice-tls";
+import { renderAlertEnv } from "../lib/ha/ha-alert";
 import { checkCephUser } from "../lib/ceph/ceph-user";
 import { HostConnection } from "./connection";
 import { resolveArgs } from "./inputs";
@@ -27,6 +28,13 @@ export interface HaFencingArgs {
   readonly ceph: pulumi.Resource;
   /** The fence agent's cephx user, without "client.". Default "kvmcloud-fence". */
   readonly clientName?: string;
+}
+
+export interface HaInventoryArgs {
+  /** The inventory's Postgres URL (InventoryDatabase's postgresUrl). A secret. */
+  readonly postgresUrl: pulumi.Input<string>;
+  /** The inventory's Redis URL (InventoryDatabase's redisUrl). A secret. */
+  readonly redisUrl: pulumi.Input<string>;
 }
 
 export interface HaClusterArgs {
@@ -58,6 +66,15 @@ export interface HaClusterArgs {
    * go back to it. Fewer than all members. Default none.
    */
   readonly drain?: readonly string[];
+  /**
+   * The inventory that kvm-cloud's Pacemaker alert agent keeps in line with
+   * the cluster: every start, stop and live migration of an HA VM and every
+   * fence is logged in vm_operations, and `vms.node` and the Redis key follow
+   * the VM (the members must be allowed clients of the database). Default
+   * none: no alert agent, and the inventory learns of a failover only from
+   * the next `pulumi up`.
+   */
+  readonly inventory?: HaInventoryArgs;
 }
 
 /**
@@ -85,7 +102,7 @@ export class HaCluster extends pulumi.ComponentResource {
     const members = pulumi.all(args.nodes.map((n) => pulumi.all([n.name, n.address]).apply(([nodeName, address]) => ({ name: nodeName, address }))));
     const plan: pulumi.Output<HaClusterPlan> = pulumi
       .all([settings, members])
-      .apply(([s, m]) => planHaCluster({ ...s, members: m, fenceClient: fencing?.clientName }));
+      .apply(([s, m]) => planHaCluster({ ...s, members: m, fenceClient: fencing?.clientName, alerts: args.inventory !== undefined }));
 
     // 128 characters of [A-Za-z0-9]: the 1024 bits of key corosync asks for, made once.
     const authkey = new GeneratedPassword(`${name}-authkey`, { length: 128 }, { parent: this });
@@ -101,7 +118,11 @@ export class HaCluster extends pulumi.ComponentResource {
       ? new RemoteCommand(`${name}-qdevice-cert`, { connection: args.quorumDevice.connection, script: plan.apply((p) => renderQdeviceCertScript(p.clusterName)), secretStdout: true }, { parent: this, dependsOn: [qnetd] })
       : undefined;
     const qdeviceTls = qdeviceCert ? qdeviceCert.stdout.apply((s) => s.trim().split("\n")) : pulumi.output([] as string[]);
-    const stdin = pulumi.secret(pulumi.all([authkey.value, qdeviceTls, fenceKey]).apply(([k, q, f]) => stdinPayload([k, ...q, ...f])));
+    // One line: the environment file, base64, rendered from the URLs by a pure function.
+    const alertEnv = args.inventory
+      ? pulumi.all([args.inventory.postgresUrl, args.inventory.redisUrl]).apply(([postgresUrl, redisUrl]) => [Buffer.from(renderAlertEnv({ postgresUrl, redisUrl })).toString("base64")])
+      : pulumi.output([] as string[]);
+    const stdin = pulumi.secret(pulumi.all([authkey.value, qdeviceTls, fenceKey, alertEnv]).apply(([k, q, f, a]) => stdinPayload([k, ...q, ...f, ...a])));
     const memberCommands = args.nodes.map(
       (node) =>
         new RemoteCommand(

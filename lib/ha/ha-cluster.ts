@@ -56,6 +56,8 @@ export interface HaClusterPlan {
   readonly quorumDeviceAddress?: string;
   /** The cephx user of the fence agent; none: no fence device (Pacemaker then runs nothing, as fencing is required). */
   readonly fenceClient?: string;
+  /** Whether the members run kvm-cloud's alert agent, which records HA events in the inventory (lib/ha/ha-alert.ts). */
+  readonly alerts: boolean;
 }
 
 export function checkHaSection(field: string, s: HaSection, nodes: readonly string[]): void {
@@ -95,7 +97,7 @@ export function resolveHaSettings(v: { clusterName?: string; tokenMs?: number; q
   return r;
 }
 
-export function planHaCluster(p: { clusterName?: string; tokenMs?: number; members: readonly HaMember[]; quorumDeviceAddress?: string; fenceClient?: string }): HaClusterPlan {
+export function planHaCluster(p: { clusterName?: string; tokenMs?: number; members: readonly HaMember[]; quorumDeviceAddress?: string; fenceClient?: string; alerts?: boolean }): HaClusterPlan {
   const { clusterName, tokenMs } = resolveHaSettings(p);
   check(Array.isArray(p.members) && p.members.length >= 2, "members", p.members?.length, "at least two cluster members");
   const names = new Set<string>();
@@ -112,5 +114,5 @@ export function planHaCluster(p: { clusterName?: string; tokenMs?: number; membe
     check(!addresses.has(p.quorumDeviceAddress), "quorumDeviceAddress", p.quorumDeviceAddress, "a host that is not a cluster member (its vote breaks their ties)");
   }
   if (p.fenceClient !== undefined) checkCephUser("fenceClient", p.fenceClient);
-  return { clusterName, tokenMs, members: p.members.map((m) => ({ name: m.name, address: m.address })), quorumDeviceAddress: p.quorumDeviceAddress, fenceClient: p.fenceClient };
+  return { clusterName, tokenMs, members: p.members.map((m) => ({ name: m.name, address: m.address })), quorumDeviceAddress: p.quorumDeviceAddress, fenceClient: p.fenceClient, alerts: p.alerts ?? false };
 }

@@ -3,13 +3,14 @@ import { quote } from "../core/shell";
 import { COROSYNC_AUTHKEY_PATH, COROSYNC_CONF_PATH, renderCorosyncConf } from "./corosync-conf";
 import { FENCE_AGENT_PATH, fenceClientKeyringPath, renderFenceAgent } from "./fence-agent";
 import { renderFenceDevicePrimitive } from "./fence-device";
+import { ALERT_PACKAGES, alertAgentSteps, alertCibStep } from "./ha-alert";
 import { FENCE_WATCH_PATH, FENCE_WATCH_UNIT, renderFenceWatch, renderFenceWatchService, renderFenceWatchTimer } from "./fence-watch";
 import { HaClusterPlan } from "./ha-cluster";
 import { qdeviceTlsSteps } from "./qdevice-tls";
 
 /** What a member runs: Corosync, its quorum device client, Pacemaker and its command-line tools. */
 export function memberPackages(p: HaClusterPlan): string[] {
-  return ["corosync", "pacemaker", "pacemaker-cli-utils", ...(p.quorumDeviceAddress !== undefined ? ["corosync-qdevice"] : [])];
+  return ["corosync", "pacemaker", "pacemaker-cli-utils", ...(p.quorumDeviceAddress !== undefined ? ["corosync-qdevice"] : []), ...(p.alerts ? ALERT_PACKAGES : [])];
 }
 
 export const QNETD_PACKAGES = ["corosync-qnetd"] as const;
@@ -23,8 +24,10 @@ const CIB_TRIES = 90;
  * two lines), corosync.conf (checked by corosync first), the
  * stack restarted only when either changed, and Pacemaker's cluster
  * properties: fencing required, so that nothing is recovered before its node
- * is fenced. With a fence client (its key on stdin's last line): the fence
- * agent, its keyring and the fence device in the CIB.
+ * is fenced. With a fence client (its key on stdin's next line): the fence
+ * agent, its keyring and the fence device in the CIB. With alerts (the
+ * inventory's access on stdin's last line): kvm-cloud's alert agent and its
+ * alert in the CIB.
  */
 export function renderHaMemberScript(p: HaClusterPlan): string {
   const conf = renderCorosyncConf(p);
@@ -36,6 +39,7 @@ export function renderHaMemberScript(p: HaClusterPlan): string {
     readLineStep("authkey"),
     ...(p.quorumDeviceAddress !== undefined ? qdeviceTlsSteps() : []),
     ...(p.fenceClient !== undefined ? fenceAgentSteps(p.fenceClient) : []),
+    ...(p.alerts ? alertAgentSteps() : []),
     // corosync wants at least 1024 bits of key: 128 bytes.
     '[ "${#authkey}" -ge 128 ] || { echo "kvm-cloud: the corosync authkey on stdin is shorter than 128 bytes" >&2; exit 1; }',
     `tmp=$(umask 077 && mktemp ${quote(`${COROSYNC_AUTHKEY_PATH.replace(/\/[^/]+$/, "")}/.authkey.XXXXXX`)})`,
@@ -61,6 +65,7 @@ export function renderHaMemberScript(p: HaClusterPlan): string {
     'set_property() { with_cib crm_attribute --type crm_config --name "$1" --update "$2"; }',
     "set_property stonith-enabled true",
     ...(p.fenceClient !== undefined ? [...fenceDeviceSteps(p), ...fenceWatchSteps(p)] : []),
+    ...(p.alerts ? [alertCibStep()] : []),
   ]);
 }
 

@@ -5,10 +5,26 @@
  *
  * `vms` holds one row per VM, reserved with state 'creating' before anything
  * is made so that concurrent creates see each other's names, MACs and memory.
- * `vm_operations` logs every provider operation for the exporter's counters.
+ * `vm_operations` logs every provider operation and every HA event that
+ * Pacemaker's alert agent (lib/ha/ha-alert.ts) reports, for the exporter's
+ * counters. Its later columns and checks are added by an idempotent
+ * migration, under the placement lock, so that a database made by an older
+ * release takes the new operations instead of refusing them.
  */
 export const VM_TABLE = "vms";
 export const OPERATIONS_TABLE = "vm_operations";
+
+/**
+ * What vm_operations.operation may hold: the provider's operations ("read"
+ * stays for the rows of older releases, whose refreshes logged themselves)
+ * and the HA events that Pacemaker reports (start, stop, migration of an HA
+ * VM, fence of a node).
+ */
+export const LOGGED_OPERATIONS = ["create", "read", "update", "delete", "reconcile", "ha-start", "ha-stop", "ha-migrate", "ha-fence"] as const;
+export type LoggedOperation = (typeof LOGGED_OPERATIONS)[number];
+
+/** The name of the operation check; a new name per change of LOGGED_OPERATIONS, so the migration knows whether it ran. */
+const OPERATION_CHECK = "vm_operations_operation_v2";
 
 /** Advisory-lock key that serialises placement across concurrent creates ("kvmcloud" in ASCII). */
 export const PLACEMENT_LOCK_KEY = 0x6b766d636c6f7564n;
@@ -33,13 +49,26 @@ CREATE TABLE IF NOT EXISTS ${VM_TABLE} (
 CREATE INDEX IF NOT EXISTS ${VM_TABLE}_node_idx ON ${VM_TABLE} (node);
 CREATE TABLE IF NOT EXISTS ${OPERATIONS_TABLE} (
   id          bigserial PRIMARY KEY,
-  vm          text NOT NULL,
-  operation   text NOT NULL CHECK (operation IN ('create', 'update', 'delete', 'read')),
+  vm          text,
+  operation   text NOT NULL,
   outcome     text NOT NULL CHECK (outcome IN ('ok', 'error')),
   step        text,
   started_at  timestamptz NOT NULL,
   duration_ms integer NOT NULL CHECK (duration_ms >= 0)
 );
 CREATE INDEX IF NOT EXISTS ${OPERATIONS_TABLE}_started_idx ON ${OPERATIONS_TABLE} (started_at);
+-- Serialised with every other schema apply (reserveVm holds the same lock): the check below is dropped and added once.
+DO $$ BEGIN PERFORM pg_advisory_xact_lock(${PLACEMENT_LOCK_KEY.toString()}); END $$;
+-- node: where an HA event happened (a fence: the fenced node; then vm is null). ref: Pacemaker's id of a fence, which every member reports.
+ALTER TABLE ${OPERATIONS_TABLE} ADD COLUMN IF NOT EXISTS node text;
+ALTER TABLE ${OPERATIONS_TABLE} ADD COLUMN IF NOT EXISTS ref text;
+ALTER TABLE ${OPERATIONS_TABLE} ALTER COLUMN vm DROP NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS ${OPERATIONS_TABLE}_fence_ref_idx ON ${OPERATIONS_TABLE} (ref) WHERE operation = 'ha-fence';
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '${OPERATION_CHECK}') THEN
+    ALTER TABLE ${OPERATIONS_TABLE} DROP CONSTRAINT IF EXISTS ${OPERATIONS_TABLE}_operation_check;
+    ALTER TABLE ${OPERATIONS_TABLE} ADD CONSTRAINT ${OPERATION_CHECK} CHECK (operation IN (${LOGGED_OPERATIONS.map((o) => `'${o}'`).join(", ")}));
+  END IF;
+END $$;
 `;
 }

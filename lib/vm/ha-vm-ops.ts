@@ -117,7 +117,11 @@ export async function setRunningUnderPacemaker(r: CommandRunner, name: string, r
 /** A new preferred node: Pacemaker live-migrates the VM there (allow-migrate). Refused with the reason when that node cannot take it. */
 export async function moveUnderPacemaker(r: CommandRunner, view: ClusterView, name: string, to: string): Promise<void> {
   const refusal = memberRefusal(view, to);
-  if (refusal !== undefined) throw new Error(`cannot move ${name} to ${to}: ${refusal}`);
+  if (refusal !== undefined) {
+    // Pacemaker keeps it where it runs: the user chooses between pinning it there and bringing the node back.
+    const where = view.runningOn.length ? `it runs on ${view.runningOn.join(", ")}; set its node to that, or ` : "";
+    throw new Error(`cannot move ${name} to ${to}: ${refusal}; ${where}bring ${to} back and run pulumi up again`);
+  }
   await setPreferredNode(r, name, to);
   await waitForCluster(r, name, `onto ${to}`, (v) => v.runningOn.length === 1 && v.runningOn[0] === to, MIGRATE_TIMEOUT_MS);
 }

@@ -7,7 +7,7 @@ import { parseClusterView } from "../../lib/ha/crm-mon";
 import { haDomainConfigPath, vmResourceId } from "../../lib/ha/virtual-domain";
 import { assertInManagerNamespace, httpGet, ssh } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
-import { eventually, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
+import { eventually, inventoryRow, leftovers, nodesWithDomain, redisGet, scrub, withPg } from "../helpers/vm-lab";
 
 /**
  * An `ha` VM through Pulumi's dynamic-provider host: Pacemaker owns it (a
@@ -17,6 +17,9 @@ import { eventually, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab
  * once the dead node is fenced (its address in Ceph's OSD blocklist). The
  * node brought back is unfenced and rejoins, and the VM then runs on exactly
  * one node; delete leaves no resource, file, domain, image, row or key.
+ * Pacemaker's alert agent keeps the inventory in line: the start, the move,
+ * the fence and the restart on the survivor are logged, and the row and the
+ * Redis key follow the VM without any provider call.
  */
 
 jest.setTimeout(25 * 60_000);
@@ -43,6 +46,15 @@ async function blocklist(): Promise<string[]> {
   const text = await on(first, ["ceph", "--id", "kvmcloud-fence", "osd", "blocklist", "ls"]);
   return text.split("\n").map((l) => l.split(" ")[0]).filter((e) => /:\d+\/\d+$/.test(e));
 }
+
+/** The HA events logged for this VM (and fences) since `since`, oldest first. */
+async function haEvents(since: Date): Promise<Array<Record<string, unknown>>> {
+  return withPg(cloud, (q) =>
+    q("SELECT operation, outcome, node, vm, step FROM vm_operations WHERE (vm = $1 OR operation = 'ha-fence') AND operation LIKE 'ha-%' AND started_at >= $2 ORDER BY id", [name, since.toISOString()]),
+  );
+}
+const has = (events: Array<Record<string, unknown>>, e: Record<string, unknown>) => events.some((x) => Object.entries(e).every(([k, v]) => x[k] === v));
+const suiteStart = new Date(Date.now() - 5000);
 
 /** The guest's name from its HTTP server, or "" when it does not answer. */
 const answer = (ip: string) => httpGet(ip, "/", 1500).then((r) => (r.status === 200 ? r.body.trim() : ""), () => "");
@@ -73,6 +85,9 @@ describe("an ha VM", () => {
     for (const n of [first, second]) expect(await on(n, ["cat", haDomainConfigPath(name)])).toContain(`<name>${name}</name>`);
     const ip = props.ip as string;
     expect(await eventually("the guest's answer", () => answer(ip), (a) => a === name, 180_000, 1000)).toBe(name);
+    // Pacemaker's alert agent logged the start, where it happened.
+    const events = await eventually("the logged start", () => haEvents(suiteStart), (e) => has(e, { operation: "ha-start", node: first }), 30_000, 500);
+    expect(has(events, { operation: "ha-start", outcome: "ok", node: first, vm: name, step: "start" })).toBe(true);
   });
 
   it("moves live when its node changes, Pacemaker doing the migration", async () => {
@@ -89,6 +104,7 @@ describe("an ha VM", () => {
     expect(await runningOn(first)).toEqual([second]);
     expect(await nodesWithDomain(d, name)).toEqual([second]);
     expect(seen.longestGapMs).toBeLessThan(10_000);
+    await eventually("the logged migration", () => haEvents(suiteStart), (e) => has(e, { operation: "ha-migrate", outcome: "ok", node: second, step: "migrate_from" }), 30_000, 500);
   });
 
   it("runs again on the survivor at the same address when its node is killed, once that node is fenced", async () => {
@@ -102,6 +118,12 @@ describe("an ha VM", () => {
     const backAt = (Date.now() - t0) / 1000;
     process.stdout.write(`  ${second} killed: fenced after ${fencedAt.toFixed(1)} s, the guest answered again from ${first} after ${backAt.toFixed(1)} s\n`);
     expect(await runningOn(first)).toEqual([first]);
+    // No provider call yet: the alert agent moved the row and the key, and logged one fence of the dead node.
+    await eventually("the inventory's row on the survivor", () => inventoryRow(cloud, name), (r) => r?.node === first && r?.state === "running", 30_000, 500);
+    expect(await redisGet(cloud, `vm:${name}`)).toBe(first);
+    const events = await haEvents(new Date(t0));
+    expect(events.filter((e) => e.operation === "ha-fence" && e.node === second && e.outcome === "ok")).toHaveLength(1);
+    expect(has(events, { operation: "ha-start", outcome: "ok", node: first, vm: name })).toBe(true);
     // Refresh finds it where Pacemaker put it, with the dead node unreachable.
     const read = await host.read(name, props);
     expect(read.properties.node).toBe(first);

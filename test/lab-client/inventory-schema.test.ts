@@ -3,7 +3,7 @@ import { Client } from "pg";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { POSTGRES } from "../../lab/topology";
-import { OPERATIONS_TABLE, renderInventorySchema, VM_TABLE } from "../../lib/inventory/schema";
+import { LOGGED_OPERATIONS, OPERATIONS_TABLE, renderInventorySchema, VM_TABLE } from "../../lib/inventory/schema";
 import { createThrowawayDatabase, dropThrowawayDatabase } from "../helpers/service-hosts";
 import { assertInManagerNamespace } from "../helpers/lab-client";
 
@@ -117,5 +117,50 @@ describe("the inventory schema on the lab's Postgres", () => {
     const cols = Object.keys(row);
     const sql = `INSERT INTO ${OPERATIONS_TABLE} (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")})`;
     expect(await failure(() => client!.query(sql, Object.values(row)))).toBe(sqlstate);
+  });
+
+  it("logs a provider's reconcile and each HA event, a fence once per Pacemaker operation id", async () => {
+    const op = (row: Record<string, unknown>) => {
+      const cols = Object.keys(row);
+      return client!.query(`INSERT INTO ${OPERATIONS_TABLE} (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")}) ON CONFLICT (ref) WHERE operation = 'ha-fence' DO NOTHING`, Object.values(row));
+    };
+    const at = new Date();
+    for (const operation of LOGGED_OPERATIONS) expect(await failure(() => op({ vm: "web-1", operation, outcome: "ok", started_at: at, duration_ms: 1, node: "node1" }))).toBe("");
+    const fence = { operation: "ha-fence", outcome: "ok", step: "reboot", started_at: at, duration_ms: 0, node: "node2", ref: "411c54cf-6e6b" };
+    await op(fence);
+    await op(fence);
+    expect((await client!.query(`SELECT vm FROM ${OPERATIONS_TABLE} WHERE ref = '411c54cf-6e6b'`)).rows).toEqual([{ vm: null }]);
+  });
+});
+
+describe("the inventory schema over an older release's database", () => {
+  const older = `h4b_schema_old_${crypto.randomBytes(4).toString("hex")}`;
+  const olderUrl = url.replace(`/${database}`, `/${older}`);
+  // vm_operations as releases before the HA alert agent made it: vm required, four operations.
+  const OLD = `CREATE TABLE ${OPERATIONS_TABLE} (id bigserial PRIMARY KEY, vm text NOT NULL,
+    operation text NOT NULL CHECK (operation IN ('create', 'update', 'delete', 'read')), outcome text NOT NULL CHECK (outcome IN ('ok', 'error')),
+    step text, started_at timestamptz NOT NULL, duration_ms integer NOT NULL CHECK (duration_ms >= 0));
+    INSERT INTO ${OPERATIONS_TABLE} (vm, operation, outcome, started_at, duration_ms) VALUES ('web-1', 'create', 'ok', now(), 15000);`;
+  beforeAll(() => createThrowawayDatabase(d, older, POSTGRES.user));
+  afterAll(() => dropThrowawayDatabase(d, older));
+
+  it("is migrated in place: its rows stay, and it takes the operations it refused", async () => {
+    const psql = (input: string) => run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", olderUrl, "-f", "-"], { input });
+    await psql(OLD);
+    const insert = "INSERT INTO vm_operations (vm, operation, outcome, started_at, duration_ms) VALUES (NULL, 'ha-fence', 'ok', now(), 0);";
+    await expect(psql(insert)).rejects.toThrow(/violates (not-null|check) constraint/);
+    await psql(renderInventorySchema());
+    await psql(renderInventorySchema());
+    await psql(insert);
+    await psql("INSERT INTO vm_operations (vm, operation, outcome, started_at, duration_ms) VALUES ('web-1', 'reconcile', 'ok', now(), 3);");
+    const c = new Client({ connectionString: olderUrl });
+    await c.connect();
+    try {
+      expect((await c.query(`SELECT operation FROM ${OPERATIONS_TABLE} ORDER BY id`)).rows.map((r) => r.operation)).toEqual(["create", "ha-fence", "reconcile"]);
+      const checks = (await c.query("SELECT conname FROM pg_constraint WHERE conrelid = 'vm_operations'::regclass AND contype = 'c' AND conname LIKE 'vm_operations_operation%'")).rows.map((r) => r.conname);
+      expect(checks).toEqual(["vm_operations_operation_v2"]);
+    } finally {
+      await c.end();
+    }
   });
 });

@@ -117,6 +117,18 @@ describe("Cloud", () => {
     expect(none.reg.some((r) => r.name === "kvmcloud-ha-qnetd")).toBe(false);
   });
 
+  it("with ha, admits the nodes to a restricted inventory (their alert agents write there) and hands them its URLs", async () => {
+    const hba = (reg: Registered[]) => reg.map((r) => String(r.inputs.script ?? "")).find((t) => t.includes("scram-sha-256"))!;
+    const restricted = { ...devCloud, database: { ...devCloud.database, allowedClients: ["192.0.2.40/32"] } };
+    const plain = await build(restricted);
+    expect(hba(plain.reg)).toContain("192.0.2.40/32 scram-sha-256");
+    expect(hba(plain.reg)).not.toContain("192.0.2.21/32");
+    const { reg } = await build({ ...restricted, ha: {} });
+    for (const a of ["192.0.2.40/32", "192.0.2.21/32", "192.0.2.22/32"]) expect(hba(reg)).toContain(`${a} scram-sha-256`);
+    const member = reg.find((r) => r.name === "kvmcloud-ha-kvmcloud-node1")!;
+    expect(String(member.inputs.script)).toContain("kvmcloud-ha-alert");
+  });
+
   const broken = (change: (c: Record<string, any>) => void): CloudConfig => {
     const c = copy(devCloud) as Record<string, any>;
     change(c);

@@ -1,6 +1,7 @@
 import { HaCluster, HaClusterArgs } from "../../components/ha-cluster";
 import { KvmNode } from "../../components/kvm-node";
 import { installComponentMocks } from "../helpers/component-mocks";
+import { ALERT_AGENT_PATH, ALERT_PACKAGES } from "../../lib/ha/ha-alert";
 import { isWrappedSecret, Registered, settle, unwrapSecrets, valueOf, REMOTE_COMMAND } from "../helpers/pulumi-mocks";
 
 /**
@@ -94,6 +95,28 @@ describe("HaCluster", () => {
     const { reg: plain } = await build();
     expect(plain.some((r) => r.name === "ha-fence-client")).toBe(false);
     expect(script(plain, "ha-node1")).not.toContain("fence");
+  });
+
+  it("with the inventory: installs the alert agent and registers it, its access on stdin only, as the last line", async () => {
+    const inventory = { postgresUrl: "postgres://kvmcloud:pg-secret-pw@192.0.2.3:5432/kvmcloud", redisUrl: "redis://:redis-secret-pw@192.0.2.3:6379/0" };
+    const { reg } = await build({ inventory });
+    for (const n of ["ha-node1", "ha-node2"]) {
+      const r = named(reg, n);
+      const lines = String(unwrapSecrets(r.inputs.stdin)).trimEnd().split("\n");
+      expect(lines).toHaveLength(4);
+      const env = Buffer.from(lines[3], "base64").toString();
+      expect(env).toContain("PGPASSWORD=pg-secret-pw\n");
+      expect(env).toContain("REDISCLI_AUTH=redis-secret-pw\n");
+      expect(isWrappedSecret(r.inputs.stdin)).toBe(true);
+      const text = script(reg, n);
+      expect(text).not.toMatch(/secret-pw/);
+      expect(text).toContain(`cibadmin --modify --allow-create --scope alerts --xml-text '<alert id="kvmcloud-inventory" path="${ALERT_AGENT_PATH}">`);
+      for (const p of ALERT_PACKAGES) expect(text).toContain(p);
+    }
+    // Without the inventory there is no agent.
+    const { reg: plain } = await build();
+    expect(script(plain, "ha-node1")).not.toContain(ALERT_AGENT_PATH);
+    expect(script(plain, "ha-node1")).not.toContain("postgresql-client");
   });
 
   it("sets standby on the drained members and off on the others, from the first node", async () => {

@@ -73,6 +73,20 @@ describe("the exporter over captured lab output", () => {
     expect(e.metrics.lastOperationId).toBe(3);
   });
 
+  it("counts the HA events Pacemaker's alert agent logs beside the provider's operations", async () => {
+    const ha = [
+      { id: "7", operation: "ha-fence", outcome: "ok", step: "reboot", duration_ms: 0 },
+      { id: "8", operation: "ha-start", outcome: "ok", step: "start", duration_ms: 2100 },
+      { id: "9", operation: "ha-migrate", outcome: "error", step: "migrate_to", duration_ms: 40000 },
+    ];
+    const { e } = exporter({ sql: inventory(ha) });
+    const m = parseExposition(await e.collect());
+    expect(value(m, "kvmcloud_provider_operations_total", { operation: "ha-fence", outcome: "ok" })).toBe(1);
+    expect(value(m, "kvmcloud_provider_operations_total", { operation: "ha-start", outcome: "ok" })).toBe(1);
+    expect(value(m, "kvmcloud_provider_operations_total", { operation: "ha-stop", outcome: "ok" })).toBe(0);
+    expect(value(m, "kvmcloud_provider_operation_errors_total", { operation: "ha-migrate", step: "migrate_to" })).toBe(1);
+  });
+
   it("turns an unreachable node into node_up 0 and a counted scrape error, and asks Ceph through another node", async () => {
     const { e, lines } = exporter({ down: ["10.77.0.21"] });
     await e.collect();

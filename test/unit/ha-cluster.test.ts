@@ -30,7 +30,7 @@ function corosyncAccepts(text: string): { status: number | null; out: string } {
 
 describe("planHaCluster", () => {
   it("fills the defaults once", () => {
-    expect(planHaCluster({ members })).toEqual({ clusterName: "kvmcloud", tokenMs: 3000, members, quorumDeviceAddress: undefined });
+    expect(planHaCluster({ members })).toEqual({ clusterName: "kvmcloud", tokenMs: 3000, members, quorumDeviceAddress: undefined, alerts: false });
   });
 
   it.each<[string, Parameters<typeof planHaCluster>[0], RegExp]>([

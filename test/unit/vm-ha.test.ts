@@ -53,7 +53,9 @@ describe("an ha VM over the fakes", () => {
     expect(moved.node).toBe("node2");
     expect(domainsOf(c)).toEqual(["node2:web-1"]);
     c.down.add("node1");
-    await expect(updateVm(cloud, c.access(), moved, { ...args, node: "node1" })).rejects.toThrow(/cannot move web-1 to node1: node1 is offline in the HA cluster/);
+    await expect(updateVm(cloud, c.access(), moved, { ...args, node: "node1" })).rejects.toThrow(
+      /cannot move web-1 to node1: node1 is offline in the HA cluster; it runs on node2; set its node to that, or bring node1 back and run pulumi up again/,
+    );
     c.down.delete("node1");
     const stopped = await updateVm(cloud, c.access(), moved, { ...args, node: "node2", state: "stopped" });
     expect([stopped.state, domainsOf(c)]).toEqual(["stopped", []]);

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { Snapshot } from "./snapshot";
 import { OperationRow } from "../../inventory/operations-log";
+import { LOGGED_OPERATIONS } from "../../inventory/schema";
 
 /**
  * The exporter's metrics. Values read from the cloud (libvirt, Ceph, the
@@ -10,8 +11,6 @@ import { OperationRow } from "../../inventory/operations-log";
  * persistent registry. Names: `kvmcloud_` prefix, base units in the name.
  */
 
-// "read" stays for the rows of older releases, whose refreshes logged themselves.
-export const OPERATIONS = ["create", "read", "update", "delete", "reconcile"] as const;
 export const OUTCOMES = ["ok", "error"] as const;
 /** Seconds; VM creation under TCG takes tens of seconds, a delete a few. */
 export const OPERATION_BUCKETS = [0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
@@ -26,7 +25,7 @@ export class ExporterMetrics {
   });
   private readonly operations = new Counter({
     name: "kvmcloud_provider_operations_total",
-    help: "VirtualMachine provider operations, from the inventory's vm_operations log.",
+    help: "VirtualMachine provider operations and HA events (ha-start, ha-stop, ha-migrate, ha-fence, reported by Pacemaker), from the inventory's vm_operations log.",
     labelNames: ["operation", "outcome"],
     registers: [this.persistent],
   });
@@ -48,7 +47,7 @@ export class ExporterMetrics {
 
   constructor() {
     // Series exist from the first scrape, so rate() and the dashboard have data before the first operation.
-    for (const operation of OPERATIONS) {
+    for (const operation of LOGGED_OPERATIONS) {
       for (const outcome of OUTCOMES) {
         this.operations.inc({ operation, outcome }, 0);
         this.durations.zero({ operation, outcome });

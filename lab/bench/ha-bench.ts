@@ -7,7 +7,8 @@
  *  1. node2 killed outright (every process) with an HA guest on it: seconds
  *     to detection (node1's Corosync sees one member), to fencing (node2's
  *     address in Ceph's blocklist), to the guest's first HTTP answer from
- *     node1, and, with the lab mended (node2 booted again), to unfencing;
+ *     node1, to the inventory's row naming node1 (Pacemaker's alert agent),
+ *     and, with the lab mended (node2 booted again), to unfencing;
  *  2. node2 cut off (its knet traffic dropped) and healed: the same, where
  *     unfencing is the fence watch's work;
  *  3. drain of node2 with two HA guests on it, and its return: seconds until
@@ -67,6 +68,7 @@ async function killRounds(g: HaGuests): Promise<string[][]> {
     const fence = await until("node2's blocklist entry", t0, fenced);
     const back = await answered;
     if ((await g.runningOn(guest, survivor.name)).join() !== survivor.name) throw new Error(`${guest.name} answered, but Pacemaker does not run it on ${survivor.name}`);
+    const recorded = await until("the inventory's row naming node1", t0, async () => (await g.recordedNode(guest)) === survivor.name, 120_000);
     const m0 = Date.now();
     // The mend boots node2 again; its entry goes when Pacemaker unfences it on joining.
     let unfencedAt = NaN;
@@ -74,7 +76,7 @@ async function killRounds(g: HaGuests): Promise<string[][]> {
     await mendLab();
     const mend = (Date.now() - m0) / 1000;
     await watch;
-    rows.push([String(i), detected.toFixed(1), fence.toFixed(1), back.toFixed(1), unfencedAt.toFixed(1), mend.toFixed(1)]);
+    rows.push([String(i), detected.toFixed(1), fence.toFixed(1), back.toFixed(1), recorded.toFixed(1), unfencedAt.toFixed(1), mend.toFixed(1)]);
   }
   return rows;
 }
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
   try {
     printTable(
       `node2 killed outright (every process) with an HA guest on it, ${ROUNDS} rounds: seconds after the kill, and after the mend began`,
-      ["round", "detected", "fenced", "guest answers from node1", "unfenced after mend began", "mend (lab:up)"],
+      ["round", "detected", "fenced", "guest answers from node1", "inventory says node1", "unfenced after mend began", "mend (lab:up)"],
       await killRounds(guests),
     );
     await healthy();

@@ -1,11 +1,8 @@
 import { cloudSpecFromLab } from "../cloud-spec";
 import { LabDescription } from "../description";
 import { httpGet } from "../http-probe";
-import { inNetns, run } from "../exec";
-import { labSshArgv } from "../ssh-client";
-import { hostByName } from "../topology";
-import { parseClusterView } from "../../lib/ha/crm-mon";
-import { renderStandbyScript } from "../../lib/ha/standby";
+import { haRunningOn, runStandbyScript } from "../ha-ops";
+import { cloudAccess } from "../../lib/vm/cloud-access";
 import { ProviderHost, serializeProvider, startProviderHost } from "../../test/helpers/provider-host";
 
 /**
@@ -46,21 +43,15 @@ export class HaGuests {
     }
   }
 
-  async on(node: string, argv: readonly string[], input?: string, timeoutMs = 30_000): Promise<{ code: number; out: string }> {
-    const address = this.d.nodes.find((n) => n.name === node)!.sshHost;
-    const seconds = String(Math.ceil(timeoutMs / 1000) - 5);
-    const r = await run(inNetns(hostByName("mgr").ns, labSshArgv(this.d.ssh, address, ["timeout", seconds, ...argv])), { allowFail: true, timeoutMs, input });
-    return { code: r.code, out: r.stdout + r.stderr };
+  /** Where Pacemaker runs the guest, asked on `from`; [] when it cannot say. */
+  runningOn(guest: HaGuest, from: string): Promise<readonly string[]> {
+    return haRunningOn(this.d, from, guest.name);
   }
 
-  /** Where Pacemaker runs the guest, asked on `from`; [] when it cannot say. */
-  async runningOn(guest: HaGuest, from: string): Promise<readonly string[]> {
-    const r = await this.on(from, ["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]);
-    try {
-      return parseClusterView(r.out.slice(r.out.indexOf("<")), guest.name).runningOn;
-    } catch {
-      return [];
-    }
+  /** The node the inventory records for the guest (what Pacemaker's alert agent sets), or undefined. */
+  async recordedNode(guest: HaGuest): Promise<string | undefined> {
+    const rows = await cloudAccess(cloudSpecFromLab(this.d)).withInventory(async (inv) => (await inv.sql.query("SELECT node FROM vms WHERE name = $1", [guest.name])).rows);
+    return rows[0]?.node as string | undefined;
   }
 
   /** Seconds from t0 to the guest's first answer as itself; throws when none came within the bound. */
@@ -75,11 +66,7 @@ export class HaGuests {
 
   /** HaCluster's standby script for `drain`, on `node`; returns its seconds. */
   async standby(node: string, drain: string[]): Promise<number> {
-    const t0 = Date.now();
-    const script = renderStandbyScript({ members: this.d.nodes.map((n) => n.name), drain, waitSeconds: 600 });
-    const r = await this.on(node, ["bash", "-s"], script, 660_000);
-    if (r.code !== 0) throw new Error(`standby script on ${node}: ${r.out}`);
-    return (Date.now() - t0) / 1000;
+    return (await runStandbyScript(this.d, node, drain)).seconds;
   }
 
   /** Deletes every guest made (each where Pacemaker runs it now) and stops the provider host. */

@@ -2,9 +2,8 @@ import * as crypto from "crypto";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { watchAnswers } from "../../lab/http-probe";
-import { parseClusterView } from "../../lib/ha/crm-mon";
-import { renderStandbyScript } from "../../lib/ha/standby";
-import { assertInManagerNamespace, httpGet, ssh } from "../helpers/lab-client";
+import { haRunningOn, runStandbyScript } from "../../lab/ha-ops";
+import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
 import { eventually, leftovers, scrub } from "../helpers/vm-lab";
 
@@ -22,27 +21,17 @@ jest.setTimeout(25 * 60_000);
 
 const d = readLabDescription();
 const [first, second] = d.nodes.map((n) => n.name);
-const address = (node: string) => d.nodes.find((n) => n.name === node)!.sshHost;
 const suffix = crypto.randomBytes(3).toString("hex");
 const names = [`drain-a-${suffix}`, `drain-b-${suffix}`];
-const members = d.nodes.map((n) => n.name);
 let host: ProviderHost;
 const props = new Map<string, Record<string, unknown>>();
 
 const answer = (ip: string, name: string) => httpGet(ip, "/", 1500).then((r) => r.status === 200 && r.body.trim() === name, () => false);
 
-async function runningOn(name: string): Promise<readonly string[]> {
-  const r = await ssh(d, address(second), ["timeout", "20", "crm_mon", "--one-shot", "--inactive", "--output-as=xml"], { allowFail: true });
-  return parseClusterView(r.stdout, name).runningOn;
-}
-
-/** Runs HaCluster's standby script on the first node, bounded, as RemoteCommand would. */
-async function standby(drain: string[]): Promise<{ seconds: number; stdout: string }> {
-  const t0 = Date.now();
-  const r = await ssh(d, address(first), ["timeout", "900", "bash", "-s"], { input: renderStandbyScript({ members, drain, waitSeconds: 600 }), allowFail: true, timeoutMs: 960_000 });
-  if (r.code !== 0) throw new Error(`the standby script failed (exit ${r.code}): ${r.stderr}`);
-  return { seconds: (Date.now() - t0) / 1000, stdout: r.stdout };
-}
+/** Where Pacemaker runs the VM, asked on the node that stays in. */
+const runningOn = (name: string) => haRunningOn(d, second, name);
+/** HaCluster's standby script, run on the first node. */
+const standby = (drain: string[]) => runStandbyScript(d, first, drain);
 
 /** Each VM polled every 100 ms while `during` runs: the longest time without its answer, to the end. */
 async function watched<T>(during: () => Promise<T>): Promise<{ result: T; gaps: Map<string, number> }> {
@@ -87,7 +76,7 @@ describe("drain and return of a node", () => {
   it("moves both VMs off the drained node live, and returns only once it is empty", async () => {
     const { result, gaps } = await watched(() => standby([first]));
     process.stdout.write(`  drain of ${first}: ${result.seconds.toFixed(1)} s; longest HTTP gap ${[...gaps].map(([n, g]) => `${n} ${g} ms`).join(", ")}\n`);
-    expect(result.stdout).toContain(`drained: ${first}`);
+    expect(result.out).toContain(`drained: ${first}`);
     for (const name of names) expect(await runningOn(name)).toEqual([second]);
     // A migration's gap, not a restart's (a cold boot under TCG takes 15 s and more).
     for (const g of gaps.values()) expect(g).toBeLessThan(10_000);

@@ -3,7 +3,7 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { killHost, mendLab } from "../../lab/node-loss";
 import { watchAnswers } from "../../lab/http-probe";
-import { parseClusterView } from "../../lib/ha/crm-mon";
+import { haRunningOn, onLabNode } from "../../lab/ha-ops";
 import { haDomainConfigPath, vmResourceId } from "../../lib/ha/virtual-domain";
 import { assertInManagerNamespace, httpGet, ssh } from "../helpers/lab-client";
 import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
@@ -32,15 +32,9 @@ const address = (node: string) => d.nodes.find((n) => n.name === node)!.sshHost;
 let host: ProviderHost;
 let props: Record<string, unknown> = {};
 
-async function on(node: string, argv: readonly string[]): Promise<string> {
-  const r = await ssh(d, address(node), ["timeout", "20", ...argv], { allowFail: true });
-  return r.stdout + r.stderr;
-}
-
+const on = async (node: string, argv: readonly string[]) => (await onLabNode(d, node, argv)).out;
 /** Where Pacemaker runs the VM, asked on `node`. */
-async function runningOn(node: string): Promise<readonly string[]> {
-  return parseClusterView(await on(node, ["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]), name).runningOn;
-}
+const runningOn = (node: string) => haRunningOn(d, node, name);
 
 async function blocklist(): Promise<string[]> {
   const text = await on(first, ["ceph", "--id", "kvmcloud-fence", "osd", "blocklist", "ls"]);

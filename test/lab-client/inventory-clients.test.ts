@@ -8,7 +8,8 @@ import { onDb } from "../helpers/service-hosts";
 /**
  * The inventory admits only the hosts that need it: the lab's stack gives
  * InventoryDatabase `allowedClients` (the manager, the db host and `lb`, where
- * the packages runtime's test runs a second exporter), so a
+ * the packages runtime's test runs a second exporter), to which the Cloud adds
+ * the KVM nodes (their Pacemaker alert agents write there), so a
  * machine at a guest's address on the same segment (a throwaway namespace
  * plugged into the lab switch) is reset on Postgres' and Redis' ports, while
  * the manager keeps working; the host's own table and pg_hba block say so.
@@ -57,12 +58,12 @@ describe("who may reach the inventory", () => {
 
   it("keeps the rule in the host's own nftables table and pg_hba block", async () => {
     const table = (await onDb(d, ["nft", "list", "table", "inet", "kvmcloud_inventory"])).stdout;
-    // nft merges the three adjacent /32s (auto-merge) into one range.
-    expect(table).toMatch(/elements = \{ 10\.77\.0\.2-10\.77\.0\.4 \}/);
+    // nft merges adjacent /32s (auto-merge) into ranges: the stack's three, then the two nodes.
+    expect(d.nodes.map((n) => n.sshHost)).toEqual(["10.77.0.21", "10.77.0.22"]);
+    expect(table).toMatch(/elements = \{ 10\.77\.0\.2-10\.77\.0\.4, 10\.77\.0\.21-10\.77\.0\.22 \}/);
     const hba = (await onDb(d, ["cat", "/etc/postgresql/15/main/pg_hba.conf"])).stdout;
-    expect(hba).toContain(
-      "# kvm-cloud begin\nhost kvmcloud kvmcloud 10.77.0.2/32 scram-sha-256\nhost kvmcloud kvmcloud 10.77.0.3/32 scram-sha-256\nhost kvmcloud kvmcloud 10.77.0.4/32 scram-sha-256\n# kvm-cloud end\n",
-    );
+    const line = (a: string) => `host kvmcloud kvmcloud ${a}/32 scram-sha-256\n`;
+    expect(hba).toContain(`# kvm-cloud begin\n${["10.77.0.2", "10.77.0.3", "10.77.0.4", "10.77.0.21", "10.77.0.22"].map(line).join("")}# kvm-cloud end\n`);
     expect(hba).not.toContain("0.0.0.0/0");
   });
 });

@@ -9,7 +9,7 @@ import { run, waitFor } from "../../lab/exec";
 import { buildSeedImage } from "../../lab/guest-image";
 import { leaseForMac, parseDnsmasqLeases } from "../../lib/dnsmasq/leases";
 import { renderMetaData, renderUserData } from "../../lib/vm/cloud-init";
-import { renderDomainXml } from "../../lib/vm/domain-xml";
+import { consoleLogPath, renderDomainXml } from "../../lib/vm/domain-xml";
 import { renderHaproxyCfg } from "../../lib/haproxy/haproxy-cfg";
 import { assertInManagerNamespace, httpGet, nodeUri, rbdOnNode, ssh, virsh } from "../helpers/lab-client";
 
@@ -72,7 +72,15 @@ async function startGuest(g: Guest): Promise<void> {
   await run(virsh(uri, "define", xml));
   await run(virsh(uri, "start", g.name));
   g.ip = (await waitFor(`a DHCP lease for ${g.name}`, () => leaseOf(g), 180_000, 500)).ip;
-  await waitFor(`${g.name} answering HTTP`, async () => ((await httpGet(g.ip).catch(() => undefined))?.body.trim() === g.name ? true : undefined), 60_000, 500);
+  try {
+    await waitFor(`${g.name} answering HTTP`, async () => ((await httpGet(g.ip).catch(() => undefined))?.body.trim() === g.name ? true : undefined), 60_000, 500);
+  } catch (e) {
+    // What the guest said and what libvirt thinks of it: the cause, when a TCG guest leases and then goes silent.
+    const host = d.nodes.find((n) => n.name === g.node)!.sshHost;
+    const state = await ssh(d, host, ["virsh", "-q", "-c", "qemu:///system", "domstate", "--reason", g.name], { allowFail: true });
+    const console = await ssh(d, host, ["tail", "-n", "25", consoleLogPath(g.name)], { allowFail: true });
+    throw new Error(`${(e as Error).message} (leased ${g.ip} on ${g.node}; domstate: ${state.stdout.trim()}; console tail:\n${console.stdout}${console.stderr})`);
+  }
 }
 
 function get(port: number, p = "/"): Promise<string> {

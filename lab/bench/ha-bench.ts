@@ -64,11 +64,13 @@ async function killRounds(g: HaGuests): Promise<string[][]> {
     // The guest died with node2's processes: its next answer comes from a boot on node1.
     const answered = g.firstAnswer(guest, t0, 300_000);
     answered.catch(() => undefined);
+    // Watched from the kill on: the alert agent records the start on node1, which comes before the guest's boot.
+    const recorded = until("the inventory's row naming node1", t0, async () => (await g.recordedNode(guest)) === survivor.name, 300_000);
+    recorded.catch(() => undefined);
     const detected = await until("node1 seeing one member", t0, async () => (await members()) === 1);
     const fence = await until("node2's blocklist entry", t0, fenced);
     const back = await answered;
     if ((await g.runningOn(guest, survivor.name)).join() !== survivor.name) throw new Error(`${guest.name} answered, but Pacemaker does not run it on ${survivor.name}`);
-    const recorded = await until("the inventory's row naming node1", t0, async () => (await g.recordedNode(guest)) === survivor.name, 120_000);
     const m0 = Date.now();
     // The mend boots node2 again; its entry goes when Pacemaker unfences it on joining.
     let unfencedAt = NaN;
@@ -76,7 +78,7 @@ async function killRounds(g: HaGuests): Promise<string[][]> {
     await mendLab();
     const mend = (Date.now() - m0) / 1000;
     await watch;
-    rows.push([String(i), detected.toFixed(1), fence.toFixed(1), back.toFixed(1), recorded.toFixed(1), unfencedAt.toFixed(1), mend.toFixed(1)]);
+    rows.push([String(i), detected.toFixed(1), fence.toFixed(1), back.toFixed(1), (await recorded).toFixed(1), unfencedAt.toFixed(1), mend.toFixed(1)]);
   }
   return rows;
 }

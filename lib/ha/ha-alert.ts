@@ -158,8 +158,9 @@ if [ "$outcome" = ok ] && { [ "$op" = ha-start ] || [ "$op" = ha-migrate ]; }; t
   sql="$sql
 UPDATE vms SET node = :'node', state = 'running', updated_at = now() WHERE name = :'vm' AND state <> 'creating' RETURNING name;"
 fi
+# One transaction: a try that failed half-way left nothing, so the next one logs the event once.
 for try in 1 2 3; do
-  if out=$(printf '%s\\n' "$sql" | timeout 5 psql -X -q -At -v ON_ERROR_STOP=1 -v vm="$vm" -v op="$op" -v outcome="$outcome" -v task="$task" -v at="$at" -v ms="$ms" -v node="$node" -v ref="$ref" -f - 2>&1); then
+  if out=$(printf '%s\\n' "$sql" | timeout 5 psql -X -q -At -v ON_ERROR_STOP=1 --single-transaction -v vm="$vm" -v op="$op" -v outcome="$outcome" -v task="$task" -v at="$at" -v ms="$ms" -v node="$node" -v ref="$ref" -f - 2>&1); then
     break
   fi
   [ "$try" = 3 ] && { say "$op of \${vm:-$node} on $node not recorded in the inventory: $out"; exit 1; }

@@ -103,6 +103,8 @@ describe("the alert agent", () => {
     expect(psql).toContain("ENV 10.0.0.3 kvmcloud kvmcloud p@ss'w");
     expect(psql.split("\n").find((l) => l.startsWith("ARGS"))).not.toContain("p@ss");
     expect(psql).toContain("INSERT INTO vm_operations");
+    // One transaction per try: a retry never logs the event twice.
+    expect(psql).toContain("-v ON_ERROR_STOP=1 --single-transaction -v vm=web-1");
     expect(psql).toMatch(/UPDATE vms SET node = :'node', state = 'running'.*state <> 'creating' RETURNING name/);
     expect(logOf("redis")).toBe("-h 10.0.0.3 -p 6379 --no-auth-warning SET vm:web-1 node2 AUTH=r pw\n");
   });

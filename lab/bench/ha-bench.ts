@@ -15,10 +15,8 @@
  *     every guest has moved, and each guest's longest HTTP gap.
  */
 import { readLabDescription } from "../description";
-import { inNetns, run } from "../exec";
 import { killHost, mendLab } from "../node-loss";
-import { labSshArgv } from "../ssh-client";
-import { hostByName } from "../topology";
+import { onLabNode } from "../ha-ops";
 import { printTable } from "./table";
 import { HaGuests } from "./ha-guests";
 import { watchAnswers } from "../http-probe";
@@ -30,13 +28,11 @@ const survivor = d.nodes[0];
 const entry = `${victim.sshHost}:0/0`;
 const SPLIT = "kcl_bench_split";
 
-async function on(host: string, argv: readonly string[]): Promise<{ code: number; out: string }> {
-  const r = await run(inNetns(hostByName("mgr").ns, labSshArgv(d.ssh, host, ["timeout", "20", ...argv])), { allowFail: true, timeoutMs: 30_000 });
-  return { code: r.code, out: r.stdout + r.stderr };
-}
+/** A command on a lab node, 20 s on the node (lab/ha-ops.ts). */
+const on = (node: string, argv: readonly string[]) => onLabNode(d, node, argv, { timeoutMs: 25_000 });
 
-const members = async () => Number(/^Nodes:\s+(\d+)/m.exec((await on(survivor.sshHost, ["corosync-quorumtool", "-s"])).out)?.[1] ?? NaN);
-const fenced = async () => (await on(survivor.sshHost, ["ceph", "--id", "kvmcloud-fence", "osd", "blocklist", "ls"])).out.split("\n").some((l) => l.split(" ")[0] === entry);
+const members = async () => Number(/^Nodes:\s+(\d+)/m.exec((await on(survivor.name, ["corosync-quorumtool", "-s"])).out)?.[1] ?? NaN);
+const fenced = async () => (await on(survivor.name, ["ceph", "--id", "kvmcloud-fence", "osd", "blocklist", "ls"])).out.split("\n").some((l) => l.split(" ")[0] === entry);
 
 /** Polls until `done`, within a bound; returns seconds since t0. A wait that never sees it throws: no figure for what was not seen. */
 async function until(what: string, t0: number, done: () => Promise<boolean>, boundMs = 180_000): Promise<number> {
@@ -89,13 +85,13 @@ async function splitRounds(): Promise<string[][]> {
   for (let i = 1; i <= ROUNDS; i++) {
     await healthy();
     const t0 = Date.now();
-    if ((await on(victim.sshHost, ["sh", "-c", nft])).code !== 0) throw new Error("could not cut node2's knet traffic");
+    if ((await on(victim.name, ["sh", "-c", nft])).code !== 0) throw new Error("could not cut node2's knet traffic");
     try {
       const detected = await until("node1 seeing one member", t0, async () => (await members()) === 1);
       const fence = await until("node2's blocklist entry", t0, fenced);
       rows.push([String(i), detected.toFixed(1), fence.toFixed(1)]);
     } finally {
-      await on(victim.sshHost, ["nft", "delete", "table", "inet", SPLIT]);
+      await on(victim.name, ["nft", "delete", "table", "inet", SPLIT]);
     }
     const h0 = Date.now();
     const rejoined = await until("node2 rejoining", h0, async () => (await members()) === 2);
@@ -127,7 +123,7 @@ async function drainRounds(g: HaGuests): Promise<string[][]> {
 }
 
 async function main(): Promise<void> {
-  const token = /token:\s*(\d+)/.exec((await on(survivor.sshHost, ["cat", "/etc/corosync/corosync.conf"])).out)?.[1];
+  const token = /token:\s*(\d+)/.exec((await on(survivor.name, ["cat", "/etc/corosync/corosync.conf"])).out)?.[1];
   process.stdout.write(`\nHA: node loss (Corosync token ${token} ms, fence watch every 10 s; polled over SSH every ~0.5 s)\n`);
   const tag = Date.now().toString(36).slice(-5);
   const guests = await HaGuests.make(d, [`bench-ha1-${tag}`, `bench-ha2-${tag}`], victim.name);

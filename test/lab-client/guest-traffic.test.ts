@@ -4,10 +4,10 @@ import { AddressInfo } from "net";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { hostByName } from "../../lab/topology";
-import { assertInManagerNamespace, httpGet, ssh, virsh } from "../helpers/lab-client";
+import { httpGet, ssh, virsh } from "../helpers/lab-client";
 import { output } from "../../lab/exec";
 import { guestLikeClient } from "../helpers/guest-like-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, leftovers, scrub } from "../helpers/vm-lab";
 
 /**
@@ -31,7 +31,6 @@ const name = `traffic-${crypto.randomBytes(3).toString("hex")}`;
 const manager = hostByName("mgr").address;
 // Outside dnsmasq's range and the guest-like clients' address.
 const SPOOFED = "10.77.100.251";
-let host: ProviderHost;
 let server: http.Server;
 const seen: Array<{ path: string; from: string }> = [];
 
@@ -55,8 +54,12 @@ async function filterCounts(node: string, tap: string): Promise<{ learned: strin
   };
 }
 
+const host = labProviderHostForSuite(d, async () => {
+  server?.close();
+  await scrub(d, cloud, name);
+});
+
 beforeAll(async () => {
-  assertInManagerNamespace(d);
   server = http.createServer((req, res) => {
     seen.push({ path: req.url ?? "", from: (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "") });
     res.end();
@@ -65,13 +68,6 @@ beforeAll(async () => {
   // The stack's default, not set by the test: what every user gets.
   const filter = await output(virsh(d.nodes.find((n) => n.name === "node1")!.clientUri, "nwfilter-dumpxml", "kvmcloud-guest"));
   expect(filter).toContain("filterref filter='clean-traffic'");
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
-  server?.close();
-  await scrub(d, cloud, name);
 });
 
 describe("a guest on a node with the default traffic policy (clean)", () => {

@@ -3,8 +3,8 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { watchAnswers } from "../../lab/http-probe";
 import { haRunningOn, runStandbyScript } from "../../lab/ha-ops";
-import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { httpGet } from "../helpers/lab-client";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, leftovers, scrub } from "../helpers/vm-lab";
 
 /**
@@ -23,7 +23,6 @@ const d = readLabDescription();
 const [first, second] = d.nodes.map((n) => n.name);
 const suffix = crypto.randomBytes(3).toString("hex");
 const names = [`drain-a-${suffix}`, `drain-b-${suffix}`];
-let host: ProviderHost;
 const props = new Map<string, Record<string, unknown>>();
 
 const answer = (ip: string, name: string) => httpGet(ip, "/", 1500).then((r) => r.status === 200 && r.body.trim() === name, () => false);
@@ -48,14 +47,8 @@ async function watched<T>(during: () => Promise<T>): Promise<{ result: T; gaps: 
   return { result, gaps };
 }
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
+const host = labProviderHostForSuite(d, async () => {
   await standby([]).catch(() => undefined);
-  await host?.stop();
   for (const n of names) await scrub(d, cloudSpecFromLab(d), n);
 });
 

@@ -5,8 +5,8 @@ import { killHost, mendLab } from "../../lab/node-loss";
 import { watchAnswers } from "../../lab/http-probe";
 import { haRunningOn, onLabNode } from "../../lab/ha-ops";
 import { haDomainConfigPath, vmResourceId } from "../../lib/ha/virtual-domain";
-import { assertInManagerNamespace, httpGet, ssh } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { httpGet, ssh } from "../helpers/lab-client";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, redisGet, scrub, withPg } from "../helpers/vm-lab";
 
 /**
@@ -29,7 +29,6 @@ const cloud = cloudSpecFromLab(d);
 const name = `havm-${crypto.randomBytes(3).toString("hex")}`;
 const [first, second] = d.nodes.map((n) => n.name);
 const address = (node: string) => d.nodes.find((n) => n.name === node)!.sshHost;
-let host: ProviderHost;
 let props: Record<string, unknown> = {};
 
 const on = async (node: string, argv: readonly string[]) => (await onLabNode(d, node, argv)).out;
@@ -53,13 +52,7 @@ const suiteStart = new Date(Date.now() - 5000);
 /** The guest's name from its HTTP server, or "" when it does not answer. */
 const answer = (ip: string) => httpGet(ip, "/", 1500).then((r) => (r.status === 200 ? r.body.trim() : ""), () => "");
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
+const host = labProviderHostForSuite(d, async () => {
   const alive = await ssh(d, address(second), ["true"], { allowFail: true, timeoutMs: 20_000 }).then((r) => r.code === 0, () => false);
   if (!alive) await mendLab();
   await scrub(d, cloud, name);

@@ -1,8 +1,7 @@
 import * as crypto from "crypto";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
-import { assertInManagerNamespace } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
 
 /**
@@ -20,17 +19,10 @@ const cloud = cloudSpecFromLab(d);
 const name = `drift-${crypto.randomBytes(3).toString("hex")}`;
 const declared = { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest", name, cloud };
 const INPUTS = ["vcpus", "memoryMiB", "diskGiB", "state", "node"] as const;
-let host: ProviderHost;
 
 const inputsOf = (p: Record<string, unknown>) => Object.fromEntries(INPUTS.map((k) => [k, p[k]]));
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
+const host = labProviderHostForSuite(d, async () => {
   await scrub(d, cloud, name);
 });
 

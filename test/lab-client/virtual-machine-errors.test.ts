@@ -7,8 +7,8 @@ import { renderInventorySchema } from "../../lib/inventory/schema";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
-import { assertInManagerNamespace, nodeUri, rbdOnNode, virsh } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { nodeUri, rbdOnNode, virsh } from "../helpers/lab-client";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { leftovers, nodesWithDomain, rbdImages, scrub, withPg } from "../helpers/vm-lab";
 
 /**
@@ -26,7 +26,6 @@ const tag = crypto.randomBytes(3).toString("hex");
 const vmName = (what: string) => `err-${what}-${tag}`;
 const base = { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest" };
 const bigImage = `err-big-${tag}`;
-let host: ProviderHost;
 const made: string[] = [];
 
 async function failCreate(name: string, extra: Record<string, unknown>, c: CloudSpec = cloud): Promise<string> {
@@ -44,13 +43,7 @@ async function failCreate(name: string, extra: Record<string, unknown>, c: Cloud
   return err!;
 }
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
+const host = labProviderHostForSuite(d, async () => {
   for (const n of made) await scrub(d, cloud, n);
   const snap = `${d.ceph.pool}/${bigImage}@base`;
   await rbdOnNode(d, "node1", ["snap", "unprotect", snap], { allowFail: true });

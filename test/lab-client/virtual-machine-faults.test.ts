@@ -12,8 +12,8 @@ import { cacheKey } from "../../lib/inventory/vm-rows";
 import { reconcileVms } from "../../lib/vm/vm-reconcile";
 import { run } from "../../lab/exec";
 import { withRedisHung } from "../helpers/service-hosts";
-import { assertInManagerNamespace, httpGet, rbdOnNode, virsh } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { httpGet, rbdOnNode, virsh } from "../helpers/lab-client";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, redisGet, scrub, withPg } from "../helpers/vm-lab";
 
 /**
@@ -33,7 +33,6 @@ const cloud = cloudSpecFromLab(d);
 const tag = crypto.randomBytes(3).toString("hex");
 const vmName = (what: string) => `flt-${what}-${tag}`;
 const base = { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest" };
-let host: ProviderHost;
 const made: string[] = [];
 
 async function create(name: string) {
@@ -54,13 +53,7 @@ async function insertCreatingRow(name: string, ageSeconds: number): Promise<void
   );
 }
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
+const host = labProviderHostForSuite(d, async () => {
   for (const n of made) await scrub(d, cloud, n);
 });
 
@@ -133,7 +126,7 @@ describe("VirtualMachine faults", () => {
     await host.kill();
     expect(await doomed).toMatch(/./);
     expect((await inventoryRow(cloud, name))?.state).toBe("creating");
-    host = await startProviderHost(serializeProvider("VirtualMachine"));
+    await host.restart();
     const again = await create(name);
     const created = await again.create();
     expect((await eventually("the guest", () => httpGet(created.properties.ip as string).catch(() => ({ status: 0, body: "" })), (r) => r.status === 200)).body.trim()).toBe(name);
@@ -156,7 +149,7 @@ describe("VirtualMachine faults", () => {
     await moving;
     // libvirt's p2p migration may finish without its client: either way the rerun converges.
     process.stdout.write(`  provider killed mid-migration; domain then on: ${(await nodesWithDomain(d, name)).join(", ") || "(moving)"}\n`);
-    host = await startProviderHost(serializeProvider("VirtualMachine"));
+    await host.restart();
     // The engine's state still says node1: the next `pulumi up` sends the same update.
     const updated = await host.update(name, olds, news);
     expect(updated.node).toBe(d.nodes[1].name);

@@ -2,8 +2,8 @@ import * as crypto from "crypto";
 import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { killHost, mendLab } from "../../lab/node-loss";
-import { assertInManagerNamespace, domainsOn, httpGet } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { domainsOn, httpGet } from "../helpers/lab-client";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, rbdImages, scrub } from "../helpers/vm-lab";
 
 /**
@@ -24,15 +24,8 @@ const d = readLabDescription();
 const cloud = { ...cloudSpecFromLab(d), leaseTimeoutSeconds: 30 };
 const victim = d.nodes[1].name;
 const name = `nodeflt-${crypto.randomBytes(3).toString("hex")}`;
-let host: ProviderHost;
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
+const host = labProviderHostForSuite(d, async () => {
   await mendLab();
   await scrub(d, cloud, name);
 });

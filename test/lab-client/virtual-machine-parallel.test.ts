@@ -5,9 +5,9 @@ import { readLabDescription } from "../../lab/description";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { listVms } from "../../lib/inventory/vm-rows";
 import { capacities, surveyNodes } from "../../lib/vm/survey";
-import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
+import { httpGet } from "../helpers/lab-client";
 import { PrometheusApi } from "../helpers/prometheus-api";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, inventoryRow, leftovers, scrub } from "../helpers/vm-lab";
 
 /**
@@ -28,15 +28,8 @@ const COUNT = 16;
 const names = Array.from({ length: COUNT }, (_, i) => `par${i + 1}-${tag}`);
 const prom = new PrometheusApi(d.monitoring?.prometheusUrl ?? "http://prometheus-not-in-lab-description");
 const loadAverage = () => Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
-let host: ProviderHost;
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
+const host = labProviderHostForSuite(d, async () => {
   for (const n of names) await scrub(d, cloud, n);
 });
 

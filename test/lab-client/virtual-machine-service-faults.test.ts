@@ -4,8 +4,8 @@ import { cloudSpecFromLab } from "../../lab/cloud-spec";
 import { readLabDescription } from "../../lab/description";
 import { labPaths } from "../../lab/paths";
 import { onCephHost, startPostgres, stopPostgres, withDnsmasqHung } from "../helpers/service-hosts";
-import { assertInManagerNamespace, httpGet } from "../helpers/lab-client";
-import { ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { httpGet } from "../helpers/lab-client";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, inventoryRow, leftovers, nodesWithDomain, scrub } from "../helpers/vm-lab";
 
 /**
@@ -26,7 +26,6 @@ const p = labPaths();
 const tag = crypto.randomBytes(3).toString("hex");
 const vmName = (what: string) => `svc-${what}-${tag}`;
 const base = { vcpus: 1, memoryMiB: 192, diskGiB: 1, image: d.baseImage.spec, stack: "labtest" };
-let host: ProviderHost;
 const made: string[] = [];
 
 async function checked(name: string, spec = cloud) {
@@ -36,14 +35,8 @@ async function checked(name: string, spec = cloud) {
   return c.inputs;
 }
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
+const host = labProviderHostForSuite(d, async () => {
   await startPostgres(d);
-  await host?.stop();
   for (const n of made) await scrub(d, cloud, n);
 });
 

@@ -6,8 +6,9 @@ import { watchAnswers } from "../../lab/http-probe";
 import { validateCloudSpec } from "../../lib/vm/cloud-spec";
 import { cloudAccess } from "../../lib/vm/cloud-access";
 import { reconcileVms } from "../../lib/vm/vm-reconcile";
-import { assertInManagerNamespace, httpGet, nodeUri, ssh, virsh } from "../helpers/lab-client";
-import { DIFF, ProviderHost, serializeProvider, startProviderHost } from "../helpers/provider-host";
+import { httpGet, nodeUri, ssh, virsh } from "../helpers/lab-client";
+import { DIFF } from "../helpers/provider-host";
+import { labProviderHostForSuite } from "../helpers/lab-provider-host";
 import { eventually, guestInfo, inventoryRow, leftovers, nodesWithDomain, redisGet, scrub, vcpuCount } from "../helpers/vm-lab";
 
 /**
@@ -24,7 +25,6 @@ const suffix = crypto.randomBytes(3).toString("hex");
 const name = `vmtest-${suffix}`;
 const gone = `vmgone-${suffix}`;
 type Props = Record<string, any>;
-let host: ProviderHost;
 let inputs: Props = {};
 let outs: Props = {};
 
@@ -42,13 +42,7 @@ async function change(patch: Props): Promise<string[]> {
 
 const otherNode = (n: string) => d.nodes.find((x) => x.name !== n)!;
 
-beforeAll(async () => {
-  assertInManagerNamespace(d);
-  host = await startProviderHost(serializeProvider("VirtualMachine"));
-});
-
-afterAll(async () => {
-  await host?.stop();
+const host = labProviderHostForSuite(d, async () => {
   await scrub(d, cloud, name);
   await scrub(d, cloud, gone);
 });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { requireHostKey } from "../lib/transport/known-hosts";
+import { SSH_DEFAULTS } from "../lib/transport/ssh-runner";
 
 /** SSH access to a host that a component sets up. */
 export interface HostConnection {
@@ -29,12 +30,12 @@ export function connectionTo(
   h: { readonly address: string; readonly user?: string; readonly port?: number },
   o: { readonly defaults?: { readonly user?: string; readonly port?: number }; readonly privateKey: pulumi.Input<string>; readonly knownHosts?: pulumi.Input<string> },
 ): HostConnection {
-  const port = h.port ?? o.defaults?.port ?? 22;
+  const port = h.port ?? o.defaults?.port ?? SSH_DEFAULTS.port;
   const known = o.knownHosts;
   return {
     host: h.address,
     port,
-    user: h.user ?? o.defaults?.user ?? "root",
+    user: h.user ?? o.defaults?.user ?? SSH_DEFAULTS.user,
     privateKey: pulumi.secret(o.privateKey),
     hostKey: known === undefined || typeof known === "string" ? requireHostKey(known, h.address, port) : pulumi.output(known).apply((k) => requireHostKey(k, h.address, port)!),
   };

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { SSH_DEFAULTS } from "../lib/transport/ssh-runner";
 import { RemoteCommand } from "../dynamic-providers/remote-command";
 import * as docker from "@pulumi/docker";
 import { renderDockerSetupScript } from "../lib/inventory/inventory-host";
@@ -34,7 +35,7 @@ export function dockerHostProvider(name: string, args: DockerHostArgs, parent: p
   }
   return new docker.Provider(
     `${name}-docker`,
-    { host: pulumi.interpolate`ssh://${c.user ?? "root"}@${c.host}:${c.port ?? 22}`, sshOpts: args.dockerSshOptions ?? [] },
+    { host: pulumi.interpolate`ssh://${c.user ?? SSH_DEFAULTS.user}@${c.host}:${c.port ?? SSH_DEFAULTS.port}`, sshOpts: args.dockerSshOptions ?? [] },
     { parent, dependsOn: deps },
   );
 }

@@ -5,6 +5,7 @@ import { exporterBundle } from "../lib/monitoring/exporter/bundle";
 import { DEFAULT_EXPORTER_PORT } from "../lib/monitoring/exporter/options";
 import { renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../lib/monitoring/grafana-provisioning";
 import { PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../lib/monitoring/monitoring-packages";
+import { ResolvedMonitoringServices } from "../lib/monitoring/monitoring-services";
 import { dockerHostProvider } from "./docker-host";
 import type { MonitoringArgs } from "./monitoring";
 
@@ -33,6 +34,7 @@ export interface MonitoringContainersInput {
   readonly spec: pulumi.Output<string>;
   readonly range: pulumi.Output<string>;
   readonly grafanaAdminPassword: pulumi.Output<string>;
+  readonly services: pulumi.Output<ResolvedMonitoringServices>;
 }
 
 export function monitoringContainers(parent: pulumi.Resource, name: string, args: MonitoringArgs, i: MonitoringContainersInput): void {
@@ -42,7 +44,7 @@ export function monitoringContainers(parent: pulumi.Resource, name: string, args
   const networksAdvanced = [{ name: network.name }];
 
   const bundle = exporterBundle();
-  const exporterImage = new docker.RemoteImage(`${name}-exporter-image`, { name: args.exporterImage ?? "node:20-bookworm-slim", keepLocally: true }, o);
+  const exporterImage = new docker.RemoteImage(`${name}-exporter-image`, { name: i.services.exporterImage, keepLocally: true }, o);
   new docker.Container(
     `${name}-exporter`,
     {
@@ -65,7 +67,7 @@ export function monitoringContainers(parent: pulumi.Resource, name: string, args
     o,
   );
 
-  const prometheusImage = new docker.RemoteImage(`${name}-prometheus-image`, { name: args.prometheusImage ?? "prom/prometheus:v2.53.2", keepLocally: true }, o);
+  const prometheusImage = new docker.RemoteImage(`${name}-prometheus-image`, { name: i.services.prometheusImage, keepLocally: true }, o);
   const prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `${name}-prometheus-data` }, { ...o, retainOnDelete: true });
   const prometheus = new docker.Container(
     `${name}-prometheus`,
@@ -80,12 +82,12 @@ export function monitoringContainers(parent: pulumi.Resource, name: string, args
       ],
       command: [`--config.file=${PROMETHEUS_CONFIG}`, "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=30d"],
       volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }],
-      ports: [{ internal: 9090, external: args.prometheusPort ?? 9090, ip: args.bindAddress ?? "0.0.0.0" }],
+      ports: [{ internal: 9090, external: i.services.prometheusPort, ip: i.services.bindAddress }],
     },
     o,
   );
 
-  const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: args.grafanaImage ?? "grafana/grafana:11.2.2", keepLocally: true }, o);
+  const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: i.services.grafanaImage, keepLocally: true }, o);
   const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `${name}-grafana-data` }, { ...o, retainOnDelete: true });
   const datasource = pulumi
     .all([prometheus.name, args.scrapeIntervalSeconds])
@@ -106,7 +108,7 @@ export function monitoringContainers(parent: pulumi.Resource, name: string, args
         { file: GRAFANA_PASSWORD_FILE, content: i.grafanaAdminPassword, owner: GRAFANA_UID, permissions: "0400" },
       ],
       volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }],
-      ports: [{ internal: 3000, external: args.grafanaPort ?? 3000, ip: args.bindAddress ?? "0.0.0.0" }],
+      ports: [{ internal: 3000, external: i.services.grafanaPort, ip: i.services.bindAddress }],
     },
     o,
   );

@@ -11,6 +11,7 @@ import {
   renderPrometheusPackagesRemoveScript,
   renderPrometheusPackagesScript,
 } from "../lib/monitoring/monitoring-packages";
+import { ResolvedMonitoringServices } from "../lib/monitoring/monitoring-services";
 import type { MonitoringArgs } from "./monitoring";
 
 /**
@@ -29,6 +30,7 @@ export interface MonitoringServicesInput {
   /** The CloudSpec as JSON: a secret. */
   readonly spec: pulumi.Output<string>;
   readonly dhcpRange: pulumi.Output<{ start: string; end: string }>;
+  readonly services: pulumi.Output<ResolvedMonitoringServices>;
 }
 
 export function monitoringServices(parent: pulumi.Resource, name: string, args: MonitoringArgs, i: MonitoringServicesInput): void {
@@ -60,7 +62,7 @@ export function monitoringServices(parent: pulumi.Resource, name: string, args: 
     {
       connection: args.connection,
       script: pulumi
-        .all([i.prometheusConfig, i.rules, args.bindAddress ?? "0.0.0.0", args.prometheusPort ?? 9090])
+        .all([i.prometheusConfig, i.rules, i.services.bindAddress, i.services.prometheusPort])
         .apply(([config, rules, listenAddress, p]) => renderPrometheusPackagesScript({ config, rules, listenAddress, port: p, allowedClients: args.allowedClients })),
       deleteScript: renderPrometheusPackagesRemoveScript(),
     },

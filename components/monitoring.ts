@@ -7,6 +7,7 @@ import { renderAlertRules } from "../lib/monitoring/alert-rules";
 import { checkPrometheusConfig, PrometheusConfigInput, renderPrometheusConfig, ScrapeTarget } from "../lib/monitoring/prometheus-config";
 import { NODE_EXPORTER_PORT, renderNodeExporterRemoveScript, renderNodeExporterScript } from "../lib/monitoring/node-exporter-script";
 import { localAddress, PROMETHEUS_RULES } from "../lib/monitoring/monitoring-packages";
+import { resolveMonitoringServices, ResolvedMonitoringServices } from "../lib/monitoring/monitoring-services";
 import { check } from "../lib/core/errors";
 import { checkHostRuntime, DEFAULT_HOST_RUNTIME, HostRuntime } from "../lib/core/host-runtime";
 import { checkClientNetworks } from "../lib/core/cidr";
@@ -58,7 +59,7 @@ export interface MonitoringArgs extends DockerHostArgs {
   readonly prometheusImage?: pulumi.Input<string>;
   /** Default "grafana/grafana:11.2.2". */
   readonly grafanaImage?: pulumi.Input<string>;
-  /** Image the exporter runs in; it installs the exporter's npm packages at start (default "node:20-bookworm-slim"). */
+  /** Image the exporter runs in: one bundled file run by plain node, so any Node.js 18+ image serves; nothing is installed at start (default "node:20-bookworm-slim"). */
   readonly exporterImage?: pulumi.Input<string>;
   /** Default 9090. */
   readonly prometheusPort?: pulumi.Input<number>;
@@ -121,14 +122,15 @@ function checkPlainArgs(args: MonitoringArgs, runtime: HostRuntime): void {
 function resolvePrometheusSettings(
   name: string,
   runtime: HostRuntime,
-  v: { scrapeIntervalSeconds?: number; evaluationIntervalSeconds?: number; cephManagers?: ScrapeTarget[]; haproxy?: ScrapeTarget[]; prometheusPort?: number; bindAddress?: string },
+  services: ResolvedMonitoringServices,
+  v: { scrapeIntervalSeconds?: number; evaluationIntervalSeconds?: number; cephManagers?: ScrapeTarget[]; haproxy?: ScrapeTarget[] },
 ): Omit<PrometheusConfigInput, "nodeExporters"> {
   const c = {
     scrapeIntervalSeconds: v.scrapeIntervalSeconds,
     evaluationIntervalSeconds: v.evaluationIntervalSeconds,
     ruleFiles: [PROMETHEUS_RULES],
     // In its container Prometheus listens on 9090; from packages where the host binds it.
-    prometheus: { host: "monitoring", address: runtime === "packages" ? `${localAddress(v.bindAddress ?? "0.0.0.0")}:${v.prometheusPort ?? 9090}` : "localhost:9090" },
+    prometheus: { host: "monitoring", address: runtime === "packages" ? `${localAddress(services.bindAddress)}:${services.prometheusPort}` : "localhost:9090" },
     cephManagers: v.cephManagers ?? [],
     haproxy: v.haproxy ?? [],
     kvmcloudExporters: [{ host: "monitoring", address: runtime === "packages" ? PACKAGES_EXPORTER_TARGET : dockerExporterTarget(name) }],
@@ -167,17 +169,26 @@ export class Monitoring extends pulumi.ComponentResource {
     const rules = resolveArgs({ pendingFor: args.alertPendingFor, dhcpFullRatio: args.dhcpFullRatio }, renderAlertRules);
     // The spec holds SSH keys and the inventory's password.
     const spec = pulumi.secret(resolveArgs(args.cloud, (c) => JSON.stringify(validateCloudSpec(c as CloudSpec), null, 2)));
-    // Targets and intervals are resolved apart from the hosts' addresses, which are often Outputs.
+    const serviceArgs = {
+      prometheusPort: args.prometheusPort,
+      grafanaPort: args.grafanaPort,
+      bindAddress: args.bindAddress,
+      prometheusImage: args.prometheusImage,
+      grafanaImage: args.grafanaImage,
+      exporterImage: args.exporterImage,
+    };
+    const services = resolveArgs(serviceArgs, (v) => resolveMonitoringServices(v, runtime));
+    // Targets and intervals are resolved apart from the hosts' addresses, which are often Outputs;
+    // the services are resolved again with them (pure), so that plain settings are checked now.
     const settings = resolveArgs(
       {
+        ...serviceArgs,
         scrapeIntervalSeconds: args.scrapeIntervalSeconds,
         evaluationIntervalSeconds: args.evaluationIntervalSeconds,
         cephManagers: args.cephManagers,
         haproxy: args.haproxy,
-        prometheusPort: args.prometheusPort,
-        bindAddress: args.bindAddress,
       },
-      (v) => resolvePrometheusSettings(name, runtime, v),
+      (v) => resolvePrometheusSettings(name, runtime, resolveMonitoringServices(v, runtime), v),
     );
     const addresses = resolveArgs(
       hosts.map((h) => h.address),
@@ -192,17 +203,17 @@ export class Monitoring extends pulumi.ComponentResource {
     this.installNodeExporters(name, hosts, args.nodeExporterClients);
     this.prometheusConfig = prometheusConfig;
     if (runtime === "packages") {
-      monitoringServices(this, name, args, { prometheusConfig: this.prometheusConfig, rules, spec, dhcpRange });
+      monitoringServices(this, name, args, { prometheusConfig: this.prometheusConfig, rules, spec, dhcpRange, services });
       this.grafanaAdminPassword = pulumi.output(undefined);
       this.grafanaUrl = pulumi.output(undefined);
     } else {
       this.grafanaAdminPassword = this.adminPassword(name, args);
       const range = dhcpRange.apply((r) => `${r.start}-${r.end}`);
-      monitoringContainers(this, name, args, { prometheusConfig: this.prometheusConfig, rules, spec, range, grafanaAdminPassword: this.grafanaAdminPassword as pulumi.Output<string> });
-      this.grafanaUrl = pulumi.interpolate`http://${address}:${args.grafanaPort ?? 3000}`;
+      monitoringContainers(this, name, args, { prometheusConfig: this.prometheusConfig, rules, spec, range, services, grafanaAdminPassword: this.grafanaAdminPassword as pulumi.Output<string> });
+      this.grafanaUrl = pulumi.interpolate`http://${address}:${services.grafanaPort}`;
     }
     this.grafanaDashboard = pulumi.output(readDashboardText());
-    this.prometheusUrl = pulumi.interpolate`http://${address}:${args.prometheusPort ?? 9090}`;
+    this.prometheusUrl = pulumi.interpolate`http://${address}:${services.prometheusPort}`;
     this.registerOutputs({
       prometheusUrl: this.prometheusUrl,
       grafanaUrl: this.grafanaUrl,

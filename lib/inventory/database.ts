@@ -3,7 +3,7 @@ import { check } from "../core/errors";
 import { checkClientNetworks } from "../core/cidr";
 import { checkIPv4, checkPort } from "../core/network";
 
-import { checkHostRuntime, DEFAULT_HOST_RUNTIME, HostRuntime } from "../core/host-runtime";
+import { checkHostRuntime, checkImageReference, DEFAULT_HOST_RUNTIME, HostRuntime } from "../core/host-runtime";
 
 /** How Postgres and Redis run on the database host. */
 export type InventoryRuntime = HostRuntime;
@@ -69,7 +69,6 @@ export function resolveInventoryDatabaseOptions(o: Omit<InventoryDatabaseOptions
   return r;
 }
 
-const IMAGE = /^[a-z0-9][a-z0-9._\/:@-]{0,254}$/;
 /** A PostgreSQL role or database name the scripts use unquoted by SQL. */
 export const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -85,7 +84,7 @@ export function validateInventoryDatabaseOptions(o: InventoryDatabaseOptions, pr
   if (o.postgresVersion !== undefined) checkPostgresVersion(f("postgresVersion"), o.postgresVersion);
   for (const key of ["postgresImage", "redisImage"] as const) {
     const v = o[key];
-    if (v !== undefined) check(typeof v === "string" && IMAGE.test(v), f(key), v, "a Docker image reference like postgres:15");
+    if (v !== undefined) checkImageReference(f(key), v);
   }
   for (const key of ["postgresPort", "redisPort"] as const) {
     const v = o[key];

@@ -4,7 +4,7 @@ import { ValidationError } from "../core/errors";
 import { isPort, PORT_ALLOWED } from "../core/network";
 import type { CommandRunner } from "./command-runner";
 import { knownHostsEntry } from "./known-hosts";
-import type { SshTarget } from "./ssh-runner";
+import { SSH_DEFAULTS, SshTarget } from "./ssh-runner";
 
 /**
  * A rendered script run on a host over SSH, as the RemoteCommand resource
@@ -44,7 +44,7 @@ export interface RemoteCommandState extends RemoteCommandInputs {
 }
 
 /** Defaults of a RemoteCommand, filled once by check(). */
-export const REMOTE_COMMAND_DEFAULTS = { port: 22, user: "root", timeoutSeconds: 900 } as const;
+export const REMOTE_COMMAND_DEFAULTS = { ...SSH_DEFAULTS, timeoutSeconds: 900 } as const;
 
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const HOST = /^[A-Za-z0-9_.:-]{1,253}$/;

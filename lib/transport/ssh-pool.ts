@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import { CommandResult, CommandRunner, RunOptions } from "./command-runner";
 import { LOGINS_PER_HOST } from "./login-slots";
-import { openSsh, SshSession, SshTarget } from "./ssh-runner";
+import { openSsh, SSH_DEFAULTS, SshSession, SshTarget } from "./ssh-runner";
 
 /**
  * SSH connections to one host shared by every operation of this process that
@@ -39,7 +39,7 @@ interface Connection {
 }
 
 function where(t: SshTarget): string {
-  return `${t.label} (${t.user ?? "root"}@${t.host}:${t.port ?? 22})`;
+  return `${t.label} (${t.user ?? SSH_DEFAULTS.user}@${t.host}:${t.port ?? SSH_DEFAULTS.port})`;
 }
 
 class HostConnections {
@@ -132,7 +132,7 @@ const byTarget = new Map<string, HostConnections>();
 /** Targets that differ in anything a login or an error message uses get connections of their own. */
 function keyOf(t: SshTarget): string {
   const h = createHash("sha256");
-  for (const part of [t.label, t.user ?? "root", t.host, String(t.port ?? 22), t.privateKey, t.knownHosts ?? "", String(t.connectTimeoutMs ?? ""), String(t.commandTimeoutMs ?? "")]) {
+  for (const part of [t.label, t.user ?? SSH_DEFAULTS.user, t.host, String(t.port ?? SSH_DEFAULTS.port), t.privateKey, t.knownHosts ?? "", String(t.connectTimeoutMs ?? ""), String(t.commandTimeoutMs ?? "")]) {
     h.update(part).update("\0");
   }
   return h.digest("hex");

@@ -9,11 +9,16 @@ import { hostKeyKnown } from "./known-hosts";
  * and close it in finally (withSsh), so no socket outlives a provider call.
  */
 
+/** Who logs in, and on which port, when a target does not say. */
+export const SSH_DEFAULTS = { user: "root", port: 22 } as const;
+
 export interface SshTarget {
   /** Name for error messages (e.g. the node's name). */
   readonly label: string;
   readonly host: string;
+  /** Default SSH_DEFAULTS.port. */
   readonly port?: number;
+  /** Default SSH_DEFAULTS.user. */
   readonly user?: string;
   readonly privateKey: string;
   /** known_hosts text; when given, an unknown host key refuses the connection. */
@@ -39,7 +44,7 @@ export class HostUnreachable extends Error {
 }
 
 function where(t: SshTarget): string {
-  return `${t.user ?? "root"}@${t.host}:${t.port ?? 22}`;
+  return `${t.user ?? SSH_DEFAULTS.user}@${t.host}:${t.port ?? SSH_DEFAULTS.port}`;
 }
 
 /** A failed handshake, and whether trying again may help. */
@@ -64,12 +69,12 @@ function connectOnce(t: SshTarget, readyTimeout: number): Promise<Client> {
   // serialized dynamic provider, which must not carry a live library.
   const { Client } = require("ssh2") as typeof import("ssh2");
   const client = new Client();
-  const port = t.port ?? 22;
+  const port = t.port ?? SSH_DEFAULTS.port;
   let hostKeyRejected = false;
   const config: ConnectConfig = {
     host: t.host,
     port,
-    username: t.user ?? "root",
+    username: t.user ?? SSH_DEFAULTS.user,
     privateKey: t.privateKey,
     readyTimeout,
     keepaliveInterval: 5_000,
@@ -123,7 +128,7 @@ const HANDSHAKE_ATTEMPTS = 6;
 async function connect(t: SshTarget): Promise<Client> {
   const budget = t.connectTimeoutMs ?? 10_000;
   const queued = Date.now();
-  const slots = loginSlots(t.host, t.port ?? 22);
+  const slots = loginSlots(t.host, t.port ?? SSH_DEFAULTS.port);
   let started: number | undefined;
   for (let attempt = 1; ; attempt++) {
     let release: () => void;
@@ -170,7 +175,7 @@ function execOn(client: Client, t: SshTarget, argv: readonly string[], opts: Run
   const timeoutMs = opts.timeoutMs ?? t.commandTimeoutMs ?? 120_000;
   const bounded = remotelyBounded(argv, timeoutMs);
   // A non-root login reaches virsh and rbd through passwordless sudo.
-  const full = (t.user ?? "root") === "root" ? bounded : ["sudo", "-n", "--", ...bounded];
+  const full = (t.user ?? SSH_DEFAULTS.user) === "root" ? bounded : ["sudo", "-n", "--", ...bounded];
   const line = commandLine(full);
   const started = Date.now();
   return new Promise((resolve, reject) => {

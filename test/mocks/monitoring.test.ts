@@ -228,6 +228,10 @@ describe("Monitoring", () => {
     ["a bad scrape interval", { scrapeIntervalSeconds: 0 }, /scrapeIntervalSeconds: 0/],
     ["a bad alert pending time", { alertPendingFor: "soon" }, /pendingFor: "soon"/],
     ["a cloud without nodes", { cloud: { ...cloud, nodes: [] } }, /cloud\.nodes/],
+    ["a Prometheus port out of range", { prometheusPort: 70000 }, /prometheusPort: 70000.*an integer 1-65535/],
+    ["Grafana on Prometheus' port", { prometheusPort: 3000 }, /grafanaPort: 3000.*a port other than prometheusPort 3000/],
+    ["a bind address that is no address", { bindAddress: "mgmt" }, /bindAddress: "mgmt".*an IPv4 address/],
+    ["an image reference with a space", { exporterImage: "node 20" }, /exporterImage: "node 20".*a Docker image reference/],
   ])("rejects %s before registering anything", (_what, bad, msg) => {
     const reg = installComponentMocks();
     expect(() => new Monitoring("mon", args(bad))).toThrow(msg);

@@ -39,3 +39,24 @@ export function dockerHostProvider(name: string, args: DockerHostArgs, parent: p
     { parent, dependsOn: deps },
   );
 }
+
+/** One container of a component's Docker runtime. */
+export interface DockerServiceArgs {
+  /** Image reference, pulled once and kept on the host. */
+  readonly image: pulumi.Input<string>;
+  /**
+   * Where the service keeps its data: a volume `${name}-data` is mounted there
+   * and kept when the component goes (the data is the user's). Default none.
+   */
+  readonly dataPath?: string;
+  /** The rest of the container: ports, uploads, command, environment. */
+  readonly container: Omit<docker.ContainerArgs, "name" | "image" | "restart" | "volumes">;
+}
+
+/** The container `${name}`, restarted unless stopped, from its image (`${name}-image`) and, with a dataPath, its volume (`${name}-data`). */
+export function dockerService(name: string, a: DockerServiceArgs, opts: pulumi.CustomResourceOptions): docker.Container {
+  const image = new docker.RemoteImage(`${name}-image`, { name: a.image, keepLocally: true }, opts);
+  const volume = a.dataPath === undefined ? undefined : new docker.Volume(`${name}-data`, { name: `${name}-data` }, { ...opts, retainOnDelete: true });
+  const volumes = volume === undefined ? undefined : [{ volumeName: volume.name, containerPath: a.dataPath! }];
+  return new docker.Container(name, { ...a.container, name, image: image.imageId, restart: "unless-stopped", volumes }, opts);
+}

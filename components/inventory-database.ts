@@ -10,7 +10,7 @@ import { stdinPayload } from "../lib/core/script";
 import { INVENTORY_DEFAULTS, InventoryRuntime, ResolvedInventoryDatabase, resolveInventoryDatabaseOptions } from "../lib/inventory/database";
 import { checkHostRuntime } from "../lib/core/host-runtime";
 import { resolveArgs } from "./inputs";
-import { DockerHostArgs, dockerHostProvider } from "./docker-host";
+import { DockerHostArgs, dockerHostProvider, dockerService } from "./docker-host";
 
 export interface InventoryDatabaseArgs extends DockerHostArgs {
   /**
@@ -178,42 +178,36 @@ export class InventoryDatabase extends pulumi.ComponentResource {
     database: pulumi.Output<string>,
     password: pulumi.Output<string>,
   ): docker.Container {
-    const o = { parent: this, provider };
-    const image = new docker.RemoteImage(`${name}-postgres-image`, { name: imageName, keepLocally: true }, o);
-    // Kept on delete: the inventory outlives a replaced or removed component.
-    const volume = new docker.Volume(`${name}-postgres-data`, { name: `${name}-postgres-data` }, { ...o, retainOnDelete: true });
-    return new docker.Container(
+    // Its volume is kept on delete: the inventory outlives a replaced or removed component.
+    return dockerService(
       `${name}-postgres`,
       {
-        name: `${name}-postgres`,
-        image: image.imageId,
-        restart: "unless-stopped",
-        envs: pulumi.secret(pulumi.all([user, database, password]).apply(([u, db, p]) => [`POSTGRES_USER=${u}`, `POSTGRES_DB=${db}`, `POSTGRES_PASSWORD=${p}`])),
-        volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],
-        ports: [{ internal: 5432, external: this.postgresPort, ip: bind }],
-        healthcheck: { tests: ["CMD-SHELL", pulumi.interpolate`pg_isready -U ${user} -d ${database}`], interval: "5s", timeout: "3s", retries: 12 },
+        image: imageName,
+        dataPath: "/var/lib/postgresql/data",
+        container: {
+          envs: pulumi.secret(pulumi.all([user, database, password]).apply(([u, db, p]) => [`POSTGRES_USER=${u}`, `POSTGRES_DB=${db}`, `POSTGRES_PASSWORD=${p}`])),
+          ports: [{ internal: 5432, external: this.postgresPort, ip: bind }],
+          healthcheck: { tests: ["CMD-SHELL", pulumi.interpolate`pg_isready -U ${user} -d ${database}`], interval: "5s", timeout: "3s", retries: 12 },
+        },
       },
-      o,
+      { parent: this, provider },
     );
   }
 
   private redisContainer(name: string, provider: docker.Provider, imageName: pulumi.Output<string>, bind: pulumi.Output<string>, password: pulumi.Output<string>): docker.Container {
-    const o = { parent: this, provider };
-    const image = new docker.RemoteImage(`${name}-redis-image`, { name: imageName, keepLocally: true }, o);
-    const volume = new docker.Volume(`${name}-redis-data`, { name: `${name}-redis-data` }, { ...o, retainOnDelete: true });
-    return new docker.Container(
+    return dockerService(
       `${name}-redis`,
       {
-        name: `${name}-redis`,
-        image: image.imageId,
-        restart: "unless-stopped",
-        // The password is in the uploaded file, not on the command line (`ps` would show it).
-        uploads: [{ file: REDIS_CONF, content: pulumi.secret(password.apply((p) => renderRedisConf({ password: p }))) }],
-        command: ["redis-server", REDIS_CONF],
-        volumes: [{ volumeName: volume.name, containerPath: "/data" }],
-        ports: [{ internal: 6379, external: this.redisPort, ip: bind }],
+        image: imageName,
+        dataPath: "/data",
+        container: {
+          // The password is in the uploaded file, not on the command line (`ps` would show it).
+          uploads: [{ file: REDIS_CONF, content: pulumi.secret(password.apply((p) => renderRedisConf({ password: p }))) }],
+          command: ["redis-server", REDIS_CONF],
+          ports: [{ internal: 6379, external: this.redisPort, ip: bind }],
+        },
       },
-      o,
+      { parent: this, provider },
     );
   }
 

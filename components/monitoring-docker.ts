@@ -6,7 +6,7 @@ import { DEFAULT_EXPORTER_PORT } from "../lib/monitoring/exporter/options";
 import { renderGrafanaDashboardProvider, renderGrafanaDatasource } from "../lib/monitoring/grafana-provisioning";
 import { PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../lib/monitoring/monitoring-packages";
 import { ResolvedMonitoringServices } from "../lib/monitoring/monitoring-services";
-import { dockerHostProvider } from "./docker-host";
+import { dockerHostProvider, dockerService } from "./docker-host";
 import type { MonitoringArgs } from "./monitoring";
 
 /**
@@ -44,71 +44,66 @@ export function monitoringContainers(parent: pulumi.Resource, name: string, args
   const networksAdvanced = [{ name: network.name }];
 
   const bundle = exporterBundle();
-  const exporterImage = new docker.RemoteImage(`${name}-exporter-image`, { name: i.services.exporterImage, keepLocally: true }, o);
-  new docker.Container(
+  dockerService(
     `${name}-exporter`,
     {
-      name: `${name}-exporter`,
-      image: exporterImage.imageId,
-      restart: "unless-stopped",
-      networksAdvanced,
-      uploads: [
-        { file: `${EXPORTER_DIR}/${bundle.fileName}`, content: bundle.content },
-        // The spec holds SSH keys and the inventory's password: readable by root only.
-        { file: CLOUD_SPEC_FILE, content: i.spec, permissions: "0400" },
-      ],
-      command: [
-        "node", `${EXPORTER_DIR}/${bundle.fileName}`,
-        "--cloud-spec", CLOUD_SPEC_FILE,
-        "--dhcp-range", i.range,
-        "--listen", `0.0.0.0:${DEFAULT_EXPORTER_PORT}`,
-      ],
+      image: i.services.exporterImage,
+      container: {
+        networksAdvanced,
+        uploads: [
+          { file: `${EXPORTER_DIR}/${bundle.fileName}`, content: bundle.content },
+          // The spec holds SSH keys and the inventory's password: readable by root only.
+          { file: CLOUD_SPEC_FILE, content: i.spec, permissions: "0400" },
+        ],
+        command: [
+          "node", `${EXPORTER_DIR}/${bundle.fileName}`,
+          "--cloud-spec", CLOUD_SPEC_FILE,
+          "--dhcp-range", i.range,
+          "--listen", `0.0.0.0:${DEFAULT_EXPORTER_PORT}`,
+        ],
+      },
     },
     o,
   );
 
-  const prometheusImage = new docker.RemoteImage(`${name}-prometheus-image`, { name: i.services.prometheusImage, keepLocally: true }, o);
-  const prometheusData = new docker.Volume(`${name}-prometheus-data`, { name: `${name}-prometheus-data` }, { ...o, retainOnDelete: true });
-  const prometheus = new docker.Container(
+  const prometheus = dockerService(
     `${name}-prometheus`,
     {
-      name: `${name}-prometheus`,
-      image: prometheusImage.imageId,
-      restart: "unless-stopped",
-      networksAdvanced,
-      uploads: [
-        { file: PROMETHEUS_CONFIG, content: i.prometheusConfig },
-        { file: PROMETHEUS_RULES, content: i.rules },
-      ],
-      command: [`--config.file=${PROMETHEUS_CONFIG}`, "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=30d"],
-      volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }],
-      ports: [{ internal: 9090, external: i.services.prometheusPort, ip: i.services.bindAddress }],
+      image: i.services.prometheusImage,
+      dataPath: "/prometheus",
+      container: {
+        networksAdvanced,
+        uploads: [
+          { file: PROMETHEUS_CONFIG, content: i.prometheusConfig },
+          { file: PROMETHEUS_RULES, content: i.rules },
+        ],
+        command: [`--config.file=${PROMETHEUS_CONFIG}`, "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=30d"],
+        ports: [{ internal: 9090, external: i.services.prometheusPort, ip: i.services.bindAddress }],
+      },
     },
     o,
   );
 
-  const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: i.services.grafanaImage, keepLocally: true }, o);
-  const grafanaData = new docker.Volume(`${name}-grafana-data`, { name: `${name}-grafana-data` }, { ...o, retainOnDelete: true });
   const datasource = pulumi
     .all([prometheus.name, args.scrapeIntervalSeconds])
     .apply(([host, scrape]) => renderGrafanaDatasource({ prometheusUrl: `http://${host}:9090`, scrapeIntervalSeconds: scrape }));
-  new docker.Container(
+  dockerService(
     `${name}-grafana`,
     {
-      name: `${name}-grafana`,
-      image: grafanaImage.imageId,
-      restart: "unless-stopped",
-      networksAdvanced,
-      // The password comes from a file, not the environment `docker inspect` shows.
-      envs: [`GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_PASSWORD_FILE}`, "GF_USERS_ALLOW_SIGN_UP=false", `GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH=${GRAFANA_DASHBOARDS}/kvm-cloud.json`],
-      uploads: [
-        { file: "/etc/grafana/provisioning/datasources/kvm-cloud.yaml", content: datasource },
-        { file: "/etc/grafana/provisioning/dashboards/kvm-cloud.yaml", content: renderGrafanaDashboardProvider({ path: GRAFANA_DASHBOARDS }) },
-        { file: `${GRAFANA_DASHBOARDS}/kvm-cloud.json`, content: readDashboardText() },
-        { file: GRAFANA_PASSWORD_FILE, content: i.grafanaAdminPassword, owner: GRAFANA_UID, permissions: "0400" },
-      ],
-      volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }],
-      ports: [{ internal: 3000, external: i.services.grafanaPort, ip: i.services.bindAddress }],
+      image: i.services.grafanaImage,
+      dataPath: "/var/lib/grafana",
+      container: {
+        networksAdvanced,
+        // The password comes from a file, not the environment `docker inspect` shows.
+        envs: [`GF_SECURITY_ADMIN_PASSWORD__FILE=${GRAFANA_PASSWORD_FILE}`, "GF_USERS_ALLOW_SIGN_UP=false", `GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH=${GRAFANA_DASHBOARDS}/kvm-cloud.json`],
+        uploads: [
+          { file: "/etc/grafana/provisioning/datasources/kvm-cloud.yaml", content: datasource },
+          { file: "/etc/grafana/provisioning/dashboards/kvm-cloud.yaml", content: renderGrafanaDashboardProvider({ path: GRAFANA_DASHBOARDS }) },
+          { file: `${GRAFANA_DASHBOARDS}/kvm-cloud.json`, content: readDashboardText() },
+          { file: GRAFANA_PASSWORD_FILE, content: i.grafanaAdminPassword, owner: GRAFANA_UID, permissions: "0400" },
+        ],
+        ports: [{ internal: 3000, external: i.services.grafanaPort, ip: i.services.bindAddress }],
+      },
     },
     o,
   );

@@ -1,4 +1,5 @@
 import { checkPassword } from "./redis-conf";
+import { withDefaults } from "../core/defaults";
 import { check } from "../core/errors";
 import { checkClientNetworks } from "../core/cidr";
 import { checkIPv4, checkPort } from "../core/network";
@@ -52,19 +53,7 @@ export interface ResolvedInventoryDatabase {
 
 /** Pure: every default filled once, then every rule checked on what will be used. */
 export function resolveInventoryDatabaseOptions(o: Omit<InventoryDatabaseOptions, "postgresPassword" | "redisPassword">): ResolvedInventoryDatabase {
-  const d = INVENTORY_DEFAULTS;
-  const r: ResolvedInventoryDatabase = {
-    runtime: o.runtime ?? d.runtime,
-    postgresVersion: o.postgresVersion ?? d.postgresVersion,
-    postgresImage: o.postgresImage ?? d.postgresImage,
-    postgresPort: o.postgresPort ?? d.postgresPort,
-    database: o.database ?? d.database,
-    postgresUser: o.postgresUser ?? d.postgresUser,
-    redisImage: o.redisImage ?? d.redisImage,
-    redisPort: o.redisPort ?? d.redisPort,
-    bindAddress: o.bindAddress ?? d.bindAddress,
-    allowedClients: o.allowedClients,
-  };
+  const r: ResolvedInventoryDatabase = { ...withDefaults<Omit<ResolvedInventoryDatabase, "allowedClients">>(o, INVENTORY_DEFAULTS), allowedClients: o.allowedClients };
   validateInventoryDatabaseOptions(r);
   return r;
 }

@@ -1,3 +1,4 @@
+import { withDefaults } from "../core/defaults";
 import { check } from "../core/errors";
 import { checkImageReference, HostRuntime } from "../core/host-runtime";
 import { checkIPv4, checkPort } from "../core/network";
@@ -27,15 +28,7 @@ export type ResolvedMonitoringServices = { readonly [K in keyof MonitoringServic
 
 /** Pure: every default filled once, then every rule checked on what the runtime will use. */
 export function resolveMonitoringServices(o: MonitoringServicesOptions, runtime: HostRuntime): ResolvedMonitoringServices {
-  const d = MONITORING_DEFAULTS;
-  const r: ResolvedMonitoringServices = {
-    prometheusPort: o.prometheusPort ?? d.prometheusPort,
-    grafanaPort: o.grafanaPort ?? d.grafanaPort,
-    bindAddress: o.bindAddress ?? d.bindAddress,
-    prometheusImage: o.prometheusImage ?? d.prometheusImage,
-    grafanaImage: o.grafanaImage ?? d.grafanaImage,
-    exporterImage: o.exporterImage ?? d.exporterImage,
-  };
+  const r = withDefaults<ResolvedMonitoringServices>(o, MONITORING_DEFAULTS);
   checkPort("prometheusPort", r.prometheusPort);
   checkPort("grafanaPort", r.grafanaPort);
   // Both are published on the same address under Docker; the packages runtime has no Grafana.

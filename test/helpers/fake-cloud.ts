@@ -56,6 +56,11 @@ export class FakeCloud {
     for (const i of images) this.images.add(i);
   }
 
+  /** Every domain of every node, as "node:name". */
+  domainNames(): string[] {
+    return [...this.domains].flatMap(([n, d]) => [...d.keys()].map((k) => `${n}:${k}`));
+  }
+
   /** The cluster's CIB and HA domain files; its resources run domains on these nodes. */
   readonly pacemaker = new FakePacemaker(
     () => [...this.domains.keys()],

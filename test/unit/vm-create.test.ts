@@ -14,7 +14,6 @@ const IMAGE = "libvirt-pool/base@v1";
 const args: VmInputs = { name: "web-1", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: IMAGE, stack: "dev", node: "node1" } as VmInputs;
 const fresh = () => new FakeCloud(["node1", "node2"], [IMAGE]);
 const ENTRY = "DHCP entry web-1 (192.0.2.100) in /etc/kvmcloud/dhcp-hosts";
-const domainsOf = (c: FakeCloud) => [...c.domains].flatMap(([n, d]) => [...d.keys()].map((k) => `${n}:${k}`));
 
 describe("createVm", () => {
   it("makes the images, the DHCP entry, the domain and the row, and returns the assigned and leased IP", async () => {
@@ -26,7 +25,7 @@ describe("createVm", () => {
     expect(c.domains.get("node1")!.get("web-1")!.xml).toMatch(/<filterref filter="kvmcloud-guest">\s*<parameter name="IP" value="192.0.2.100"\/>/);
     expect(vm).toMatchObject({ name: "web-1", node: "node1", ip: "192.0.2.100", disk: "libvirt-pool/web-1-root", seed: "libvirt-pool/web-1-seed", fqdn: "web-1.cloud.example" });
     expect([...c.images].sort()).toEqual([IMAGE, "libvirt-pool/web-1-root", "libvirt-pool/web-1-seed"]);
-    expect(domainsOf(c)).toEqual(["node1:web-1"]);
+    expect(c.domainNames()).toEqual(["node1:web-1"]);
     expect(c.rows.get("web-1")).toMatchObject({ state: "running", node: "node1", ip: "192.0.2.100", mac: vm.mac });
     expect(c.cache.get("vm:web-1")).toBe("node1");
     expect(steps).toEqual(["lock", "preflight", "reserve", "clone", "seed", "define", "dhcp-entry-written", "dhcp-entry", "start", "boot-to-lease", "record"]);
@@ -49,7 +48,7 @@ describe("createVm", () => {
     expect(err.message).toContain(said);
     expect(err.message).toContain(`removed what it had made: ${[...removed, "inventory row"].join(", ")}`);
     expect([...c.images]).toEqual([IMAGE]);
-    expect(domainsOf(c)).toEqual([]);
+    expect(c.domainNames()).toEqual([]);
     expect(c.rows.size).toBe(0);
     expect(c.hostEntries.size).toBe(0);
     expect(c.operations).toEqual([{ vm: "web-1", operation: "create", outcome: "error", step }]);
@@ -76,7 +75,7 @@ describe("createVm", () => {
     c.silentGuests = true;
     const err = (await createVm(cloud, c.access(), args).then(() => undefined, (e: Error) => e))!;
     expect(err.message).toMatch(/failed at step "boot-to-lease": no DHCP lease for MAC 52:54:00(:[0-9a-f]{2}){3} in \/var\/lib\/misc\/dnsmasq.leases after 5 s \(cloud.leaseTimeoutSeconds\)/);
-    expect(domainsOf(c)).toEqual([]);
+    expect(c.domainNames()).toEqual([]);
     expect(c.rows.size).toBe(0);
   }, 20_000);
 
@@ -90,7 +89,7 @@ describe("createVm", () => {
     // The last 15 lines, control characters and terminal escapes dropped.
     expect(err.message).toContain("line 30\nKernel panic - not syncing: VFS: Unable to mount root fs\n");
     expect(err.message).not.toContain("line 16\n");
-    expect(domainsOf(c)).toEqual([]);
+    expect(c.domainNames()).toEqual([]);
   }, 20_000);
 
   it("gives each VM the lowest address that no row and no client's lease holds", async () => {
@@ -122,7 +121,7 @@ describe("createVm", () => {
     };
     const err = (await createVm(cloud, c.access(), args).then(() => undefined, (e: Error) => e))!;
     expect(err.message).toMatch(/failed at step "boot-to-lease": dnsmasq leased 192\.0\.2\.\d+ to 52:54:00(:[0-9a-f]{2}){3}, not the address assigned to web-1 \(192\.0\.2\.100\)/);
-    expect(domainsOf(c)).toEqual([]);
+    expect(c.domainNames()).toEqual([]);
     expect(c.rows.size).toBe(0);
     expect([...c.images]).toEqual([IMAGE]);
   });
@@ -133,7 +132,7 @@ describe("createVm", () => {
     const before = [...c.images];
     await expect(createVm(cloud, c.access(), args)).rejects.toThrow(/name: "web-1" is not allowed; expected a name not used by another VM \(a domain of that name exists on node2\)/);
     expect([...c.images]).toEqual(before);
-    expect(domainsOf(c)).toEqual(["node2:web-1"]);
+    expect(c.domainNames()).toEqual(["node2:web-1"]);
   });
 
   it("checks the image on a reachable node when the first one, asked meanwhile, is down", async () => {
@@ -145,7 +144,7 @@ describe("createVm", () => {
     expect(vm.node).toBe("node2");
     // Asked of node2 only: node1's try failed at its connect, before any command.
     expect([...new Set(asked)]).toEqual(["node2"]);
-    expect(domainsOf(c)).toEqual(["node2:web-1"]);
+    expect(c.domainNames()).toEqual(["node2:web-1"]);
   });
 
   it("refuses a malformed image before any node is asked", async () => {

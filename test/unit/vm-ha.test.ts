@@ -18,7 +18,6 @@ const IMAGE = "libvirt-pool/base@v1";
 const args = { name: "web-1", vcpus: 1, memoryMiB: 192, diskGiB: 1, image: IMAGE, stack: "dev", node: "node1", ha: true } as VmInputs;
 const fresh = () => new FakeCloud(["node1", "node2"], [IMAGE]);
 const FILE = "/etc/kvmcloud/ha-domains/web-1.xml";
-const domainsOf = (c: FakeCloud) => [...c.domains].flatMap(([n, d]) => [...d.keys()].map((k) => `${n}:${k}`));
 
 describe("an ha VM over the fakes", () => {
   it("is written to every node and started by Pacemaker on its node, with no definition of ours", async () => {
@@ -28,7 +27,7 @@ describe("an ha VM over the fakes", () => {
     expect([...c.pacemaker.files.keys()].sort()).toEqual([`node1:${FILE}`, `node2:${FILE}`]);
     expect(c.pacemaker.resources.get("vm-web-1")).toEqual({ started: true, runningOn: "node1" });
     expect(c.pacemaker.locations.get("vm-web-1-on-node")).toBe("node1");
-    expect(domainsOf(c)).toEqual(["node1:web-1"]);
+    expect(c.domainNames()).toEqual(["node1:web-1"]);
     expect(vm).toMatchObject({ node: "node1", ip: "192.0.2.100", ha: true, state: "running" });
     expect(c.rows.get("web-1")).toMatchObject({ node: "node1", state: "running" });
     expect(steps).toEqual(["lock", "preflight", "reserve", "clone", "seed", "define", "dhcp-entry-written", "dhcp-entry", "start", "boot-to-lease", "record"]);
@@ -51,18 +50,18 @@ describe("an ha VM over the fakes", () => {
     const vm = await createVm(cloud, c.access(), args);
     const moved = await updateVm(cloud, c.access(), vm, { ...args, node: "node2" });
     expect(moved.node).toBe("node2");
-    expect(domainsOf(c)).toEqual(["node2:web-1"]);
+    expect(c.domainNames()).toEqual(["node2:web-1"]);
     c.down.add("node1");
     await expect(updateVm(cloud, c.access(), moved, { ...args, node: "node1" })).rejects.toThrow(
       /cannot move web-1 to node1: node1 is offline in the HA cluster; it runs on node2; set its node to that, or bring node1 back and run pulumi up again/,
     );
     c.down.delete("node1");
     const stopped = await updateVm(cloud, c.access(), moved, { ...args, node: "node2", state: "stopped" });
-    expect([stopped.state, domainsOf(c)]).toEqual(["stopped", []]);
+    expect([stopped.state, c.domainNames()]).toEqual(["stopped", []]);
     // No domain anywhere, yet the VM exists: its resource says so.
     expect(await readVm(cloud, c.access(), stopped)).toMatchObject({ name: "web-1", state: "stopped" });
     const started = await updateVm(cloud, c.access(), stopped, { ...args, node: "node2", state: "running" });
-    expect([started.state, started.node, domainsOf(c)]).toEqual(["running", "node2", ["node2:web-1"]]);
+    expect([started.state, started.node, c.domainNames()]).toEqual(["running", "node2", ["node2:web-1"]]);
   });
 
   it("is deleted with its location, resource and files before the rest, and a second delete finds it all gone", async () => {
@@ -71,7 +70,7 @@ describe("an ha VM over the fakes", () => {
     await deleteVm(cloud, c.access(), vm);
     await deleteVm(cloud, c.access(), vm);
     expect([c.pacemaker.resources.size, c.pacemaker.locations.size, c.pacemaker.files.size]).toEqual([0, 0, 0]);
-    expect([domainsOf(c), [...c.images], c.rows.size, c.hostEntries.size]).toEqual([[], [IMAGE], 0, 0]);
+    expect([c.domainNames(), [...c.images], c.rows.size, c.hostEntries.size]).toEqual([[], [IMAGE], 0, 0]);
     expect(await readVm(cloud, c.access(), vm)).toBeUndefined();
   });
 });

@@ -17,6 +17,7 @@ import { labLibvirtClientUri, renderLabSshWrapper } from "./ssh-client";
 import { writeIfChanged } from "./write-if-changed";
 import { ensureKnownHosts, ensureLabKey } from "./ssh-keys";
 import { BARE_HOSTS, CEPH, DHCP, HOSTS, hostByName, SWITCH_NS } from "./topology";
+import { DEFAULT_BRIDGE } from "../lib/kvm-node/bridge-config";
 
 export type Log = (line: string) => void;
 
@@ -71,7 +72,7 @@ export async function labUp(log: Log = console.log, p: LabPaths = labPaths()): P
       domain: DHCP.domain,
       leaseFile: built.dhcp.leaseFile,
       hostsDir: built.dhcp.hostsDir,
-      bridge: "br0",
+      bridge: DEFAULT_BRIDGE,
     },
     ceph: {
       // The lab's ceph and rbd run there, with the files below.

@@ -1,5 +1,6 @@
 import { output, run, succeeds } from "./exec";
 import { LabHost, NETWORK, nicMac, PREFIX, PREFIX_LENGTH, SWITCH_BRIDGE, SWITCH_NS, vethNames } from "./topology";
+import { DEFAULT_BRIDGE } from "../lib/kvm-node/bridge-config";
 
 /**
  * The lab's L2 segment: a bridge in its own namespace, and one veth per host
@@ -64,15 +65,15 @@ export async function ensureHostNetwork(h: LabHost, ownConfig = false): Promise<
   }
   await run(["ip", "-n", SWITCH_NS, "link", "set", switchSide, "up"]);
   await run(["ip", "-n", h.ns, "link", "set", hostSide, "up"]);
-  const onBridge = (await output(["ip", "-n", h.ns, "-o", "-4", "addr", "show", "dev", "br0"], { allowFail: true })).includes(` ${h.address}/`);
+  const onBridge = (await output(["ip", "-n", h.ns, "-o", "-4", "addr", "show", "dev", DEFAULT_BRIDGE], { allowFail: true })).includes(` ${h.address}/`);
   if (!onBridge && !ownConfig) {
     await run(["ip", "-n", h.ns, "addr", "replace", `${h.address}/${PREFIX_LENGTH}`, "dev", hostSide]);
   }
 }
 
-/** The device that carries a host's address (br0 on KVM nodes). */
+/** The device that carries a host's address (on KVM nodes the bridge KvmNode makes by default). */
 export function hostDevice(h: LabHost): string {
-  return h.role === "node" ? "br0" : vethNames(h).hostSide;
+  return h.role === "node" ? DEFAULT_BRIDGE : vethNames(h).hostSide;
 }
 
 /** Kills every process in a namespace: SIGTERM, a bounded wait, then SIGKILL. */

@@ -72,8 +72,12 @@ async function promValue(expr: string): Promise<string> {
   return Number(r.value[1]).toFixed(2);
 }
 
+/** The provider's own steps (what `create` reports but the guest's boot and `virsh start`), in the order they run. */
+const OWN_STEPS = ["lock", "preflight", "reserve", "clone", "seed", "define", "dhcp-entry", "record"];
+
 async function parallel(): Promise<void> {
   const rows: string[][] = [];
+  const stepRows: string[][] = [];
   const mean = (xs: number[]) => secs(xs.reduce((a, b) => a + b, 0) / xs.length);
   for (const n of [1, 4, 8, 16]) {
     const each: number[] = [];
@@ -81,6 +85,7 @@ async function parallel(): Promise<void> {
     const boots: number[] = [];
     const starts: number[] = [];
     const provider: number[] = [];
+    const stepsOf: Array<Record<string, number>> = [];
     let peakLoad = loadAverage();
     const sampler = setInterval(() => (peakLoad = Math.max(peakLoad, loadAverage())), 1000);
     const t0 = Date.now();
@@ -89,6 +94,7 @@ async function parallel(): Promise<void> {
         const s = Date.now();
         const steps: Record<string, number> = {};
         await create(`bench-p${n}x${i + 1}-${tag}`, (step, ms) => (steps[step] = ms));
+        stepsOf.push(steps);
         const took = Date.now() - s;
         each.push(took);
         boots.push(steps["boot-to-lease"]);
@@ -99,9 +105,13 @@ async function parallel(): Promise<void> {
     const total = Date.now() - t0;
     const longestScrape = await promValue(`max_over_time(scrape_duration_seconds{job="kvmcloud"}[${Math.ceil(total / 1000) + 5}s])`);
     rows.push([String(n), secs(total), secs(total / n), mean(each), secs(Math.max(...each)), mean(provider), mean(starts), mean(boots), peakLoad.toFixed(2), longestScrape]);
+    const missing = OWN_STEPS.filter((st) => stepsOf.some((x) => x[st] === undefined));
+    if (missing.length > 0) throw new Error(`create reported no time for step(s) ${missing.join(", ")}: the bench's step names are out of date`);
+    stepRows.push([String(n), ...OWN_STEPS.map((st) => mean(stepsOf.map((x) => x[st])))]);
     await removeAll();
   }
   printTable("VMs created in parallel (exporter scraped every 5 s meanwhile); per VM means", ["VMs", "total s", "total / VM s", "mean create s", "slowest s", "provider's own steps s", "virsh start s", "guest boot to lease s", "peak load (1 min)", "longest exporter scrape s"], rows);
+  printTable("The provider's own steps in those creates, mean s per VM (clone, seed and the DHCP entry run at once)", ["VMs", ...OWN_STEPS], stepRows);
 }
 
 /**

@@ -55,3 +55,44 @@ export function watchAnswers(ip: string, body: string, everyMs = 100, maxPolls =
     },
   };
 }
+
+/**
+ * Starts `GET /` every `everyMs` without waiting for the last one (as many
+ * independent clients would), each on a fresh connection bounded by
+ * `timeoutMs`, at most `maxRequests` in all, until stopped. The longest gap
+ * is between two answers' arrivals, the last one running to the stop: a
+ * request whose SYN was lost in a pause answers a second later (TCP's first
+ * retransmission), but those sent after the pause answer at once, so the gap
+ * is the guest's pause plus at most one period, not the client's back-off.
+ */
+export function watchRequests(ip: string, body: string, everyMs = 50, maxRequests = 5000, timeoutMs = 2000, port = 80): AnswerWatch {
+  let answers = 0;
+  let longestGapMs = 0;
+  let last = Date.now();
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  const ask = () => {
+    sent++;
+    const p: Promise<void> = httpGet(ip, "/", timeoutMs, port)
+      .then((r) => {
+        if (r.body.trim() !== body) return;
+        answers++;
+        longestGapMs = Math.max(longestGapMs, Date.now() - last);
+        last = Date.now();
+      }, () => undefined)
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+  ask();
+  const timer = setInterval(() => (sent < maxRequests ? ask() : clearInterval(timer)), everyMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      const stoppedAt = Date.now();
+      // Requests still out are waited for (each is bounded), but the gap runs to the stop only.
+      await Promise.all([...inFlight]);
+      if (answers === 0) throw new Error(`no answer "${body}" from ${ip} while watching: nothing was measured`);
+      return { answers, longestGapMs: Math.max(longestGapMs, stoppedAt - last) };
+    },
+  };
+}

@@ -111,7 +111,34 @@ async function parallel(): Promise<void> {
     await removeAll();
   }
   printTable("VMs created in parallel (exporter scraped every 5 s meanwhile); per VM means", ["VMs", "total s", "total / VM s", "mean create s", "slowest s", "provider's own steps s", "virsh start s", "guest boot to lease s", "peak load (1 min)", "longest exporter scrape s"], rows);
+  stepRows.push(["1, while 7 guests boot", ...(await aloneWhileOthersBoot(7)).map(secs)]);
   printTable("The provider's own steps in those creates, mean s per VM (clone, seed and the DHCP entry run at once)", ["VMs", ...OWN_STEPS], stepRows);
+}
+
+/**
+ * Whether the provider's time per VM grows with more creates at once by our
+ * own queues and locks or by the CPU: one create made alone, once `others`
+ * creates have started their guests (so that it shares no step with them,
+ * only the cores their boots use). Returns its OWN_STEPS in ms.
+ */
+async function aloneWhileOthersBoot(others: number): Promise<number[]> {
+  let started = 0;
+  let allStarted = () => undefined as void;
+  const booting = new Promise<void>((resolve) => (allStarted = resolve));
+  const background = Promise.all(
+    Array.from({ length: others }, (_, i) => create(`bench-bg${i + 1}-${tag}`, (step) => step === "start" && ++started === others && allStarted())),
+  );
+  // A failed background create ends the wait with its error instead of hanging it.
+  await Promise.race([booting, background]);
+  const steps: Record<string, number> = {};
+  const load = loadAverage();
+  await create(`bench-alone-${tag}`, (step, ms) => (steps[step] = ms));
+  await background;
+  process.stdout.write(`one create while ${others} guests boot: load ${load.toFixed(2)} at its start; \`virsh start\` ${secs(steps.start)} s, boot to lease ${secs(steps["boot-to-lease"])} s\n`);
+  await removeAll();
+  const missing = OWN_STEPS.filter((st) => steps[st] === undefined);
+  if (missing.length > 0) throw new Error(`create reported no time for step(s) ${missing.join(", ")}: the bench's step names are out of date`);
+  return OWN_STEPS.map((st) => steps[st]);
 }
 
 /**

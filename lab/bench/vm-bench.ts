@@ -75,6 +75,13 @@ async function promValue(expr: string): Promise<string> {
 /** The provider's own steps (what `create` reports but the guest's boot and `virsh start`), in the order they run. */
 const OWN_STEPS = ["lock", "preflight", "reserve", "clone", "seed", "define", "dhcp-entry", "record"];
 
+/** A create's OWN_STEPS in ms; a step it did not report means the bench's step names are out of date. */
+function ownSteps(steps: Record<string, number>): number[] {
+  const missing = OWN_STEPS.filter((st) => steps[st] === undefined);
+  if (missing.length > 0) throw new Error(`create reported no time for step(s) ${missing.join(", ")}: the bench's step names are out of date`);
+  return OWN_STEPS.map((st) => steps[st]);
+}
+
 async function parallel(): Promise<void> {
   const rows: string[][] = [];
   const stepRows: string[][] = [];
@@ -105,9 +112,8 @@ async function parallel(): Promise<void> {
     const total = Date.now() - t0;
     const longestScrape = await promValue(`max_over_time(scrape_duration_seconds{job="kvmcloud"}[${Math.ceil(total / 1000) + 5}s])`);
     rows.push([String(n), secs(total), secs(total / n), mean(each), secs(Math.max(...each)), mean(provider), mean(starts), mean(boots), peakLoad.toFixed(2), longestScrape]);
-    const missing = OWN_STEPS.filter((st) => stepsOf.some((x) => x[st] === undefined));
-    if (missing.length > 0) throw new Error(`create reported no time for step(s) ${missing.join(", ")}: the bench's step names are out of date`);
-    stepRows.push([String(n), ...OWN_STEPS.map((st) => mean(stepsOf.map((x) => x[st])))]);
+    const own = stepsOf.map(ownSteps);
+    stepRows.push([String(n), ...OWN_STEPS.map((_, k) => mean(own.map((x) => x[k])))]);
     await removeAll();
   }
   printTable("VMs created in parallel (exporter scraped every 5 s meanwhile); per VM means", ["VMs", "total s", "total / VM s", "mean create s", "slowest s", "provider's own steps s", "virsh start s", "guest boot to lease s", "peak load (1 min)", "longest exporter scrape s"], rows);
@@ -136,9 +142,7 @@ async function aloneWhileOthersBoot(others: number): Promise<number[]> {
   await background;
   process.stdout.write(`one create while ${others} guests boot: load ${load.toFixed(2)} at its start; \`virsh start\` ${secs(steps.start)} s, boot to lease ${secs(steps["boot-to-lease"])} s\n`);
   await removeAll();
-  const missing = OWN_STEPS.filter((st) => steps[st] === undefined);
-  if (missing.length > 0) throw new Error(`create reported no time for step(s) ${missing.join(", ")}: the bench's step names are out of date`);
-  return OWN_STEPS.map((st) => steps[st]);
+  return ownSteps(steps);
 }
 
 /**

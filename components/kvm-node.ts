@@ -57,8 +57,8 @@ export interface KvmNodeArgs {
   /** libvirt's QEMU security driver: "apparmor", "selinux" or "none". Default "apparmor". */
   readonly securityDriver?: pulumi.Input<SecurityDriver>;
   /**
-   * What the guests of this node may send (lib/kvm-node/guest-filter.ts): "clean" (libvirt's
-   * clean-traffic: no spoofed MAC, IP or ARP, no DHCP server) or "open" (anything, for guests
+   * What the guests of this node may send (lib/kvm-node/guest-filter.ts): "clean" (the rules of
+   * libvirt's clean-traffic: no spoofed MAC, IP or ARP, no DHCP server) or "open" (anything, for guests
    * that route for others). Every node of a cloud should have the same. Default "clean".
    */
   readonly guestTraffic?: pulumi.Input<GuestTraffic>;

@@ -1,20 +1,64 @@
 import { GUEST_FILTER_UUID, renderGuestFilterXml } from "../../lib/kvm-node/guest-filter";
 import { renderGuestFilterScript } from "../../lib/kvm-node/node-script";
 import { renderDomainXml } from "../../lib/vm/domain-xml";
-import { parseXml, XmlNode } from "../../lib/core/xml";
+import { asArray, parseXml, XmlNode } from "../../lib/core/xml";
 import { shellcheck } from "../helpers/shellcheck";
 
 /** The guests' nwfilter; the lab's guest-traffic test shows libvirt enforcing it. */
 describe("guest traffic filter", () => {
-  it("clean: libvirt's clean-traffic, and DHCP server replies dropped before its IPv4 chain accepts them", () => {
+  describe("clean", () => {
     const f = parseXml(renderGuestFilterXml("clean")).filter as XmlNode;
-    expect(f["@_name"]).toBe("kvmcloud-guest");
-    expect(f["@_chain"]).toBe("root");
-    expect(f.filterref).toEqual({ "@_filter": "clean-traffic" });
-    const rule = f.rule as XmlNode;
-    expect(rule).toMatchObject({ "@_action": "drop", "@_direction": "out", ip: { "@_protocol": "udp", "@_srcportstart": "67", "@_srcportend": "67" } });
-    // clean-traffic's no-ip-spoofing chain runs at -710 and returns on the guest's own address.
-    expect(Number(rule["@_priority"])).toBeLessThan(-710);
+    const rules = asArray(f.rule as XmlNode | XmlNode[]);
+    const priority = (r: XmlNode) => Number(r["@_priority"]);
+    const find = (action: string, direction: string, match: XmlNode) => {
+      const hits = rules.filter((r) => r["@_action"] === action && r["@_direction"] === direction && Object.entries(match).every(([el, a]) => JSON.stringify(r[el]) === JSON.stringify(a)));
+      expect(hits).toHaveLength(1);
+      return priority(hits[0]);
+    };
+
+    it("holds every rule in the root chain: libvirt builds each sub-chain at every start, a dozen ebtables runs each", () => {
+      expect(f["@_name"]).toBe("kvmcloud-guest");
+      expect(f["@_chain"]).toBe("root");
+      expect(f.filterref).toBeUndefined();
+      expect(rules.length).toBeGreaterThan(5);
+    });
+
+    it("lists the rules in libvirt's order, by priority", () => {
+      const ps = rules.map(priority);
+      expect(ps).toEqual([...ps].sort((a, b) => a - b));
+      for (const p of ps) expect(p >= -1000 && p <= 1000).toBe(true);
+    });
+
+    it("drops what the guest sends from another MAC before anything else", () => {
+      expect(find("drop", "out", { mac: { "@_match": "no", "@_srcmacaddr": "$MAC" } })).toBe(Math.min(...rules.map(priority)));
+    });
+
+    it("drops DHCP server replies before the unaddressed DHCP client is let through", () => {
+      const server = find("drop", "out", { ip: { "@_protocol": "udp", "@_srcportstart": "67", "@_srcportend": "67" } });
+      const client = find("accept", "out", { ip: { "@_srcipaddr": "0.0.0.0", "@_protocol": "udp" } });
+      expect(server).toBeLessThan(client);
+    });
+
+    it("accepts IPv4 and ARP only after the drops of other addresses", () => {
+      const ipv4 = find("accept", "inout", { mac: { "@_protocolid": "ipv4" } });
+      expect(find("drop", "out", { ip: { "@_match": "no", "@_srcipaddr": "$IP" } })).toBeLessThan(ipv4);
+      const arp = find("accept", "inout", { mac: { "@_protocolid": "arp" } });
+      expect(find("drop", "out", { arp: { "@_match": "no", "@_arpsrcmacaddr": "$MAC" } })).toBeLessThan(arp);
+      expect(find("drop", "out", { arp: { "@_match": "no", "@_arpsrcipaddr": "$IP" } })).toBeLessThan(arp);
+    });
+
+    it("lets QEMU's RARP announce of the guest's own MAC through, so a migrated guest is found at once", () => {
+      const out = rules.find((r) => r["@_direction"] === "out" && r.rarp) as XmlNode;
+      expect(out["@_action"]).toBe("accept");
+      expect(out.rarp).toMatchObject({ "@_srcmacaddr": "$MAC", "@_arpsrcmacaddr": "$MAC", "@_opcode": "Request_Reverse" });
+    });
+
+    it("ends in a drop of anything else, both ways", () => {
+      const last = rules[rules.length - 1];
+      expect(last).toMatchObject({ "@_action": "drop", "@_direction": "inout" });
+      expect(Object.keys(last).filter((k) => !k.startsWith("@_"))).toEqual(["mac"]);
+      expect(last.mac).toBe("");
+    });
   });
 
   it("open: the same name with no rule, so domains still migrate to such a node", () => {

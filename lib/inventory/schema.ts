@@ -1,3 +1,5 @@
+import * as crypto from "crypto";
+
 /**
  * The inventory's PostgreSQL schema. Idempotent (every statement is "if not
  * exists"), so the InventoryDatabase component, the lab and the provider can
@@ -29,7 +31,7 @@ const OPERATION_CHECK = "vm_operations_operation_v2";
 /** Advisory-lock key that serialises placement across concurrent creates ("kvmcloud" in ASCII). */
 export const PLACEMENT_LOCK_KEY = 0x6b766d636c6f7564n;
 
-export function renderInventorySchema(): string {
+function schemaStatements(): string {
   return `-- kvm-cloud inventory schema (idempotent)
 CREATE TABLE IF NOT EXISTS ${VM_TABLE} (
   name        text PRIMARY KEY CHECK (name ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'),
@@ -72,3 +74,19 @@ DO $$ BEGIN
 END $$;
 `;
 }
+
+/**
+ * A digest of the schema's statements, left as the VM table's comment by
+ * the schema's last statement. A user that finds it (vm-rows.ts
+ * schemaIsCurrent) skips the statements: their ALTERs lock the operations
+ * table exclusively until their transaction ends, and a create applied them
+ * under the placement lock, which queued parallel creates behind each other.
+ */
+export const SCHEMA_MARK = `kvm-cloud inventory schema ${crypto.createHash("sha256").update(schemaStatements()).digest("hex").slice(0, 16)}`;
+
+/** The schema, applied by the InventoryDatabase component, the lab and a create that finds no current mark. */
+export function renderInventorySchema(): string {
+  return `${schemaStatements()}COMMENT ON TABLE ${VM_TABLE} IS '${SCHEMA_MARK}';
+`;
+}
+

@@ -1,4 +1,4 @@
-import { PLACEMENT_LOCK_KEY, renderInventorySchema, VM_TABLE } from "./schema";
+import { PLACEMENT_LOCK_KEY, renderInventorySchema, SCHEMA_MARK, VM_TABLE } from "./schema";
 
 /**
  * The inventory: one Postgres row per VM (the record of truth for names,
@@ -98,6 +98,12 @@ export async function unlockVm(sql: Sql, name: string): Promise<void> {
   await sql.query("SELECT pg_advisory_unlock($1::int, hashtext($2))", [VM_LOCK_CLASS, name]);
 }
 
+/** Whether the database has this release's schema: its mark (schema.ts SCHEMA_MARK) on the VM table. */
+export async function schemaIsCurrent(sql: Sql): Promise<boolean> {
+  const r = await sql.query("SELECT obj_description(to_regclass($1), 'pg_class') AS mark", [VM_TABLE]);
+  return r.rows[0]?.mark === SCHEMA_MARK;
+}
+
 /**
  * Runs `decide` while holding the cloud-wide placement lock, then inserts the
  * row it returns with state 'creating'. Concurrent creates (one `pulumi up`
@@ -111,10 +117,12 @@ export async function reserveVm(
   decide: (existing: VmRow[]) => Promise<Omit<VmRow, "state" | "ip" | "domainUuid" | "createdAt" | "updatedAt"> & { readonly ip: string }>,
   takeOver?: string,
 ): Promise<VmRow> {
+  // Read before the placement lock: the lock is held for the reservation alone.
+  const current = await schemaIsCurrent(sql);
   await sql.query("BEGIN");
   try {
     await sql.query("SELECT pg_advisory_xact_lock($1)", [PLACEMENT_LOCK_KEY.toString()]);
-    await sql.query(renderInventorySchema());
+    if (!current) await sql.query(renderInventorySchema());
     if (takeOver !== undefined) await sql.query(`DELETE FROM ${VM_TABLE} WHERE name = $1 AND state = 'creating'`, [takeOver]);
     const row = await decide((await sql.query(`SELECT * FROM ${VM_TABLE} ORDER BY name`)).rows.map(toRow));
     const inserted = await sql.query(

@@ -40,6 +40,9 @@ export class FakeCloud {
   /** dnsmasq reloads (SIGHUP) asked for. */
   dnsmasqReloads = 0;
   readonly operations: Array<{ vm: unknown; operation: unknown; outcome: unknown; step: unknown }> = [];
+  /** The schema's mark on the VM table (as `COMMENT ON TABLE` leaves it), and how often the schema was applied. */
+  schemaMark: string | null = null;
+  schemaApplied = 0;
   readonly down = new Set<string>();
   /** argv (joined) pattern -> the daemon's stderr for a command that must fail. */
   readonly failOn = new Map<RegExp, string>();
@@ -167,7 +170,13 @@ export class FakeCloud {
     return {
       query: async (text: string, params: unknown[] = []) => {
         const t = text.trim();
-        if (/^(BEGIN|COMMIT|ROLLBACK)$/.test(t) || t.startsWith("SELECT pg_advisory") || t.startsWith("CREATE") || t.includes("CREATE TABLE")) return toResult([]);
+        if (t.includes("CREATE TABLE")) {
+          this.schemaApplied++;
+          this.schemaMark = /COMMENT ON TABLE vms IS '([^']*)'/.exec(t)?.[1] ?? this.schemaMark;
+          return toResult([]);
+        }
+        if (t.startsWith("SELECT obj_description")) return toResult([{ mark: this.schemaMark }]);
+        if (/^(BEGIN|COMMIT|ROLLBACK)$/.test(t) || t.startsWith("SELECT pg_advisory") || t.startsWith("CREATE")) return toResult([]);
         if (t.startsWith("SELECT pg_try_advisory_lock")) return toResult([{ held: true }]);
         if (t.startsWith("SELECT * FROM vms WHERE name")) return toResult(this.rows.has(String(params[0])) ? [this.rows.get(String(params[0]))!] : []);
         if (t.startsWith("SELECT * FROM vms")) return toResult([...this.rows.values()]);

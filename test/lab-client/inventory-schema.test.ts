@@ -4,6 +4,7 @@ import { readLabDescription } from "../../lab/description";
 import { run } from "../../lab/exec";
 import { POSTGRES } from "../../lab/topology";
 import { LOGGED_OPERATIONS, OPERATIONS_TABLE, renderInventorySchema, VM_TABLE } from "../../lib/inventory/schema";
+import { schemaIsCurrent } from "../../lib/inventory/vm-rows";
 import { createThrowawayDatabase, dropThrowawayDatabase } from "../helpers/service-hosts";
 import { assertInManagerNamespace } from "../helpers/lab-client";
 
@@ -84,6 +85,14 @@ describe("the inventory schema on the lab's Postgres", () => {
     expect(await shape()).toEqual(first);
     // The second apply kept the data.
     expect((await client.query(`SELECT count(*)::int AS n FROM ${VM_TABLE}`)).rows[0].n).toBe(1);
+  });
+
+  it("leaves its mark, by which a create knows it need not apply it again", async () => {
+    expect(await schemaIsCurrent(client!)).toBe(true);
+    await client!.query(`COMMENT ON TABLE ${VM_TABLE} IS 'kvm-cloud inventory schema 0000000000000000'`);
+    expect(await schemaIsCurrent(client!)).toBe(false);
+    await applySchema();
+    expect(await schemaIsCurrent(client!)).toBe(true);
   });
 
   it("fills the defaults of a good row", async () => {

@@ -32,6 +32,19 @@ describe("createVm", () => {
     expect(c.locksHeld).toBe(0);
   });
 
+  it("applies the inventory's schema only while the database lacks its mark: its ALTERs would lock out the others", async () => {
+    const c = fresh();
+    await createVm(cloud, c.access(), args);
+    expect(c.schemaApplied).toBe(1);
+    expect(c.schemaMark).toMatch(/^kvm-cloud inventory schema [0-9a-f]{16}$/);
+    await createVm(cloud, c.access(), { ...args, name: "web-2" });
+    expect(c.schemaApplied).toBe(1);
+    // A database of an older release carries another mark, or none.
+    c.schemaMark = "kvm-cloud inventory schema 0000000000000000";
+    await createVm(cloud, c.access(), { ...args, name: "web-3" });
+    expect(c.schemaApplied).toBe(2);
+  });
+
   it.each<[string, RegExp, string, string[]]>([
     // Each undo is recorded before its step (a step that timed out may have made its thing), and "gone already" counts as removed.
     // The seed is made while the root disk is cloned: a failed clone removes it too, once it is made.

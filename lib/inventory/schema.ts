@@ -79,8 +79,9 @@ END $$;
  * A digest of the schema's statements, left as the VM table's comment by
  * the schema's last statement. A user that finds it (vm-rows.ts
  * schemaIsCurrent) skips the statements: their ALTERs lock the operations
- * table exclusively until their transaction ends, and a create applied them
- * under the placement lock, which queued parallel creates behind each other.
+ * table exclusively until their transaction ends (every operation's log and
+ * the exporter's reads wait), and a create applied them under the placement
+ * lock (7 ms of statements on the lab's idle Postgres).
  */
 export const SCHEMA_MARK = `kvm-cloud inventory schema ${crypto.createHash("sha256").update(schemaStatements()).digest("hex").slice(0, 16)}`;
 

@@ -57,7 +57,7 @@ export async function domainState(r: CommandRunner, name: string): Promise<strin
 
 /**
  * What a refresh asks of a domain, in one virsh (one process, one libvirt
- * connection; each virsh costs 60-70 ms to start on a lab node, several
+ * connection; each virsh costs about 20 ms to start on an idle lab node, several
  * times that with refreshes running side by side): its definition
  * (--inactive, see domainFacts), its state, and its disk's size as QEMU has
  * it open, which a stopped domain may not have (the caller asks Ceph then).

@@ -86,23 +86,22 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     const held = lock;
     const pre = await timed("preflight", () => preflight(cloud, access, args, held));
 
+    // On the lock's own session, as preflight reads: no second inventory connection (nor a Redis one) to open.
     const row = await timed("reserve", () =>
-      access.withInventory((inv) =>
-        reserveVm(
-          inv.sql,
-          async (rows) => {
-            if (rows.some((r) => r.name === args.name)) {
-              throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name})`);
-            }
-            const node = placeVm(capacities(pre.survey, rows, drainedNodes(cloud)), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
-            const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leases.map((l) => l.mac)], () => crypto.randomBytes(3));
-            // Every address some VM row or some client's lease holds, whatever its state.
-            const ip = pickAddress(cloud.dhcp.range, [...rows.flatMap((r) => (r.ip ? [r.ip] : [])), ...pre.leases.map((l) => l.ip)]);
-            const { name, stack, vcpus, memoryMiB, diskGiB, image } = args;
-            return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac, ip };
-          },
-          pre.deadCreate ? args.name : undefined,
-        ),
+      reserveVm(
+        held.sql,
+        async (rows) => {
+          if (rows.some((r) => r.name === args.name)) {
+            throw new ValidationError("name", args.name, `a name not used by another VM (the inventory already has ${args.name})`);
+          }
+          const node = placeVm(capacities(pre.survey, rows, drainedNodes(cloud)), { name: args.name, memoryMiB: args.memoryMiB, vcpus: args.vcpus, node: args.node });
+          const mac = generateMac([...takenMacs(pre.survey, rows), ...pre.leases.map((l) => l.mac)], () => crypto.randomBytes(3));
+          // Every address some VM row or some client's lease holds, whatever its state.
+          const ip = pickAddress(cloud.dhcp.range, [...rows.flatMap((r) => (r.ip ? [r.ip] : [])), ...pre.leases.map((l) => l.ip)]);
+          const { name, stack, vcpus, memoryMiB, diskGiB, image } = args;
+          return { name, stack, vcpus, memoryMiB, diskGiB, image, node, mac, ip };
+        },
+        pre.deadCreate ? args.name : undefined,
       ),
     );
     // The 'creating' row stays while anything it claims is left (a node died): the next create takes that over.

@@ -1,8 +1,9 @@
+import * as crypto from "crypto";
 import { CommandFailed, CommandRunner } from "../transport/command-runner";
 import { remotelyBounded } from "../transport/ssh-runner";
 import { checkDnsLabel } from "../core/network";
 import { consoleLogPath } from "./domain-xml";
-import { DomainFacts, DomainListing, DomainLook, NodeInfo, parseDomainList, parseDomainLook, parseDomainXmlFacts, parseNodeInfo } from "./virsh-output";
+import { DomainFacts, DomainLook, NodeInfo, parseDomainLook, parseDomainXmlFacts, parseNodeInfo, parseSurveyedDomains, SurveyedDomain } from "./virsh-output";
 
 /**
  * What the provider does to libvirt on a KVM node: virsh commands run through
@@ -12,37 +13,47 @@ import { DomainFacts, DomainListing, DomainLook, NodeInfo, parseDomainList, pars
 
 const VIRSH = ["virsh", "-q", "-c", "qemu:///system"];
 
-/** One round trip for everything placement and uniqueness need from a node. */
+/**
+ * One round trip for everything placement and uniqueness need from a node,
+ * in three virsh processes however many domains it holds: every domain's
+ * definition and state come from one virsh running `dumpxml` and `domstate`
+ * for each. A virsh per domain cost a process and a libvirt connection each
+ * (about 20 ms on an idle lab node; 12 domains took 0.23-0.30 s against
+ * 0.07-0.09 s in one), and every create surveys every node. Domains are
+ * named to virsh by UUID, a word its command language takes as it is, and
+ * their names come from their definitions: `virsh list` splits a name with
+ * a space. $1 is the call's own marker, which no definition can hold.
+ */
 const INSPECT_SCRIPT = [
-  "set -e",
+  // No globbing: the UUIDs are split on whitespace and nothing else.
+  "set -ef",
   'v() { virsh -q -c qemu:///system "$@"; }',
+  'm=$1; case "$m" in "" | *[!0-9a-f]*) echo "inspect: bad marker" >&2; exit 2 ;; esac',
   "echo @@NODEINFO@@",
   "v nodeinfo",
-  "echo @@LIST@@",
-  "v list --all",
-  "v list --all --name | while read -r d; do",
-  '  [ -n "$d" ] || continue',
-  '  echo "@@XML@@"',
-  // A domain undefined between list and dumpxml is not an error.
-  '  v dumpxml --domain "$d" 2>/dev/null || true',
+  "uuids=$(v list --all --uuid)",
+  'cmds=""',
+  "for u in $uuids; do",
+  '  case "$u" in *[!0-9a-f-]*) continue ;; esac',
+  '  cmds="$cmds echo @@D-$m@@ ; dumpxml --domain $u ; echo @@S-$m@@ ; domstate --domain $u ;"',
   "done",
+  // virsh goes on past a failed command: a domain undefined meanwhile is left out, not an error.
+  '[ -z "$cmds" ] || v "$cmds" 2>/dev/null || true',
 ].join("\n");
 
 export interface NodeInspection {
   readonly info: NodeInfo;
-  readonly domains: ReadonlyArray<DomainListing & { readonly facts?: DomainFacts }>;
+  readonly domains: readonly SurveyedDomain[];
 }
 
 const NOT_FOUND = /failed to get domain|Domain not found|no domain with matching/i;
 
 export async function inspectNode(r: CommandRunner): Promise<NodeInspection> {
-  const out = (await r.run(["sh", "-c", INSPECT_SCRIPT], { timeoutMs: 60_000 })).stdout;
-  const [head, rest = ""] = out.split("@@LIST@@");
-  const info = parseNodeInfo(head.replace("@@NODEINFO@@", ""));
-  const [listPart, ...xmlParts] = rest.split("@@XML@@");
-  const facts = xmlParts.map((x) => x.trim()).filter(Boolean).map(parseDomainXmlFacts);
-  const domains = parseDomainList(listPart).map((l) => ({ ...l, facts: facts.find((f) => f.name === l.name) }));
-  return { info, domains };
+  const marker = crypto.randomBytes(8).toString("hex");
+  const out = (await r.run(["sh", "-c", INSPECT_SCRIPT, "inspect", marker], { timeoutMs: 60_000 })).stdout;
+  const at = out.indexOf(`@@D-${marker}@@`);
+  const head = at < 0 ? out : out.slice(0, at);
+  return { info: parseNodeInfo(head.replace("@@NODEINFO@@", "")), domains: parseSurveyedDomains(out.slice(head.length), marker) };
 }
 
 /** virsh's state words ("running", "paused", "shut off"), or undefined when there is no such domain. */

@@ -25,7 +25,7 @@ export async function surveyNodes(cloud: ResolvedCloudSpec, access: CloudAccess)
 
 /** Every MAC in use: on any domain of any reachable node, and in the inventory. */
 export function takenMacs(survey: readonly NodeSurvey[], rows: readonly VmRow[]): string[] {
-  const fromDomains = survey.flatMap((s) => (s.view?.domains ?? []).flatMap((d) => d.facts?.macs ?? []));
+  const fromDomains = survey.flatMap((s) => (s.view?.domains ?? []).flatMap((d) => d.facts.macs));
   return [...fromDomains, ...rows.map((r) => r.mac)];
 }
 
@@ -45,8 +45,8 @@ export function capacities(survey: readonly NodeSurvey[], rows: readonly VmRow[]
       name: s.name,
       vcpus: s.view.info.cpus,
       memoryMiB: s.view.info.memoryMiB,
-      allocatedMemoryMiB: mine.reduce((a, r) => a + r.memoryMiB, 0) + others.reduce((a, d) => a + (d.facts?.memoryMiB ?? 0), 0),
-      allocatedVcpus: mine.reduce((a, r) => a + r.vcpus, 0) + others.reduce((a, d) => a + (d.facts?.vcpus ?? 0), 0),
+      allocatedMemoryMiB: mine.reduce((a, r) => a + r.memoryMiB, 0) + others.reduce((a, d) => a + d.facts.memoryMiB, 0),
+      allocatedVcpus: mine.reduce((a, r) => a + r.vcpus, 0) + others.reduce((a, d) => a + d.facts.vcpus, 0),
       reachable: true,
     };
   });

@@ -2,19 +2,13 @@ import { METADATA_NS } from "./domain-xml";
 import { asArray, parseXml, XmlNode } from "../core/xml";
 
 /**
- * Pure parsers of what virsh prints: `nodeinfo`, `list --all`, `dumpxml`.
+ * Pure parsers of what virsh prints: `nodeinfo`, `dumpxml`, `domstate`.
  * Fed with real virsh output in the unit tests.
  */
 
 export interface NodeInfo {
   readonly cpus: number;
   readonly memoryMiB: number;
-}
-
-export interface DomainListing {
-  readonly name: string;
-  /** "running", "paused", "shut off", ... as virsh prints it. */
-  readonly state: string;
 }
 
 export interface DomainFacts {
@@ -38,17 +32,30 @@ export function parseNodeInfo(text: string): NodeInfo {
   return { cpus: Number(cpus[1]), memoryMiB: Math.floor(Number(mem[1]) / 1024) };
 }
 
-/** `virsh -q list --all`: "<id|-> <name> <state words>" per line. */
-export function parseDomainList(text: string): DomainListing[] {
+/** A domain on a node as the survey sees it: virsh's state word and its definition. */
+export interface SurveyedDomain {
+  readonly name: string;
+  /** "running", "paused", "shut off", ... as virsh prints it. */
+  readonly state: string;
+  readonly facts: DomainFacts;
+}
+
+/**
+ * What node-ops' survey prints after nodeinfo: for each domain, `@@D-<marker>@@`,
+ * its dumpxml, `@@S-<marker>@@` and its domstate. A domain undefined between
+ * the listing and its turn has neither (virsh said why on stderr) and is left
+ * out: it is gone.
+ */
+export function parseSurveyedDomains(text: string, marker: string): SurveyedDomain[] {
   return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((l) => {
-      const [, name, ...state] = l.split(/\s+/);
-      return { name, state: state.join(" ") };
-    })
-    .filter((d) => d.name !== undefined && d.state !== "");
+    .split(`@@D-${marker}@@`)
+    .slice(1)
+    .flatMap((part) => {
+      const [xml = "", state = ""] = part.split(`@@S-${marker}@@`).map((x) => x.trim());
+      if (!xml || !state) return [];
+      const facts = parseDomainXmlFacts(xml);
+      return [{ name: facts.name, state, facts }];
+    });
 }
 
 const UNIT_TO_KIB: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, kib: 1, k: 1, mib: 1024, m: 1024, gib: 1024 * 1024, g: 1024 * 1024 };

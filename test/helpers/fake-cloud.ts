@@ -98,9 +98,10 @@ export class FakeCloud {
         return ok();
       }
       if (argv[0] === "sh" && String(argv[2]).includes("v nodeinfo")) {
-        const list = [...doms].map(([n, d], i) => ` ${d.state === "running" ? i + 1 : "-"}   ${n}   ${d.state}`).join("\n");
-        const xmls = [...doms.values()].map((d) => `@@XML@@\n${d.xml}`).join("\n");
-        return ok(`@@NODEINFO@@\nCPU(s):              4\nMemory size:         8388608 KiB\n@@LIST@@\n${list}\n${xmls}\n`);
+        // As the survey's one virsh prints it: each domain's definition and state after this call's marker.
+        const m = argv[4];
+        const domains = [...doms.values()].map((d) => `@@D-${m}@@${d.xml}\n@@S-${m}@@${d.state}\n`).join("");
+        return ok(`@@NODEINFO@@\nCPU(s):              4\nMemory size:         8388608 KiB\n${domains}`);
       }
       if (argv[0] === "rbd") {
         const verb = argv[3];

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parseDomainList, parseDomainXmlFacts, parseNodeInfo } from "../../lib/vm/virsh-output";
+import { parseDomainXmlFacts, parseNodeInfo, parseSurveyedDomains } from "../../lib/vm/virsh-output";
 import { renderDomainXml } from "../../lib/vm/domain-xml";
 
 // Captured from a lab node (libvirt 9.0, Debian 12) with a VM made by the provider.
@@ -12,12 +12,25 @@ describe("virsh output parsers", () => {
     expect(() => parseNodeInfo("error: failed to connect")).toThrow(/virsh nodeinfo: unexpected output/);
   });
 
-  it("reads names and multi-word states from list --all", () => {
-    expect(parseDomainList(fixture("list-all.txt"))).toEqual([{ name: "fixture-vm", state: "running" }]);
-    expect(parseDomainList(" -    web-2   shut off\n 7    web-3   paused\n\n")).toEqual([
-      { name: "web-2", state: "shut off" },
-      { name: "web-3", state: "paused" },
+  it("reads every domain of a node's survey, its name from its definition, with its state", () => {
+    // Two domains made by hand: one running, one whose name `virsh list` would split at its space.
+    const text = fixture("survey.txt");
+    const domains = parseSurveyedDomains(text, "0123456789abcdef");
+    expect(domains.map((x) => [x.name, x.state])).toEqual([
+      ["fixture-running", "running"],
+      ["fixture outside; list", "shut off"],
     ]);
+    expect(domains[1].facts).toMatchObject({ memoryMiB: 96, vcpus: 1, macs: ["52:54:00:0f:00:01"], uuid: "7d1c3a52-55c4-4f4e-9a43-0c1b2f3e4d01", metadata: {} });
+    // Another call's marker finds nothing: a marker inside a definition would not be this call's.
+    expect(parseSurveyedDomains(text, "fedcba9876543210")).toEqual([]);
+  });
+
+  it("leaves out a domain undefined between the listing and its turn", () => {
+    const [running] = parseSurveyedDomains(fixture("survey.txt"), "0123456789abcdef");
+    const m = "00ff00ff00ff00ff";
+    // virsh printed the markers only: its dumpxml and domstate failed (the reasons went to stderr).
+    const text = `@@D-${m}@@@@S-${m}@@@@D-${m}@@<domain type='qemu'><name>${running.name}</name><memory unit='KiB'>65536</memory><vcpu>1</vcpu></domain>\n@@S-${m}@@running\n`;
+    expect(parseSurveyedDomains(text, m).map((x) => x.name)).toEqual(["fixture-running"]);
   });
 
   it("reads a live domain's sizes, MAC, RBD volumes and kvm-cloud metadata from dumpxml", () => {

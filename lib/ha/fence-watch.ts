@@ -59,7 +59,8 @@ else
   why="is in Ceph's blocklist but holds its old unfenced mark"
 fi
 echo "kvm-cloud: $self ($addr) $why: stopping its guests and restarting Pacemaker so that the cluster unfences it"
-for d in $(timeout 20 virsh list --name 2>/dev/null); do timeout 20 virsh destroy "$d" || true; done
+# By UUID: a domain made by hand may have a name with a space, which the word splitting would break.
+for d in $(timeout 20 virsh list --uuid 2>/dev/null); do timeout 20 virsh destroy "$d" || true; done
 timeout 120 systemctl restart pacemaker.service
 `;
 }

@@ -14,6 +14,9 @@ import { planHaCluster } from "../../lib/ha/ha-cluster";
  * its guests and restarts Pacemaker.
  */
 
+// The running guests' UUIDs, as `virsh list --uuid` prints them.
+const U1 = "7d1c3a52-55c4-4f4e-9a43-0c1b2f3e4d01";
+const U2 = "7d1c3a52-55c4-4f4e-9a43-0c1b2f3e4d02";
 const plan = planHaCluster({ members: [{ name: "node1", address: "192.0.2.21" }, { name: "node2", address: "192.0.2.22" }], fenceClient: "kvmcloud-fence" });
 let dir: string;
 
@@ -24,7 +27,7 @@ const STANDINS: Record<string, string> = {
   // RACE names a file: the first of the two reads (mark, blocklist) sees the member before the cluster unfenced it, the other after.
   ceph: 'first() { [ ! -e "$RACE" ] && : > "$RACE"; }; [ -n "${RACE:-}" ] && { first && printf "%b" "$BLOCKLIST"; exit 0; }; [ -n "${CEPH_DOWN:-}" ] && { echo "monclient: authenticate timed out" >&2; exit 1; }; printf "%b" "$BLOCKLIST"',
   crm_attribute: 'first() { [ ! -e "$RACE" ] && : > "$RACE"; }; [ -n "${RACE:-}" ] && { first || echo 1796297631; exit 0; }; [ -n "$MARK" ] && echo "$MARK"',
-  virsh: 'echo "virsh $*" >> "$LOG"; [ "$1" = list ] && printf "web-1\\nweb-2\\n"; true',
+  virsh: 'echo "virsh $*" >> "$LOG"; [ "$*" = "list --uuid" ] && printf "${U1}\\n${U2}\\n"; true',
   systemctl: '[ "$1" = show ] && { case "$4" in ActiveState) echo "${PCMK_STATE:-active}" ;; ExecMainStatus) echo "${PCMK_EXIT:-0}" ;; InvocationID) echo 9f2c41d07a6b4e1c8d3e5f60718293a4 ;; esac; exit 0; }; echo "systemctl $*" >> "$LOG"',
   // The last run's log, only when asked for that run.
   journalctl: '[ "${@: -1}" = _SYSTEMD_INVOCATION_ID=9f2c41d07a6b4e1c8d3e5f60718293a4 ] && printf "%b" "${JOURNAL:-}"',
@@ -44,7 +47,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function watch(env: { SELF: string; BLOCKLIST: string; MARK: string; RACE?: string; CEPH_DOWN?: string; PCMK_DOWN?: string; PCMK_STATE?: string; PCMK_EXIT?: string; JOURNAL?: string }): { status: number | null; stdout: string; calls: string[] } {
   const log = path.join(dir, "log");
-  const r = spawnSync(path.join(dir, "watch"), [], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}:/usr/bin:/bin`, LOG: log, ...env } });
+  const r = spawnSync(path.join(dir, "watch"), [], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}:/usr/bin:/bin`, LOG: log, U1, U2, ...env } });
   return { status: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
 }
 
@@ -55,7 +58,7 @@ describe("the fence watch", () => {
     const r = watch({ SELF: "node2", BLOCKLIST: listed, MARK: "1796220961" });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("node2 (192.0.2.22) is in Ceph's blocklist but holds its old unfenced mark");
-    expect(r.calls).toEqual(["virsh list --name", "virsh destroy web-1", "virsh destroy web-2", "systemctl restart pacemaker.service"]);
+    expect(r.calls).toEqual(["virsh list --uuid", `virsh destroy ${U1}`, `virsh destroy ${U2}`, "systemctl restart pacemaker.service"]);
   });
 
   it.each([
@@ -65,7 +68,7 @@ describe("the fence watch", () => {
     const r = watch({ SELF: "node2", BLOCKLIST: blocklist, MARK: "", PCMK_DOWN: "1", PCMK_STATE: "inactive", PCMK_EXIT: "100", JOURNAL: TOLD_FENCED });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("node2 (192.0.2.22) its Pacemaker stayed down after being told it was fenced (exit 100)");
-    expect(r.calls).toEqual(["virsh list --name", "virsh destroy web-1", "virsh destroy web-2", "systemctl restart pacemaker.service"]);
+    expect(r.calls).toEqual(["virsh list --uuid", `virsh destroy ${U1}`, `virsh destroy ${U2}`, "systemctl restart pacemaker.service"]);
   });
 
   it.each([

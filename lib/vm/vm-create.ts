@@ -120,7 +120,8 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
     // On the DHCP host while the node clones and defines: it only has to be there before the boot.
     undo.record(`DHCP entry ${args.name} (${ip}) in ${cloud.dhcp.hostsDir}`, () => access.onDhcp((r) => removeHostEntry(r, cloud.dhcp.hostsDir, args.name)));
     const entryStarted = Date.now();
-    const entry = access.onDhcp((r) => writeHostEntry(r, cloud.dhcp.hostsDir, { name: args.name, mac: row.mac, ip }));
+    // Its own duration, taken as it ends: by the time the boot waits for it, it is usually long done.
+    const entry = access.onDhcp((r) => writeHostEntry(r, cloud.dhcp.hostsDir, { name: args.name, mac: row.mac, ip })).then(() => Date.now() - entryStarted);
     entry.catch(() => undefined); // awaited before the start; a failure of the node's steps first must not go unhandled
 
     const limits = growthLimits(args.vcpus, args.memoryMiB);
@@ -171,8 +172,7 @@ export async function createVm(cloud: ResolvedCloudSpec, access: CloudAccess, ar
         return uuid;
       });
       await timed("dhcp-entry", async () => {
-        await entry;
-        onStep("dhcp-entry-written", Date.now() - entryStarted);
+        onStep("dhcp-entry-written", await entry);
       });
       if (!args.ha) {
         await timed("start", () => startDomain(r, args.name));

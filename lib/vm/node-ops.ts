@@ -22,7 +22,7 @@ const VIRSH = ["virsh", "-q", "-c", "qemu:///system"];
  * 0.07-0.09 s in one), and every create surveys every node. Domains are
  * named to virsh by UUID, a word its command language takes as it is, and
  * their names come from their definitions: `virsh list` splits a name with
- * a space. $1 is the call's own marker, which no definition can hold.
+ * a space. $1 is a random marker of this call: no definition can know it.
  */
 const INSPECT_SCRIPT = [
   // No globbing: the UUIDs are split on whitespace and nothing else.
@@ -37,8 +37,11 @@ const INSPECT_SCRIPT = [
   '  case "$u" in *[!0-9a-f-]*) continue ;; esac',
   '  cmds="$cmds echo @@D-$m@@ ; dumpxml --domain $u ; echo @@S-$m@@ ; domstate --domain $u ;"',
   "done",
+  '[ -n "$cmds" ] || exit 0',
   // virsh goes on past a failed command: a domain undefined meanwhile is left out, not an error.
-  '[ -z "$cmds" ] || v "$cmds" 2>/dev/null || true',
+  'out=$(v "$cmds") || true',
+  // No marker at all: virsh ran none of it (no libvirt to ask), and its stderr says why.
+  'case "$out" in *"@@D-$m@@"*) printf "%s\\n" "$out" ;; *) exit 1 ;; esac',
 ].join("\n");
 
 export interface NodeInspection {

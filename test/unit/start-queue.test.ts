@@ -1,9 +1,8 @@
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CommandFailed, CommandResult, CommandRunner } from "../../lib/transport/command-runner";
 import { startDomain, StartQueue } from "../../lib/vm/node-ops";
+import { localRunner } from "../helpers/local-runner";
 
 /**
  * startDomain's queue with the real flock(1) and timeout(1) of this machine;
@@ -26,24 +25,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => fs.rmSync(path.join(dir, "log"), { force: true }));
 
-function localRunner(extra: Record<string, string>): CommandRunner {
-  return {
-    target: "local",
-    run: (argv, opts = {}) =>
-      new Promise<CommandResult>((resolve, reject) => {
-        const p = spawn(argv[0], argv.slice(1), { env: { ...env, ...extra } });
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (d) => (stdout += d));
-        p.stderr.on("data", (d) => (stderr += d));
-        p.on("close", (code) => {
-          const res = { stdout, stderr, code };
-          if (code !== 0 && !opts.allowFail) reject(new CommandFailed("local", argv, res));
-          else resolve(res);
-        });
-      }),
-  };
-}
+const localRunnerWith = (extra: Record<string, string>) => localRunner({ ...env, ...extra });
 
 const queue = (o: Partial<StartQueue> = {}): StartQueue => ({ lockFile: path.join(dir, "lock"), waitMs: 10_000, startMs: 10_000, ...o });
 const spans = () =>
@@ -54,7 +36,7 @@ const spans = () =>
     .map((l) => Number(l.split(" ")[1]) / 1e6);
 
 it("runs the starts of one node one at a time", async () => {
-  const r = localRunner({ FAKE_VIRSH_SECONDS: "0.4" });
+  const r = localRunnerWith({ FAKE_VIRSH_SECONDS: "0.4" });
   await Promise.all(["a", "b", "c"].map((n) => startDomain(r, n, queue())));
   const t = spans();
   expect(t).toHaveLength(6);
@@ -65,7 +47,7 @@ it("runs the starts of one node one at a time", async () => {
 });
 
 it("says the node was busy when the wait runs out, and the waiting start never ran", async () => {
-  const r = localRunner({ FAKE_VIRSH_SECONDS: "3" });
+  const r = localRunnerWith({ FAKE_VIRSH_SECONDS: "3" });
   const first = startDomain(r, "slow", queue());
   await new Promise((res) => setTimeout(res, 500));
   await expect(startDomain(r, "late", queue({ waitMs: 1000 }))).rejects.toThrow(
@@ -76,12 +58,12 @@ it("says the node was busy when the wait runs out, and the waiting start never r
 });
 
 it("bounds the start itself apart from the wait", async () => {
-  const r = localRunner({ FAKE_VIRSH_SECONDS: "5" });
+  const r = localRunnerWith({ FAKE_VIRSH_SECONDS: "5" });
   await expect(startDomain(r, "stuck", queue({ startMs: 1000 }))).rejects.toThrow(/virsh start stuck on local: did not finish within 1 s \(timed out\)/);
   expect(fs.readFileSync(path.join(dir, "log"), "utf8")).not.toMatch(/^end/m);
 });
 
 it("quotes virsh's own refusal, named by the virsh command rather than the queue around it", async () => {
-  const r = localRunner({ FAKE_VIRSH_SECONDS: "0", FAKE_VIRSH_EXIT: "1" });
+  const r = localRunnerWith({ FAKE_VIRSH_SECONDS: "0", FAKE_VIRSH_EXIT: "1" });
   await expect(startDomain(r, "bad", queue())).rejects.toThrow(/^virsh -q -c qemu:\/\/\/system start --domain bad on local failed \(exit 1\)/);
 });

@@ -54,9 +54,8 @@ const NOT_FOUND = /failed to get domain|Domain not found|no domain with matching
 export async function inspectNode(r: CommandRunner): Promise<NodeInspection> {
   const marker = crypto.randomBytes(8).toString("hex");
   const out = (await r.run(["sh", "-c", INSPECT_SCRIPT, "inspect", marker], { timeoutMs: 60_000 })).stdout;
-  const at = out.indexOf(`@@D-${marker}@@`);
-  const head = at < 0 ? out : out.slice(0, at);
-  return { info: parseNodeInfo(head.replace("@@NODEINFO@@", "")), domains: parseSurveyedDomains(out.slice(head.length), marker) };
+  const [head] = out.split(`@@D-${marker}@@`, 1);
+  return { info: parseNodeInfo(head.replace("@@NODEINFO@@", "")), domains: parseSurveyedDomains(out, marker) };
 }
 
 /** virsh's state words ("running", "paused", "shut off"), or undefined when there is no such domain. */

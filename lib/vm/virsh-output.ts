@@ -41,8 +41,9 @@ export interface SurveyedDomain {
 }
 
 /**
- * What node-ops' survey prints after nodeinfo: for each domain, `@@D-<marker>@@`,
- * its dumpxml, `@@S-<marker>@@` and its domstate. A domain undefined between
+ * The domains in what node-ops' survey prints: after nodeinfo (not read
+ * here), for each domain `@@D-<marker>@@`, its dumpxml, `@@S-<marker>@@` and
+ * its domstate. A domain undefined between
  * the listing and its turn has neither (virsh said why on stderr) and is left
  * out: it is gone.
  */

@@ -90,4 +90,3 @@ export function renderInventorySchema(): string {
   return `${schemaStatements()}COMMENT ON TABLE ${VM_TABLE} IS '${SCHEMA_MARK}';
 `;
 }
-

@@ -43,9 +43,8 @@ export interface SurveyedDomain {
 /**
  * The domains in what node-ops' survey prints: after nodeinfo (not read
  * here), for each domain `@@D-<marker>@@`, its dumpxml, `@@S-<marker>@@` and
- * its domstate. A domain undefined between
- * the listing and its turn has neither (virsh said why on stderr) and is left
- * out: it is gone.
+ * its domstate. A domain undefined between the listing and its turn has
+ * neither (virsh said why on stderr) and is left out: it is gone.
  */
 export function parseSurveyedDomains(text: string, marker: string): SurveyedDomain[] {
   return text
